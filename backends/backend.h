@@ -1,0 +1,27 @@
+// A mechanism ipcbench can measure. Each backend is a file pair plus one line in registry.cc;
+// it knows how to create a channel (the owner side) and how to open one by name (the peer).
+// Backends know nothing of workloads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/channel.h"
+
+namespace ipcb {
+
+struct BackendInfo {
+  const char* name;
+  const char* kind;  // "shm" (ring + waiter) or "kernel" (the kernel carries the bytes)
+  const char* description;
+  std::vector<std::string> (*syncs)();  // the sync strategies valid with this backend
+  Result<std::unique_ptr<OwnedChannel>> (*create)(const ChannelConfig& config);
+  Result<std::unique_ptr<Channel>> (*open)(const ChannelConfig& config, const std::string& object);
+};
+
+const std::vector<BackendInfo>& backends();
+const BackendInfo* find_backend(const std::string& name);
+bool sync_valid_for(const BackendInfo& backend, const std::string& sync);
+
+}  // namespace ipcb

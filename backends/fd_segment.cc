@@ -1,0 +1,47 @@
+// FdSegment (see fd_segment.h).
+#include "backends/fd_segment.h"
+
+namespace ipcb {
+
+Status check_segment_size(const std::string& object, size_t actual, size_t wanted) {
+  if (actual < wanted) {
+    return plain_error("open segment " + object, "it has " + std::to_string(actual) +
+                                                     " bytes, the channel needs " +
+                                                     std::to_string(wanted));
+  }
+  return ok_status();
+}
+
+Status FdSegment::remove_name() {
+  if (record_ < 0) return ok_status();
+  IPCB_TRY_STATUS(manifest::remove_object(kind_, name_));
+  manifest::release(record_);
+  record_ = -1;
+  return ok_status();
+}
+
+Result<std::unique_ptr<Segment>> FdSegment::finish_create(std::string name, manifest::Kind kind,
+                                                          sys::Fd fd, size_t bytes, int record) {
+  auto undo = [&](Error e) -> Result<std::unique_ptr<Segment>> {
+    (void)manifest::remove_object(kind, name);
+    manifest::release(record);
+    return e;
+  };
+  auto sized = sys::ftruncate_fd(fd.get(), static_cast<off_t>(bytes), name);
+  if (!sized) return undo(sized.error());
+  auto map = sys::map_shared(fd.get(), bytes, name);
+  if (!map) return undo(map.error());
+  sys::prefault({map->data(), map->size()});
+  return std::unique_ptr<Segment>(new FdSegment(std::move(name), kind, std::move(*map), record));
+}
+
+Result<std::unique_ptr<Segment>> FdSegment::finish_open(std::string name, manifest::Kind kind,
+                                                        sys::Fd fd, size_t bytes) {
+  IPCB_TRY(off_t size, sys::file_size(fd.get(), name));
+  IPCB_TRY_STATUS(check_segment_size(name, static_cast<size_t>(size), bytes));
+  IPCB_TRY(sys::Mapping map, sys::map_shared(fd.get(), bytes, name));
+  sys::prefault({map.data(), map.size()});
+  return std::unique_ptr<Segment>(new FdSegment(std::move(name), kind, std::move(map), -1));
+}
+
+}  // namespace ipcb

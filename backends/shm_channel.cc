@@ -1,0 +1,162 @@
+// The shared-memory channel (see shm_channel.h).
+#include "backends/shm_channel.h"
+
+#include <cstring>
+
+#include "backends/sync/waiter.h"
+#include "harness/ring.h"
+
+namespace ipcb {
+namespace {
+
+constexpr uint64_t kMagic = 0x69706362656e6368ULL;  // "ipcbench"
+constexpr uint32_t kVersion = 1;
+constexpr size_t kControlOffset = 256;
+constexpr size_t kSlotOffset = 512;
+constexpr size_t kDataOffset = 4096;
+constexpr size_t kRingRecords = 3;  // records a ring holds at least (>= 2 for the wrap marker)
+constexpr size_t kMinRing = 64 * 1024;
+
+struct SegmentHeader {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t reserved;
+  uint64_t ring_bytes;
+  uint64_t message_bytes;
+  char sync[32];
+};
+static_assert(sizeof(SegmentHeader) <= kControlOffset, "header must fit before the controls");
+static_assert(kSlotOffset + 4 * Waiter::kSlotBytes <= kDataOffset, "slots must fit before data");
+static_assert(kControlOffset % kCacheLine == 0 && kSlotOffset % kCacheLine == 0,
+              "shared atomics must start on a cache line");
+
+size_t ring_bytes(const ChannelConfig& c) {
+  size_t cap = Ring::capacity_for(c.message_bytes, kRingRecords);
+  return cap < kMinRing ? kMinRing : cap;
+}
+
+// One direction: a ring plus the waiters for "has data" and "has space".
+struct Direction {
+  Ring ring;
+  std::unique_ptr<Waiter> data;
+  std::unique_ptr<Waiter> space;
+};
+
+class ShmChannel : public OwnedChannel {
+ public:
+  ShmChannel(std::unique_ptr<Segment> seg, const ChannelConfig& c, Direction tx, Direction rx)
+      : seg_(std::move(seg)), abort_(c.abort), tx_(std::move(tx)), rx_(std::move(rx)) {}
+
+  Status send(const FrameHeader& h, std::span<const std::byte> payload) override {
+    size_t len = sizeof h + payload.size();
+    for (;;) {
+      IPCB_TRY(auto slot, tx_.ring.try_reserve(len));
+      if (slot) {
+        std::memcpy(slot->data(), &h, sizeof h);
+        std::memcpy(slot->data() + sizeof h, payload.data(), payload.size());
+        tx_.ring.commit();
+        tx_.data->notify();
+        return ok_status();
+      }
+      auto space = [&] { return tx_.ring.writable(len); };
+      IPCB_TRY(bool ready, tx_.space->wait(space, *abort_));
+      if (!ready) return aborted_error("send");
+    }
+  }
+
+  Result<size_t> recv(std::span<std::byte> buf) override {
+    for (;;) {
+      IPCB_TRY(auto rec, rx_.ring.try_peek());
+      if (rec) {
+        size_t n = rec->size();
+        if (n > buf.size()) {
+          return plain_error("recv", "message of " + std::to_string(n) +
+                                         " bytes exceeds the buffer");
+        }
+        std::memcpy(buf.data(), rec->data(), n);
+        rx_.ring.release();
+        rx_.space->notify();
+        return n;
+      }
+      auto data = [&] { return rx_.ring.readable(); };
+      IPCB_TRY(bool ready, rx_.data->wait(data, *abort_));
+      if (!ready) return aborted_error("recv");
+    }
+  }
+
+  std::string object() const override { return seg_->object(); }
+  Status peer_connected() override { return seg_->remove_name(); }
+
+ private:
+  std::unique_ptr<Segment> seg_;  // declared first, destroyed last: rings and waiters point into it
+  const std::atomic<bool>* abort_;
+  Direction tx_;
+  Direction rx_;
+};
+
+Result<std::pair<Direction, Direction>> directions(std::span<std::byte> mem,
+                                                   const ChannelConfig& c, bool creator) {
+  const WaiterInfo* w = find_waiter(c.sync);
+  if (w == nullptr) return plain_error("sync", "unknown waiter '" + c.sync + "'");
+  size_t cap = ring_bytes(c);
+  auto* controls = reinterpret_cast<RingControl*>(mem.data() + kControlOffset);
+  auto slot = [&](int ring, int which) {
+    return mem.data() + kSlotOffset + static_cast<size_t>(2 * ring + which) * Waiter::kSlotBytes;
+  };
+  auto make = [&](int ring) -> Result<Direction> {
+    IPCB_TRY(auto data, w->make(slot(ring, 0), creator));
+    IPCB_TRY(auto space, w->make(slot(ring, 1), creator));
+    Ring r(&controls[ring], mem.data() + kDataOffset + static_cast<size_t>(ring) * cap, cap,
+           c.message_bytes);
+    return Direction{std::move(r), std::move(data), std::move(space)};
+  };
+  IPCB_TRY(Direction d0, make(0));
+  IPCB_TRY(Direction d1, make(1));
+  // Ring 0 carries owner -> peer; the owner sends on it and the peer receives.
+  if (creator) return std::pair<Direction, Direction>(std::move(d0), std::move(d1));
+  return std::pair<Direction, Direction>(std::move(d1), std::move(d0));
+}
+
+}  // namespace
+
+size_t shm_channel_bytes(const ChannelConfig& c) { return kDataOffset + 2 * ring_bytes(c); }
+
+std::vector<std::string> shm_syncs() {
+  std::vector<std::string> out;
+  for (const auto& w : waiters()) out.emplace_back(w.name);
+  return out;
+}
+
+Result<std::unique_ptr<OwnedChannel>> create_shm_channel(const SegmentKind& kind,
+                                                         const ChannelConfig& c) {
+  if (c.sync.size() >= sizeof(SegmentHeader::sync)) return plain_error("sync", "name too long");
+  IPCB_TRY(auto seg, kind.create(shm_channel_bytes(c)));
+  auto mem = seg->bytes();
+  std::memset(mem.data(), 0, kDataOffset);
+  SegmentHeader h{kMagic, kVersion, 0, ring_bytes(c), c.message_bytes, {}};
+  std::memcpy(h.sync, c.sync.data(), c.sync.size());
+  std::memcpy(mem.data(), &h, sizeof h);
+  IPCB_TRY(auto dirs, directions(mem, c, /*creator=*/true));
+  return std::unique_ptr<OwnedChannel>(
+      new ShmChannel(std::move(seg), c, std::move(dirs.first), std::move(dirs.second)));
+}
+
+Result<std::unique_ptr<Channel>> open_shm_channel(const SegmentKind& kind, const ChannelConfig& c,
+                                                  const std::string& object) {
+  IPCB_TRY(auto seg, kind.open(object, shm_channel_bytes(c)));
+  auto mem = seg->bytes();
+  SegmentHeader h;
+  std::memcpy(&h, mem.data(), sizeof h);
+  if (h.magic != kMagic || h.version != kVersion || h.ring_bytes != ring_bytes(c) ||
+      h.message_bytes != c.message_bytes ||
+      std::strncmp(h.sync, c.sync.c_str(), sizeof h.sync) != 0) {
+    return plain_error("open segment " + object,
+                       "its header does not match this channel (another program's segment, or "
+                       "a different size or sync)");
+  }
+  IPCB_TRY(auto dirs, directions(mem, c, /*creator=*/false));
+  return std::unique_ptr<Channel>(
+      new ShmChannel(std::move(seg), c, std::move(dirs.first), std::move(dirs.second)));
+}
+
+}  // namespace ipcb

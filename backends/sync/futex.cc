@@ -1,0 +1,55 @@
+// futex waiter (see futex.h).
+#include "backends/sync/futex.h"
+
+#include "harness/sys.h"
+
+namespace ipcb {
+namespace {
+
+struct FutexSlot {
+  std::atomic<uint32_t> seq;      // bumped by every notify; the futex word
+  std::atomic<uint32_t> waiters;  // sides that announced they may sleep
+};
+static_assert(sizeof(FutexSlot) <= Waiter::kSlotBytes, "the slot must fit its area");
+static_assert(std::atomic<uint32_t>::is_always_lock_free, "a futex word must be a plain int");
+
+class FutexWaiter final : public Waiter {
+ public:
+  explicit FutexWaiter(std::byte* slot) : s_(reinterpret_cast<FutexSlot*>(slot)) {}
+
+  void notify() override {
+    s_->seq.fetch_add(1, std::memory_order_release);
+    // Pairs with the fence in wait(): either the waiter sees our progress or we see it waiting.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (s_->waiters.load(std::memory_order_relaxed) != 0) sys::futex_wake_all(&s_->seq);
+  }
+
+  Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
+    for (;;) {
+      if (ready()) return true;
+      if (abort.load(std::memory_order_relaxed)) return false;
+      s_->waiters.fetch_add(1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      uint32_t seen = s_->seq.load(std::memory_order_acquire);
+      if (ready()) {
+        s_->waiters.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+      }
+      auto woke = sys::futex_wait_until(&s_->seq, seen, sys::now_ns() + kSliceNs);
+      s_->waiters.fetch_sub(1, std::memory_order_relaxed);
+      if (!woke) return woke.error();
+    }
+  }
+  const char* wait_mode() const override { return "block"; }
+
+ private:
+  FutexSlot* s_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Waiter>> make_futex_waiter(std::byte* slot, bool) {
+  return std::unique_ptr<Waiter>(new FutexWaiter(slot));
+}
+
+}  // namespace ipcb

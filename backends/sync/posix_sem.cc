@@ -1,0 +1,57 @@
+// posix_sem waiter (see posix_sem.h).
+#include "backends/sync/posix_sem.h"
+
+#include "harness/sys.h"
+
+namespace ipcb {
+namespace {
+
+struct SemSlot {
+  std::atomic<uint32_t> waiters;
+  alignas(16) sem_t sem;
+};
+static_assert(sizeof(SemSlot) <= Waiter::kSlotBytes, "the slot must fit its area");
+
+class PosixSemWaiter final : public Waiter {
+ public:
+  PosixSemWaiter(SemSlot* s, bool creator) : s_(s), creator_(creator) {}
+  ~PosixSemWaiter() override {
+    if (creator_) sys::sem_destroy_shared(&s_->sem);
+  }
+
+  void notify() override {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (s_->waiters.load(std::memory_order_relaxed) != 0) (void)sys::sem_post_shared(&s_->sem);
+  }
+
+  Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
+    for (;;) {
+      if (ready()) return true;
+      if (abort.load(std::memory_order_relaxed)) return false;
+      s_->waiters.fetch_add(1, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (ready()) {
+        s_->waiters.fetch_sub(1, std::memory_order_relaxed);
+        return true;
+      }
+      auto got = sys::sem_wait_until(&s_->sem, sys::now_ns() + kSliceNs);
+      s_->waiters.fetch_sub(1, std::memory_order_relaxed);
+      if (!got) return got.error();
+    }
+  }
+  const char* wait_mode() const override { return "block"; }
+
+ private:
+  SemSlot* s_;
+  bool creator_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Waiter>> make_posix_sem_waiter(std::byte* slot, bool creator) {
+  auto* s = reinterpret_cast<SemSlot*>(slot);
+  if (creator) IPCB_TRY_STATUS(sys::sem_init_shared(&s->sem, 0));
+  return std::unique_ptr<Waiter>(new PosixSemWaiter(s, creator));
+}
+
+}  // namespace ipcb

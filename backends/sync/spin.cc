@@ -1,0 +1,28 @@
+// spin waiter (see spin.h).
+#include "backends/sync/spin.h"
+
+#include "backends/sync/cpu_relax.h"
+
+namespace ipcb {
+namespace {
+
+class SpinWaiter final : public Waiter {
+ public:
+  void notify() override {}
+  Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
+    for (;;) {
+      if (ready()) return true;
+      if (abort.load(std::memory_order_relaxed)) return false;
+      cpu_relax();
+    }
+  }
+  const char* wait_mode() const override { return "spin"; }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Waiter>> make_spin_waiter(std::byte*, bool) {
+  return std::unique_ptr<Waiter>(new SpinWaiter());
+}
+
+}  // namespace ipcb

@@ -1,0 +1,58 @@
+// How one side of a shared-memory channel learns that the other side made progress.
+//
+// Each wait condition (ring has data, ring has space) owns a slot of kSlotBytes in the segment.
+// All blocking waiters follow one protocol so they differ only in the primitive: the waiting
+// side announces itself (a counter in the slot), re-checks the condition, then sleeps; the
+// notifying side publishes its progress and calls the primitive's wake only when someone
+// announced. Sleeping is done in slices so the `abort` flag is seen within ~10 ms.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/error.h"
+
+namespace ipcb {
+
+// A non-owning reference to a `bool()` callable: no allocation, one indirect call.
+class ReadyFn {
+ public:
+  template <typename F>
+  ReadyFn(F& f) : obj_(&f), call_([](void* o) { return (*static_cast<F*>(o))(); }) {}  // NOLINT
+  bool operator()() const { return call_(obj_); }
+
+ private:
+  void* obj_;
+  bool (*call_)(void*);
+};
+
+class Waiter {
+ public:
+  static constexpr size_t kSlotBytes = 256;
+  static constexpr uint64_t kSliceNs = 10'000'000;  // how often a sleeper looks at `abort`
+
+  virtual ~Waiter() = default;
+  // Called after every publish; wakes the other side if it is (about to be) asleep.
+  virtual void notify() = 0;
+  // Returns true once ready() is true, false if `abort` was raised first.
+  virtual Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) = 0;
+  // How this waiter waits, for the results: "spin", "block".
+  virtual const char* wait_mode() const = 0;
+};
+
+struct WaiterInfo {
+  const char* name;
+  const char* description;
+  // Builds a waiter on `slot` (kSlotBytes, cache-line aligned, zeroed by the creator).
+  // `creator` initialises the slot's primitive; the other side only uses it.
+  Result<std::unique_ptr<Waiter>> (*make)(std::byte* slot, bool creator);
+};
+
+// Every shared-memory waiter, in the order `ipcbench list` shows them.
+const std::vector<WaiterInfo>& waiters();
+const WaiterInfo* find_waiter(const std::string& name);
+
+}  // namespace ipcb

@@ -1,0 +1,51 @@
+// The one interface every workload uses: send a message, receive a message.
+//
+// Every message of a channel has the same size (frame header + payload), fixed when the channel
+// is built. Calls block until done; they give up only when `abort` (set by the run's watchdog
+// when the peer died or stalled) becomes true, or when the peer closes its end.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "harness/error.h"
+#include "harness/frame.h"
+
+namespace ipcb {
+
+struct ChannelConfig {
+  size_t message_bytes = 0;                  // sizeof(FrameHeader) + payload, for every message
+  std::string sync;                          // waiter or kernel strategy name
+  const std::atomic<bool>* abort = nullptr;  // never null when the channel is used
+};
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  // Sends header + payload as one message (payload.size() == message_bytes - header).
+  virtual Status send(const FrameHeader& header, std::span<const std::byte> payload) = 0;
+  // Receives one message into buf (buf.size() >= message_bytes). Returns its length.
+  virtual Result<size_t> recv(std::span<std::byte> buf) = 0;
+};
+
+// The creating side of a channel: the channel plus what the peer needs to open it by name.
+class OwnedChannel : public Channel {
+ public:
+  // What goes on the peer's command line after --object: a name, a key or descriptor numbers.
+  virtual std::string object() const = 0;
+  // Descriptors the peer must inherit (kept open across exec at the same number).
+  virtual std::vector<int> inherited_fds() const { return {}; }
+  // Called once the peer process exists: close our copies of the peer's descriptors.
+  virtual void peer_spawned() {}
+  // Called once the peer has opened the object and answered: the owner removes the name (the
+  // object lives on while mapped or open), so even a SIGKILL of both sides leaks nothing.
+  virtual Status peer_connected() { return ok_status(); }
+};
+
+// An error for a wait that ended because the watchdog raised `abort`.
+Error aborted_error(const char* what);
+
+}  // namespace ipcb

@@ -1,0 +1,92 @@
+// The frame every message carries, and the checks the receiver makes on it.
+//
+// A message is a 32-byte FrameHeader followed by the payload. The payload for sequence number s
+// is a window of a random pattern that starts at an offset derived from s, so consecutive
+// messages differ in every byte at no cost to the sender, and the receiver can tell a stale or
+// torn payload from the right one. Checksums (XXH3-64) of every window are computed once up
+// front, so the sender's per-message cost is the copy alone.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "harness/error.h"
+
+namespace ipcb {
+
+struct FrameHeader {
+  uint64_t seq;
+  uint32_t payload_bytes;
+  uint32_t flags;
+  uint64_t send_ns;   // CLOCK_MONOTONIC at send, or 0 when this message is not timed
+  uint64_t checksum;  // XXH3-64 of the payload
+};
+static_assert(sizeof(FrameHeader) == 32, "the header is part of the wire format");
+
+enum FrameFlags : uint32_t {
+  kFrameData = 1,
+  kFrameStop = 2,  // the sender is done; the receiver answers with kFrameAck and finishes
+  kFrameAck = 4,
+  kFrameSync = 8,  // warm-up is over; the receiver resets its statistics and answers kFrameAck
+};
+
+enum class VerifyMode { kFull, kSeq, kOff };
+const char* verify_name(VerifyMode m);
+Result<VerifyMode> parse_verify(const std::string& s);
+
+// Payload windows and their checksums for one payload size.
+class PayloadSource {
+ public:
+  static constexpr size_t kVariants = 61;  // prime, so it divides no ring's record count
+
+  explicit PayloadSource(size_t payload_bytes);
+  size_t size() const { return size_; }
+  std::span<const std::byte> payload(uint64_t seq) const;
+  uint64_t checksum(uint64_t seq) const { return checksums_[seq % kVariants]; }
+
+ private:
+  size_t size_;
+  std::vector<std::byte> pattern_;
+  std::vector<uint64_t> checksums_;
+};
+
+enum class FrameFault { kNone, kTruncated, kLost, kReordered, kChecksum, kBadFlags };
+const char* fault_name(FrameFault f);
+
+// Checks each received message in order: length, sequence (gap = lost, going back = reordered or
+// duplicated) and, with VerifyMode::kFull, the payload checksum against both the header and the
+// value the sequence number implies. Counts what it saw.
+class FrameChecker {
+ public:
+  FrameChecker(const PayloadSource& source, VerifyMode mode) : source_(source), mode_(mode) {}
+
+  // `message` is the header and payload as received (already copied out of shared memory).
+  FrameFault check(std::span<const std::byte> message);
+
+  uint64_t verified() const { return verified_; }
+  uint64_t errors() const { return errors_; }
+  const std::string& first_error() const { return first_error_; }
+  uint64_t next_seq() const { return next_seq_; }
+
+ private:
+  FrameFault fail(FrameFault f, const std::string& text);
+
+  const PayloadSource& source_;
+  VerifyMode mode_;
+  uint64_t next_seq_ = 0;
+  uint64_t verified_ = 0;
+  uint64_t errors_ = 0;
+  std::string first_error_;
+};
+
+// Reads the header out of a received message (memcpy: the bytes may be unaligned or shared).
+FrameHeader read_header(std::span<const std::byte> message);
+// XXH3-64 of a buffer.
+uint64_t checksum_of(std::span<const std::byte> data);
+// Reads every byte of `data` (a cheap fold) so even --verify off really reads the payload.
+uint64_t touch_all(std::span<const std::byte> data);
+
+}  // namespace ipcb

@@ -1,0 +1,37 @@
+// bench.json: Google Benchmark's own JSON, with ipcbench's context added (see report.h).
+#include <fstream>
+#include <sstream>
+
+#include "harness/report.h"
+
+namespace ipcb {
+
+Result<nlohmann::json> read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return plain_error("read " + path, "cannot open");
+  std::stringstream buf;
+  buf << f.rdbuf();
+  auto j = nlohmann::json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return plain_error("read " + path, "not valid JSON");
+  return j;
+}
+
+Status write_text(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) return plain_error("write " + tmp, "cannot open for writing");
+    f << text;
+    if (!f.flush()) return plain_error("write " + tmp, "write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("rename", tmp + " -> " + path);
+  return ok_status();
+}
+
+Status add_context(const std::string& bench_json, const nlohmann::json& extra) {
+  IPCB_TRY(nlohmann::json j, read_json(bench_json));
+  for (auto it = extra.begin(); it != extra.end(); ++it) j["context"][it.key()] = it.value();
+  return write_text(bench_json, j.dump(2) + "\n");
+}
+
+}  // namespace ipcb

@@ -1,0 +1,115 @@
+// summary.md: one table per workload, mechanism x waiter rows, one column per size, derived
+// from bench.json. Pingpong cells show one-way p50 / p99 latency, stream cells throughput.
+#include <cstdio>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "harness/report.h"
+
+namespace ipcb {
+namespace {
+
+struct Cell {
+  double p50 = 0, p99 = 0, bps = 0;
+  bool error = false;
+};
+
+std::string ns_text(double ns) {
+  char b[32];
+  if (ns >= 1e6) {
+    std::snprintf(b, sizeof b, "%.2f ms", ns / 1e6);
+  } else if (ns >= 1e3) {
+    std::snprintf(b, sizeof b, "%.2f µs", ns / 1e3);
+  } else {
+    std::snprintf(b, sizeof b, "%.0f ns", ns);
+  }
+  return b;
+}
+
+std::string rate_text(double bps) {
+  char b[32];
+  if (bps >= 1e9) {
+    std::snprintf(b, sizeof b, "%.2f GB/s", bps / 1e9);
+  } else {
+    std::snprintf(b, sizeof b, "%.1f MB/s", bps / 1e6);
+  }
+  return b;
+}
+
+std::string size_text(size_t b) {
+  if (b >= (1u << 20) && b % (1u << 20) == 0) return std::to_string(b >> 20) + " MiB";
+  if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + " KiB";
+  return std::to_string(b) + " B";
+}
+
+}  // namespace
+
+std::string format_summary(const nlohmann::json& bench) {
+  // workload -> "backend / sync" -> size -> cell (the median aggregate when repeated)
+  std::map<std::string, std::map<std::string, std::map<size_t, Cell>>> table;
+  std::map<std::string, std::set<size_t>> sizes;
+  for (const auto& b : bench.value("benchmarks", nlohmann::json::array())) {
+    std::string run_type = b.value("run_type", "iteration");
+    std::string agg = b.value("aggregate_name", "");
+    bool repeated = b.value("repetitions", 1) > 1;
+    if (repeated && !(run_type == "aggregate" && agg == "median")) continue;
+    std::string name = b.value("run_name", b.value("name", ""));
+    std::istringstream parts(name);
+    std::string w, be, sy, sz;
+    if (!std::getline(parts, w, '/') || !std::getline(parts, be, '/') ||
+        !std::getline(parts, sy, '/') || !std::getline(parts, sz, '/')) {
+      continue;
+    }
+    size_t size = std::strtoull(sz.c_str(), nullptr, 10);
+    Cell c;
+    c.error = b.value("error_occurred", false);
+    c.p50 = b.value("latency_p50_ns", 0.0);
+    c.p99 = b.value("latency_p99_ns", 0.0);
+    c.bps = b.value("bytes_per_second", 0.0);
+    table[w][be + " / " + sy][size] = c;
+    sizes[w].insert(size);
+  }
+  const auto& ctx = bench.value("context", nlohmann::json::object());
+  std::ostringstream out;
+  out << "# ipcbench results\n\n";
+  out << "- machine: " << ctx.value("cpu_model", "?") << ", " << ctx.value("num_cpus", 0)
+      << " CPUs, " << ctx.value("kernel", "?") << "\n";
+  out << "- placement: " << ctx.value("placement", "?") << " (measured side on CPU "
+      << ctx.value("cpu_measured_side", -1) << ", peer on CPU " << ctx.value("cpu_peer", -1)
+      << ")\n";
+  out << "- verify: " << ctx.value("verify", "?") << "; timer cost "
+      << ctx.value("timer_cost_ns", 0) << " ns per read; build " << ctx.value("build_type", "?")
+      << "; run " << ctx.value("date", "?") << "\n\n";
+  for (const auto& [workload, rows] : table) {
+    bool pingpong = workload == "pingpong";
+    out << "## " << workload << "\n\n";
+    out << (pingpong ? "One-way latency, p50 / p99 (half the round trip). Payload size per column."
+                     : "Throughput of payload bytes (p50 one-way latency in brackets).")
+        << "\n\n| backend / sync |";
+    for (size_t s : sizes[workload]) out << " " << size_text(s) << " |";
+    out << "\n|---|";
+    for (size_t i = 0; i < sizes[workload].size(); ++i) out << "---:|";
+    out << "\n";
+    for (const auto& [row, cells] : rows) {
+      out << "| " << row << " |";
+      for (size_t s : sizes[workload]) {
+        auto it = cells.find(s);
+        if (it == cells.end()) {
+          out << " – |";
+        } else if (it->second.error) {
+          out << " error |";
+        } else if (pingpong) {
+          out << " " << ns_text(it->second.p50) << " / " << ns_text(it->second.p99) << " |";
+        } else {
+          out << " " << rate_text(it->second.bps) << " (" << ns_text(it->second.p50) << ") |";
+        }
+      }
+      out << "\n";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace ipcb

@@ -1,0 +1,139 @@
+// The one layer that talks to the kernel. Every call retries on EINTR where that is safe and
+// turns a failure into an Error naming the call, the object and errno. Nothing above calls the
+// kernel directly. Owners (Fd, Mapping) are move-only and release exactly once.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "harness/error.h"
+
+namespace ipcb::sys {
+
+// Calls f() again while it fails with EINTR. Returns f's last result; errno is kept.
+template <typename F>
+auto retry_eintr(F&& f) {
+  decltype(f()) r;
+  do {
+    r = f();
+  } while (r == static_cast<decltype(r)>(-1) && errno == EINTR);
+  return r;
+}
+
+// An owned file descriptor. Closing is idempotent; a move empties the source.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+// An owned mmap'd (or shmat'd) region. Unmaps (or detaches) once.
+class Mapping {
+ public:
+  enum class Kind { kMmap, kShmat };
+  Mapping() = default;
+  Mapping(void* addr, size_t len, Kind kind) : addr_(addr), len_(len), kind_(kind) {}
+  Mapping(Mapping&& o) noexcept;
+  Mapping& operator=(Mapping&& o) noexcept;
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  ~Mapping() { reset(); }
+
+  std::byte* data() const { return static_cast<std::byte*>(addr_); }
+  size_t size() const { return len_; }
+  void reset();
+
+ private:
+  void* addr_ = nullptr;
+  size_t len_ = 0;
+  Kind kind_ = Kind::kMmap;
+};
+
+// --- time -------------------------------------------------------------------------------------
+// CLOCK_MONOTONIC in nanoseconds: the one clock every timestamp uses (shared across processes).
+uint64_t now_ns();
+void sleep_ns(uint64_t ns);
+
+// --- files and descriptors ----------------------------------------------------------------------
+Result<Fd> open_file(const std::string& path, int flags, mode_t mode = 0);
+Status unlink_path(const std::string& path);
+Status ftruncate_fd(int fd, off_t len, const std::string& what);
+Result<off_t> file_size(int fd, const std::string& what);
+Result<std::pair<Fd, Fd>> make_pipe(int flags);
+// Writes all of buf (looping over partial writes). EPIPE is an error, not a signal.
+Status write_full(int fd, std::span<const std::byte> buf, const std::string& what);
+// Writes a then b as one writev (looping over partial writes).
+Status writev_full(int fd, std::span<const std::byte> a, std::span<const std::byte> b,
+                   const std::string& what);
+// Reads exactly buf.size() bytes; end of file before that is an error naming how much came.
+Status read_full(int fd, std::span<std::byte> buf, const std::string& what);
+// Reads whatever remains until end of file (for small control pipes).
+Result<std::string> read_all(int fd, const std::string& what);
+Result<size_t> pipe_capacity(int fd);
+
+// --- memory -------------------------------------------------------------------------------------
+Result<Mapping> map_shared(int fd, size_t len, const std::string& what);
+// Writes one byte in every page so no page fault happens while timing.
+void prefault(std::span<std::byte> region);
+
+// --- POSIX shared memory --------------------------------------------------------------------------
+Result<Fd> shm_create_excl(const std::string& name);  // O_CREAT|O_EXCL|O_RDWR, mode 0600
+Result<Fd> shm_open_existing(const std::string& name);
+Status shm_remove(const std::string& name);
+
+// --- SysV shared memory ---------------------------------------------------------------------------
+Result<int> shmget_create_excl(key_t key, size_t bytes);  // IPC_CREAT|IPC_EXCL|0600
+Result<int> shmget_existing(key_t key);
+Result<Mapping> shm_attach(int id, const std::string& what);
+Result<size_t> shm_segment_bytes(int id);
+Status shm_rmid(int id);
+
+// --- futex (shared, not PRIVATE: the word lives in memory mapped by two processes) --------------
+// Sleeps while *word == expected, until woken or the absolute CLOCK_MONOTONIC deadline.
+// Returns true if woken or the value changed, false on timeout.
+Result<bool> futex_wait_until(std::atomic<uint32_t>* word, uint32_t expected, uint64_t deadline_ns);
+void futex_wake_all(std::atomic<uint32_t>* word);
+
+// --- processes and CPUs ---------------------------------------------------------------------------
+Status pin_to_cpu(pid_t pid, int cpu);
+std::vector<int> allowed_cpus();
+// Unguessable hex string from getrandom(2).
+std::string random_hex(size_t bytes);
+uint32_t random_u32();
+
+}  // namespace ipcb::sys
+
+// --- POSIX unnamed semaphores living in shared memory ----------------------------------------------
+#include <semaphore.h>
+namespace ipcb::sys {
+Status sem_init_shared(sem_t* sem, unsigned value);
+void sem_destroy_shared(sem_t* sem);
+Status sem_post_shared(sem_t* sem);
+// Waits until the semaphore can be decremented (true) or the CLOCK_MONOTONIC deadline passes
+// (false).
+Result<bool> sem_wait_until(sem_t* sem, uint64_t deadline_ns);
+}  // namespace ipcb::sys

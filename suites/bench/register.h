@@ -1,0 +1,20 @@
+// Registers the matrix with Google Benchmark: one benchmark per BenchSpec, named
+// WORKLOAD/BACKEND/SYNC/SIZE_BYTES, measured with manual time (the workload's own clock) and
+// reporting the counters every result carries.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness/session.h"
+
+namespace ipcb {
+
+// Failures seen while the benchmarks ran; the run command exits non-zero if any.
+struct RunTally {
+  std::vector<std::string> failures;  // "NAME: what went wrong"
+};
+
+void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally);
+
+}  // namespace ipcb
