@@ -98,8 +98,9 @@ Result<PeerReport> serve(Endpoint& ep, bool echo, VerifyMode mode) {
       }
       if (measuring && ok && mode != VerifyMode::kOff) ++r.verified;
     } else if (h.flags & kFrameSync) {
-      measuring = true;
+      measuring = true;  // each sync starts the count afresh: only the last phase is measured
       r.latency.clear();
+      r.verified = 0;
       IPCB_TRY_STATUS(ep.send(kFrameAck));
     } else if (h.flags & kFrameStop) {
       IPCB_TRY_STATUS(ep.send(kFrameAck));

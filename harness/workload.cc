@@ -25,26 +25,33 @@ const WorkloadInfo* find_workload(const std::string& name) {
   return nullptr;
 }
 
-Result<uint64_t> warm_up(Session& s, bool echo) {
-  constexpr uint64_t kMin = 16, kMax = 2000, kMinNs = 10'000'000;
+namespace {
+// Sends `count` messages (at most; stops after `max_ns` once `min_count` went), receiving each
+// answer with `echo`, then syncs. Returns how many were sent.
+Result<uint64_t> burst(Session& s, bool echo, uint64_t min_count, uint64_t max_count,
+                       uint64_t max_ns) {
   Endpoint& ep = s.endpoint();
   uint64_t t0 = sys::now_ns();
   uint64_t n = 0;
-  // The per-message time comes from the second half only: the first includes the peer's start.
-  uint64_t half_t = t0, half_n = 0;
-  while (n < kMax && (n < kMin || sys::now_ns() - t0 < kMinNs)) {
+  while (n < max_count && (n < min_count || sys::now_ns() - t0 < max_ns)) {
     IPCB_TRY_STATUS(ep.send(kFrameData, sys::now_ns()));
     if (echo) IPCB_TRY_STATUS(ep.recv());
     s.peer().progress();
     ++n;
-    if (n == kMin / 2) {
-      half_t = sys::now_ns();
-      half_n = n;
-    }
   }
-  uint64_t per_msg = (sys::now_ns() - half_t) / (n - half_n);
   IPCB_TRY_STATUS(s.handshake(kFrameSync));
-  return per_msg;
+  return n;
+}
+}  // namespace
+
+Result<uint64_t> warm_up(Session& s, bool echo) {
+  constexpr uint64_t kMin = 16, kMax = 2000, kMaxNs = 10'000'000;
+  // First burst: the peer starts, pages and caches warm, first wake-ups happen.
+  IPCB_TRY(uint64_t n, burst(s, echo, kMin, kMax, kMaxNs));
+  // Second, shorter burst with both sides running: its pace is the per-message time.
+  uint64_t t0 = sys::now_ns();
+  IPCB_TRY(uint64_t m, burst(s, echo, std::max(kMin, n / 4), std::max(kMin, n / 4), kMaxNs));
+  return (sys::now_ns() - t0) / m;
 }
 
 Status finish(Session& s, Measurement& m, uint64_t own_verified) {

@@ -1,0 +1,122 @@
+// Test helpers (see process_util.h).
+#include "tests/process_util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "harness/sys.h"
+
+namespace ipcb::test {
+namespace fs = std::filesystem;
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream b;
+  b << f.rdbuf();
+  return b.str();
+}
+
+std::string make_temp_dir(const std::string& tag) {
+  fs::path p = fs::temp_directory_path() / ("ipcbench-" + tag + "-" + sys::random_hex(6));
+  fs::create_directories(p);
+  fs::permissions(p, fs::perms::owner_all);
+  return p;
+}
+
+pid_t start_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     const std::string& dir) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  int out = open((dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = open((dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  dup2(out, 1);
+  dup2(err, 2);
+  for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+  std::vector<char*> argv;
+  std::string bin = IPCBENCH_BIN;
+  argv.push_back(bin.data());
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  execv(bin.c_str(), argv.data());
+  _exit(127);
+}
+
+int wait_with_deadline(pid_t pid, double timeout_s, double* seconds) {
+  auto t0 = std::chrono::steady_clock::now();
+  for (;;) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return status;
+    }
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(timeout_s)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+Outcome run_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     double timeout_s) {
+  std::string dir = make_temp_dir("run");
+  pid_t pid = start_ipcbench(args, env, dir);
+  Outcome o;
+  int status = wait_with_deadline(pid, timeout_s, &o.seconds);
+  if (status == -1) {
+    o.signal = SIGKILL;
+    o.err = "timed out";
+  } else if (WIFEXITED(status)) {
+    o.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    o.signal = WTERMSIG(status);
+  }
+  o.out += read_file(dir + "/stdout");
+  o.err += read_file(dir + "/stderr");
+  fs::remove_all(dir);
+  return o;
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::istringstream in(read_file(task.path().string() + "/children"));
+    pid_t c;
+    while (in >> c) out.push_back(c);
+  }
+  return out;
+}
+
+std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs) {
+  std::set<std::string> s;
+  std::istringstream shm(read_file("/proc/sysvipc/shm"));
+  std::string line;
+  std::getline(shm, line);  // header
+  while (std::getline(shm, line)) {
+    std::istringstream f(line);
+    std::string key;
+    f >> key;
+    s.insert("sysv_shm key " + key);
+  }
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/dev/shm", ec)) {
+    if (e.path().filename().string().rfind("ipcbench-", 0) == 0) s.insert(e.path().string());
+  }
+  for (const auto& d : extra_dirs) {
+    for (const auto& e : fs::directory_iterator(d, ec)) s.insert(e.path().string());
+  }
+  return s;
+}
+
+}  // namespace ipcb::test
