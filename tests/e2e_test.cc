@@ -67,19 +67,18 @@ INSTANTIATE_TEST_SUITE_P(All, EveryBackend,
                          ::testing::Values("sysv_shm", "posix_shm", "mmap_file", "pipe"),
                          [](const auto& info) { return std::string(info.param); });
 
-// Starts a long pingpong, waits until the peer exists, and returns (ipcbench pid, peer pid).
+// Starts a long pingpong and returns (ipcbench pid, peer pid) once the run is in its long
+// measured call (Google Benchmark first makes a few short calls, each with its own peer).
 std::pair<pid_t, pid_t> start_long_run(const std::vector<std::string>& env, const std::string& out,
                                        const std::string& backend, const std::string& sync) {
   pid_t pid = start_ipcbench({"run", "--backend", backend, "--sync", sync, "--workload",
                               "pingpong", "--size", "64", "--min-time", "30", "--timeout-ms",
                               "1000", "--out", out},
                              env, out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   for (int i = 0; i < 500; ++i) {
     auto kids = children_of(pid);
-    if (!kids.empty()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it reach the loop
-      return {pid, kids[0]};
-    }
+    if (!kids.empty()) return {pid, kids[0]};
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return {pid, -1};

@@ -107,7 +107,9 @@ std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs) {
     std::istringstream f(line);
     std::string key;
     f >> key;
-    s.insert("sysv_shm key " + key);
+    // Key 0 is a segment already removed (IPC_RMID) that someone still has attached: it goes
+    // away on detach, and ipcbench never creates IPC_PRIVATE segments.
+    if (key != "0") s.insert("sysv_shm key " + key);
   }
   std::error_code ec;
   for (const auto& e : fs::directory_iterator("/dev/shm", ec)) {
