@@ -5,9 +5,9 @@ namespace ipcb {
 
 Status check_segment_size(const std::string& object, size_t actual, size_t wanted) {
   if (actual < wanted) {
-    return plain_error("open segment " + object, "it has " + std::to_string(actual) +
-                                                     " bytes, the channel needs " +
-                                                     std::to_string(wanted));
+    return plain_error(
+        "open segment " + object,
+        "it has " + std::to_string(actual) + " bytes, the channel needs " + std::to_string(wanted));
   }
   return ok_status();
 }

@@ -36,6 +36,8 @@ std::string mmap_file_directory() {
   return "/tmp";
 }
 
-SegmentKind mmap_file_segments() { return {create, open}; }
+SegmentKind mmap_file_segments() {
+  return {create, open};
+}
 
 }  // namespace ipcb

@@ -47,7 +47,9 @@ class PipeChannel : public OwnedChannel {
 
 }  // namespace
 
-std::vector<std::string> kernel_syncs() { return {"block"}; }
+std::vector<std::string> kernel_syncs() {
+  return {"block"};
+}
 
 Result<std::unique_ptr<OwnedChannel>> create_pipe_channel(const ChannelConfig& c) {
   if (c.sync != "block") return plain_error("sync", "pipe supports only 'block' so far");
@@ -66,9 +68,11 @@ Result<std::unique_ptr<Channel>> open_pipe_channel(const ChannelConfig& c,
   }
   // The inherited descriptors must really be pipes, not whatever happens to have that number.
   for (int fd : {rx, tx}) {
-    if (::fcntl(fd, F_GETPIPE_SZ) < 0) return errno_error("fcntl(F_GETPIPE_SZ)", "fd " + std::to_string(fd));
+    if (::fcntl(fd, F_GETPIPE_SZ) < 0)
+      return errno_error("fcntl(F_GETPIPE_SZ)", "fd " + std::to_string(fd));
   }
-  return std::unique_ptr<Channel>(new PipeChannel(c, sys::Fd(rx), sys::Fd(tx), sys::Fd(), sys::Fd()));
+  return std::unique_ptr<Channel>(
+      new PipeChannel(c, sys::Fd(rx), sys::Fd(tx), sys::Fd(), sys::Fd()));
 }
 
 }  // namespace ipcb

@@ -24,6 +24,8 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-SegmentKind posix_shm_segments() { return {create, open}; }
+SegmentKind posix_shm_segments() {
+  return {create, open};
+}
 
 }  // namespace ipcb

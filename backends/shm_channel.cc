@@ -70,8 +70,8 @@ class ShmChannel : public OwnedChannel {
       if (rec) {
         size_t n = rec->size();
         if (n > buf.size()) {
-          return plain_error("recv", "message of " + std::to_string(n) +
-                                         " bytes exceeds the buffer");
+          return plain_error("recv",
+                             "message of " + std::to_string(n) + " bytes exceeds the buffer");
         }
         std::memcpy(buf.data(), rec->data(), n);
         rx_.ring.release();
@@ -94,8 +94,8 @@ class ShmChannel : public OwnedChannel {
   Direction rx_;
 };
 
-Result<std::pair<Direction, Direction>> directions(std::span<std::byte> mem,
-                                                   const ChannelConfig& c, bool creator) {
+Result<std::pair<Direction, Direction>> directions(std::span<std::byte> mem, const ChannelConfig& c,
+                                                   bool creator) {
   const WaiterInfo* w = find_waiter(c.sync);
   if (w == nullptr) return plain_error("sync", "unknown waiter '" + c.sync + "'");
   size_t cap = ring_bytes(c);
@@ -119,7 +119,9 @@ Result<std::pair<Direction, Direction>> directions(std::span<std::byte> mem,
 
 }  // namespace
 
-size_t shm_channel_bytes(const ChannelConfig& c) { return kDataOffset + 2 * ring_bytes(c); }
+size_t shm_channel_bytes(const ChannelConfig& c) {
+  return kDataOffset + 2 * ring_bytes(c);
+}
 
 std::vector<std::string> shm_syncs() {
   std::vector<std::string> out;

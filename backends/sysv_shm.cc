@@ -1,9 +1,9 @@
 // sysv_shm segments (see sysv_shm.h).
 #include "backends/sysv_shm.h"
 
+#include <sys/ipc.h>
 #include <cerrno>
 #include <cstdlib>
-#include <sys/ipc.h>
 
 #include "harness/manifest.h"
 #include "harness/sys.h"
@@ -75,6 +75,8 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-SegmentKind sysv_shm_segments() { return {create, open}; }
+SegmentKind sysv_shm_segments() {
+  return {create, open};
+}
 
 }  // namespace ipcb

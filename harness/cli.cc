@@ -110,14 +110,17 @@ Status prepare_out_dir(const std::string& dir) {
 
 Result<Placement> choose_placement(const std::string& pin) {
   auto allowed = sys::allowed_cpus();
-  auto ok_cpu = [&](int c) { return std::find(allowed.begin(), allowed.end(), c) != allowed.end(); };
+  auto ok_cpu = [&](int c) {
+    return std::find(allowed.begin(), allowed.end(), c) != allowed.end();
+  };
   if (pin == "none") return Placement{"free", -1, -1};
   if (pin.empty()) {
     if (allowed.size() >= 2) return Placement{"cross", allowed[0], allowed[1]};
     return Placement{"same", allowed.empty() ? 0 : allowed[0], allowed.empty() ? 0 : allowed[0]};
   }
   auto parts = split(pin);
-  if (parts.size() != 2) return plain_error("--pin '" + pin + "'", "expected two CPUs, e.g. 0,1, or none");
+  if (parts.size() != 2)
+    return plain_error("--pin '" + pin + "'", "expected two CPUs, e.g. 0,1, or none");
   int cpus[2];
   for (int i = 0; i < 2; ++i) {
     char* end = nullptr;
@@ -160,7 +163,8 @@ int cmd_run(const RunArgs& a) {
 
   manifest::install_signal_handlers();
   if (placement->cpu_self >= 0) {
-    if (auto st = sys::pin_to_cpu(0, placement->cpu_self); !st) return usage_error(st.error().message());
+    if (auto st = sys::pin_to_cpu(0, placement->cpu_self); !st)
+      return usage_error(st.error().message());
   }
   nlohmann::json config = {
       {"suite", suite->name},
@@ -175,10 +179,11 @@ int cmd_run(const RunArgs& a) {
       {"benchmarks", specs->size()},
       {"mmap_dir", mmap_file_directory()},
   };
-  std::printf("ipcbench %s: suite %s, %zu benchmarks, placement %s (measured side CPU %d, peer "
-              "CPU %d), verify %s, output %s\n",
-              kVersion, suite->name.c_str(), specs->size(), placement->name.c_str(),
-              placement->cpu_self, placement->cpu_peer, verify_name(suite->verify), a.out.c_str());
+  std::printf(
+      "ipcbench %s: suite %s, %zu benchmarks, placement %s (measured side CPU %d, peer "
+      "CPU %d), verify %s, output %s\n",
+      kVersion, suite->name.c_str(), specs->size(), placement->name.c_str(), placement->cpu_self,
+      placement->cpu_peer, verify_name(suite->verify), a.out.c_str());
   std::printf("effective configuration: %s\n", config.dump().c_str());
   std::fflush(stdout);
 
@@ -253,22 +258,32 @@ int cli_main(int argc, char** argv) {
   double min_time = 0;
   uint64_t stall_ms = 0;
   auto* run = app.add_subcommand("run", "run a suite; writes bench.json, bench.csv, summary.md");
-  run->add_option("--suite", ra.suite, "suite name (suites/NAME.toml) or path")->capture_default_str();
-  run->add_option("--workload", w, "workloads to run (comma-separated): pingpong, stream")->delimiter(',');
-  run->add_option("--backend", b, "backends (comma-separated; see `ipcbench list`)")->delimiter(',');
+  run->add_option("--suite", ra.suite, "suite name (suites/NAME.toml) or path")
+      ->capture_default_str();
+  run->add_option("--workload", w, "workloads to run (comma-separated): pingpong, stream")
+      ->delimiter(',');
+  run->add_option("--backend", b, "backends (comma-separated; see `ipcbench list`)")
+      ->delimiter(',');
   run->add_option("--sync", s, "waiters / strategies (comma-separated)")->delimiter(',');
-  run->add_option("--size", z, "payload sizes, e.g. 64,4K,1M (K and M are powers of 1024)")->delimiter(',');
+  run->add_option("--size", z, "payload sizes, e.g. 64,4K,1M (K and M are powers of 1024)")
+      ->delimiter(',');
   run->add_option("--verify", verify, "full (checksum), seq (order and length) or off");
-  run->add_option("--pin", ra.pin, "CPUs for measured side and peer, e.g. 0,1 (default: the first two allowed CPUs); none = free");
-  run->add_option("--repetitions", reps, "repetitions of each benchmark (median and spread are reported)");
+  run->add_option("--pin", ra.pin,
+                  "CPUs for measured side and peer, e.g. 0,1 (default: the first two allowed "
+                  "CPUs); none = free");
+  run->add_option("--repetitions", reps,
+                  "repetitions of each benchmark (median and spread are reported)");
   run->add_option("--min-time", min_time, "minimum seconds per benchmark");
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
   run->allow_extras();
-  run->footer("Google Benchmark's own --benchmark_* flags are passed through (e.g. --benchmark_filter=pingpong).");
+  run->footer(
+      "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
+      "--benchmark_filter=pingpong).");
 
   bool dry_run = false;
-  auto* clean = app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
+  auto* clean =
+      app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
   clean->add_flag("--dry-run", dry_run, "only list what would be removed");
 
   try {
@@ -279,7 +294,8 @@ int cli_main(int argc, char** argv) {
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
   for (const auto& extra : run->remaining()) {
-    if (extra.rfind("--benchmark_", 0) != 0) return usage_error("unknown option '" + extra + "' (see ipcbench run --help)");
+    if (extra.rfind("--benchmark_", 0) != 0)
+      return usage_error("unknown option '" + extra + "' (see ipcbench run --help)");
     ra.gbench.push_back(extra);
   }
   ra.o.workloads = split_all(w);

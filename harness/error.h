@@ -27,7 +27,7 @@ Error plain_error(std::string what, std::string detail = {});
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
@@ -45,19 +45,21 @@ class [[nodiscard]] Result {
 
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok_status() { return Ok{}; }
+inline Status ok_status() {
+  return Ok{};
+}
 
 }  // namespace ipcb
 
 // Propagates an error: `IPCB_TRY(auto x, make_thing());` or `IPCB_TRY_STATUS(do_thing());`
 #define IPCB_CONCAT_INNER(a, b) a##b
 #define IPCB_CONCAT(a, b) IPCB_CONCAT_INNER(a, b)
-#define IPCB_TRY(decl, expr)                                        \
-  auto IPCB_CONCAT(ipcb_r_, __LINE__) = (expr);                     \
+#define IPCB_TRY(decl, expr)                                                          \
+  auto IPCB_CONCAT(ipcb_r_, __LINE__) = (expr);                                       \
   if (!IPCB_CONCAT(ipcb_r_, __LINE__)) return IPCB_CONCAT(ipcb_r_, __LINE__).error(); \
   decl = std::move(IPCB_CONCAT(ipcb_r_, __LINE__)).value()
-#define IPCB_TRY_STATUS(expr)                   \
-  do {                                          \
-    auto ipcb_s_ = (expr);                      \
-    if (!ipcb_s_) return ipcb_s_.error();       \
+#define IPCB_TRY_STATUS(expr)             \
+  do {                                    \
+    auto ipcb_s_ = (expr);                \
+    if (!ipcb_s_) return ipcb_s_.error(); \
   } while (0)

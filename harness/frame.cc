@@ -73,7 +73,9 @@ FrameHeader read_header(std::span<const std::byte> message) {
   return h;
 }
 
-uint64_t checksum_of(std::span<const std::byte> data) { return XXH3_64bits(data.data(), data.size()); }
+uint64_t checksum_of(std::span<const std::byte> data) {
+  return XXH3_64bits(data.data(), data.size());
+}
 
 uint64_t touch_all(std::span<const std::byte> data) {
   uint64_t acc = 0;
@@ -103,14 +105,15 @@ FrameFault FrameChecker::check(std::span<const std::byte> message) {
   auto payload = message.subspan(sizeof(FrameHeader));
   if (h.payload_bytes != source_.size() || payload.size() != source_.size()) {
     next_seq_ = h.seq + 1;
-    return fail(FrameFault::kTruncated, "seq " + std::to_string(h.seq) + ": payload " +
-                                            std::to_string(payload.size()) + " bytes, header says " +
-                                            std::to_string(h.payload_bytes) + ", expected " +
-                                            std::to_string(source_.size()));
+    return fail(FrameFault::kTruncated,
+                "seq " + std::to_string(h.seq) + ": payload " + std::to_string(payload.size()) +
+                    " bytes, header says " + std::to_string(h.payload_bytes) + ", expected " +
+                    std::to_string(source_.size()));
   }
-  if ((h.flags & ~uint32_t{kFrameData | kFrameStop | kFrameAck | kFrameSync}) != 0 || h.flags == 0) {
-    return fail(FrameFault::kBadFlags, "seq " + std::to_string(h.seq) + ": flags " +
-                                           std::to_string(h.flags));
+  if ((h.flags & ~uint32_t{kFrameData | kFrameStop | kFrameAck | kFrameSync}) != 0 ||
+      h.flags == 0) {
+    return fail(FrameFault::kBadFlags,
+                "seq " + std::to_string(h.seq) + ": flags " + std::to_string(h.flags));
   }
   if (h.seq != next_seq_) {
     uint64_t expected = next_seq_;
@@ -120,15 +123,15 @@ FrameFault FrameChecker::check(std::span<const std::byte> message) {
                                          std::to_string(h.seq) + " (" +
                                          std::to_string(h.seq - expected) + " missing)");
     }
-    return fail(FrameFault::kReordered, "expected seq " + std::to_string(expected) + ", got " +
-                                            std::to_string(h.seq));
+    return fail(FrameFault::kReordered,
+                "expected seq " + std::to_string(expected) + ", got " + std::to_string(h.seq));
   }
   ++next_seq_;
   if (mode_ == VerifyMode::kFull) {
     uint64_t sum = checksum_of(payload);
     if (sum != h.checksum || sum != source_.checksum(h.seq)) {
-      return fail(FrameFault::kChecksum, "seq " + std::to_string(h.seq) +
-                                             ": payload checksum does not match");
+      return fail(FrameFault::kChecksum,
+                  "seq " + std::to_string(h.seq) + ": payload checksum does not match");
     }
   }
   ++verified_;

@@ -11,9 +11,9 @@ namespace ipcb {
 
 int Histogram::bucket_of(uint64_t v) {
   if (v < kSub) return static_cast<int>(v);
-  int msb = 63 - std::countl_zero(v);        // >= kSubBits
-  int shift = msb - kSubBits;                // bits dropped below the sub-bucket
-  uint64_t sub = (v >> shift) - kSub;        // 0..kSub-1
+  int msb = 63 - std::countl_zero(v);  // >= kSubBits
+  int shift = msb - kSubBits;          // bits dropped below the sub-bucket
+  uint64_t sub = (v >> shift) - kSub;  // 0..kSub-1
   return static_cast<int>((static_cast<uint64_t>(shift + 1) << kSubBits) + sub);
 }
 
@@ -69,7 +69,8 @@ std::string Histogram::serialize() const {
   std::ostringstream out;
   out << count_ << ' ' << min() << ' ' << max_ << ' ' << sum_;
   for (int b = 0; b < kBuckets; ++b) {
-    if (counts_[static_cast<size_t>(b)] != 0) out << ' ' << b << ':' << counts_[static_cast<size_t>(b)];
+    if (counts_[static_cast<size_t>(b)] != 0)
+      out << ' ' << b << ':' << counts_[static_cast<size_t>(b)];
   }
   return out.str();
 }
@@ -78,7 +79,8 @@ Result<Histogram> Histogram::parse(const std::string& text) {
   Histogram h;
   std::istringstream in(text);
   uint64_t mn = 0;
-  if (!(in >> h.count_ >> mn >> h.max_ >> h.sum_)) return plain_error("histogram", "malformed header");
+  if (!(in >> h.count_ >> mn >> h.max_ >> h.sum_))
+    return plain_error("histogram", "malformed header");
   h.min_ = h.count_ ? mn : UINT64_MAX;
   uint64_t total = 0;
   std::string item;

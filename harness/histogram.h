@@ -13,7 +13,7 @@ namespace ipcb {
 
 class Histogram {
  public:
-  static constexpr int kSubBits = 7;                 // 128 sub-buckets per power of two
+  static constexpr int kSubBits = 7;  // 128 sub-buckets per power of two
   static constexpr uint64_t kSub = 1ULL << kSubBits;
   static constexpr int kBuckets = static_cast<int>((64 - kSubBits + 1) * kSub);
 
@@ -24,7 +24,9 @@ class Histogram {
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ ? min_ : 0; }
   uint64_t max() const { return max_; }
-  double mean() const { return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0; }
+  double mean() const {
+    return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0;
+  }
   // The value at quantile q in [0, 1] (the midpoint of its bucket, clamped to [min, max]).
   uint64_t percentile(double q) const;
 

@@ -29,9 +29,9 @@ constexpr size_t kMaxText = 256;
 struct Entry {
   std::atomic<bool> in_use{false};
   Kind kind = Kind::kFile;
-  long key = 0;                 // SysV key, for kSysvShm
-  char name[kMaxText] = {};     // object name or path
-  char record[kMaxText] = {};   // the record file to unlink
+  long key = 0;                // SysV key, for kSysvShm
+  char name[kMaxText] = {};    // object name or path
+  char record[kMaxText] = {};  // the record file to unlink
 };
 
 // The manifest: process-wide by necessity (the signal handler must reach it).
@@ -166,7 +166,9 @@ void release(int handle) {
   e.in_use.store(false);
 }
 
-void set_peer_pid(pid_t pid) { g_peer.store(pid); }
+void set_peer_pid(pid_t pid) {
+  g_peer.store(pid);
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};

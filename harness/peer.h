@@ -19,13 +19,13 @@
 namespace ipcb {
 
 struct PeerExit {
-  bool exited = false;   // exited normally with `code`
+  bool exited = false;  // exited normally with `code`
   int code = 0;
-  int signal = 0;        // killed by this signal
-  bool hung = false;     // killed by the watchdog for making no progress
-  std::string out;       // its standard output (the result line)
-  std::string err;       // its standard error (its error messages)
-  rusage usage{};        // its resource usage (CPU time, context switches)
+  int signal = 0;     // killed by this signal
+  bool hung = false;  // killed by the watchdog for making no progress
+  std::string out;    // its standard output (the result line)
+  std::string err;    // its standard error (its error messages)
+  rusage usage{};     // its resource usage (CPU time, context switches)
   // "peer exited with status 3: <its error>", "peer killed by signal 9 (Killed)", ...
   std::string describe() const;
   bool clean() const { return exited && code == 0 && !hung; }
@@ -44,7 +44,9 @@ class PeerProcess {
 
   pid_t pid() const { return pid_; }
   // The measured side calls this as it makes progress; it resets the stall deadline.
-  void progress() { progress_.store(progress_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void progress() {
+    progress_.store(progress_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   // Waits for the peer to exit (the stall deadline still applies) and collects its output.
   PeerExit finish();
   // True once the peer has exited or been killed; describe() of what happened.

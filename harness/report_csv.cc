@@ -18,9 +18,9 @@ std::string csv_field(const nlohmann::json& v) {
 }  // namespace
 
 std::string format_csv(const nlohmann::json& bench) {
-  static const char* kFixed[] = {"name", "run_type", "repetition_index", "iterations",
-                                 "real_time", "cpu_time", "time_unit", "error_occurred",
-                                 "error_message"};
+  static const char* kFixed[] = {"name",       "run_type",       "repetition_index",
+                                 "iterations", "real_time",      "cpu_time",
+                                 "time_unit",  "error_occurred", "error_message"};
   std::set<std::string> fixed(std::begin(kFixed), std::end(kFixed));
   std::vector<std::string> counters;
   std::set<std::string> seen;

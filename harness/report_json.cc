@@ -24,7 +24,8 @@ Status write_text(const std::string& path, const std::string& text) {
     f << text;
     if (!f.flush()) return plain_error("write " + tmp, "write failed");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return errno_error("rename", tmp + " -> " + path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return errno_error("rename", tmp + " -> " + path);
   return ok_status();
 }
 

@@ -39,7 +39,9 @@ class Ring {
   static constexpr uint32_t kWrapMarker = 0xFFFFFFFFu;
 
   // Bytes one record of `len` payload bytes occupies.
-  static constexpr size_t record_bytes(size_t len) { return (kRecordHeader + len + 7) & ~size_t{7}; }
+  static constexpr size_t record_bytes(size_t len) {
+    return (kRecordHeader + len + 7) & ~size_t{7};
+  }
   // The smallest power-of-two capacity that holds at least `records` records of `len` bytes
   // (and at least 4 KiB), so a record never waits for a wrap marker to drain.
   static size_t capacity_for(size_t len, size_t records);

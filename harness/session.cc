@@ -23,16 +23,24 @@ Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec) {
   ChannelConfig cfg{sizeof(FrameHeader) + spec.payload_bytes, spec.sync, &s->abort_};
   IPCB_TRY(s->channel_, b->create(cfg));
   std::vector<std::string> args = {"peer",
-                                   "--workload", spec.workload,
-                                   "--backend", spec.backend,
-                                   "--sync", spec.sync,
-                                   "--size", std::to_string(spec.payload_bytes),
-                                   "--verify", verify_name(spec.verify),
-                                   "--object", s->channel_->object(),
-                                   "--cpu", std::to_string(spec.cpu_peer),
-                                   "--parent", std::to_string(::getpid())};
-  IPCB_TRY(s->peer_, PeerProcess::spawn(args, s->channel_->inherited_fds(), spec.stall_ns,
-                                        s->abort_));
+                                   "--workload",
+                                   spec.workload,
+                                   "--backend",
+                                   spec.backend,
+                                   "--sync",
+                                   spec.sync,
+                                   "--size",
+                                   std::to_string(spec.payload_bytes),
+                                   "--verify",
+                                   verify_name(spec.verify),
+                                   "--object",
+                                   s->channel_->object(),
+                                   "--cpu",
+                                   std::to_string(spec.cpu_peer),
+                                   "--parent",
+                                   std::to_string(::getpid())};
+  IPCB_TRY(s->peer_,
+           PeerProcess::spawn(args, s->channel_->inherited_fds(), spec.stall_ns, s->abort_));
   s->channel_->peer_spawned();
   s->endpoint_ = std::make_unique<Endpoint>(*s->channel_, spec.payload_bytes, spec.verify);
   return s;
@@ -54,8 +62,8 @@ Status Session::handshake(uint32_t flag) {
   IPCB_TRY(FrameHeader h, endpoint_->recv());
   peer_->progress();
   if ((h.flags & kFrameAck) == 0) {
-    return plain_error("handshake", "expected an acknowledgement, got flags " +
-                                        std::to_string(h.flags));
+    return plain_error("handshake",
+                       "expected an acknowledgement, got flags " + std::to_string(h.flags));
   }
   if (!connected_) {
     connected_ = true;

@@ -21,8 +21,8 @@ struct BenchSpec {
   std::string sync;
   size_t payload_bytes = 64;
   VerifyMode verify = VerifyMode::kFull;
-  int cpu_self = -1;  // CPU of the measured side (-1: not pinned)
-  int cpu_peer = -1;  // CPU of the peer
+  int cpu_self = -1;                     // CPU of the measured side (-1: not pinned)
+  int cpu_peer = -1;                     // CPU of the peer
   uint64_t stall_ns = 5'000'000'000ULL;  // a run making no progress this long is killed
 
   // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES"
@@ -34,7 +34,7 @@ struct PeerReport {
   uint64_t verified = 0;  // data messages it verified after warm-up
   uint64_t errors = 0;    // every fault it saw, warm-up included
   std::string first_error;
-  Histogram latency;      // one-way latency of stamped messages (stream)
+  Histogram latency;  // one-way latency of stamped messages (stream)
   rusage usage{};
 };
 

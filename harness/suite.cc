@@ -3,11 +3,11 @@
 
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "backends/backend.h"
 #include "harness/workload.h"
@@ -47,7 +47,9 @@ std::vector<std::string> all_syncs() {
   return v;
 }
 
-bool is_all(const std::vector<std::string>& v) { return v.size() == 1 && v[0] == "all"; }
+bool is_all(const std::vector<std::string>& v) {
+  return v.size() == 1 && v[0] == "all";
+}
 
 Result<std::vector<std::string>> strings(const toml::table& t, const char* key, bool required) {
   std::vector<std::string> out;

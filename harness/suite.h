@@ -20,7 +20,7 @@ struct Suite {
   std::vector<std::string> syncs;      // "all" expands to every sync valid for a backend
   std::vector<size_t> sizes;           // payload bytes
   VerifyMode verify = VerifyMode::kFull;
-  double min_time_s = 0.1;             // Google Benchmark's --benchmark_min_time
+  double min_time_s = 0.1;  // Google Benchmark's --benchmark_min_time
   int repetitions = 1;
   uint64_t stall_ms = 5000;
 };

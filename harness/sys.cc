@@ -120,8 +120,9 @@ Status write_full(int fd, std::span<const std::byte> buf, const std::string& wha
     ssize_t n = ::write(fd, buf.data() + done, buf.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error("write", what, std::to_string(done) + " of " +
-                                            std::to_string(buf.size()) + " bytes written");
+      return errno_error(
+          "write", what,
+          std::to_string(done) + " of " + std::to_string(buf.size()) + " bytes written");
     }
     done += static_cast<size_t>(n);
   }
@@ -139,8 +140,8 @@ Status writev_full(int fd, std::span<const std::byte> a, std::span<const std::by
     ssize_t n = ::writev(fd, iov + first, 2 - first);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error("writev", what, std::to_string(done) + " of " + std::to_string(total) +
-                                             " bytes written");
+      return errno_error("writev", what,
+                         std::to_string(done) + " of " + std::to_string(total) + " bytes written");
     }
     done += static_cast<size_t>(n);
     // Skip what was written: a partial write can end inside either buffer.
@@ -234,9 +235,8 @@ Result<int> shmget_create_excl(key_t key, size_t bytes) {
     std::string detail;
     if (errno == EINVAL) detail = "the size may exceed kernel.shmmax (sysctl -w kernel.shmmax=N)";
     if (errno == ENOSPC) detail = "kernel.shmmni or kernel.shmall is exhausted";
-    return errno_error("shmget(IPC_CREAT|IPC_EXCL)", key_text(key) + ", " +
-                                                        std::to_string(bytes) + " bytes",
-                       detail);
+    return errno_error("shmget(IPC_CREAT|IPC_EXCL)",
+                       key_text(key) + ", " + std::to_string(bytes) + " bytes", detail);
   }
   return id;
 }
@@ -260,7 +260,8 @@ Result<Mapping> shm_attach(int id, const std::string& what) {
 
 Result<size_t> shm_segment_bytes(int id) {
   struct shmid_ds ds;
-  if (::shmctl(id, IPC_STAT, &ds) != 0) return errno_error("shmctl(IPC_STAT)", "id " + std::to_string(id));
+  if (::shmctl(id, IPC_STAT, &ds) != 0)
+    return errno_error("shmctl(IPC_STAT)", "id " + std::to_string(id));
   return static_cast<size_t>(ds.shm_segsz);
 }
 
@@ -295,8 +296,8 @@ Status pin_to_cpu(pid_t pid, int cpu) {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   if (::sched_setaffinity(pid, sizeof set, &set) != 0) {
-    return errno_error("sched_setaffinity", "pid " + std::to_string(pid) + " to CPU " +
-                                                std::to_string(cpu));
+    return errno_error("sched_setaffinity",
+                       "pid " + std::to_string(pid) + " to CPU " + std::to_string(cpu));
   }
   return ok_status();
 }
@@ -336,11 +337,14 @@ uint32_t random_u32() {
 }
 
 Status sem_init_shared(sem_t* sem, unsigned value) {
-  if (::sem_init(sem, /*pshared=*/1, value) != 0) return errno_error("sem_init(pshared)", "segment");
+  if (::sem_init(sem, /*pshared=*/1, value) != 0)
+    return errno_error("sem_init(pshared)", "segment");
   return ok_status();
 }
 
-void sem_destroy_shared(sem_t* sem) { ::sem_destroy(sem); }
+void sem_destroy_shared(sem_t* sem) {
+  ::sem_destroy(sem);
+}
 
 Status sem_post_shared(sem_t* sem) {
   if (::sem_post(sem) != 0) return errno_error("sem_post", "segment");

@@ -100,12 +100,14 @@ Result<Mapping> map_shared(int fd, size_t len, const std::string& what);
 // Writes one byte in every page so no page fault happens while timing.
 void prefault(std::span<std::byte> region);
 
-// --- POSIX shared memory --------------------------------------------------------------------------
+// --- POSIX shared memory
+// --------------------------------------------------------------------------
 Result<Fd> shm_create_excl(const std::string& name);  // O_CREAT|O_EXCL|O_RDWR, mode 0600
 Result<Fd> shm_open_existing(const std::string& name);
 Status shm_remove(const std::string& name);
 
-// --- SysV shared memory ---------------------------------------------------------------------------
+// --- SysV shared memory
+// ---------------------------------------------------------------------------
 Result<int> shmget_create_excl(key_t key, size_t bytes);  // IPC_CREAT|IPC_EXCL|0600
 Result<int> shmget_existing(key_t key);
 Result<Mapping> shm_attach(int id, const std::string& what);
@@ -118,7 +120,8 @@ Status shm_rmid(int id);
 Result<bool> futex_wait_until(std::atomic<uint32_t>* word, uint32_t expected, uint64_t deadline_ns);
 void futex_wake_all(std::atomic<uint32_t>* word);
 
-// --- processes and CPUs ---------------------------------------------------------------------------
+// --- processes and CPUs
+// ---------------------------------------------------------------------------
 Status pin_to_cpu(pid_t pid, int cpu);
 std::vector<int> allowed_cpus();
 // Unguessable hex string from getrandom(2).
@@ -127,7 +130,8 @@ uint32_t random_u32();
 
 }  // namespace ipcb::sys
 
-// --- POSIX unnamed semaphores living in shared memory ----------------------------------------------
+// --- POSIX unnamed semaphores living in shared memory
+// ----------------------------------------------
 #include <semaphore.h>
 namespace ipcb::sys {
 Status sem_init_shared(sem_t* sem, unsigned value);

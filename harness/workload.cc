@@ -58,9 +58,10 @@ Status finish(Session& s, Measurement& m, uint64_t own_verified) {
   IPCB_TRY(PeerReport r, s.collect());
   const Endpoint& ep = s.endpoint();
   m.errors = ep.checker().errors() + r.errors;
-  m.first_error = !ep.checker().first_error().empty() ? "measured side: " + ep.checker().first_error()
-                  : !r.first_error.empty()            ? "peer: " + r.first_error
-                                                      : "";
+  m.first_error = !ep.checker().first_error().empty()
+                      ? "measured side: " + ep.checker().first_error()
+                  : !r.first_error.empty() ? "peer: " + r.first_error
+                                           : "";
   if (s.spec().verify == VerifyMode::kOff) {
     m.verified = 0;
   } else if (m.has_rtt) {

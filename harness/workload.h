@@ -27,12 +27,12 @@ struct Measurement {
   uint64_t messages = 0;       // messages delivered in the measured phase
   uint64_t payload_bytes = 0;  // payload bytes delivered in the measured phase
   uint64_t elapsed_ns = 0;
-  Histogram latency;           // one-way latency
-  Histogram rtt;               // round trip (pingpong only)
+  Histogram latency;  // one-way latency
+  Histogram rtt;      // round trip (pingpong only)
   bool has_rtt = false;
-  uint64_t sample_every = 1;   // one message in this many is timed
-  uint64_t verified = 0;       // measured-phase data messages that passed every check
-  uint64_t errors = 0;         // faults on both sides, warm-up included
+  uint64_t sample_every = 1;  // one message in this many is timed
+  uint64_t verified = 0;      // measured-phase data messages that passed every check
+  uint64_t errors = 0;        // faults on both sides, warm-up included
   std::string first_error;
   rusage peer_usage{};
 };

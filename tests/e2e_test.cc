@@ -71,10 +71,10 @@ INSTANTIATE_TEST_SUITE_P(All, EveryBackend,
 // measured call (Google Benchmark first makes a few short calls, each with its own peer).
 std::pair<pid_t, pid_t> start_long_run(const std::vector<std::string>& env, const std::string& out,
                                        const std::string& backend, const std::string& sync) {
-  pid_t pid = start_ipcbench({"run", "--backend", backend, "--sync", sync, "--workload",
-                              "pingpong", "--size", "64", "--min-time", "30", "--timeout-ms",
-                              "1000", "--out", out},
-                             env, out);
+  pid_t pid =
+      start_ipcbench({"run", "--backend", backend, "--sync", sync, "--workload", "pingpong",
+                      "--size", "64", "--min-time", "30", "--timeout-ms", "1000", "--out", out},
+                     env, out);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   for (int i = 0; i < 500; ++i) {
     auto kids = children_of(pid);
@@ -87,7 +87,8 @@ std::pair<pid_t, pid_t> start_long_run(const std::vector<std::string>& env, cons
 TEST_F(E2E, KilledPeerIsReportedWithinTheDeadline) {
   for (const char* backend : {"posix_shm", "pipe"}) {
     SCOPED_TRACE(backend);
-    auto [pid, peer] = start_long_run(env_, out_, backend, backend == std::string("pipe") ? "block" : "futex");
+    auto [pid, peer] =
+        start_long_run(env_, out_, backend, backend == std::string("pipe") ? "block" : "futex");
     ASSERT_GT(peer, 0);
     kill(peer, SIGKILL);
     double secs = 0;

@@ -32,7 +32,8 @@ TEST(Histogram, PercentilesWithinOnePercentOfSortedReference) {
     for (double q : {0.5, 0.9, 0.99, 0.999, 1.0}) {
       double want = static_cast<double>(reference(values, q));
       double got = static_cast<double>(h.percentile(q));
-      EXPECT_LE(std::abs(got - want) / want, 0.01) << "q=" << q << " want " << want << " got " << got;
+      EXPECT_LE(std::abs(got - want) / want, 0.01)
+          << "q=" << q << " want " << want << " got " << got;
     }
     EXPECT_EQ(h.max(), *std::max_element(values.begin(), values.end()));
     EXPECT_EQ(h.count(), values.size());
@@ -74,8 +75,8 @@ TEST(Histogram, SerializeRoundTripsAndRejectsGarbage) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->count(), h.count());
   EXPECT_EQ(back->percentile(0.5), h.percentile(0.5));
-  EXPECT_FALSE(Histogram::parse("3 1 2 3 5:1").ok());       // counts do not add up
-  EXPECT_FALSE(Histogram::parse("1 1 1 1 99999:1").ok());   // bucket out of range
+  EXPECT_FALSE(Histogram::parse("3 1 2 3 5:1").ok());      // counts do not add up
+  EXPECT_FALSE(Histogram::parse("1 1 1 1 99999:1").ok());  // bucket out of range
   EXPECT_FALSE(Histogram::parse("nonsense").ok());
 }
 

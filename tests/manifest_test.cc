@@ -17,7 +17,8 @@ namespace {
 class ManifestTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("ipcbench-manifest-test-" + sys::random_hex(6));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("ipcbench-manifest-test-" + sys::random_hex(6));
     std::filesystem::create_directory(dir_);
     std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);
     setenv("IPCBENCH_MANIFEST_DIR", dir_.c_str(), 1);
@@ -59,7 +60,8 @@ TEST_F(ManifestTest, CleanRemovesObjectsOfDeadOwnersOnly) {
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->size(), 1u);
   EXPECT_FALSE(std::filesystem::exists("/dev/shm" + dead_name));
-  EXPECT_TRUE(std::filesystem::exists("/dev/shm" + live_name)) << "a live owner's object was removed";
+  EXPECT_TRUE(std::filesystem::exists("/dev/shm" + live_name))
+      << "a live owner's object was removed";
 
   ASSERT_TRUE(manifest::remove_object(manifest::Kind::kPosixShm, live_name).ok());
   manifest::release(*rec);

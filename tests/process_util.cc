@@ -55,7 +55,8 @@ int wait_with_deadline(pid_t pid, double timeout_s, double* seconds) {
   for (;;) {
     int status = 0;
     if (waitpid(pid, &status, WNOHANG) == pid) {
-      if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (seconds)
+        *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       return status;
     }
     if (std::chrono::steady_clock::now() - t0 > std::chrono::duration<double>(timeout_s)) {

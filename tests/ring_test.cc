@@ -14,7 +14,9 @@ namespace {
 
 struct RingFixture {
   explicit RingFixture(size_t cap, size_t max_msg)
-      : mem(cap + 64), control(new RingControl{}), producer(control.get(), mem.data(), cap, max_msg),
+      : mem(cap + 64),
+        control(new RingControl{}),
+        producer(control.get(), mem.data(), cap, max_msg),
         consumer(control.get(), mem.data(), cap, max_msg) {}
   std::vector<std::byte> mem;
   std::unique_ptr<RingControl> control;

@@ -55,8 +55,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, RunTally& tally) {
   state.counters["verified"] = static_cast<double>(m->verified);
   state.counters["errors"] = static_cast<double>(m->errors);
   if (m->errors != 0) {
-    fail("verification failed: " + std::to_string(m->errors) + " errors; first: " +
-         m->first_error);
+    fail("verification failed: " + std::to_string(m->errors) + " errors; first: " + m->first_error);
   } else if (spec.verify != VerifyMode::kOff && m->verified != m->iterations) {
     fail("only " + std::to_string(m->verified) + " of " + std::to_string(m->iterations) +
          " measured messages were verified");
