@@ -25,20 +25,12 @@ class FutexWaiter final : public Waiter {
   }
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
-    for (;;) {
-      if (ready()) return true;
-      if (abort.load(std::memory_order_relaxed)) return false;
-      s_->waiters.fetch_add(1, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      uint32_t seen = s_->seq.load(std::memory_order_acquire);
-      if (ready()) {
-        s_->waiters.fetch_sub(1, std::memory_order_relaxed);
-        return true;
-      }
-      auto woke = sys::futex_wait_until(&s_->seq, seen, sys::now_ns() + kSliceNs);
-      s_->waiters.fetch_sub(1, std::memory_order_relaxed);
-      if (!woke) return woke.error();
-    }
+    return announce_then_sleep(
+        s_->waiters, ready, abort, [&] { return s_->seq.load(std::memory_order_acquire); },
+        [&](uint32_t seen, uint64_t deadline) {
+          return sys::futex_wait_until(&s_->seq, seen, deadline);
+        },
+        sys::now_ns);
   }
   const char* wait_mode() const override { return "block"; }
 

@@ -25,19 +25,10 @@ class PosixSemWaiter final : public Waiter {
   }
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
-    for (;;) {
-      if (ready()) return true;
-      if (abort.load(std::memory_order_relaxed)) return false;
-      s_->waiters.fetch_add(1, std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (ready()) {
-        s_->waiters.fetch_sub(1, std::memory_order_relaxed);
-        return true;
-      }
-      auto got = sys::sem_wait_until(&s_->sem, sys::now_ns() + kSliceNs);
-      s_->waiters.fetch_sub(1, std::memory_order_relaxed);
-      if (!got) return got.error();
-    }
+    return announce_then_sleep(
+        s_->waiters, ready, abort, [] { return 0; },
+        [&](int, uint64_t deadline) { return sys::sem_wait_until(&s_->sem, deadline); },
+        sys::now_ns);
   }
   const char* wait_mode() const override { return "block"; }
 

@@ -43,6 +43,30 @@ class Waiter {
   virtual const char* wait_mode() const = 0;
 };
 
+// The protocol every blocking waiter follows, so they differ only in the primitive:
+// announce (waiters++), fence, take a token (`prepare`, e.g. the futex word), re-check, then
+// sleep one slice (`sleep(token, deadline)` returns false on a primitive's error via Result).
+// The notifier publishes, fences, and wakes only if `waiters` is non-zero.
+template <typename Prepare, typename Sleep>
+Result<bool> announce_then_sleep(std::atomic<uint32_t>& waiters, ReadyFn ready,
+                                 const std::atomic<bool>& abort, Prepare&& prepare, Sleep&& sleep,
+                                 uint64_t (*now)()) {
+  for (;;) {
+    if (ready()) return true;
+    if (abort.load(std::memory_order_relaxed)) return false;
+    waiters.fetch_add(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    auto token = prepare();
+    if (ready()) {
+      waiters.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
+    auto slept = sleep(token, now() + Waiter::kSliceNs);
+    waiters.fetch_sub(1, std::memory_order_relaxed);
+    if (!slept) return slept.error();
+  }
+}
+
 struct WaiterInfo {
   const char* name;
   const char* description;
