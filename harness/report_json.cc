@@ -1,5 +1,6 @@
 // bench.json: Google Benchmark's own JSON, with ipcbench's context added (see report.h).
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "harness/report.h"
@@ -11,7 +12,11 @@ Result<nlohmann::json> read_json(const std::string& path) {
   if (!f) return plain_error("read " + path, "cannot open");
   std::stringstream buf;
   buf << f.rdbuf();
-  auto j = nlohmann::json::parse(buf.str(), nullptr, /*allow_exceptions=*/false);
+  // Google Benchmark writes NaN and infinity as bare words (e.g. the coefficient of variation
+  // of a counter that is always 0), which is not JSON: read those values as null.
+  static const std::regex kNonFinite(R"((:\s*)-?(nan|inf|infinity)\b)", std::regex::icase);
+  std::string text = std::regex_replace(buf.str(), kNonFinite, "$1null");
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return plain_error("read " + path, "not valid JSON");
   return j;
 }

@@ -128,6 +128,20 @@ TEST_F(E2E, InterruptedRunLeaksNothing) {
   }
 }
 
+TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
+  // Google Benchmark writes NaN for the spread of constant counters; bench.json must stay JSON.
+  Outcome o = run_ipcbench({"run", "--backend", "pipe", "--workload", "pingpong", "--size", "64",
+                            "--min-time", "0.01", "--repetitions", "2", "--out", out_},
+                           env_, 60);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  auto j = nlohmann::json::parse(read_file(out_ + "/bench.json"), nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << "bench.json is not valid JSON";
+  std::set<std::string> aggregates;
+  for (const auto& b : j["benchmarks"]) aggregates.insert(b.value("aggregate_name", ""));
+  EXPECT_TRUE(aggregates.count("median") && aggregates.count("stddev"));
+  EXPECT_NE(read_file(out_ + "/summary.md").find("pipe / block"), std::string::npos);
+}
+
 struct BadInput {
   std::vector<std::string> args;
   const char* expect;  // a substring of the one error line
