@@ -12,7 +12,8 @@ class SpinWaiter final : public Waiter {
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
     for (;;) {
       if (ready()) return true;
-      if (abort.load(std::memory_order_relaxed)) return false;
+      if (abort.load(std::memory_order_acquire))
+        return ready();  // the peer may have answered, then exited
       cpu_relax();
     }
   }

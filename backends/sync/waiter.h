@@ -37,7 +37,8 @@ class Waiter {
   virtual ~Waiter() = default;
   // Called after every publish; wakes the other side if it is (about to be) asleep.
   virtual void notify() = 0;
-  // Returns true once ready() is true, false if `abort` was raised first.
+  // Returns true once ready() is true, false if `abort` was raised and ready() is still false
+  // (checked once more after the abort: a peer may answer and then exit).
   virtual Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) = 0;
   // How this waiter waits, for the results: "spin", "block".
   virtual const char* wait_mode() const = 0;
@@ -53,7 +54,8 @@ Result<bool> announce_then_sleep(std::atomic<uint32_t>& waiters, ReadyFn ready,
                                  uint64_t (*now)()) {
   for (;;) {
     if (ready()) return true;
-    if (abort.load(std::memory_order_relaxed)) return false;
+    if (abort.load(std::memory_order_acquire))
+      return ready();  // the peer may have answered, then exited
     waiters.fetch_add(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     auto token = prepare();
