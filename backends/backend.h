@@ -18,10 +18,17 @@ struct BackendInfo {
   std::vector<std::string> (*syncs)();  // the sync strategies valid with this backend
   Result<std::unique_ptr<OwnedChannel>> (*create)(const ChannelConfig& config);
   Result<std::unique_ptr<Channel>> (*open)(const ChannelConfig& config, const std::string& object);
+  // Why this backend cannot carry messages of `message_bytes` (header included) on this machine,
+  // naming the limit and its value ("exceeds fs.mqueue.msgsize_max = 8192"), or "" if it can.
+  std::string (*size_limit)(size_t message_bytes);
 };
 
 const std::vector<BackendInfo>& backends();
 const BackendInfo* find_backend(const std::string& name);
 bool sync_valid_for(const BackendInfo& backend, const std::string& sync);
+// For backends without a size limit of their own.
+inline std::string no_size_limit(size_t) {
+  return {};
+}
 
 }  // namespace ipcb

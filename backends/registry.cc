@@ -24,13 +24,13 @@ Result<std::unique_ptr<Channel>> open_shm(const ChannelConfig& c, const std::str
 const std::vector<BackendInfo>& backends() {
   static const std::vector<BackendInfo> kAll = {
       {"sysv_shm", "shm", "System V segment (shmget/shmat), opened by key", shm_syncs,
-       create_shm<sysv_shm_segments>, open_shm<sysv_shm_segments>},
+       create_shm<sysv_shm_segments>, open_shm<sysv_shm_segments>, no_size_limit},
       {"posix_shm", "shm", "POSIX shared memory (shm_open + mmap), opened by name", shm_syncs,
-       create_shm<posix_shm_segments>, open_shm<posix_shm_segments>},
+       create_shm<posix_shm_segments>, open_shm<posix_shm_segments>, no_size_limit},
       {"mmap_file", "shm", "a file mapped MAP_SHARED, opened by path", shm_syncs,
-       create_shm<mmap_file_segments>, open_shm<mmap_file_segments>},
+       create_shm<mmap_file_segments>, open_shm<mmap_file_segments>, no_size_limit},
       {"pipe", "kernel", "two anonymous pipes, descriptors inherited by the peer", kernel_syncs,
-       create_pipe_channel, open_pipe_channel},
+       create_pipe_channel, open_pipe_channel, no_size_limit},
   };
   return kAll;
 }

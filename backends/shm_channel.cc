@@ -45,43 +45,70 @@ struct Direction {
 class ShmChannel : public OwnedChannel {
  public:
   ShmChannel(std::unique_ptr<Segment> seg, const ChannelConfig& c, Direction tx, Direction rx)
-      : seg_(std::move(seg)), abort_(c.abort), tx_(std::move(tx)), rx_(std::move(rx)) {}
+      : seg_(std::move(seg)),
+        abort_(c.abort),
+        message_bytes_(c.message_bytes),
+        tx_(std::move(tx)),
+        rx_(std::move(rx)) {}
 
   Status send(const FrameHeader& h, std::span<const std::byte> payload) override {
-    size_t len = sizeof h + payload.size();
+    IPCB_TRY(auto slot, reserve_send());
+    std::memcpy(slot.data(), &h, sizeof h);
+    std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
+    commit_send();
+    return ok_status();
+  }
+
+  Result<size_t> recv(std::span<std::byte> buf) override {
+    IPCB_TRY(auto msg, peek_recv());
+    if (msg.size() > buf.size()) {
+      return plain_error("recv",
+                         "message of " + std::to_string(msg.size()) + " bytes exceeds the buffer");
+    }
+    std::memcpy(buf.data(), msg.data(), msg.size());
+    release_recv();
+    return msg.size();
+  }
+
+  bool supports_inplace() const override { return true; }
+
+  Result<std::span<std::byte>> reserve_send() override {
     for (;;) {
-      IPCB_TRY(auto slot, tx_.ring.try_reserve(len));
-      if (slot) {
-        std::memcpy(slot->data(), &h, sizeof h);
-        std::memcpy(slot->data() + sizeof h, payload.data(), payload.size());
-        tx_.ring.commit();
-        tx_.data->notify();
-        return ok_status();
-      }
-      auto space = [&] { return tx_.ring.writable(len); };
+      IPCB_TRY(auto slot, tx_.ring.try_reserve(message_bytes_));
+      if (slot) return *slot;
+      auto space = [&] { return tx_.ring.writable(message_bytes_); };
       IPCB_TRY(bool ready, tx_.space->wait(space, *abort_));
       if (!ready) return aborted_error("send");
     }
   }
 
-  Result<size_t> recv(std::span<std::byte> buf) override {
+  void commit_send() override {
+    tx_.ring.commit();
+    tx_.data->notify();
+  }
+
+  Result<std::span<const std::byte>> peek_recv() override {
     for (;;) {
       IPCB_TRY(auto rec, rx_.ring.try_peek());
-      if (rec) {
-        size_t n = rec->size();
-        if (n > buf.size()) {
-          return plain_error("recv",
-                             "message of " + std::to_string(n) + " bytes exceeds the buffer");
-        }
-        std::memcpy(buf.data(), rec->data(), n);
-        rx_.ring.release();
-        rx_.space->notify();
-        return n;
-      }
+      if (rec) return *rec;
       auto data = [&] { return rx_.ring.readable(); };
       IPCB_TRY(bool ready, rx_.data->wait(data, *abort_));
       if (!ready) return aborted_error("recv");
     }
+  }
+
+  void release_recv() override {
+    rx_.ring.release();
+    rx_.space->notify();
+  }
+
+  std::vector<int> inherited_fds() const override {
+    std::vector<int> fds;
+    for (const Waiter* w : {tx_.data.get(), tx_.space.get(), rx_.data.get(), rx_.space.get()}) {
+      auto more = w->inherited_fds();
+      fds.insert(fds.end(), more.begin(), more.end());
+    }
+    return fds;
   }
 
   std::string object() const override { return seg_->object(); }
@@ -90,6 +117,7 @@ class ShmChannel : public OwnedChannel {
  private:
   std::unique_ptr<Segment> seg_;  // declared first, destroyed last: rings and waiters point into it
   const std::atomic<bool>* abort_;
+  size_t message_bytes_;
   Direction tx_;
   Direction rx_;
 };
@@ -104,8 +132,8 @@ Result<std::pair<Direction, Direction>> directions(std::span<std::byte> mem, con
     return mem.data() + kSlotOffset + static_cast<size_t>(2 * ring + which) * Waiter::kSlotBytes;
   };
   auto make = [&](int ring) -> Result<Direction> {
-    IPCB_TRY(auto data, w->make(slot(ring, 0), creator));
-    IPCB_TRY(auto space, w->make(slot(ring, 1), creator));
+    IPCB_TRY(auto data, w->make(slot(ring, 0), creator, c));
+    IPCB_TRY(auto space, w->make(slot(ring, 1), creator, c));
     Ring r(&controls[ring], mem.data() + kDataOffset + static_cast<size_t>(ring) * cap, cap,
            c.message_bytes);
     return Direction{std::move(r), std::move(data), std::move(space)};

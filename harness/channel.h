@@ -20,6 +20,8 @@ struct ChannelConfig {
   size_t message_bytes = 0;                  // sizeof(FrameHeader) + payload, for every message
   std::string sync;                          // waiter or kernel strategy name
   const std::atomic<bool>* abort = nullptr;  // never null when the channel is used
+  uint64_t sleep_ns = 50'000;                // `sleep` waiter: nanosleep between polls
+  uint64_t spin_ns = 20'000;                 // `adaptive` waiter: spin this long, then block
 };
 
 class Channel {
@@ -29,6 +31,17 @@ class Channel {
   virtual Status send(const FrameHeader& header, std::span<const std::byte> payload) = 0;
   // Receives one message into buf (buf.size() >= message_bytes). Returns its length.
   virtual Result<size_t> recv(std::span<std::byte> buf) = 0;
+
+  // In-place (zero-copy) access, for channels whose messages live in shared memory. The sender
+  // writes header and payload straight into the slot reserve_send() returns (message_bytes long)
+  // and publishes it with commit_send(); the receiver reads the message where it lies
+  // (peek_recv) and frees the slot with release_recv(). The bytes stay shared with the peer, so
+  // a reader must treat them as untrusted. Channels without it answer supports_inplace() false.
+  virtual bool supports_inplace() const { return false; }
+  virtual Result<std::span<std::byte>> reserve_send();
+  virtual void commit_send() {}
+  virtual Result<std::span<const std::byte>> peek_recv();
+  virtual void release_recv() {}
 };
 
 // The creating side of a channel: the channel plus what the peer needs to open it by name.
@@ -43,6 +56,9 @@ class OwnedChannel : public Channel {
   // Called once the peer has opened the object and answered: the owner removes the name (the
   // object lives on while mapped or open), so even a SIGKILL of both sides leaks nothing.
   virtual Status peer_connected() { return ok_status(); }
+  // Called from the watchdog thread once `abort` is raised, for channels whose blocking calls
+  // cannot watch the flag (e.g. msgrcv): make the blocked call return (e.g. remove the queue).
+  virtual void interrupt() {}
 };
 
 // An error for a wait that ended because the watchdog raised `abort`.

@@ -27,10 +27,3 @@ Error plain_error(std::string what, std::string detail) {
 }
 
 }  // namespace ipcb
-
-namespace ipcb {
-// Declared in channel.h: a wait that ended because the watchdog raised the abort flag.
-Error aborted_error(const char* what) {
-  return plain_error(what, "aborted: the peer is gone or the run stalled");
-}
-}  // namespace ipcb

@@ -4,12 +4,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -36,7 +40,7 @@ struct Entry {
 
 // The manifest: process-wide by necessity (the signal handler must reach it).
 Entry g_entries[kMaxEntries];
-std::atomic<pid_t> g_peer{0};
+std::atomic<pid_t> g_peers[kMaxPeers];
 std::atomic<unsigned> g_seq{0};
 
 bool copy_text(char (&dst)[kMaxText], const std::string& src) {
@@ -59,8 +63,28 @@ void remove_raw(Kind kind, long key, const char* name) {
     case Kind::kFile:
       ::unlink(name);
       break;
+    case Kind::kSysvMsg: {
+      int id = ::msgget(static_cast<key_t>(key), 0);
+      if (id >= 0) ::msgctl(id, IPC_RMID, nullptr);
+      break;
+    }
+    case Kind::kSysvSem: {
+      int id = ::semget(static_cast<key_t>(key), 0, 0);
+      if (id >= 0) ::semctl(id, 0, IPC_RMID);
+      break;
+    }
+    case Kind::kPosixMq:
+      ::mq_unlink(name);
+      break;
   }
 }
+
+bool is_sysv(Kind k) {
+  return k == Kind::kSysvShm || k == Kind::kSysvMsg || k == Kind::kSysvSem;
+}
+
+constexpr Kind kAllKinds[] = {Kind::kSysvShm, Kind::kPosixShm, Kind::kFile,
+                              Kind::kSysvMsg, Kind::kSysvSem,  Kind::kPosixMq};
 
 // Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), 0 if gone.
 unsigned long long start_time(pid_t pid) {
@@ -78,8 +102,10 @@ unsigned long long start_time(pid_t pid) {
 }
 
 void on_fatal_signal(int sig) {
-  pid_t peer = g_peer.load();
-  if (peer > 0) ::kill(peer, SIGKILL);
+  for (auto& p : g_peers) {
+    pid_t peer = p.load();
+    if (peer > 0) ::kill(peer, SIGKILL);
+  }
   for (auto& e : g_entries) {
     if (!e.in_use.load()) continue;
     remove_raw(e.kind, e.key, e.name);
@@ -100,6 +126,12 @@ const char* kind_name(Kind k) {
       return "posix_shm";
     case Kind::kFile:
       return "file";
+    case Kind::kSysvMsg:
+      return "sysv_msg";
+    case Kind::kSysvSem:
+      return "sysv_sem";
+    case Kind::kPosixMq:
+      return "posix_mq";
   }
   return "?";
 }
@@ -136,7 +168,7 @@ Result<int> record(Kind kind, const std::string& name) {
     // The entry is ours but not yet complete; the handler may see it half-filled, so fill the
     // fields the handler uses before writing the record file.
     e.kind = kind;
-    e.key = kind == Kind::kSysvShm ? std::strtol(name.c_str(), nullptr, 10) : 0;
+    e.key = is_sysv(kind) ? std::strtol(name.c_str(), nullptr, 10) : 0;
     if (!copy_text(e.name, name) || !copy_text(e.record, path)) {
       e.in_use.store(false);
       return plain_error("manifest", "object name too long: " + name);
@@ -166,8 +198,18 @@ void release(int handle) {
   e.in_use.store(false);
 }
 
-void set_peer_pid(pid_t pid) {
-  g_peer.store(pid);
+void add_peer_pid(pid_t pid) {
+  for (auto& p : g_peers) {
+    pid_t expected = 0;
+    if (p.compare_exchange_strong(expected, pid)) return;
+  }
+}
+
+void forget_peer_pid(pid_t pid) {
+  for (auto& p : g_peers) {
+    pid_t expected = pid;
+    if (p.compare_exchange_strong(expected, 0)) return;
+  }
 }
 
 void install_signal_handlers() {
@@ -191,6 +233,12 @@ Status remove_object(Kind kind, const std::string& name) {
       return sys::shm_remove(name);
     case Kind::kFile:
       return sys::unlink_path(name);
+    case Kind::kSysvMsg:
+    case Kind::kSysvSem:
+    case Kind::kPosixMq:
+      // No error to report beyond "already gone": the raw path is the whole removal.
+      remove_raw(kind, std::strtol(name.c_str(), nullptr, 10), name.c_str());
+      return ok_status();
   }
   return ok_status();
 }
@@ -214,15 +262,10 @@ Result<std::vector<Leftover>> scan() {
     std::ifstream f(l.record_path);
     std::string kind;
     if (!(f >> kind >> l.name)) continue;
-    if (kind == "sysv_shm") {
-      l.kind = Kind::kSysvShm;
-    } else if (kind == "posix_shm") {
-      l.kind = Kind::kPosixShm;
-    } else if (kind == "file") {
-      l.kind = Kind::kFile;
-    } else {
-      continue;
-    }
+    auto known = std::find_if(std::begin(kAllKinds), std::end(kAllKinds),
+                              [&](Kind k) { return kind == kind_name(k); });
+    if (known == std::end(kAllKinds)) continue;
+    l.kind = *known;
     out.push_back(std::move(l));
   }
   ::closedir(d);

@@ -14,20 +14,23 @@
 namespace ipcb::manifest {
 
 // The kinds of kernel object the manifest knows how to remove.
-enum class Kind { kSysvShm, kPosixShm, kFile };
+enum class Kind { kSysvShm, kPosixShm, kFile, kSysvMsg, kSysvSem, kPosixMq };
 const char* kind_name(Kind k);
 
 // Where records live: $IPCBENCH_MANIFEST_DIR, else $XDG_RUNTIME_DIR/ipcbench, else
 // /tmp/ipcbench-<uid>. Created mode 0700; refused if owned by someone else.
 Result<std::string> directory();
 
-// Records an object this process is about to create. `name` is the shm name, the file path, or
-// the SysV key in decimal. Returns a handle for release().
+// Records an object this process is about to create. `name` is the shm or queue name, the file
+// path, or the SysV key in decimal. Returns a handle for release().
 Result<int> record(Kind kind, const std::string& name);
 // Forgets an object after its owner removed it. Idempotent; -1 is ignored.
 void release(int handle);
-// Registers a child process to SIGKILL from the signal handler (the peer). 0 unregisters.
-void set_peer_pid(pid_t pid);
+// Registers a child process (a peer) for the signal handler to SIGKILL; forget_peer_pid undoes
+// it once the child is reaped. Up to kMaxPeers at a time.
+inline constexpr int kMaxPeers = 32;
+void add_peer_pid(pid_t pid);
+void forget_peer_pid(pid_t pid);
 
 // Installs SIGINT/SIGTERM/SIGHUP/SIGQUIT handlers that kill the peer, remove every recorded
 // object and its record, then die of the same signal. SIGPIPE is ignored.

@@ -37,15 +37,20 @@ std::string PeerExit::describe() const {
 }
 
 PeerProcess::PeerProcess(pid_t pid, sys::Fd out, sys::Fd err, uint64_t stall_ns,
-                         std::atomic<bool>& abort)
-    : pid_(pid), out_(std::move(out)), err_(std::move(err)), stall_ns_(stall_ns), abort_(abort) {
+                         std::atomic<bool>& abort, std::function<void()> on_gone)
+    : pid_(pid),
+      out_(std::move(out)),
+      err_(std::move(err)),
+      stall_ns_(stall_ns),
+      abort_(abort),
+      on_gone_(std::move(on_gone)) {
   watchdog_ = std::thread([this] { watch(); });
 }
 
 Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::string>& args,
                                                         const std::vector<int>& inherit_fds,
-                                                        uint64_t stall_ns,
-                                                        std::atomic<bool>& abort) {
+                                                        uint64_t stall_ns, std::atomic<bool>& abort,
+                                                        std::function<void()> on_gone) {
   IPCB_TRY(auto out, sys::make_pipe(O_CLOEXEC));
   IPCB_TRY(auto err, sys::make_pipe(O_CLOEXEC));
   posix_spawn_file_actions_t fa;
@@ -66,9 +71,9 @@ Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::s
     errno = rc;
     return errno_error("posix_spawn", "/proc/self/exe peer");
   }
-  manifest::set_peer_pid(pid);
-  return std::unique_ptr<PeerProcess>(
-      new PeerProcess(pid, std::move(out.first), std::move(err.first), stall_ns, abort));
+  manifest::add_peer_pid(pid);
+  return std::unique_ptr<PeerProcess>(new PeerProcess(
+      pid, std::move(out.first), std::move(err.first), stall_ns, abort, std::move(on_gone)));
 }
 
 void PeerProcess::watch() {
@@ -81,8 +86,9 @@ void PeerProcess::watch() {
     if (r == pid_) {
       status_ = status;
       usage_ = ru;
-      manifest::set_peer_pid(0);
+      manifest::forget_peer_pid(pid_);
       abort_.store(true);
+      if (on_gone_) on_gone_();
       return;
     }
     uint64_t now = sys::now_ns();

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -34,10 +35,12 @@ struct PeerExit {
 class PeerProcess {
  public:
   // Starts `/proc/self/exe` with `args`, keeping `inherit_fds` open at the same numbers. The
-  // watchdog raises `abort` (owned by the caller, outliving this object) when the peer is gone.
+  // watchdog raises `abort` (owned by the caller, outliving this object) when the peer is gone,
+  // then calls `on_gone` (from the watchdog thread) if given.
   static Result<std::unique_ptr<PeerProcess>> spawn(const std::vector<std::string>& args,
                                                     const std::vector<int>& inherit_fds,
-                                                    uint64_t stall_ns, std::atomic<bool>& abort);
+                                                    uint64_t stall_ns, std::atomic<bool>& abort,
+                                                    std::function<void()> on_gone = {});
   ~PeerProcess();  // kills the peer if it still runs, and reaps it
   PeerProcess(const PeerProcess&) = delete;
   PeerProcess& operator=(const PeerProcess&) = delete;
@@ -54,13 +57,15 @@ class PeerProcess {
   std::string what_happened();
 
  private:
-  PeerProcess(pid_t pid, sys::Fd out, sys::Fd err, uint64_t stall_ns, std::atomic<bool>& abort);
+  PeerProcess(pid_t pid, sys::Fd out, sys::Fd err, uint64_t stall_ns, std::atomic<bool>& abort,
+              std::function<void()> on_gone);
   void watch();
 
   pid_t pid_;
   sys::Fd out_, err_;
   uint64_t stall_ns_;
   std::atomic<bool>& abort_;
+  std::function<void()> on_gone_;
   std::atomic<bool> hung_{false};
   std::atomic<uint64_t> progress_{0};
   int status_ = 0;

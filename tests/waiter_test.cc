@@ -34,7 +34,7 @@ class WaiterTest : public ::testing::TestWithParam<const char*> {
   std::unique_ptr<Waiter> make(std::byte* slot, bool creator) {
     const WaiterInfo* w = find_waiter(GetParam());
     EXPECT_NE(w, nullptr);
-    auto r = w->make(slot, creator);
+    auto r = w->make(slot, creator, ChannelConfig{});
     EXPECT_TRUE(r.ok());
     return std::move(r).value();
   }

@@ -40,7 +40,7 @@ class FutexWaiter final : public Waiter {
 
 }  // namespace
 
-Result<std::unique_ptr<Waiter>> make_futex_waiter(std::byte* slot, bool) {
+Result<std::unique_ptr<Waiter>> make_futex_waiter(std::byte* slot, bool, const ChannelConfig&) {
   return std::unique_ptr<Waiter>(new FutexWaiter(slot));
 }
 

@@ -4,5 +4,6 @@
 #include "backends/sync/waiter.h"
 
 namespace ipcb {
-Result<std::unique_ptr<Waiter>> make_futex_waiter(std::byte* slot, bool creator);
+Result<std::unique_ptr<Waiter>> make_futex_waiter(std::byte* slot, bool creator,
+                                                  const ChannelConfig&);
 }

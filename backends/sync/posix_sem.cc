@@ -39,7 +39,8 @@ class PosixSemWaiter final : public Waiter {
 
 }  // namespace
 
-Result<std::unique_ptr<Waiter>> make_posix_sem_waiter(std::byte* slot, bool creator) {
+Result<std::unique_ptr<Waiter>> make_posix_sem_waiter(std::byte* slot, bool creator,
+                                                      const ChannelConfig&) {
   auto* s = reinterpret_cast<SemSlot*>(slot);
   if (creator) IPCB_TRY_STATUS(sys::sem_init_shared(&s->sem, 0));
   return std::unique_ptr<Waiter>(new PosixSemWaiter(s, creator));

@@ -22,7 +22,7 @@ class SpinWaiter final : public Waiter {
 
 }  // namespace
 
-Result<std::unique_ptr<Waiter>> make_spin_waiter(std::byte*, bool) {
+Result<std::unique_ptr<Waiter>> make_spin_waiter(std::byte*, bool, const ChannelConfig&) {
   return std::unique_ptr<Waiter>(new SpinWaiter());
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/channel.h"
 #include "harness/error.h"
 
 namespace ipcb {
@@ -40,8 +41,10 @@ class Waiter {
   // Returns true once ready() is true, false if `abort` was raised and ready() is still false
   // (checked once more after the abort: a peer may answer and then exit).
   virtual Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) = 0;
-  // How this waiter waits, for the results: "spin", "block".
+  // How this waiter waits, for the results: "spin", "sleep" (polls with naps), "block".
   virtual const char* wait_mode() const = 0;
+  // Descriptors the peer must inherit (eventfd); the creator writes their numbers in the slot.
+  virtual std::vector<int> inherited_fds() const { return {}; }
 };
 
 // The protocol every blocking waiter follows, so they differ only in the primitive:
@@ -73,8 +76,11 @@ struct WaiterInfo {
   const char* name;
   const char* description;
   // Builds a waiter on `slot` (kSlotBytes, cache-line aligned, zeroed by the creator).
-  // `creator` initialises the slot's primitive; the other side only uses it.
-  Result<std::unique_ptr<Waiter>> (*make)(std::byte* slot, bool creator);
+  // `creator` initialises the slot's primitive; the other side only uses it, and must treat
+  // what it reads from the slot (keys, descriptor numbers) as untrusted. `config` carries the
+  // tuning (sleep_ns, spin_ns).
+  Result<std::unique_ptr<Waiter>> (*make)(std::byte* slot, bool creator,
+                                          const ChannelConfig& config);
 };
 
 // Every shared-memory waiter, in the order `ipcbench list` shows them.
