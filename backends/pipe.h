@@ -9,5 +9,4 @@ namespace ipcb {
 Result<std::unique_ptr<OwnedChannel>> create_pipe_channel(const ChannelConfig& config);
 Result<std::unique_ptr<Channel>> open_pipe_channel(const ChannelConfig& config,
                                                    const std::string& object);
-std::vector<std::string> kernel_syncs();
 }  // namespace ipcb

@@ -71,6 +71,7 @@ class ShmChannel : public OwnedChannel {
   }
 
   bool supports_inplace() const override { return true; }
+  std::string wait_mode() const override { return tx_.data->wait_mode(); }
 
   Result<std::span<std::byte>> reserve_send() override {
     for (;;) {

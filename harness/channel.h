@@ -38,6 +38,9 @@ class Channel {
   // (peek_recv) and frees the slot with release_recv(). The bytes stay shared with the peer, so
   // a reader must treat them as untrusted. Channels without it answer supports_inplace() false.
   virtual bool supports_inplace() const { return false; }
+  // How a wait on this channel waits ("spin", "sleep", "block", ...); "" when the sync
+  // strategy's name says it (kernel channels).
+  virtual std::string wait_mode() const { return {}; }
   virtual Result<std::span<std::byte>> reserve_send();
   virtual void commit_send() {}
   virtual Result<std::span<const std::byte>> peek_recv();

@@ -57,23 +57,38 @@ std::vector<std::string> split_all(const std::vector<std::string>& v) {
 
 int cmd_list() {
   std::printf("Backends (how the bytes travel):\n");
-  for (const auto& b : backends()) std::printf("  %-10s %-6s %s\n", b.name, b.kind, b.description);
+  for (const auto& b : backends()) std::printf("  %-14s %-6s %s\n", b.name, b.kind, b.description);
   std::printf("\nShared-memory waiters (how a side learns of progress):\n");
   for (const auto& w : waiters()) std::printf("  %-10s %s\n", w.name, w.description);
-  std::printf("\nKernel-channel strategies:\n  %-10s %s\n", "block", "blocking read/write");
+  std::printf("\nKernel-channel strategies:\n");
+  std::printf("  %-10s %s\n", "block", "blocking calls (read/write, msgrcv, mq_timedreceive...)");
+  std::printf("  %-10s %s\n", "poll", "O_NONBLOCK, then poll(2) until ready");
+  std::printf("  %-10s %s\n", "busy", "O_NONBLOCK, retried in a loop; never sleeps");
+  std::printf("\nCopy modes (shared-memory backends; kernel channels always copy):\n");
+  std::printf("  %-10s %s\n", "copy", "memcpy into the ring, memcpy out: 2 copies per message");
+  std::printf("  %-10s %s\n", "inplace", "built in the ring slot, checked in place: 0 copies");
+  std::printf("\nPlacements:\n");
+  std::printf("  %-10s %s\n", "cross", "the two sides pinned to different CPUs (default, 2+ CPUs)");
+  std::printf("  %-10s %s\n", "same", "both sides pinned to one CPU");
+  std::printf("  %-10s %s\n", "free", "not pinned: the scheduler decides");
   std::printf("\nWorkloads:\n");
   for (const auto& w : workloads()) std::printf("  %-10s %s\n", w.name, w.description);
+  std::printf("\nSize limits on this machine (checked against a 64 MiB payload):\n");
+  for (const auto& b : backends()) {
+    std::string why = b.size_limit(sizeof(FrameHeader) + kMaxPayload);
+    std::printf("  %-14s %s\n", b.name, why.empty() ? "64M payloads fit" : why.c_str());
+  }
   std::vector<std::string> syncs;
   for (const auto& b : backends()) {
     for (const auto& s : b.syncs()) {
       if (std::find(syncs.begin(), syncs.end(), s) == syncs.end()) syncs.push_back(s);
     }
   }
-  std::printf("\nValid combinations (every workload runs on every valid pair):\n  %-10s", "");
+  std::printf("\nValid combinations (every workload runs on every valid pair):\n  %-14s", "");
   for (const auto& s : syncs) std::printf(" %-9s", s.c_str());
   std::printf("\n");
   for (const auto& b : backends()) {
-    std::printf("  %-10s", b.name);
+    std::printf("  %-14s", b.name);
     for (const auto& s : syncs) std::printf(" %-9s", sync_valid_for(b, s) ? "yes" : "-");
     std::printf("\n");
   }
@@ -108,30 +123,31 @@ Status prepare_out_dir(const std::string& dir) {
   return sys::unlink_path(probe);
 }
 
-Result<Placement> choose_placement(const std::string& pin) {
+// The CPUs placements use: --pin A,B, else the first two this process may run on.
+Result<CpuChoice> choose_cpus(const std::string& pin) {
   auto allowed = sys::allowed_cpus();
-  auto ok_cpu = [&](int c) {
-    return std::find(allowed.begin(), allowed.end(), c) != allowed.end();
-  };
-  if (pin == "none") return Placement{"free", -1, -1};
   if (pin.empty()) {
-    if (allowed.size() >= 2) return Placement{"cross", allowed[0], allowed[1]};
-    return Placement{"same", allowed.empty() ? 0 : allowed[0], allowed.empty() ? 0 : allowed[0]};
+    if (allowed.empty()) return CpuChoice{};
+    return CpuChoice{allowed[0], allowed.size() >= 2 ? allowed[1] : -1};
   }
   auto parts = split(pin);
-  if (parts.size() != 2)
-    return plain_error("--pin '" + pin + "'", "expected two CPUs, e.g. 0,1, or none");
+  if (parts.size() != 2) return plain_error("--pin '" + pin + "'", "expected two CPUs, e.g. 0,1");
   int cpus[2];
   for (int i = 0; i < 2; ++i) {
     char* end = nullptr;
     long v = std::strtol(parts[static_cast<size_t>(i)].c_str(), &end, 10);
-    if (*end != '\0' || v < 0 || !ok_cpu(static_cast<int>(v))) {
+    if (*end != '\0' || v < 0 ||
+        std::find(allowed.begin(), allowed.end(), static_cast<int>(v)) == allowed.end()) {
       return plain_error("--pin '" + pin + "'", "CPU " + parts[static_cast<size_t>(i)] +
                                                     " is not one this process may run on");
     }
     cpus[i] = static_cast<int>(v);
   }
-  return Placement{cpus[0] == cpus[1] ? "same" : "cross", cpus[0], cpus[1]};
+  if (cpus[0] == cpus[1]) {
+    return plain_error("--pin '" + pin + "'",
+                       "give two different CPUs; --placement same runs both sides on the first");
+  }
+  return CpuChoice{cpus[0], cpus[1]};
 }
 
 std::string utc_now() {
@@ -155,40 +171,69 @@ int cmd_run(const RunArgs& a) {
   auto suite = load_suite(a.suite);
   if (!suite) return usage_error(suite.error().message());
   if (auto st = apply_overrides(*suite, a.o); !st) return usage_error(st.error().message());
-  auto placement = choose_placement(a.pin);
-  if (!placement) return usage_error(placement.error().message());
-  auto specs = expand(*suite, placement->cpu_self, placement->cpu_peer);
-  if (!specs) return usage_error(specs.error().message());
+  auto cpus = choose_cpus(a.pin);
+  if (!cpus) return usage_error(cpus.error().message());
+  auto expansion = expand(*suite, *cpus);
+  if (!expansion) return usage_error(expansion.error().message());
+  const auto& specs = expansion->specs;
+  if (specs.empty() && expansion->skipped.empty()) {
+    return usage_error("the suite and options select no benchmark");
+  }
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
-
   manifest::install_signal_handlers();
-  if (placement->cpu_self >= 0) {
-    if (auto st = sys::pin_to_cpu(0, placement->cpu_self); !st)
-      return usage_error(st.error().message());
+
+  std::vector<Placement> placements;
+  for (const auto& sp : specs) {
+    bool known = std::any_of(placements.begin(), placements.end(),
+                             [&](const Placement& p) { return p.name == sp.placement.name; });
+    if (!known) placements.push_back(sp.placement);
+  }
+  nlohmann::json env = capture_environment(placements);  // before any thread is pinned
+  nlohmann::json matrices = nlohmann::json::array();
+  for (const auto& m : suite->matrices) {
+    matrices.push_back({{"workloads", m.workloads},
+                        {"backends", m.backends},
+                        {"syncs", m.syncs},
+                        {"sizes", m.sizes},
+                        {"modes", m.modes},
+                        {"placements", m.placements}});
+  }
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const auto& sk : expansion->skipped) {
+    skipped.push_back({{"name", sk.name}, {"reason", sk.reason}});
   }
   nlohmann::json config = {
       {"suite", suite->name},
-      {"workloads", suite->workloads},
-      {"backends", suite->backends},
-      {"syncs", suite->syncs},
-      {"sizes", suite->sizes},
+      {"matrices", matrices},
       {"verify", verify_name(suite->verify)},
       {"min_time_s", suite->min_time_s},
       {"repetitions", suite->repetitions},
       {"stall_ms", suite->stall_ms},
-      {"benchmarks", specs->size()},
+      {"fan", suite->fan},
+      {"sleep_us", suite->sleep_us},
+      {"spin_us", suite->spin_us},
+      {"cpus", {cpus->first, cpus->second}},
+      {"benchmarks", specs.size()},
+      {"skipped", expansion->skipped.size()},
       {"mmap_dir", mmap_file_directory()},
   };
+  std::string where;
+  for (const auto& p : placements) {
+    where += (where.empty() ? "" : "; ") + p.name + " (measured side CPU " +
+             std::to_string(p.cpu_self) + ", peers CPU " + std::to_string(p.cpu_peer) + ")";
+  }
   std::printf(
-      "ipcbench %s: suite %s, %zu benchmarks, placement %s (measured side CPU %d, peer "
-      "CPU %d), verify %s, output %s\n",
-      kVersion, suite->name.c_str(), specs->size(), placement->name.c_str(), placement->cpu_self,
-      placement->cpu_peer, verify_name(suite->verify), a.out.c_str());
+      "ipcbench %s: suite %s, %zu benchmarks, %zu skipped, placement %s, verify %s, output %s\n",
+      kVersion, suite->name.c_str(), specs.size(), expansion->skipped.size(), where.c_str(),
+      verify_name(suite->verify), a.out.c_str());
   std::printf("effective configuration: %s\n", config.dump().c_str());
+  for (const auto& sk : expansion->skipped) {
+    std::printf("skipped %s: %s\n", sk.name.c_str(), sk.reason.c_str());
+  }
   std::fflush(stdout);
 
   RunTally tally;
-  register_benchmarks(*specs, tally);
+  register_benchmarks(specs, tally);
   std::string bench_json = a.out + "/bench.json";
   std::vector<std::string> gb = {"ipcbench", "--benchmark_out=" + bench_json,
                                  "--benchmark_out_format=json"};
@@ -215,12 +260,13 @@ int cmd_run(const RunArgs& a) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 
-  nlohmann::json extra = capture_environment(*placement);
+  nlohmann::json extra = env;
   extra["ipcbench_config"] = config;
+  extra["ipcbench_skipped"] = skipped;
   extra["verify"] = verify_name(suite->verify);
   extra["date"] = started;
   extra["ipcbench_failures"] = tally.failures;
-  if (auto st = add_context(bench_json, extra); !st) {
+  if (auto st = add_context(bench_json, extra, tally.fields); !st) {
     std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
     return kExitFailed;
   }
@@ -252,7 +298,9 @@ int cli_main(int argc, char** argv) {
   app.add_subcommand("list", "list backends, waiters, workloads and the valid combinations");
 
   RunArgs ra;
-  std::vector<std::string> w, b, s, z;
+  std::vector<std::string> w, b, s, z, mo, pl;
+  int fan = 0;
+  uint64_t sleep_us = 0, spin_us = 0;
   std::string verify;
   int reps = 0;
   double min_time = 0;
@@ -260,7 +308,8 @@ int cli_main(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "run a suite; writes bench.json, bench.csv, summary.md");
   run->add_option("--suite", ra.suite, "suite name (suites/NAME.toml) or path")
       ->capture_default_str();
-  run->add_option("--workload", w, "workloads to run (comma-separated): pingpong, stream")
+  run->add_option("--workload", w,
+                  "workloads to run (comma-separated): pingpong, stream, fanin, fanout")
       ->delimiter(',');
   run->add_option("--backend", b, "backends (comma-separated; see `ipcbench list`)")
       ->delimiter(',');
@@ -268,9 +317,21 @@ int cli_main(int argc, char** argv) {
   run->add_option("--size", z, "payload sizes, e.g. 64,4K,1M (K and M are powers of 1024)")
       ->delimiter(',');
   run->add_option("--verify", verify, "full (checksum), seq (order and length) or off");
+  run->add_option("--mode", mo,
+                  "shared-memory copy modes (comma-separated): copy (memcpy in and out), "
+                  "inplace (built and checked in the ring slot)")
+      ->delimiter(',');
+  run->add_option("--placement", pl,
+                  "where the sides run (comma-separated to sweep): cross (two CPUs, the "
+                  "default with 2+ CPUs), same (one CPU), free (the scheduler decides)")
+      ->delimiter(',');
   run->add_option("--pin", ra.pin,
-                  "CPUs for measured side and peer, e.g. 0,1 (default: the first two allowed "
-                  "CPUs); none = free");
+                  "the two CPUs placements use, e.g. 0,1: cross puts the measured side on the "
+                  "first and the peers on the second, same puts everything on the first "
+                  "(default: the first two CPUs this process may use)");
+  run->add_option("--fan", fan, "peer processes of fanin and fanout");
+  run->add_option("--sleep-us", sleep_us, "interval of the sleep waiter's nanosleep (µs)");
+  run->add_option("--spin-us", spin_us, "how long the adaptive waiter spins before blocking (µs)");
   run->add_option("--repetitions", reps,
                   "repetitions of each benchmark (median and spread are reported)");
   run->add_option("--min-time", min_time, "minimum seconds per benchmark");
@@ -302,6 +363,15 @@ int cli_main(int argc, char** argv) {
   ra.o.backends = split_all(b);
   ra.o.syncs = split_all(s);
   ra.o.sizes = split_all(z);
+  ra.o.modes = split_all(mo);
+  ra.o.placements = split_all(pl);
+  if (ra.pin == "none") {  // the older spelling of --placement free
+    ra.pin.clear();
+    ra.o.placements = {"free"};
+  }
+  if (run->count("--fan")) ra.o.fan = fan;
+  if (run->count("--sleep-us")) ra.o.sleep_us = sleep_us;
+  if (run->count("--spin-us")) ra.o.spin_us = spin_us;
   if (!verify.empty()) ra.o.verify = verify;
   if (run->count("--repetitions")) ra.o.repetitions = reps;
   if (run->count("--min-time")) ra.o.min_time_s = min_time;

@@ -9,9 +9,18 @@
 
 namespace ipcb {
 
+// How payload bytes move through a shared-memory channel. In both modes the sender writes every
+// payload byte and the receiver reads every payload byte; they differ in the copies.
+enum class CopyMode {
+  kCopy,     // the sender's message is copied into the ring, the receiver copies it out
+  kInplace,  // the sender builds the message in the ring slot, the receiver checks it there
+};
+const char* copy_mode_name(CopyMode m);
+Result<CopyMode> parse_copy_mode(const std::string& s);
+
 class Endpoint {
  public:
-  Endpoint(Channel& channel, size_t payload_bytes, VerifyMode mode);
+  Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, CopyMode mode);
 
   // Sends the next message: sequence number, `flags`, `send_ns`, and the payload for that seq.
   Status send(uint32_t flags, uint64_t send_ns = 0);
@@ -22,15 +31,27 @@ class Endpoint {
   FrameFault last_fault() const { return last_fault_; }
 
   const FrameChecker& checker() const { return checker_; }
-  const PayloadSource& source() const { return source_; }
   uint64_t sent() const { return tx_seq_; }
+  // Message bytes (header included) sent and received since construction or the last reset.
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const { return bytes_received_; }
+  void reset_byte_counts() { bytes_sent_ = bytes_received_ = 0; }
 
  private:
+  Status put(const FrameHeader& h, std::span<const std::byte> payload);
+  void release_held();
+
   Channel& channel_;
+  CopyMode mode_;
+  VerifyMode verify_;
   PayloadSource source_;
   FrameChecker checker_;
   std::vector<std::byte> rx_buf_;
+  std::span<const std::byte> held_;  // in place: the last received message, still in the ring
   uint64_t tx_seq_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+  uint64_t sink_ = 0;  // keeps the --verify off read of every byte from being optimised away
   FrameFault last_fault_ = FrameFault::kNone;
 };
 

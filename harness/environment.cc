@@ -53,7 +53,7 @@ uint64_t timer_cost_ns() {
   return cost;
 }
 
-nlohmann::json capture_environment(const Placement& p) {
+nlohmann::json capture_environment(const std::vector<Placement>& placements) {
   utsname u{};
   ::uname(&u);
   char host[256] = {};
@@ -74,9 +74,14 @@ nlohmann::json capture_environment(const Placement& p) {
   j["timer"] = "clock_gettime(CLOCK_MONOTONIC)";
   j["timer_cost_ns"] = timer_cost_ns();
   j["build_type"] = IPCBENCH_BUILD_TYPE;
-  j["placement"] = p.name;
-  j["cpu_measured_side"] = p.cpu_self;
-  j["cpu_peer"] = p.cpu_peer;
+  // "placement" names the one placement of the run, or "mixed" when a suite sweeps them; every
+  // result also carries its own placement and CPUs.
+  j["placement"] = placements.size() == 1 ? placements[0].name : "mixed";
+  j["placements"] = nlohmann::json::array();
+  for (const auto& p : placements) {
+    j["placements"].push_back(
+        {{"name", p.name}, {"cpu_measured_side", p.cpu_self}, {"cpu_peer", p.cpu_peer}});
+  }
   j["page_size"] = ::sysconf(_SC_PAGESIZE);
   return j;
 }

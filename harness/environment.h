@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace ipcb {
 
@@ -20,7 +21,8 @@ struct Placement {
   int cpu_peer = -1;
 };
 
-// kernel, cpu_model, cpu_count, governor, clocksource, timer_cost_ns, build_type, versions.
-nlohmann::json capture_environment(const Placement& placement);
+// kernel, cpu_model, cpu_count, governor, clocksource, timer_cost_ns, build_type, versions, and
+// the placements the run uses. Call before any thread is pinned (it records the allowed CPUs).
+nlohmann::json capture_environment(const std::vector<Placement>& placements);
 
 }  // namespace ipcb

@@ -110,8 +110,7 @@ FrameFault FrameChecker::check(std::span<const std::byte> message) {
                     " bytes, header says " + std::to_string(h.payload_bytes) + ", expected " +
                     std::to_string(source_.size()));
   }
-  if ((h.flags & ~uint32_t{kFrameData | kFrameStop | kFrameAck | kFrameSync}) != 0 ||
-      h.flags == 0) {
+  if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0) {
     return fail(FrameFault::kBadFlags,
                 "seq " + std::to_string(h.seq) + ": flags " + std::to_string(h.flags));
   }

@@ -30,8 +30,12 @@ enum FrameFlags : uint32_t {
   kFrameData = 1,
   kFrameStop = 2,  // the sender is done; the receiver answers with kFrameAck and finishes
   kFrameAck = 4,
-  kFrameSync = 8,  // warm-up is over; the receiver resets its statistics and answers kFrameAck
+  kFrameSync = 8,    // warm-up is over; the receiver resets its statistics and answers kFrameAck
+  kFrameBurst = 16,  // fanin: send this many data messages back (count and stamp stride in
+                     // send_ns, see encode_burst in session.h)
 };
+inline constexpr uint32_t kAllFrameFlags =
+    kFrameData | kFrameStop | kFrameAck | kFrameSync | kFrameBurst;
 
 enum class VerifyMode { kFull, kSeq, kOff };
 const char* verify_name(VerifyMode m);

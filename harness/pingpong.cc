@@ -10,6 +10,7 @@ Result<Measurement> measure_pingpong(Session& s, Loop& loop) {
   IPCB_TRY_STATUS(warm_up(s, /*echo=*/true));
   Endpoint& ep = s.endpoint();
   uint64_t own_ok = 0;
+  begin_measuring(s, m);
   uint64_t start = sys::now_ns();
   uint64_t prev = start;
   while (loop.next()) {
@@ -21,7 +22,7 @@ Result<Measurement> measure_pingpong(Session& s, Loop& loop) {
     m.latency.record((now - prev) / 2);
     loop.add_time(now - prev);
     prev = now;
-    s.peer().progress();
+    s.progress();
     ++m.iterations;
   }
   m.elapsed_ns = prev - start;

@@ -34,9 +34,23 @@ Status write_text(const std::string& path, const std::string& text) {
   return ok_status();
 }
 
-Status add_context(const std::string& bench_json, const nlohmann::json& extra) {
+Status add_context(const std::string& bench_json, const nlohmann::json& extra,
+                   const nlohmann::json& fields) {
   IPCB_TRY(nlohmann::json j, read_json(bench_json));
   for (auto it = extra.begin(); it != extra.end(); ++it) j["context"][it.key()] = it.value();
+  static const std::string kSuffix = "/manual_time";
+  if (!j.contains("benchmarks")) j["benchmarks"] = nlohmann::json::array();
+  for (auto& entry : j["benchmarks"]) {
+    std::string name = entry.value("run_name", std::string());
+    if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) {
+      name.resize(name.size() - kSuffix.size());
+    }
+    auto f = fields.find(name);
+    if (f == fields.end()) continue;
+    for (auto it = f->begin(); it != f->end(); ++it) {
+      if (!entry.contains(it.key())) entry[it.key()] = it.value();
+    }
+  }
   return write_text(bench_json, j.dump(2) + "\n");
 }
 

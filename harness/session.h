@@ -1,7 +1,10 @@
-// One benchmark call's world: the owner side of a channel, the peer process that opened it by
-// name, and the endpoint that frames messages. Creating a Session creates the object and starts
-// the peer; destroying it stops the peer and removes the object, on every path.
+// One benchmark call's world: the owner side of one channel per peer, the peer processes that
+// opened them by name, and the endpoints that frame messages. Creating a Session creates the
+// objects and starts the peers; destroying it stops the peers and removes the objects, on every
+// path. pingpong and stream have one peer; fanin and fanout have `fan` of them.
 #pragma once
+
+#include <sys/resource.h>
 
 #include <memory>
 #include <string>
@@ -9,10 +12,19 @@
 
 #include "backends/backend.h"
 #include "harness/endpoint.h"
+#include "harness/environment.h"
 #include "harness/histogram.h"
 #include "harness/peer.h"
 
 namespace ipcb {
+
+// What the peer does with the messages it gets.
+enum class PeerRole {
+  kEcho,    // sends every data message back (pingpong)
+  kSink,    // receives, verifies and times data messages (stream, fanout)
+  kSource,  // sends data messages when asked with a burst command (fanin)
+};
+const char* role_name(PeerRole r);
 
 // Everything that identifies one benchmark and how it runs.
 struct BenchSpec {
@@ -21,53 +33,86 @@ struct BenchSpec {
   std::string sync;
   size_t payload_bytes = 64;
   VerifyMode verify = VerifyMode::kFull;
-  int cpu_self = -1;                     // CPU of the measured side (-1: not pinned)
-  int cpu_peer = -1;                     // CPU of the peer
+  CopyMode mode = CopyMode::kCopy;
+  Placement placement;                   // CPUs of the measured side and of every peer
+  int fan = 1;                           // peers (fanin/fanout); 1 otherwise
+  uint64_t sleep_ns = 50'000;            // `sleep` waiter interval
+  uint64_t spin_ns = 20'000;             // `adaptive` waiter spin budget
   uint64_t stall_ns = 5'000'000'000ULL;  // a run making no progress this long is killed
+  bool name_placement = false;           // the suite sweeps placement: name it
 
-  // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES"
+  // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/PLACEMENT" when placements are swept and
+  // "/inplace" for the zero-copy mode.
   std::string name() const;
+  // Message copies per delivered message: 2 (into the channel, out of it) except in place (0).
+  int copies() const { return mode == CopyMode::kInplace ? 0 : 2; }
 };
 
-// What the peer reports when it finishes (one JSON line on its standard output).
+// CPU time and context switches of one thread (or process) over the measured phase.
+struct Usage {
+  uint64_t cpu_ns = 0;  // user + system
+  uint64_t voluntary_switches = 0;
+  uint64_t involuntary_switches = 0;
+  static Usage of_thread();
+  Usage operator-(const Usage& o) const;
+  Usage& operator+=(const Usage& o);
+};
+
+// What the peers report when they finish (one JSON line each on standard output), summed.
 struct PeerReport {
-  uint64_t verified = 0;  // data messages it verified after warm-up
-  uint64_t errors = 0;    // every fault it saw, warm-up included
+  uint64_t verified = 0;  // data messages verified after warm-up
+  uint64_t errors = 0;    // every fault seen, warm-up included
   std::string first_error;
-  Histogram latency;  // one-way latency of stamped messages (stream)
-  rusage usage{};
+  Histogram latency;           // one-way latency of stamped messages it received
+  Usage usage;                 // over the measured phase (last sync to stop)
+  uint64_t bytes_written = 0;  // message bytes it sent in the measured phase
+  uint64_t bytes_read = 0;     // message bytes it received in the measured phase
+  std::string wait_mode;       // how its channel waits
 };
 
 class Session {
  public:
-  static Result<std::unique_ptr<Session>> start(const BenchSpec& spec);
+  static Result<std::unique_ptr<Session>> start(const BenchSpec& spec, PeerRole role);
   ~Session();
 
-  Endpoint& endpoint() { return *endpoint_; }
-  PeerProcess& peer() { return *peer_; }
+  size_t links() const { return links_.size(); }
+  Endpoint& endpoint(size_t i = 0) { return *links_[i]->endpoint; }
   const BenchSpec& spec() const { return spec_; }
+  // How the measured side's channel waits ("spin", "sleep", "block", ...).
+  std::string wait_mode() const;
 
-  // Sends `flag` (kFrameSync or kFrameStop) and waits for the peer's kFrameAck. After the
-  // first successful sync the object's name is removed (the peer has it open).
+  // The measured side calls this as it makes progress; it resets every peer's stall deadline.
+  void progress();
+  // Sends `flag` (kFrameSync or kFrameStop) to every peer and waits for each kFrameAck. After
+  // the first successful sync each object's name is removed (the peer has it open).
   Status handshake(uint32_t flag);
-  // After the kFrameStop handshake: waits for the peer to exit and parses its report.
+  // After the kFrameStop handshake: waits for the peers to exit and sums their reports.
   Result<PeerReport> collect();
-  // Adds what happened to the peer (exit status, signal, its error text) to a failure.
+  // Adds what happened to the peers (exit status, signal, their error text) to a failure.
   Error with_peer_state(Error e);
 
  private:
+  struct Link {
+    std::atomic<bool> abort{false};  // raised by this peer's watchdog; declared before its users
+    std::unique_ptr<OwnedChannel> channel;
+    std::unique_ptr<PeerProcess> peer;
+    std::unique_ptr<Endpoint> endpoint;
+    bool connected = false;
+  };
   explicit Session(BenchSpec spec) : spec_(std::move(spec)) {}
+  Status start_link(Link& link, PeerRole role);
 
   BenchSpec spec_;
-  std::atomic<bool> abort_{false};  // raised by the peer's watchdog; declared before its users
-  std::unique_ptr<OwnedChannel> channel_;
-  std::unique_ptr<PeerProcess> peer_;
-  std::unique_ptr<Endpoint> endpoint_;
-  bool connected_ = false;
+  std::vector<std::unique_ptr<Link>> links_;
 };
 
 // The peer's side: parse its command line, open the channel, serve until kFrameStop, print the
 // report. Returns the process exit code.
 int peer_main(const std::vector<std::string>& args);
+
+// A fanin burst command carries how many messages to send and how often to stamp them in the
+// header's send_ns field (count in the low 40 bits, stamp stride above).
+uint64_t encode_burst(uint64_t count, uint64_t stride);
+void decode_burst(uint64_t word, uint64_t& count, uint64_t& stride);
 
 }  // namespace ipcb

@@ -1,25 +1,16 @@
-// stream: the measured side sends back to back; the peer receives, verifies and times stamped
-// messages (one-way latency from the send stamp, queueing included). Throughput counts from the
-// first send until the peer acknowledged the stop, so every message was really delivered.
-#include "harness/environment.h"
+// stream and fanout: the measured side sends back to back to every peer (one peer for stream,
+// N for fanout: each message is written N times); each peer receives, verifies and times
+// stamped messages (one-way latency from the send stamp, queueing included). Throughput counts
+// from the first send until every peer acknowledged the stop, so every message was delivered.
 #include "harness/workload.h"
 
 namespace ipcb {
-namespace {
-// The sender reads the clock for one message in `stride` so the clock read costs <= 5% of the
-// per-message time seen in warm-up.
-uint64_t stamp_stride(uint64_t per_msg_ns, uint64_t timer_ns) {
-  if (per_msg_ns == 0) return 64;
-  uint64_t s = (20 * timer_ns + per_msg_ns - 1) / per_msg_ns;
-  return s < 1 ? 1 : s;
-}
-}  // namespace
 
 Result<Measurement> measure_stream(Session& s, Loop& loop) {
   Measurement m;
   IPCB_TRY(uint64_t per_msg, warm_up(s, /*echo=*/false));
-  m.sample_every = stamp_stride(per_msg, timer_cost_ns());
-  Endpoint& ep = s.endpoint();
+  m.sample_every = stamp_stride(per_msg);
+  begin_measuring(s, m);
   uint64_t start = sys::now_ns();
   uint64_t countdown = 1;
   while (loop.next()) {
@@ -28,14 +19,14 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
       stamp = sys::now_ns();
       countdown = m.sample_every;
     }
-    IPCB_TRY_STATUS(ep.send(kFrameData, stamp));
-    s.peer().progress();
+    for (size_t i = 0; i < s.links(); ++i) IPCB_TRY_STATUS(s.endpoint(i).send(kFrameData, stamp));
+    s.progress();
     ++m.iterations;
   }
   IPCB_TRY_STATUS(s.handshake(kFrameStop));
   m.elapsed_ns = sys::now_ns() - start;
   loop.add_time(m.elapsed_ns);
-  m.messages = m.iterations;
+  m.messages = m.iterations * s.links();
   m.payload_bytes = m.messages * s.spec().payload_bytes;
   IPCB_TRY_STATUS(finish(s, m, 0));
   return m;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "backends/backend.h"
+#include "harness/manifest.h"
 #include "harness/workload.h"
 
 #ifndef IPCBENCH_SOURCE_SUITES
@@ -49,6 +50,13 @@ std::vector<std::string> all_syncs() {
 
 bool is_all(const std::vector<std::string>& v) {
   return v.size() == 1 && v[0] == "all";
+}
+
+const std::vector<std::string> kModes = {"copy", "inplace"};
+const std::vector<std::string> kPlacements = {"cross", "same", "free"};
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 Result<std::vector<std::string>> strings(const toml::table& t, const char* key, bool required) {
@@ -123,6 +131,55 @@ std::string size_label(size_t b) {
   return std::to_string(b);
 }
 
+namespace {
+
+Result<std::vector<size_t>> parse_sizes(const std::vector<std::string>& texts) {
+  std::vector<size_t> out;
+  for (const auto& z : texts) {
+    IPCB_TRY(size_t b, parse_size(z));
+    out.push_back(b);
+  }
+  return out;
+}
+
+Status check_matrix(const Matrix& m, const std::string& where) {
+  auto missing = [&](const char* key) {
+    return plain_error("suite " + where, std::string("missing key '") + key + "'");
+  };
+  if (m.workloads.empty()) return missing("workloads");
+  if (m.backends.empty()) return missing("backends");
+  if (m.syncs.empty()) return missing("syncs");
+  if (m.sizes.empty()) return missing("sizes");
+  IPCB_TRY_STATUS(check_names(m.workloads, all_workloads(), "workload"));
+  IPCB_TRY_STATUS(check_names(m.backends, all_backends(), "backend"));
+  IPCB_TRY_STATUS(check_names(m.syncs, all_syncs(), "sync"));
+  IPCB_TRY_STATUS(check_names(m.modes, kModes, "mode"));
+  IPCB_TRY_STATUS(check_names(m.placements, kPlacements, "placement"));
+  return ok_status();
+}
+
+// Reads a matrix's keys from `t`; keys it lacks keep the values of `defaults`.
+Result<Matrix> read_matrix(const toml::table& t, const Matrix& defaults) {
+  Matrix m = defaults;
+  IPCB_TRY(auto w, strings(t, "workloads", false));
+  IPCB_TRY(auto b, strings(t, "backends", false));
+  IPCB_TRY(auto sy, strings(t, "syncs", false));
+  IPCB_TRY(auto z, strings(t, "sizes", false));
+  IPCB_TRY(auto mo, strings(t, "modes", false));
+  IPCB_TRY(auto pl, strings(t, "placements", false));
+  if (!w.empty()) m.workloads = w;
+  if (!b.empty()) m.backends = b;
+  if (!sy.empty()) m.syncs = sy;
+  if (!z.empty()) {
+    IPCB_TRY(m.sizes, parse_sizes(z));
+  }
+  if (!mo.empty()) m.modes = mo;
+  if (!pl.empty()) m.placements = pl;
+  return m;
+}
+
+}  // namespace
+
 Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   toml::table t;
   try {
@@ -135,25 +192,36 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   Suite s;
   s.name = t["name"].value_or(origin);
   s.description = t["description"].value_or(std::string());
-  IPCB_TRY(s.workloads, strings(t, "workloads", true));
-  IPCB_TRY(s.backends, strings(t, "backends", true));
-  IPCB_TRY(s.syncs, strings(t, "syncs", true));
-  IPCB_TRY(auto sizes, strings(t, "sizes", true));
-  for (const auto& z : sizes) {
-    IPCB_TRY(size_t b, parse_size(z));
-    s.sizes.push_back(b);
+  Matrix top{{}, {}, {}, {}, {"copy"}, {}};
+  IPCB_TRY(top, read_matrix(t, top));
+  if (const toml::array* list = t["matrix"].as_array()) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const toml::table* mt = (*list)[i].as_table();
+      std::string where = origin + " [[matrix]] " + std::to_string(i + 1);
+      if (mt == nullptr) return plain_error("suite " + where, "must be a table");
+      IPCB_TRY(Matrix m, read_matrix(*mt, top));
+      IPCB_TRY_STATUS(check_matrix(m, where));
+      s.matrices.push_back(std::move(m));
+    }
+  } else {
+    IPCB_TRY_STATUS(check_matrix(top, origin));
+    s.matrices.push_back(top);
   }
   IPCB_TRY(s.verify, parse_verify(t["verify"].value_or(std::string("full"))));
   s.min_time_s = t["min_time"].value_or(0.1);
   s.repetitions = static_cast<int>(t["repetitions"].value_or(int64_t{1}));
   s.stall_ms = static_cast<uint64_t>(t["stall_ms"].value_or(int64_t{5000}));
+  s.fan = static_cast<int>(t["fan"].value_or(int64_t{2}));
+  s.sleep_us = static_cast<uint64_t>(t["sleep_us"].value_or(int64_t{50}));
+  s.spin_us = static_cast<uint64_t>(t["spin_us"].value_or(int64_t{20}));
   if (s.min_time_s <= 0 || s.repetitions < 1 || s.stall_ms < 100) {
     return plain_error("suite " + origin,
                        "min_time must be > 0, repetitions >= 1, stall_ms >= 100");
   }
-  IPCB_TRY_STATUS(check_names(s.workloads, all_workloads(), "workload"));
-  IPCB_TRY_STATUS(check_names(s.backends, all_backends(), "backend"));
-  IPCB_TRY_STATUS(check_names(s.syncs, all_syncs(), "sync"));
+  if (s.fan < 1 || s.fan > manifest::kMaxPeers) {
+    return plain_error("suite " + origin,
+                       "fan must be between 1 and " + std::to_string(manifest::kMaxPeers));
+  }
   return s;
 }
 
@@ -170,24 +238,19 @@ Result<Suite> load_suite(const std::string& name_or_path) {
 }
 
 Status apply_overrides(Suite& s, const SuiteOverrides& o) {
-  if (!o.workloads.empty()) {
-    IPCB_TRY_STATUS(check_names(o.workloads, all_workloads(), "workload"));
-    s.workloads = o.workloads;
-  }
-  if (!o.backends.empty()) {
-    IPCB_TRY_STATUS(check_names(o.backends, all_backends(), "backend"));
-    s.backends = o.backends;
-  }
-  if (!o.syncs.empty()) {
-    IPCB_TRY_STATUS(check_names(o.syncs, all_syncs(), "sync"));
-    s.syncs = o.syncs;
-  }
-  if (!o.sizes.empty()) {
-    s.sizes.clear();
-    for (const auto& z : o.sizes) {
-      IPCB_TRY(size_t b, parse_size(z));
-      s.sizes.push_back(b);
-    }
+  IPCB_TRY_STATUS(check_names(o.workloads, all_workloads(), "workload"));
+  IPCB_TRY_STATUS(check_names(o.backends, all_backends(), "backend"));
+  IPCB_TRY_STATUS(check_names(o.syncs, all_syncs(), "sync"));
+  IPCB_TRY_STATUS(check_names(o.modes, kModes, "mode"));
+  IPCB_TRY_STATUS(check_names(o.placements, kPlacements, "placement"));
+  IPCB_TRY(auto sizes, parse_sizes(o.sizes));
+  for (Matrix& m : s.matrices) {
+    if (!o.workloads.empty()) m.workloads = o.workloads;
+    if (!o.backends.empty()) m.backends = o.backends;
+    if (!o.syncs.empty()) m.syncs = o.syncs;
+    if (!sizes.empty()) m.sizes = sizes;
+    if (!o.modes.empty()) m.modes = o.modes;
+    if (!o.placements.empty()) m.placements = o.placements;
   }
   if (o.verify) {
     IPCB_TRY(s.verify, parse_verify(*o.verify));
@@ -201,44 +264,123 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
     s.min_time_s = *o.min_time_s;
   }
   if (o.stall_ms) s.stall_ms = *o.stall_ms;
+  if (o.fan) {
+    if (*o.fan < 1 || *o.fan > manifest::kMaxPeers) {
+      return plain_error("--fan", "must be between 1 and " + std::to_string(manifest::kMaxPeers));
+    }
+    s.fan = *o.fan;
+  }
+  if (o.sleep_us) s.sleep_us = *o.sleep_us;
+  if (o.spin_us) s.spin_us = *o.spin_us;
   return ok_status();
 }
 
-Result<std::vector<BenchSpec>> expand(const Suite& s, int cpu_self, int cpu_peer) {
-  auto ws = is_all(s.workloads) ? all_workloads() : s.workloads;
-  auto bs = is_all(s.backends) ? all_backends() : s.backends;
-  bool any_sync = is_all(s.syncs);
-  std::vector<BenchSpec> out;
-  std::vector<std::string> used_syncs;
+Result<Placement> make_placement(const std::string& name, const CpuChoice& cpus) {
+  if (name == "free") return Placement{"free", -1, -1};
+  if (name == "same") return Placement{"same", cpus.first, cpus.first};
+  if (name == "cross") {
+    if (cpus.second < 0) {
+      return plain_error("placement cross", "needs two CPUs; this process may use only one");
+    }
+    return Placement{"cross", cpus.first, cpus.second};
+  }
+  return plain_error("placement '" + name + "'", "expected cross, same or free");
+}
+
+namespace {
+
+// The syncs of `b` this matrix asks for.
+std::vector<std::string> syncs_for(const BackendInfo& b, const Matrix& m) {
+  std::vector<std::string> out;
+  for (const auto& sy : b.syncs()) {
+    if (is_all(m.syncs) || contains(m.syncs, sy)) out.push_back(sy);
+  }
+  return out;
+}
+
+Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, bool name_placement,
+                     Expansion& out, std::vector<std::string>& seen) {
+  bool all_backends_asked = is_all(m.backends);
+  auto ws = is_all(m.workloads) ? all_workloads() : m.workloads;
+  auto bs = all_backends_asked ? all_backends() : m.backends;
+  std::vector<std::string> placements = is_all(m.placements) ? kPlacements : m.placements;
+  if (placements.empty()) placements = {cpus.second >= 0 ? "cross" : "same"};
+  auto modes = is_all(m.modes) ? kModes : m.modes;
+  std::vector<std::string> used_syncs, used_modes;
   for (const auto& bname : bs) {
     const BackendInfo* b = find_backend(bname);
-    std::vector<std::string> syncs;
-    for (const auto& sy : b->syncs()) {
-      if (any_sync || std::find(s.syncs.begin(), s.syncs.end(), sy) != s.syncs.end()) {
-        syncs.push_back(sy);
-        used_syncs.push_back(sy);
-      }
-    }
+    auto syncs = syncs_for(*b, m);
     if (syncs.empty()) {
-      return plain_error("sync " + join(s.syncs) + " does not fit backend '" + bname + "'",
+      if (all_backends_asked) continue;  // "every backend with these syncs"
+      return plain_error("sync " + join(m.syncs) + " does not fit backend '" + bname + "'",
                          "valid for " + bname + ": " + join(b->syncs()));
     }
-    for (const auto& w : ws) {
-      for (const auto& sy : syncs) {
-        for (size_t z : s.sizes) {
-          BenchSpec spec{w, bname, sy, z, s.verify, cpu_self, cpu_peer, s.stall_ms * 1000000ULL};
-          out.push_back(spec);
+    used_syncs.insert(used_syncs.end(), syncs.begin(), syncs.end());
+    for (const auto& mode : modes) {
+      if (mode == "inplace" && std::string(b->kind) != "shm") continue;
+      used_modes.push_back(mode);
+      for (const auto& wname : ws) {
+        const WorkloadInfo* w = find_workload(wname);
+        for (const auto& sy : syncs) {
+          for (size_t z : m.sizes) {
+            for (const auto& pname : placements) {
+              IPCB_TRY(Placement pl, make_placement(pname, cpus));
+              BenchSpec spec;
+              spec.workload = wname;
+              spec.backend = bname;
+              spec.sync = sy;
+              spec.payload_bytes = z;
+              spec.verify = s.verify;
+              IPCB_TRY(spec.mode, parse_copy_mode(mode));
+              spec.placement = pl;
+              spec.fan = w->fans_out ? s.fan : 1;
+              spec.sleep_ns = s.sleep_us * 1000;
+              spec.spin_ns = s.spin_us * 1000;
+              spec.stall_ns = s.stall_ms * 1'000'000ULL;
+              spec.name_placement = name_placement;
+              std::string name = spec.name();
+              if (contains(seen, name)) continue;
+              seen.push_back(name);
+              std::string limit = b->size_limit(sizeof(FrameHeader) + z);
+              if (!limit.empty()) {
+                out.skipped.push_back({name, limit});
+              } else {
+                out.specs.push_back(std::move(spec));
+              }
+            }
+          }
         }
       }
     }
   }
-  if (!any_sync) {
-    for (const auto& sy : s.syncs) {
-      if (std::find(used_syncs.begin(), used_syncs.end(), sy) == used_syncs.end()) {
-        return plain_error("sync '" + sy + "' fits none of the chosen backends (" + join(bs) + ")",
-                           "see `ipcbench list` for the valid combinations");
-      }
+  for (const auto& sy : m.syncs) {
+    if (!is_all(m.syncs) && !contains(used_syncs, sy)) {
+      return plain_error("sync '" + sy + "' fits none of the chosen backends (" + join(bs) + ")",
+                         "see `ipcbench list` for the valid combinations");
     }
+  }
+  for (const auto& mode : modes) {
+    if (!contains(used_modes, mode)) {
+      return plain_error("mode '" + mode + "' fits none of the chosen backends (" + join(bs) + ")",
+                         "inplace needs a shared-memory backend");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Result<Expansion> expand(const Suite& s, const CpuChoice& cpus) {
+  std::vector<std::string> placements;
+  for (const Matrix& m : s.matrices) {
+    for (const auto& p : is_all(m.placements) ? kPlacements : m.placements) {
+      if (!contains(placements, p)) placements.push_back(p);
+    }
+  }
+  Expansion out;
+  std::vector<std::string> seen;
+  for (const Matrix& m : s.matrices) {
+    IPCB_TRY_STATUS(expand_matrix(s, m, cpus, placements.size() > 1, out, seen));
   }
   return out;
 }

@@ -1,6 +1,8 @@
-// Suites: a named set of (workload x backend x sync x size) plus run settings, kept as a TOML
-// file under suites/. Command-line flags narrow or override it; the result is the matrix of
-// BenchSpecs to register. Invalid combinations are rejected here, never inside a timed loop.
+// Suites: named sets of (workload x backend x sync x size x mode x placement) plus run settings,
+// kept as TOML files under suites/. A suite holds one or more matrices (`[[matrix]]` tables; the
+// top-level keys are their defaults). Command-line flags narrow or override every matrix; the
+// result is the list of BenchSpecs to register, plus the combinations skipped because this
+// machine's limits do not allow them. Invalid input is rejected here, never inside a timed loop.
 #pragma once
 
 #include <optional>
@@ -12,29 +14,40 @@
 
 namespace ipcb {
 
+struct Matrix {
+  std::vector<std::string> workloads;   // "all" expands to every workload
+  std::vector<std::string> backends;    // "all" expands to every backend
+  std::vector<std::string> syncs;       // "all": every sync valid for a backend
+  std::vector<size_t> sizes;            // payload bytes
+  std::vector<std::string> modes;       // copy, inplace (inplace applies to shm backends only)
+  std::vector<std::string> placements;  // cross, same, free; empty: cross with 2+ CPUs
+};
+
 struct Suite {
   std::string name;
   std::string description;
-  std::vector<std::string> workloads;  // "all" expands to every workload
-  std::vector<std::string> backends;   // "all" expands to every backend
-  std::vector<std::string> syncs;      // "all" expands to every sync valid for a backend
-  std::vector<size_t> sizes;           // payload bytes
+  std::vector<Matrix> matrices;
   VerifyMode verify = VerifyMode::kFull;
   double min_time_s = 0.1;  // Google Benchmark's --benchmark_min_time
   int repetitions = 1;
   uint64_t stall_ms = 5000;
+  int fan = 2;             // peers of fanin/fanout
+  uint64_t sleep_us = 50;  // `sleep` waiter interval
+  uint64_t spin_us = 20;   // `adaptive` waiter spin budget
 };
 
 // What the user said on the command line; unset fields keep the suite's values.
 struct SuiteOverrides {
-  std::vector<std::string> workloads, backends, syncs, sizes;
+  std::vector<std::string> workloads, backends, syncs, sizes, modes, placements;
   std::optional<std::string> verify;
   std::optional<int> repetitions;
   std::optional<double> min_time_s;
   std::optional<uint64_t> stall_ms;
+  std::optional<int> fan;
+  std::optional<uint64_t> sleep_us, spin_us;
 };
 
-// The directory holding the built-in suites (the source tree's suites/, or next to the binary).
+// The directory holding the built-in suites (the source tree's suites/, or $IPCBENCH_SUITES).
 std::string suite_directory();
 // Loads a suite by name ("default" -> suites/default.toml) or by path.
 Result<Suite> load_suite(const std::string& name_or_path);
@@ -46,7 +59,25 @@ inline constexpr size_t kMaxPayload = 64ull << 20;
 Result<size_t> parse_size(const std::string& text);
 std::string size_label(size_t bytes);  // 65536 -> "64K"
 
-// Expands the suite into BenchSpecs (pins and stall deadline filled in).
-Result<std::vector<BenchSpec>> expand(const Suite& suite, int cpu_self, int cpu_peer);
+// The CPUs placements use: `cpus[0]` for the measured side, `cpus[1]` for the peers in `cross`.
+struct CpuChoice {
+  int first = -1;
+  int second = -1;  // -1: this machine lets us use one CPU only
+};
+Result<Placement> make_placement(const std::string& name, const CpuChoice& cpus);
+
+struct Skipped {
+  std::string name;    // the benchmark's name
+  std::string reason;  // the limit that prevents it, with its value
+};
+
+struct Expansion {
+  std::vector<BenchSpec> specs;
+  std::vector<Skipped> skipped;
+};
+
+// Expands the suite into BenchSpecs (placements, fan and deadlines filled in), skipping sizes a
+// backend cannot carry here. Duplicates (matrices that overlap) appear once.
+Result<Expansion> expand(const Suite& suite, const CpuChoice& cpus);
 
 }  // namespace ipcb

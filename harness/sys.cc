@@ -291,15 +291,23 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
             0);
 }
 
-Status pin_to_cpu(pid_t pid, int cpu) {
+Status pin_to_cpus(pid_t pid, const std::vector<int>& cpus) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
+  std::string list;
+  for (int c : cpus) {
+    CPU_SET(c, &set);
+    if (!list.empty()) list += ',';
+    list += std::to_string(c);
+  }
   if (::sched_setaffinity(pid, sizeof set, &set) != 0) {
-    return errno_error("sched_setaffinity",
-                       "pid " + std::to_string(pid) + " to CPU " + std::to_string(cpu));
+    return errno_error("sched_setaffinity", "pid " + std::to_string(pid) + " to CPUs " + list);
   }
   return ok_status();
+}
+
+Status pin_to_cpu(pid_t pid, int cpu) {
+  return pin_to_cpus(pid, {cpu});
 }
 
 std::vector<int> allowed_cpus() {

@@ -122,7 +122,8 @@ void futex_wake_all(std::atomic<uint32_t>* word);
 
 // --- processes and CPUs
 // ---------------------------------------------------------------------------
-Status pin_to_cpu(pid_t pid, int cpu);
+Status pin_to_cpu(pid_t pid, int cpu);  // pid 0: the calling thread
+Status pin_to_cpus(pid_t pid, const std::vector<int>& cpus);
 std::vector<int> allowed_cpus();
 // Unguessable hex string from getrandom(2).
 std::string random_hex(size_t bytes);

@@ -3,17 +3,24 @@
 
 #include <algorithm>
 
+#include "harness/environment.h"
+
 namespace ipcb {
 
 Result<Measurement> measure_pingpong(Session& s, Loop& loop);
 Result<Measurement> measure_stream(Session& s, Loop& loop);
+Result<Measurement> measure_fanin(Session& s, Loop& loop);
 
 const std::vector<WorkloadInfo>& workloads() {
   static const std::vector<WorkloadInfo> kAll = {
       {"pingpong", "round trip: send, the peer echoes, receive; latency = half the round trip",
-       true, measure_pingpong},
-      {"stream", "one-way: send back to back; throughput, and latency from send stamps", false,
-       measure_stream},
+       PeerRole::kEcho, false, measure_pingpong},
+      {"stream", "one-way: send back to back; throughput, and latency from send stamps",
+       PeerRole::kSink, false, measure_stream},
+      {"fanin", "N producer processes -> the measured consumer, one channel each, read in turn",
+       PeerRole::kSource, true, measure_fanin},
+      {"fanout", "the measured producer -> N consumer processes: every message written N times",
+       PeerRole::kSink, true, measure_stream},
   };
   return kAll;
 }
@@ -25,18 +32,25 @@ const WorkloadInfo* find_workload(const std::string& name) {
   return nullptr;
 }
 
+uint64_t stamp_stride(uint64_t per_msg_ns) {
+  if (per_msg_ns == 0) return 64;
+  uint64_t s = (20 * timer_cost_ns() + per_msg_ns - 1) / per_msg_ns;
+  return s < 1 ? 1 : s;
+}
+
 namespace {
-// Sends `count` messages (at most; stops after `max_ns` once `min_count` went), receiving each
-// answer with `echo`, then syncs. Returns how many were sent.
+// Sends to every peer `count` times (at least `min_count`, then until `max_ns` passed or
+// `max_count`), receiving each answer with `echo`, then syncs. Returns how many rounds went.
 Result<uint64_t> burst(Session& s, bool echo, uint64_t min_count, uint64_t max_count,
                        uint64_t max_ns) {
-  Endpoint& ep = s.endpoint();
   uint64_t t0 = sys::now_ns();
   uint64_t n = 0;
   while (n < max_count && (n < min_count || sys::now_ns() - t0 < max_ns)) {
-    IPCB_TRY_STATUS(ep.send(kFrameData, sys::now_ns()));
-    if (echo) IPCB_TRY_STATUS(ep.recv());
-    s.peer().progress();
+    for (size_t i = 0; i < s.links(); ++i) {
+      IPCB_TRY_STATUS(s.endpoint(i).send(kFrameData, sys::now_ns()));
+      if (echo) IPCB_TRY_STATUS(s.endpoint(i).recv());
+    }
+    s.progress();
     ++n;
   }
   IPCB_TRY_STATUS(s.handshake(kFrameSync));
@@ -51,26 +65,49 @@ Result<uint64_t> warm_up(Session& s, bool echo) {
   // Second, shorter burst with both sides running: its pace is the per-message time.
   uint64_t t0 = sys::now_ns();
   IPCB_TRY(uint64_t m, burst(s, echo, std::max(kMin, n / 4), std::max(kMin, n / 4), kMaxNs));
-  return (sys::now_ns() - t0) / m;
+  return (sys::now_ns() - t0) / (m * s.links());
+}
+
+void begin_measuring(Session& s, Measurement& m) {
+  for (size_t i = 0; i < s.links(); ++i) s.endpoint(i).reset_byte_counts();
+  m.self_usage = Usage::of_thread();
 }
 
 Status finish(Session& s, Measurement& m, uint64_t own_verified) {
+  m.self_usage = Usage::of_thread() - m.self_usage;
   IPCB_TRY(PeerReport r, s.collect());
-  const Endpoint& ep = s.endpoint();
-  m.errors = ep.checker().errors() + r.errors;
-  m.first_error = !ep.checker().first_error().empty()
-                      ? "measured side: " + ep.checker().first_error()
+  uint64_t own_errors = 0;
+  std::string own_first;
+  uint64_t sent = 0, received = 0;
+  for (size_t i = 0; i < s.links(); ++i) {
+    const Endpoint& ep = s.endpoint(i);
+    own_errors += ep.checker().errors();
+    if (own_first.empty()) own_first = ep.checker().first_error();
+    sent += ep.bytes_sent();
+    received += ep.bytes_received();
+  }
+  // The stop handshake is not payload traffic: one kFrameStop out and one kFrameAck back per
+  // peer on our side, and the kFrameStop the peer received on its side.
+  uint64_t handshake = s.links() * (sizeof(FrameHeader) + s.spec().payload_bytes);
+  m.bytes_written = sent - handshake + r.bytes_written;
+  m.bytes_read = received - handshake + (r.bytes_read - handshake);
+  m.errors = own_errors + r.errors;
+  m.first_error = !own_first.empty()       ? "measured side: " + own_first
                   : !r.first_error.empty() ? "peer: " + r.first_error
                                            : "";
+  const WorkloadInfo* w = find_workload(s.spec().workload);
   if (s.spec().verify == VerifyMode::kOff) {
     m.verified = 0;
   } else if (m.has_rtt) {
     m.verified = std::min(own_verified, r.verified);  // a round trip passes only if both legs do
+  } else if (w->peer_role == PeerRole::kSource) {
+    m.verified = own_verified;  // we are the receiver
   } else {
     m.verified = r.verified;
   }
-  if (!m.has_rtt) m.latency = r.latency;
+  if (!m.has_rtt && w->peer_role != PeerRole::kSource) m.latency = r.latency;
   m.peer_usage = r.usage;
+  m.wait_mode = s.wait_mode();
   return ok_status();
 }
 

@@ -1,8 +1,6 @@
 // Workloads: what the two sides do, identical for every channel. A workload sees only the
-// Session's Endpoint (the channel interface); it never knows which mechanism carries the bytes.
+// Session's Endpoints (the channel interface); it never knows which mechanism carries the bytes.
 #pragma once
-
-#include <sys/resource.h>
 
 #include <string>
 #include <vector>
@@ -18,6 +16,8 @@ class Loop {
   virtual ~Loop() = default;
   // True while another measured iteration (one message or one round trip) should run.
   virtual bool next() = 0;
+  // How many iterations this run will make (next() returns true exactly that often).
+  virtual uint64_t planned() const = 0;
   // Adds measured time (ns) to the framework's clock.
   virtual void add_time(uint64_t ns) = 0;
 };
@@ -34,25 +34,35 @@ struct Measurement {
   uint64_t verified = 0;      // measured-phase data messages that passed every check
   uint64_t errors = 0;        // faults on both sides, warm-up included
   std::string first_error;
-  rusage peer_usage{};
+  // The fairness contract: how each side waited and what the transfer cost both of them.
+  std::string wait_mode;
+  Usage self_usage;            // measured side, over the measured phase
+  Usage peer_usage;            // all peers together, over the measured phase
+  uint64_t bytes_written = 0;  // message bytes (headers included) both sides sent
+  uint64_t bytes_read = 0;     // message bytes both sides received
 };
 
 struct WorkloadInfo {
   const char* name;
   const char* description;
-  bool peer_echoes;  // the peer sends each data message back (else it only receives)
+  PeerRole peer_role;
+  bool fans_out;  // runs with `fan` peers (else exactly one)
   Result<Measurement> (*measure)(Session& session, Loop& loop);
 };
 
 const std::vector<WorkloadInfo>& workloads();
 const WorkloadInfo* find_workload(const std::string& name);
 
-// Shared by the workloads: warm-up before anything is recorded. Sends messages (and, with
-// `echo`, receives each answer) until `min_messages` and ~10 ms have passed or `max_messages`
-// were sent, then syncs. Returns the mean time per message in ns.
+// Shared by the workloads: warm-up before anything is recorded. Sends to every peer (and, with
+// `echo`, receives each answer) until a minimum count and ~10 ms have passed, twice, syncing
+// after each. Returns the mean time per message in ns.
 Result<uint64_t> warm_up(Session& s, bool echo);
-// Shared by the workloads, after the kFrameStop handshake: the peer's report and the verdict
-// counters.
+// Shared by the workloads: marks the start of the measured phase (after the last sync).
+void begin_measuring(Session& s, Measurement& m);
+// Shared by the workloads, after the kFrameStop handshake: the peers' reports, the verdict and
+// fairness counters. `own_verified` counts data messages the measured side verified.
 Status finish(Session& s, Measurement& m, uint64_t own_verified);
+// One clock read in `stamp_stride` messages keeps the timer under 5% of the time per message.
+uint64_t stamp_stride(uint64_t per_msg_ns);
 
 }  // namespace ipcb

@@ -4,7 +4,6 @@
 #include "harness/sys.h"
 
 namespace ipcb {
-namespace {
 
 struct FutexSlot {
   std::atomic<uint32_t> seq;      // bumped by every notify; the futex word
@@ -13,32 +12,23 @@ struct FutexSlot {
 static_assert(sizeof(FutexSlot) <= Waiter::kSlotBytes, "the slot must fit its area");
 static_assert(std::atomic<uint32_t>::is_always_lock_free, "a futex word must be a plain int");
 
-class FutexWaiter final : public Waiter {
- public:
-  explicit FutexWaiter(std::byte* slot) : s_(reinterpret_cast<FutexSlot*>(slot)) {}
+FutexWaiter::FutexWaiter(std::byte* slot) : s_(reinterpret_cast<FutexSlot*>(slot)) {}
 
-  void notify() override {
-    s_->seq.fetch_add(1, std::memory_order_release);
-    // Pairs with the fence in wait(): either the waiter sees our progress or we see it waiting.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (s_->waiters.load(std::memory_order_relaxed) != 0) sys::futex_wake_all(&s_->seq);
-  }
+void FutexWaiter::notify() {
+  s_->seq.fetch_add(1, std::memory_order_release);
+  // Pairs with the fence in wait(): either the waiter sees our progress or we see it waiting.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (s_->waiters.load(std::memory_order_relaxed) != 0) sys::futex_wake_all(&s_->seq);
+}
 
-  Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
-    return announce_then_sleep(
-        s_->waiters, ready, abort, [&] { return s_->seq.load(std::memory_order_acquire); },
-        [&](uint32_t seen, uint64_t deadline) {
-          return sys::futex_wait_until(&s_->seq, seen, deadline);
-        },
-        sys::now_ns);
-  }
-  const char* wait_mode() const override { return "block"; }
-
- private:
-  FutexSlot* s_;
-};
-
-}  // namespace
+Result<bool> FutexWaiter::wait(ReadyFn ready, const std::atomic<bool>& abort) {
+  return announce_then_sleep(
+      s_->waiters, ready, abort, [&] { return s_->seq.load(std::memory_order_acquire); },
+      [&](uint32_t seen, uint64_t deadline) {
+        return sys::futex_wait_until(&s_->seq, seen, deadline);
+      },
+      sys::now_ns);
+}
 
 Result<std::unique_ptr<Waiter>> make_futex_waiter(std::byte* slot, bool, const ChannelConfig&) {
   return std::unique_ptr<Waiter>(new FutexWaiter(slot));

@@ -12,6 +12,7 @@ class StateLoop final : public Loop {
  public:
   explicit StateLoop(benchmark::State& s) : s_(s) {}
   bool next() override { return s_.KeepRunning(); }
+  uint64_t planned() const override { return static_cast<uint64_t>(s_.max_iterations); }
   // Manual time accumulates (Google Benchmark sums every SetIterationTime call), so a workload
   // may report per iteration (pingpong) or once for the whole loop (stream, whose last messages
   // are only delivered after the loop ends).
@@ -33,13 +34,52 @@ void set_percentiles(benchmark::State& state, const std::string& prefix, const H
   state.counters[prefix + "_max_ns"] = static_cast<double>(h.max());
 }
 
-void run_one(benchmark::State& state, const BenchSpec& spec, RunTally& tally) {
+double per(uint64_t value, uint64_t messages) {
+  return messages == 0 ? 0.0 : static_cast<double>(value) / static_cast<double>(messages);
+}
+
+// The fairness contract: how both sides waited and what each delivered message cost them.
+void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurement& m) {
+  state.counters["copies_per_msg"] = spec.copies();
+  state.counters["bytes_written"] = static_cast<double>(m.bytes_written);
+  state.counters["bytes_read"] = static_cast<double>(m.bytes_read);
+  state.counters["cpu_self_ns_per_msg"] = per(m.self_usage.cpu_ns, m.messages);
+  state.counters["cpu_peer_ns_per_msg"] = per(m.peer_usage.cpu_ns, m.messages);
+  state.counters["vcsw_self_per_msg"] = per(m.self_usage.voluntary_switches, m.messages);
+  state.counters["vcsw_peer_per_msg"] = per(m.peer_usage.voluntary_switches, m.messages);
+  state.counters["ivcsw_self_per_msg"] = per(m.self_usage.involuntary_switches, m.messages);
+  state.counters["ivcsw_peer_per_msg"] = per(m.peer_usage.involuntary_switches, m.messages);
+  state.counters["fan"] = spec.fan;
+  state.SetLabel(m.wait_mode + " wait, " + copy_mode_name(spec.mode) + ", " + spec.placement.name);
+}
+
+nlohmann::json describe(const BenchSpec& spec) {
+  return {{"workload", spec.workload},
+          {"backend", spec.backend},
+          {"sync", spec.sync},
+          {"payload_bytes", spec.payload_bytes},
+          {"copy_mode", copy_mode_name(spec.mode)},
+          {"copies_per_msg", spec.copies()},
+          {"placement", spec.placement.name},
+          {"cpu_self", spec.placement.cpu_self},
+          {"cpu_peer", spec.placement.cpu_peer},
+          {"fan", spec.fan},
+          {"verify", verify_name(spec.verify)}};
+}
+
+void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<int>& all_cpus,
+             RunTally& tally) {
   const WorkloadInfo* w = find_workload(spec.workload);
   auto fail = [&](const std::string& msg) {
     tally.failures.push_back(spec.name() + ": " + msg);
     state.SkipWithError(msg.c_str());
   };
-  auto session = Session::start(spec);
+  // The measured thread runs where the placement says; peers are pinned by their own side
+  // (or, when free, inherit the whole allowed set from this thread).
+  auto pinned = spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self)
+                                             : sys::pin_to_cpus(0, all_cpus);
+  if (!pinned) return fail(pinned.error().message());
+  auto session = Session::start(spec, w->peer_role);
   if (!session) return fail(session.error().message());
   StateLoop loop(state);
   auto m = w->measure(**session, loop);
@@ -54,20 +94,26 @@ void run_one(benchmark::State& state, const BenchSpec& spec, RunTally& tally) {
   state.counters["messages"] = static_cast<double>(m->messages);
   state.counters["verified"] = static_cast<double>(m->verified);
   state.counters["errors"] = static_cast<double>(m->errors);
+  set_fairness(state, spec, *m);
+  tally.fields[spec.name()]["wait_mode"] = m->wait_mode;
   if (m->errors != 0) {
     fail("verification failed: " + std::to_string(m->errors) + " errors; first: " + m->first_error);
-  } else if (spec.verify != VerifyMode::kOff && m->verified != m->iterations) {
-    fail("only " + std::to_string(m->verified) + " of " + std::to_string(m->iterations) +
-         " measured messages were verified");
+  } else if (uint64_t expected = m->has_rtt ? m->iterations : m->messages;
+             spec.verify != VerifyMode::kOff && m->verified != expected) {
+    fail("only " + std::to_string(m->verified) + " of " + std::to_string(expected) + " measured " +
+         (m->has_rtt ? "round trips" : "messages") + " were verified");
   }
 }
 
 }  // namespace
 
 void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally) {
+  std::vector<int> all_cpus = sys::allowed_cpus();  // before any benchmark pins this thread
   for (const BenchSpec& spec : specs) {
-    benchmark::RegisterBenchmark(spec.name().c_str(),
-                                 [spec, &tally](benchmark::State& st) { run_one(st, spec, tally); })
+    tally.fields[spec.name()] = describe(spec);
+    benchmark::RegisterBenchmark(
+        spec.name().c_str(),
+        [spec, all_cpus, &tally](benchmark::State& st) { run_one(st, spec, all_cpus, tally); })
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }

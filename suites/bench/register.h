@@ -3,6 +3,7 @@
 // reporting the counters every result carries.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ namespace ipcb {
 // Failures seen while the benchmarks ran; the run command exits non-zero if any.
 struct RunTally {
   std::vector<std::string> failures;  // "NAME: what went wrong"
+  // Per benchmark name: the descriptive fields of its results (wait_mode, copy mode, placement,
+  // fan, ...) that are text, not counters; merged into every bench.json entry of that name.
+  nlohmann::json fields = nlohmann::json::object();
 };
 
 void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally);

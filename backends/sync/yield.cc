@@ -1,0 +1,29 @@
+// yield waiter (see yield.h).
+#include "backends/sync/yield.h"
+
+#include "harness/sys_sync.h"
+
+namespace ipcb {
+namespace {
+
+class YieldWaiter final : public Waiter {
+ public:
+  void notify() override {}
+  Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
+    for (;;) {
+      if (ready()) return true;
+      if (abort.load(std::memory_order_acquire))
+        return ready();  // the peer may have answered, then exited
+      sys::yield_cpu();
+    }
+  }
+  const char* wait_mode() const override { return "yield"; }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Waiter>> make_yield_waiter(std::byte*, bool, const ChannelConfig&) {
+  return std::unique_ptr<Waiter>(new YieldWaiter());
+}
+
+}  // namespace ipcb
