@@ -6,6 +6,12 @@
 // mutex before it broadcasts, so the waiter is either not yet past its locked re-check (and sees
 // the progress) or already inside the wait (and gets the broadcast). A peer that died holding
 // the mutex leaves it EOWNERDEAD; the next locker marks it consistent.
+//
+// Traps (glibc's condvar is not robust): a waiter that dies inside pthread_cond_timedwait stays
+// counted, so pthread_cond_destroy would wait for it forever (the creator skips the destroy
+// while a waiter is announced) and a later broadcast waits for it once a *new* waiter arrives
+// (a slot never gets a second peer, so this does not arise). A peer killed in the few
+// instructions a broadcast holds the condvar's internal lock could still block the other side.
 #pragma once
 #include "backends/sync/waiter.h"
 
