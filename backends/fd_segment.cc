@@ -1,6 +1,9 @@
 // FdSegment (see fd_segment.h).
 #include "backends/fd_segment.h"
 
+#include "backends/shm_channel.h"
+#include "harness/sys_kernel.h"
+
 namespace ipcb {
 
 Status check_segment_size(const std::string& object, size_t actual, size_t wanted) {
@@ -10,6 +13,16 @@ Status check_segment_size(const std::string& object, size_t actual, size_t wante
         "it has " + std::to_string(actual) + " bytes, the channel needs " + std::to_string(wanted));
   }
   return ok_status();
+}
+
+std::string free_space_limit(const std::string& dir, size_t message_bytes) {
+  ChannelConfig c;
+  c.message_bytes = message_bytes;
+  const uint64_t bytes = shm_channel_bytes(c);
+  auto free = sys::fs_free_bytes(dir);
+  if (!free || bytes <= *free) return {};
+  return "segment of " + std::to_string(bytes) + " bytes exceeds the free space of " + dir + " = " +
+         std::to_string(*free) + " bytes";
 }
 
 Status FdSegment::remove_name() {

@@ -8,6 +8,11 @@
 
 namespace ipcb {
 
+// "" if a channel segment for messages of `message_bytes` fits the free space of the
+// filesystem holding `dir` (statvfs), else the line naming it. No /dev/shm etc.: "" too (the
+// create call will say what is wrong).
+std::string free_space_limit(const std::string& dir, size_t message_bytes);
+
 class FdSegment final : public Segment {
  public:
   // `record` >= 0 marks the creator, which removes `name` (as `kind`) once.

@@ -40,9 +40,8 @@ Status FdStreamChannel::send(const FrameHeader& h, std::span<const std::byte> pa
     // A partial write can end inside either part.
     auto a = done < head.size() ? head.subspan(done) : std::span<const std::byte>();
     auto b = done < head.size() ? payload : payload.subspan(done - head.size());
-    IPCB_TRY(size_t n,
-             wait_.until_done([&] { return sys::write_some(tx_, a, b, socket_, what_); }, tx_,
-                              POLLOUT, "send"));
+    IPCB_TRY(size_t n, wait_.until_done([&] { return sys::write_some(tx_, a, b, socket_, what_); },
+                                        tx_, POLLOUT, "send"));
     done += n;
   }
   return ok_status();

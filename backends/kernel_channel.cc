@@ -12,7 +12,10 @@ const std::atomic<bool> KernelWait::kNever{false};
 
 std::string fd_object(const std::vector<int>& fds) {
   std::string s = "fd:";
-  for (size_t i = 0; i < fds.size(); ++i) s += (i ? "," : "") + std::to_string(fds[i]);
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (i > 0) s += ',';
+    s += std::to_string(fds[i]);
+  }
   return s;
 }
 
@@ -49,7 +52,8 @@ Result<KernelSync> parse_kernel_sync(const ChannelConfig& c, const std::vector<s
   std::string names;
   for (const auto& v : valid) {
     listed = listed || v == c.sync;
-    names += (names.empty() ? "" : ", ") + v;
+    if (!names.empty()) names += ", ";
+    names += v;
   }
   if (listed && c.sync == "block") return KernelSync::kBlock;
   if (listed && c.sync == "poll") return KernelSync::kPoll;

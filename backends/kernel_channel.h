@@ -52,8 +52,7 @@ class KernelWait {
   // CPU, block does nothing (the attempt itself blocked, or timed out after one slice). Once
   // `abort` is seen, one more attempt, then aborted_error(what).
   template <typename F>
-  auto until_done(F&& attempt, int fd, short events, const char* what)
-      -> Result<AttemptValue<F>> {
+  auto until_done(F&& attempt, int fd, short events, const char* what) -> Result<AttemptValue<F>> {
     for (;;) {
       bool was_aborted = aborted();
       auto r = attempt();

@@ -36,6 +36,10 @@ std::string mmap_file_directory() {
   return "/tmp";
 }
 
+std::string mmap_file_size_limit(size_t message_bytes) {
+  return free_space_limit(mmap_file_directory(), message_bytes);
+}
+
 SegmentKind mmap_file_segments() {
   return {create, open};
 }

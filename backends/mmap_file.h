@@ -7,4 +7,6 @@ namespace ipcb {
 SegmentKind mmap_file_segments();
 // The directory mmap_file creates its files in (see above).
 std::string mmap_file_directory();
+// The file for messages of `message_bytes` against the free space of its filesystem.
+std::string mmap_file_size_limit(size_t message_bytes);
 }  // namespace ipcb

@@ -56,9 +56,8 @@ Result<std::unique_ptr<OwnedChannel>> create_pipe_channel(const ChannelConfig& c
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "pipe"));
   IPCB_TRY(auto to_peer, sys::make_pipe(O_CLOEXEC));
   IPCB_TRY(auto to_owner, sys::make_pipe(O_CLOEXEC));
-  IPCB_TRY(auto ch, PipeChannel::make(c, sync, std::move(to_owner.first),
-                                      std::move(to_peer.second), std::move(to_peer.first),
-                                      std::move(to_owner.second)));
+  IPCB_TRY(auto ch, PipeChannel::make(c, sync, std::move(to_owner.first), std::move(to_peer.second),
+                                      std::move(to_peer.first), std::move(to_owner.second)));
   return std::unique_ptr<OwnedChannel>(std::move(ch));
 }
 
@@ -70,8 +69,7 @@ Result<std::unique_ptr<Channel>> open_pipe_channel(const ChannelConfig& c,
   sys::Fd rx(fds[0]), tx(fds[1]);  // owned from here, so a failed check closes them
   IPCB_TRY_STATUS(check_pipe_end(rx.get(), O_RDONLY));
   IPCB_TRY_STATUS(check_pipe_end(tx.get(), O_WRONLY));
-  IPCB_TRY(auto ch,
-           PipeChannel::make(c, sync, std::move(rx), std::move(tx), sys::Fd(), sys::Fd()));
+  IPCB_TRY(auto ch, PipeChannel::make(c, sync, std::move(rx), std::move(tx), sys::Fd(), sys::Fd()));
   return std::unique_ptr<Channel>(std::move(ch));
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "harness/error.h"
 
@@ -21,6 +22,8 @@ class Segment {
   // Creator only: removes the name so no new opener can find it; the memory stays mapped until
   // both sides let go. Idempotent. Openers: no-op.
   virtual Status remove_name() = 0;
+  // Descriptors the peer must inherit to open it (memfd); creator only, before remove_name().
+  virtual std::vector<int> inherited_fds() const { return {}; }
 };
 
 struct SegmentKind {

@@ -109,6 +109,8 @@ class ShmChannel : public OwnedChannel {
       auto more = w->inherited_fds();
       fds.insert(fds.end(), more.begin(), more.end());
     }
+    auto seg = seg_->inherited_fds();
+    fds.insert(fds.end(), seg.begin(), seg.end());
     return fds;
   }
 

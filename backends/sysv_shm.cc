@@ -5,8 +5,9 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "backends/shm_channel.h"
 #include "harness/manifest.h"
-#include "harness/sys.h"
+#include "harness/sys_kernel.h"
 
 namespace ipcb {
 namespace {
@@ -74,6 +75,27 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 }
 
 }  // namespace
+
+std::string sysv_shm_size_limit(size_t message_bytes) {
+  ChannelConfig c;
+  c.message_bytes = message_bytes;
+  const uint64_t bytes = shm_channel_bytes(c);
+  const uint64_t page = sys::page_size();
+  auto shmmax = sys::read_sysctl("kernel.shmmax");
+  if (!shmmax) return shmmax.error().message();
+  std::string segment = "segment of " + std::to_string(bytes) + " bytes";
+  if (bytes > *shmmax) {
+    return segment + " exceeds kernel.shmmax = " + std::to_string(*shmmax);
+  }
+  // shmall counts pages of every segment on the system; ours alone must fit at least.
+  auto shmall = sys::read_sysctl("kernel.shmall");
+  if (!shmall) return shmall.error().message();
+  if ((bytes + page - 1) / page > *shmall) {
+    return segment + " exceeds kernel.shmall = " + std::to_string(*shmall) + " pages of " +
+           std::to_string(page) + " bytes";
+  }
+  return {};
+}
 
 SegmentKind sysv_shm_segments() {
   return {create, open};

@@ -101,8 +101,7 @@ Result<bool> mq_send_msg(const Mq& q, std::span<const std::byte> msg, uint64_t d
 Result<std::optional<size_t>> mq_recv_msg(const Mq& q, std::span<std::byte> buf,
                                           uint64_t deadline_realtime_ns, const std::string& what);
 
-// --- SysV message queues (sysvipc(7))
-// -------------------------------------------------------------
+// --- SysV message queues (sysvipc(7)) ------------------------------------------------------
 Result<int> msgget_create_excl(key_t key);  // IPC_CREAT|IPC_EXCL|0600
 Result<int> msgget_existing(key_t key);
 struct MsgQueueInfo {
@@ -119,16 +118,17 @@ Result<bool> msg_send(int id, const void* msgp, size_t text_bytes, bool nowait);
 // length, or nullopt if IPC_NOWAIT found none. A longer message is E2BIG (never truncated).
 Result<std::optional<size_t>> msg_recv(int id, void* msgp, size_t max_text, bool nowait);
 
-// --- memfd (memfd_create(2))
-// ------------------------------------------------------------------------ memfd_create(name,
-// MFD_CLOEXEC | MFD_ALLOW_SEALING).
+// --- memfd (memfd_create(2)) ---------------------------------------------------------------
+// memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING).
 Result<Fd> memfd_create_sealable(const std::string& name);
-Status add_seals(int fd, int seals, const std::string& what);
-Result<int> get_seals(int fd, const std::string& what);
+// Seals the size (F_SEAL_SHRINK | F_SEAL_GROW), so no side can truncate it under the other's
+// mapping (SIGBUS) or grow it.
+Status seal_size(int fd, const std::string& what);
+// True if the size is sealed against shrinking (the seal an opener relies on).
+Result<bool> size_sealed(int fd, const std::string& what);
 
-// --- limits
-// --------------------------------------------------------------------------------------- A numeric
-// /proc/sys value by its sysctl name ("fs.mqueue.msgsize_max").
+// --- limits --------------------------------------------------------------------------------
+// A numeric /proc/sys value by its sysctl name ("fs.mqueue.msgsize_max").
 Result<uint64_t> read_sysctl(const std::string& name);
 // The soft limit of a resource (RLIMIT_MSGQUEUE, ...); RLIM_INFINITY is UINT64_MAX.
 Result<uint64_t> soft_rlimit(int resource, const char* resource_name);

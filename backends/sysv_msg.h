@@ -1,0 +1,16 @@
+// sysv_msg: two System V message queues (msgget(2), sysvipc(7)), one per direction, created
+// exclusively with mode 0600 under random keys and opened by the peer by key. A queue has no
+// descriptor, so there is no `poll`: `block` waits in msgrcv/msgsnd, `busy` retries with
+// IPC_NOWAIT. SysV queues vanish at IPC_RMID, so the owner removes them only at the end.
+#pragma once
+#include <memory>
+
+#include "harness/channel.h"
+
+namespace ipcb {
+Result<std::unique_ptr<OwnedChannel>> create_sysv_msg_channel(const ChannelConfig& config);
+Result<std::unique_ptr<Channel>> open_sysv_msg_channel(const ChannelConfig& config,
+                                                       const std::string& object);
+std::vector<std::string> sysv_msg_syncs();
+std::string sysv_msg_size_limit(size_t message_bytes);
+}  // namespace ipcb

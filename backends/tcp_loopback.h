@@ -1,0 +1,13 @@
+// tcp_loopback (a reference point, not IPC proper): one TCP connection over 127.0.0.1 with
+// TCP_NODELAY. The owner listens on a kernel-chosen port; the peer connects and first sends a
+// random token from its command line, so a stranger's connection to the port is refused.
+#pragma once
+#include <memory>
+
+#include "harness/channel.h"
+
+namespace ipcb {
+Result<std::unique_ptr<OwnedChannel>> create_tcp_loopback_channel(const ChannelConfig& config);
+Result<std::unique_ptr<Channel>> open_tcp_loopback_channel(const ChannelConfig& config,
+                                                           const std::string& object);
+}  // namespace ipcb

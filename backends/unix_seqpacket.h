@@ -1,0 +1,15 @@
+// unix_seqpacket: a connected pair of AF_UNIX SOCK_SEQPACKET sockets (socketpair(2), unix(7));
+// the peer inherits its end. Message-oriented: one send is one record, delivered whole. A
+// record must fit the sender's socket buffer (SO_SNDBUF, at most net.core.wmem_max) and one
+// kernel allocation, which bounds the message size (see unix_seqpacket_size_limit).
+#pragma once
+#include <memory>
+
+#include "harness/channel.h"
+
+namespace ipcb {
+Result<std::unique_ptr<OwnedChannel>> create_unix_seqpacket_channel(const ChannelConfig& config);
+Result<std::unique_ptr<Channel>> open_unix_seqpacket_channel(const ChannelConfig& config,
+                                                             const std::string& object);
+std::string unix_seqpacket_size_limit(size_t message_bytes);
+}  // namespace ipcb
