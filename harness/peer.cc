@@ -136,6 +136,7 @@ PeerProcess::~PeerProcess() {
 
 Status become_peer(pid_t expected_parent, int cpu) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno_error("prctl(PR_SET_PDEATHSIG)", "");
+  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe or FIFO is an EPIPE error to report, not a death
   if (::getppid() != expected_parent) return plain_error("peer", "the parent is already gone");
   if (cpu >= 0) IPCB_TRY_STATUS(sys::pin_to_cpu(0, cpu));
   return ok_status();

@@ -7,7 +7,7 @@ namespace ipcb {
 Result<Measurement> measure_pingpong(Session& s, Loop& loop) {
   Measurement m;
   m.has_rtt = true;
-  IPCB_TRY_STATUS(warm_up(s, /*echo=*/true));
+  IPCB_TRY_STATUS(warm_up(s, /*echo=*/true, loop.planned()));
   Endpoint& ep = s.endpoint();
   uint64_t own_ok = 0;
   begin_measuring(s, m);

@@ -12,6 +12,7 @@ namespace {
 
 struct Cell {
   double p50 = 0, p99 = 0, bps = 0;
+  double cpu_self = 0, cpu_peer = 0;  // ns per message
   bool error = false;
 };
 
@@ -49,6 +50,7 @@ std::string format_summary(const nlohmann::json& bench) {
   // workload -> "backend / sync" -> size -> cell (the median aggregate when repeated)
   std::map<std::string, std::map<std::string, std::map<size_t, Cell>>> table;
   std::map<std::string, std::set<size_t>> sizes;
+  const auto& ctx = bench.value("context", nlohmann::json::object());
   for (const auto& b : bench.value("benchmarks", nlohmann::json::array())) {
     std::string run_type = b.value("run_type", "iteration");
     std::string agg = b.value("aggregate_name", "");
@@ -67,17 +69,24 @@ std::string format_summary(const nlohmann::json& bench) {
     c.p50 = b.value("latency_p50_ns", 0.0);
     c.p99 = b.value("latency_p99_ns", 0.0);
     c.bps = b.value("bytes_per_second", 0.0);
-    table[w][be + " / " + sy][size] = c;
+    c.cpu_self = b.value("cpu_self_ns_per_msg", 0.0);
+    c.cpu_peer = b.value("cpu_peer_ns_per_msg", 0.0);
+    std::string row = be + " / " + sy;
+    if (b.value("copy_mode", "copy") == "inplace") row += " (inplace)";
+    if (ctx.value("placement", "") == "mixed") row += " @" + b.value("placement", "?");
+    table[w][row][size] = c;
     sizes[w].insert(size);
   }
-  const auto& ctx = bench.value("context", nlohmann::json::object());
   std::ostringstream out;
   out << "# ipcbench results\n\n";
   out << "- machine: " << ctx.value("cpu_model", "?") << ", " << ctx.value("num_cpus", 0)
       << " CPUs, " << ctx.value("kernel", "?") << "\n";
-  out << "- placement: " << ctx.value("placement", "?") << " (measured side on CPU "
-      << ctx.value("cpu_measured_side", -1) << ", peer on CPU " << ctx.value("cpu_peer", -1)
-      << ")\n";
+  out << "- placement:";
+  for (const auto& p : ctx.value("placements", nlohmann::json::array())) {
+    out << " " << p.value("name", "?") << " (measured side on CPU "
+        << p.value("cpu_measured_side", -1) << ", peers on CPU " << p.value("cpu_peer", -1) << ")";
+  }
+  out << "\n";
   out << "- verify: " << ctx.value("verify", "?") << "; timer cost "
       << ctx.value("timer_cost_ns", 0) << " ns per read; build " << ctx.value("build_type", "?")
       << "; run " << ctx.value("date", "?") << "\n\n";
@@ -86,6 +95,7 @@ std::string format_summary(const nlohmann::json& bench) {
     out << "## " << workload << "\n\n";
     out << (pingpong ? "One-way latency, p50 / p99 (half the round trip). Payload size per column."
                      : "Throughput of payload bytes (p50 one-way latency in brackets).")
+        << " CPU time per message of the measured side + the peers follows each cell."
         << "\n\n| backend / sync |";
     for (size_t s : sizes[workload]) out << " " << size_text(s) << " |";
     out << "\n|---|";
@@ -99,13 +109,25 @@ std::string format_summary(const nlohmann::json& bench) {
           out << " – |";
         } else if (it->second.error) {
           out << " error |";
-        } else if (pingpong) {
-          out << " " << ns_text(it->second.p50) << " / " << ns_text(it->second.p99) << " |";
         } else {
-          out << " " << rate_text(it->second.bps) << " (" << ns_text(it->second.p50) << ") |";
+          const Cell& c = it->second;
+          if (pingpong) {
+            out << " " << ns_text(c.p50) << " / " << ns_text(c.p99);
+          } else {
+            out << " " << rate_text(c.bps) << " (" << ns_text(c.p50) << ")";
+          }
+          out << "; cpu " << ns_text(c.cpu_self) << " + " << ns_text(c.cpu_peer) << " |";
         }
       }
       out << "\n";
+    }
+    out << "\n";
+  }
+  auto skipped = ctx.value("ipcbench_skipped", nlohmann::json::array());
+  if (!skipped.empty()) {
+    out << "## Skipped (limits of this machine)\n\n";
+    for (const auto& sk : skipped) {
+      out << "- " << sk.value("name", "?") << ": " << sk.value("reason", "?") << "\n";
     }
     out << "\n";
   }

@@ -8,7 +8,7 @@ namespace ipcb {
 
 Result<Measurement> measure_stream(Session& s, Loop& loop) {
   Measurement m;
-  IPCB_TRY(uint64_t per_msg, warm_up(s, /*echo=*/false));
+  IPCB_TRY(uint64_t per_msg, warm_up(s, /*echo=*/false, loop.planned()));
   m.sample_every = stamp_stride(per_msg);
   begin_measuring(s, m);
   uint64_t start = sys::now_ns();

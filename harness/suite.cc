@@ -194,6 +194,7 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   s.description = t["description"].value_or(std::string());
   Matrix top{{}, {}, {}, {}, {"copy"}, {}};
   IPCB_TRY(top, read_matrix(t, top));
+  s.top = top;
   if (const toml::array* list = t["matrix"].as_array()) {
     for (size_t i = 0; i < list->size(); ++i) {
       const toml::table* mt = (*list)[i].as_table();
@@ -237,6 +238,33 @@ Result<Suite> load_suite(const std::string& name_or_path) {
   return parse_suite(buf.str(), path);
 }
 
+namespace {
+
+template <typename T>
+void add_missing(std::vector<T>& to, const std::vector<T>& from) {
+  for (const auto& v : from) {
+    if (std::find(to.begin(), to.end(), v) == to.end()) to.push_back(v);
+  }
+}
+
+// The suite's matrices as one: its top-level keys, else the union of its matrices.
+Matrix collapse(const Suite& s) {
+  Matrix m = s.top;
+  auto fill = [&](auto field) {
+    if (!(m.*field).empty()) return;
+    for (const Matrix& each : s.matrices) add_missing(m.*field, each.*field);
+  };
+  fill(&Matrix::workloads);
+  fill(&Matrix::backends);
+  fill(&Matrix::syncs);
+  fill(&Matrix::sizes);
+  fill(&Matrix::modes);
+  fill(&Matrix::placements);
+  return m;
+}
+
+}  // namespace
+
 Status apply_overrides(Suite& s, const SuiteOverrides& o) {
   IPCB_TRY_STATUS(check_names(o.workloads, all_workloads(), "workload"));
   IPCB_TRY_STATUS(check_names(o.backends, all_backends(), "backend"));
@@ -244,13 +272,18 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
   IPCB_TRY_STATUS(check_names(o.modes, kModes, "mode"));
   IPCB_TRY_STATUS(check_names(o.placements, kPlacements, "placement"));
   IPCB_TRY(auto sizes, parse_sizes(o.sizes));
-  for (Matrix& m : s.matrices) {
+  if (!o.workloads.empty() || !o.backends.empty() || !o.syncs.empty() || !sizes.empty() ||
+      !o.modes.empty() || !o.placements.empty()) {
+    Matrix m = collapse(s);
     if (!o.workloads.empty()) m.workloads = o.workloads;
     if (!o.backends.empty()) m.backends = o.backends;
     if (!o.syncs.empty()) m.syncs = o.syncs;
     if (!sizes.empty()) m.sizes = sizes;
     if (!o.modes.empty()) m.modes = o.modes;
     if (!o.placements.empty()) m.placements = o.placements;
+    m.strict_syncs = !o.syncs.empty();
+    m.strict_modes = !o.modes.empty();
+    s.matrices = {m};
   }
   if (o.verify) {
     IPCB_TRY(s.verify, parse_verify(*o.verify));
@@ -311,7 +344,8 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
     const BackendInfo* b = find_backend(bname);
     auto syncs = syncs_for(*b, m);
     if (syncs.empty()) {
-      if (all_backends_asked) continue;  // "every backend with these syncs"
+      // "every backend with these syncs", or a suite's slice that does not apply here
+      if (all_backends_asked || !m.strict_syncs) continue;
       return plain_error("sync " + join(m.syncs) + " does not fit backend '" + bname + "'",
                          "valid for " + bname + ": " + join(b->syncs()));
     }
@@ -354,13 +388,13 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
     }
   }
   for (const auto& sy : m.syncs) {
-    if (!is_all(m.syncs) && !contains(used_syncs, sy)) {
+    if (m.strict_syncs && !is_all(m.syncs) && !contains(used_syncs, sy)) {
       return plain_error("sync '" + sy + "' fits none of the chosen backends (" + join(bs) + ")",
                          "see `ipcbench list` for the valid combinations");
     }
   }
   for (const auto& mode : modes) {
-    if (!contains(used_modes, mode)) {
+    if (m.strict_modes && !contains(used_modes, mode)) {
       return plain_error("mode '" + mode + "' fits none of the chosen backends (" + join(bs) + ")",
                          "inplace needs a shared-memory backend");
     }

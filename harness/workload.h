@@ -54,9 +54,10 @@ const std::vector<WorkloadInfo>& workloads();
 const WorkloadInfo* find_workload(const std::string& name);
 
 // Shared by the workloads: warm-up before anything is recorded. Sends to every peer (and, with
-// `echo`, receives each answer) until a minimum count and ~10 ms have passed, twice, syncing
-// after each. Returns the mean time per message in ns.
-Result<uint64_t> warm_up(Session& s, bool echo);
+// `echo`, receives each answer) until a minimum count and ~10 ms have passed (1 ms for a call
+// of fewer than 1000 `planned` iterations), twice, syncing after each. Returns the mean time per
+// message in ns.
+Result<uint64_t> warm_up(Session& s, bool echo, uint64_t planned);
 // Shared by the workloads: marks the start of the measured phase (after the last sync).
 void begin_measuring(Session& s, Measurement& m);
 // Shared by the workloads, after the kFrameStop handshake: the peers' reports, the verdict and

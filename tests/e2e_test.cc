@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "tests/process_util.h"
@@ -34,38 +35,136 @@ class E2E : public ::testing::Test {
   std::set<std::string> before_;
 };
 
-class EveryBackend : public E2E, public ::testing::WithParamInterface<const char*> {};
+// Every backend with the syncs it must accept: the matrix the suites and `ipcbench list` show.
+struct BackendCase {
+  const char* name;
+  bool shm;  // takes every waiter and both copy modes
+  std::vector<std::string> syncs;
+};
 
-TEST_P(EveryBackend, EveryWaiterAndWorkloadVerifiesEveryMessage) {
-  Outcome o = run_ipcbench({"run", "--backend", GetParam(), "--size", "64,4K,1M", "--min-time",
-                            "0.01", "--verify", "full", "--out", out_},
-                           env_, 240);
+void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
+
+const std::vector<std::string> kWaiters = {"spin",      "yield",    "sleep",   "futex",  "adaptive",
+                                           "posix_sem", "sysv_sem", "condvar", "eventfd"};
+const std::vector<std::string> kKernelSyncs = {"block", "poll", "busy"};
+
+const std::vector<BackendCase>& backend_cases() {
+  static const std::vector<BackendCase> kAll = {
+      {"sysv_shm", true, kWaiters},           {"posix_shm", true, kWaiters},
+      {"mmap_file", true, kWaiters},          {"memfd", true, kWaiters},
+      {"pipe", false, kKernelSyncs},          {"fifo", false, kKernelSyncs},
+      {"unix_stream", false, kKernelSyncs},   {"unix_seqpacket", false, kKernelSyncs},
+      {"sysv_msg", false, {"block", "busy"}}, {"posix_mq", false, kKernelSyncs},
+      {"tcp_loopback", false, kKernelSyncs},
+  };
+  return kAll;
+}
+
+const std::vector<std::string> kWorkloads = {"pingpong", "stream", "fanin", "fanout"};
+const std::vector<std::string> kSizes = {"64", "4096"};
+
+class EveryBackend : public E2E, public ::testing::WithParamInterface<BackendCase> {};
+
+// Every sync x workload x size (x copy mode for shared memory) of one backend, --verify full:
+// each expected benchmark ran (or was skipped with a named limit), with zero errors, every
+// measured message verified, and the fairness fields filled in.
+TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
+  const BackendCase& c = GetParam();
+  std::vector<std::string> args = {"run",   "--backend", c.name,  "--sync", "all", "--workload",
+                                   "all",   "--size",    "64,4K", "--fan",  "2",   "--min-time",
+                                   "0.002", "--verify",  "full",  "--out",  out_};
+  if (c.shm) {
+    args.push_back("--mode");
+    args.push_back("copy,inplace");
+  }
+  Outcome o = run_ipcbench(args, env_, 280);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   nlohmann::json j = nlohmann::json::parse(read_file(out_ + "/bench.json"));
-  auto& benches = j["benchmarks"];
-  ASSERT_GE(benches.size(), 6u);  // 2 workloads x >= 1 sync x 3 sizes
-  std::set<std::string> workloads;
-  for (const auto& b : benches) {
-    std::string name = b["name"];
+  std::set<std::string> expected, seen, skipped;
+  for (const auto& sy : c.syncs) {
+    for (const auto& w : kWorkloads) {
+      for (const auto& z : kSizes) {
+        std::string base = w + "/" + c.name + "/" + sy + "/" + z;
+        expected.insert(base);
+        if (c.shm) expected.insert(base + "/inplace");
+      }
+    }
+  }
+  for (const auto& sk : j["context"]["ipcbench_skipped"]) {
+    skipped.insert(sk["name"].get<std::string>());
+    EXPECT_NE(sk["reason"].get<std::string>().find(" = "), std::string::npos)
+        << "a skip names its limit and value: " << sk.dump();
+  }
+  for (const auto& b : j["benchmarks"]) {
+    std::string name = b["run_name"];
+    name = name.substr(0, name.rfind("/manual_time"));
     SCOPED_TRACE(name);
+    seen.insert(name);
     EXPECT_FALSE(b.value("error_occurred", false)) << b.value("error_message", "");
     EXPECT_EQ(b["errors"].get<double>(), 0);
-    EXPECT_EQ(b["verified"].get<double>(), b["iterations"].get<double>());
+    bool pingpong = name.rfind("pingpong/", 0) == 0;
+    EXPECT_EQ(b["verified"].get<double>(),
+              pingpong ? b["iterations"].get<double>() : b["messages"].get<double>());
     EXPECT_GT(b["latency_p50_ns"].get<double>(), 0);
     EXPECT_LE(b["latency_p50_ns"].get<double>(), b["latency_p99_ns"].get<double>());
-    EXPECT_LE(b["latency_p99_ns"].get<double>(), b["latency_max_ns"].get<double>());
     EXPECT_GT(b["bytes_per_second"].get<double>(), 0);
-    workloads.insert(name.substr(0, name.find('/')));
+    bool inplace = name.ends_with("/inplace");
+    EXPECT_EQ(b["copy_mode"], inplace ? "inplace" : "copy");
+    EXPECT_EQ(b["copies_per_msg"].get<double>(), inplace ? 0 : 2);
+    EXPECT_FALSE(b["wait_mode"].get<std::string>().empty());
+    EXPECT_EQ(b["placement"], "cross");
+    EXPECT_GT(b["bytes_written"].get<double>(), 0);
+    EXPECT_GT(b["bytes_read"].get<double>(), 0);
+    for (const char* k : {"cpu_self_ns_per_msg", "cpu_peer_ns_per_msg", "vcsw_self_per_msg",
+                          "ivcsw_peer_per_msg"}) {
+      EXPECT_TRUE(b.contains(k)) << k;
+    }
   }
-  EXPECT_EQ(workloads, (std::set<std::string>{"pingpong", "stream"}));
+  std::set<std::string> covered = seen;
+  covered.insert(skipped.begin(), skipped.end());
+  EXPECT_EQ(covered, expected);
   EXPECT_TRUE(fs::exists(out_ + "/bench.csv"));
   EXPECT_TRUE(fs::exists(out_ + "/summary.md"));
   EXPECT_EQ(j["context"]["ipcbench_schema_version"], 1);
 }
 
-INSTANTIATE_TEST_SUITE_P(All, EveryBackend,
-                         ::testing::Values("sysv_shm", "posix_shm", "mmap_file", "pipe"),
-                         [](const auto& info) { return std::string(info.param); });
+INSTANTIATE_TEST_SUITE_P(All, EveryBackend, ::testing::ValuesIn(backend_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// The list above is the whole matrix: a new backend or sync must be added to it.
+TEST_F(E2E, ListMatchesTheTestedMatrix) {
+  Outcome o = run_ipcbench({"list"}, env_, 10);
+  ASSERT_EQ(o.exit_code, 0);
+  std::istringstream lines(o.out);
+  std::string line;
+  bool in_matrix = false;
+  std::vector<std::string> header;
+  size_t rows = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind("Valid combinations", 0) == 0) {
+      in_matrix = true;
+      std::getline(lines, line);
+      std::istringstream h(line);
+      for (std::string w; h >> w;) header.push_back(w);
+      continue;
+    }
+    if (!in_matrix || line.empty()) continue;
+    std::istringstream r(line);
+    std::string backend;
+    r >> backend;
+    auto it = std::find_if(backend_cases().begin(), backend_cases().end(),
+                           [&](const BackendCase& c) { return backend == c.name; });
+    ASSERT_NE(it, backend_cases().end()) << "untested backend " << backend;
+    ++rows;
+    for (const auto& sync : header) {
+      std::string cell;
+      r >> cell;
+      bool listed = std::find(it->syncs.begin(), it->syncs.end(), sync) != it->syncs.end();
+      EXPECT_EQ(cell == "yes", listed) << backend << " x " << sync;
+    }
+  }
+  EXPECT_EQ(rows, backend_cases().size());
+}
 
 // Starts a long pingpong and returns (ipcbench pid, peer pid) once the run is in its long
 // measured call (Google Benchmark first makes a few short calls, each with its own peer).
@@ -149,7 +248,10 @@ struct BadInput {
 
 TEST_F(E2E, BadInputGetsOneClearLineAndNonZeroExit) {
   const std::vector<BadInput> cases = {
-      {{"run", "--backend", "carrier_pigeon"}, "valid: sysv_shm, posix_shm, mmap_file, pipe"},
+      {{"run", "--backend", "carrier_pigeon"}, "valid: sysv_shm, posix_shm, mmap_file"},
+      {{"run", "--mode", "inplace", "--backend", "pipe"}, "inplace needs a shared-memory"},
+      {{"run", "--placement", "sideways"}, "unknown placement"},
+      {{"run", "--fan", "0"}, "--fan"},
       {{"run", "--size", "0"}, "at least 1 byte"},
       {{"run", "--size", "12Q"}, "unknown suffix"},
       {{"run", "--size", "abc"}, "not a number"},
@@ -178,8 +280,9 @@ TEST_F(E2E, BadInputGetsOneClearLineAndNonZeroExit) {
 TEST_F(E2E, ListShowsTheValidityMatrix) {
   Outcome o = run_ipcbench({"list"}, env_, 10);
   ASSERT_EQ(o.exit_code, 0);
-  for (const char* word : {"sysv_shm", "posix_shm", "mmap_file", "pipe", "spin", "futex",
-                           "posix_sem", "block", "pingpong", "stream"}) {
+  for (const char* word :
+       {"sysv_shm", "posix_shm", "mmap_file", "pipe", "spin", "futex", "posix_sem", "block",
+        "pingpong", "stream", "fanin", "fanout", "inplace", "cross", "Size limits"}) {
     EXPECT_NE(o.out.find(word), std::string::npos) << word;
   }
 }

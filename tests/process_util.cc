@@ -101,20 +101,24 @@ std::vector<pid_t> children_of(pid_t pid) {
 
 std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs) {
   std::set<std::string> s;
-  std::istringstream shm(read_file("/proc/sysvipc/shm"));
-  std::string line;
-  std::getline(shm, line);  // header
-  while (std::getline(shm, line)) {
-    std::istringstream f(line);
-    std::string key;
-    f >> key;
-    // Key 0 is a segment already removed (IPC_RMID) that someone still has attached: it goes
-    // away on detach, and ipcbench never creates IPC_PRIVATE segments.
-    if (key != "0") s.insert("sysv_shm key " + key);
+  for (const char* kind : {"shm", "msg", "sem"}) {
+    std::istringstream table(read_file(std::string("/proc/sysvipc/") + kind));
+    std::string line;
+    std::getline(table, line);  // header
+    while (std::getline(table, line)) {
+      std::istringstream f(line);
+      std::string key;
+      f >> key;
+      // Key 0 is a segment already removed (IPC_RMID) that someone still has attached: it goes
+      // away on detach, and ipcbench never creates IPC_PRIVATE objects.
+      if (key != "0") s.insert(std::string("sysv_") + kind + " key " + key);
+    }
   }
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/dev/shm", ec)) {
-    if (e.path().filename().string().rfind("ipcbench-", 0) == 0) s.insert(e.path().string());
+  for (const char* dir : {"/dev/shm", "/dev/mqueue"}) {
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      if (e.path().filename().string().rfind("ipcb", 0) == 0) s.insert(e.path().string());
+    }
   }
   for (const auto& d : extra_dirs) {
     for (const auto& e : fs::directory_iterator(d, ec)) s.insert(e.path().string());

@@ -63,7 +63,6 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"placement", spec.placement.name},
           {"cpu_self", spec.placement.cpu_self},
           {"cpu_peer", spec.placement.cpu_peer},
-          {"fan", spec.fan},
           {"verify", verify_name(spec.verify)}};
 }
 
