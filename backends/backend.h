@@ -3,6 +3,7 @@
 // Backends know nothing of workloads.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,10 @@ struct BackendInfo {
   // Why this backend cannot carry messages of `message_bytes` (header included) on this machine,
   // naming the limit and its value ("exceeds fs.mqueue.msgsize_max = 8192"), or "" if it can.
   std::string (*size_limit)(size_t message_bytes);
+  // Shared memory only (else null): one object read by every fanout peer, so one write reaches
+  // them all. Returns one owner channel per peer; see backends/shm_broadcast.h.
+  Result<std::vector<std::unique_ptr<OwnedChannel>>> (*create_fanout)(
+      const ChannelConfig& config, const std::vector<const std::atomic<bool>*>& view_aborts);
 };
 
 const std::vector<BackendInfo>& backends();

@@ -7,6 +7,7 @@
 #include "backends/pipe.h"
 #include "backends/posix_mq.h"
 #include "backends/posix_shm.h"
+#include "backends/shm_broadcast.h"
 #include "backends/shm_channel.h"
 #include "backends/sysv_msg.h"
 #include "backends/sysv_shm.h"
@@ -24,7 +25,13 @@ Result<std::unique_ptr<OwnedChannel>> create_shm(const ChannelConfig& c) {
 }
 template <SegmentKind (*Kind)()>
 Result<std::unique_ptr<Channel>> open_shm(const ChannelConfig& c, const std::string& object) {
+  if (is_broadcast_object(object)) return open_shm_broadcast(Kind(), c, object);
   return open_shm_channel(Kind(), c, object);
+}
+template <SegmentKind (*Kind)()>
+Result<std::vector<std::unique_ptr<OwnedChannel>>> create_fanout(
+    const ChannelConfig& c, const std::vector<const std::atomic<bool>*>& view_aborts) {
+  return create_shm_broadcast(Kind(), c, view_aborts);
 }
 
 }  // namespace
@@ -32,28 +39,34 @@ Result<std::unique_ptr<Channel>> open_shm(const ChannelConfig& c, const std::str
 const std::vector<BackendInfo>& backends() {
   static const std::vector<BackendInfo> kAll = {
       {"sysv_shm", "shm", "System V segment (shmget/shmat), opened by key", shm_syncs,
-       create_shm<sysv_shm_segments>, open_shm<sysv_shm_segments>, sysv_shm_size_limit},
+       create_shm<sysv_shm_segments>, open_shm<sysv_shm_segments>, sysv_shm_size_limit,
+       create_fanout<sysv_shm_segments>},
       {"posix_shm", "shm", "POSIX shared memory (shm_open + mmap), opened by name", shm_syncs,
-       create_shm<posix_shm_segments>, open_shm<posix_shm_segments>, posix_shm_size_limit},
+       create_shm<posix_shm_segments>, open_shm<posix_shm_segments>, posix_shm_size_limit,
+       create_fanout<posix_shm_segments>},
       {"mmap_file", "shm", "a file mapped MAP_SHARED, opened by path", shm_syncs,
-       create_shm<mmap_file_segments>, open_shm<mmap_file_segments>, mmap_file_size_limit},
+       create_shm<mmap_file_segments>, open_shm<mmap_file_segments>, mmap_file_size_limit,
+       create_fanout<mmap_file_segments>},
       {"memfd", "shm", "an anonymous memfd, sealed, descriptor inherited by the peer", shm_syncs,
-       create_shm<memfd_segments>, open_shm<memfd_segments>, memfd_size_limit},
+       create_shm<memfd_segments>, open_shm<memfd_segments>, memfd_size_limit,
+       create_fanout<memfd_segments>},
       {"pipe", "kernel", "two anonymous pipes, descriptors inherited by the peer", kernel_syncs,
-       create_pipe_channel, open_pipe_channel, no_size_limit},
+       create_pipe_channel, open_pipe_channel, no_size_limit, nullptr},
       {"fifo", "kernel", "two named pipes (mkfifo), opened by path", kernel_syncs,
-       create_fifo_channel, open_fifo_channel, no_size_limit},
+       create_fifo_channel, open_fifo_channel, no_size_limit, nullptr},
       {"unix_stream", "kernel", "AF_UNIX SOCK_STREAM socketpair, end inherited by the peer",
-       kernel_syncs, create_unix_stream_channel, open_unix_stream_channel, no_size_limit},
+       kernel_syncs, create_unix_stream_channel, open_unix_stream_channel, no_size_limit, nullptr},
       {"unix_seqpacket", "kernel", "AF_UNIX SOCK_SEQPACKET socketpair, one record per message",
        kernel_syncs, create_unix_seqpacket_channel, open_unix_seqpacket_channel,
-       unix_seqpacket_size_limit},
+       unix_seqpacket_size_limit, nullptr},
       {"sysv_msg", "kernel", "two System V message queues (msgsnd/msgrcv), opened by key",
-       sysv_msg_syncs, create_sysv_msg_channel, open_sysv_msg_channel, sysv_msg_size_limit},
+       sysv_msg_syncs, create_sysv_msg_channel, open_sysv_msg_channel, sysv_msg_size_limit,
+       nullptr},
       {"posix_mq", "kernel", "two POSIX message queues (mq_send/mq_receive), opened by name",
-       kernel_syncs, create_posix_mq_channel, open_posix_mq_channel, posix_mq_size_limit},
+       kernel_syncs, create_posix_mq_channel, open_posix_mq_channel, posix_mq_size_limit, nullptr},
       {"tcp_loopback", "kernel", "one TCP connection over 127.0.0.1 (a reference point)",
-       kernel_syncs, create_tcp_loopback_channel, open_tcp_loopback_channel, no_size_limit},
+       kernel_syncs, create_tcp_loopback_channel, open_tcp_loopback_channel, no_size_limit,
+       nullptr},
   };
   return kAll;
 }

@@ -81,14 +81,7 @@ Usage& Usage::operator+=(const Usage& o) {
   return *this;
 }
 
-Status Session::start_link(Link& link, PeerRole role) {
-  const BackendInfo* b = find_backend(spec_.backend);
-  ChannelConfig cfg{sizeof(FrameHeader) + spec_.payload_bytes, spec_.sync, &link.abort,
-                    spec_.sleep_ns, spec_.spin_ns};
-  IPCB_TRY(link.channel, b->create(cfg));
-  if (spec_.mode == CopyMode::kInplace && !link.channel->supports_inplace()) {
-    return plain_error("mode inplace", "backend '" + spec_.backend + "' has no in-place mode");
-  }
+Status Session::spawn_peer(Link& link, PeerRole role) {
   std::vector<std::string> args = {"peer",
                                    "--workload",
                                    spec_.workload,
@@ -115,26 +108,54 @@ Status Session::start_link(Link& link, PeerRole role) {
                                    "--parent",
                                    std::to_string(::getpid())};
   OwnedChannel* ch = link.channel.get();
-  IPCB_TRY(link.peer, PeerProcess::spawn(args, ch->inherited_fds(), spec_.stall_ns, link.abort,
-                                         [ch] { ch->interrupt(); }));
+  IPCB_TRY(link.peer,
+           PeerProcess::spawn(args, ch->inherited_fds(), spec_.stall_ns, link.abort, [this, ch] {
+             any_abort_.store(true);
+             ch->interrupt();
+           }));
   ch->peer_spawned();
   link.endpoint = std::make_unique<Endpoint>(*ch, spec_.payload_bytes, spec_.verify, spec_.mode);
   return ok_status();
 }
 
-Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec, PeerRole role) {
-  if (find_backend(spec.backend) == nullptr) {
-    return plain_error("backend", "unknown backend '" + spec.backend + "'");
-  }
+Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec, PeerRole role,
+                                                bool one_write) {
+  const BackendInfo* b = find_backend(spec.backend);
+  if (b == nullptr) return plain_error("backend", "unknown backend '" + spec.backend + "'");
   if (spec.fan < 1 || spec.fan > manifest::kMaxPeers) {
     return plain_error("fan", "between 1 and " + std::to_string(manifest::kMaxPeers) + " peers");
   }
   std::unique_ptr<Session> s(new Session(spec));
-  for (int i = 0; i < spec.fan; ++i) {
-    s->links_.push_back(std::make_unique<Link>());
-    IPCB_TRY_STATUS(s->start_link(*s->links_.back(), role));
+  for (int i = 0; i < spec.fan; ++i) s->links_.push_back(std::make_unique<Link>());
+  auto config = [&](const std::atomic<bool>* abort) {
+    return ChannelConfig{sizeof(FrameHeader) + spec.payload_bytes, spec.sync, abort, spec.sleep_ns,
+                         spec.spin_ns};
+  };
+  if (one_write && b->create_fanout != nullptr) {
+    // One object for every peer: the broadcast waits for all of them, so it watches any_abort_.
+    std::vector<const std::atomic<bool>*> aborts;
+    for (auto& l : s->links_) aborts.push_back(&l->abort);
+    IPCB_TRY(auto views, b->create_fanout(config(&s->any_abort_), aborts));
+    for (size_t i = 0; i < views.size(); ++i) s->links_[i]->channel = std::move(views[i]);
+    s->broadcast_ = true;
+  } else {
+    for (auto& l : s->links_) {
+      IPCB_TRY(l->channel, b->create(config(&l->abort)));
+    }
+  }
+  for (auto& l : s->links_) {
+    if (spec.mode == CopyMode::kInplace && !l->channel->supports_inplace()) {
+      return plain_error("mode inplace", "backend '" + spec.backend + "' has no in-place mode");
+    }
+    IPCB_TRY_STATUS(s->spawn_peer(*l, role));
   }
   return s;
+}
+
+Status Session::send_all(uint32_t flags, uint64_t send_ns) {
+  if (broadcast_) return links_.front()->endpoint->send(flags, send_ns);
+  for (auto& l : links_) IPCB_TRY_STATUS(l->endpoint->send(flags, send_ns));
+  return ok_status();
 }
 
 Session::~Session() {
@@ -168,7 +189,7 @@ Error Session::with_peer_state(Error e) {
 }
 
 Status Session::handshake(uint32_t flag) {
-  for (auto& l : links_) IPCB_TRY_STATUS(l->endpoint->send(flag));
+  IPCB_TRY_STATUS(send_all(flag));
   for (auto& l : links_) {
     IPCB_TRY(FrameHeader h, l->endpoint->recv());
     l->peer->progress();
@@ -231,7 +252,7 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode) {
       uint64_t count = 0, stride = 0;
       decode_burst(h.send_ns, count, stride);
       for (uint64_t i = 1; i <= count; ++i) {
-        bool stamp = stride != 0 && i % stride == 0;
+        bool stamp = stride != 0 && (i - 1) % stride == 0;  // the first, then every stride-th
         IPCB_TRY_STATUS(ep.send(kFrameData, stamp ? sys::now_ns() : 0));
       }
     } else if (h.flags & kFrameSync) {

@@ -44,8 +44,6 @@ struct BenchSpec {
   // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/PLACEMENT" when placements are swept and
   // "/inplace" for the zero-copy mode.
   std::string name() const;
-  // Message copies per delivered message: 2 (into the channel, out of it) except in place (0).
-  int copies() const { return mode == CopyMode::kInplace ? 0 : 2; }
 };
 
 // CPU time and context switches of one thread (or process) over the measured phase.
@@ -72,7 +70,10 @@ struct PeerReport {
 
 class Session {
  public:
-  static Result<std::unique_ptr<Session>> start(const BenchSpec& spec, PeerRole role);
+  // With `one_write` (fanout), a backend that can (shared memory) gives every peer the same
+  // object, so one write reaches them all; otherwise each peer gets its own channel.
+  static Result<std::unique_ptr<Session>> start(const BenchSpec& spec, PeerRole role,
+                                                bool one_write = false);
   ~Session();
 
   size_t links() const { return links_.size(); }
@@ -80,6 +81,13 @@ class Session {
   const BenchSpec& spec() const { return spec_; }
   // How the measured side's channel waits ("spin", "sleep", "block", ...).
   std::string wait_mode() const;
+
+  // True when one write reaches every peer (shared-memory fanout).
+  bool broadcast() const { return broadcast_; }
+  // Sends the next message to every peer: once when broadcast, else once per peer.
+  Status send_all(uint32_t flags, uint64_t send_ns = 0);
+  // Writes into the channel per message sent with send_all.
+  size_t writes_per_message() const { return broadcast_ ? 1 : links_.size(); }
 
   // The measured side calls this as it makes progress; it resets every peer's stall deadline.
   void progress();
@@ -100,9 +108,11 @@ class Session {
     bool connected = false;
   };
   explicit Session(BenchSpec spec) : spec_(std::move(spec)) {}
-  Status start_link(Link& link, PeerRole role);
+  Status spawn_peer(Link& link, PeerRole role);
 
   BenchSpec spec_;
+  std::atomic<bool> any_abort_{false};  // raised when any peer is gone; outlives the links
+  bool broadcast_ = false;
   std::vector<std::unique_ptr<Link>> links_;
 };
 

@@ -1,5 +1,6 @@
 // stream and fanout: the measured side sends back to back to every peer (one peer for stream,
-// N for fanout: each message is written N times); each peer receives, verifies and times
+// N for fanout: each message is written once into shared memory for all of them, or N times
+// into kernel channels); each peer receives, verifies and times
 // stamped messages (one-way latency from the send stamp, queueing included). Throughput counts
 // from the first send until every peer acknowledged the stop, so every message was delivered.
 #include "harness/workload.h"
@@ -19,7 +20,7 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
       stamp = sys::now_ns();
       countdown = m.sample_every;
     }
-    for (size_t i = 0; i < s.links(); ++i) IPCB_TRY_STATUS(s.endpoint(i).send(kFrameData, stamp));
+    IPCB_TRY_STATUS(s.send_all(kFrameData, stamp));
     s.progress();
     ++m.iterations;
   }

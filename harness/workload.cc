@@ -14,13 +14,15 @@ Result<Measurement> measure_fanin(Session& s, Loop& loop);
 const std::vector<WorkloadInfo>& workloads() {
   static const std::vector<WorkloadInfo> kAll = {
       {"pingpong", "round trip: send, the peer echoes, receive; latency = half the round trip",
-       PeerRole::kEcho, false, measure_pingpong},
+       PeerRole::kEcho, false, false, measure_pingpong},
       {"stream", "one-way: send back to back; throughput, and latency from send stamps",
-       PeerRole::kSink, false, measure_stream},
+       PeerRole::kSink, false, false, measure_stream},
       {"fanin", "N producer processes -> the measured consumer, one channel each, read in turn",
-       PeerRole::kSource, true, measure_fanin},
-      {"fanout", "the measured producer -> N consumer processes: every message written N times",
-       PeerRole::kSink, true, measure_stream},
+       PeerRole::kSource, true, false, measure_fanin},
+      {"fanout",
+       "the measured producer -> N consumer processes: shared memory writes each message once "
+       "for all, kernel channels N times",
+       PeerRole::kSink, true, true, measure_stream},
   };
   return kAll;
 }
@@ -46,10 +48,8 @@ Result<uint64_t> burst(Session& s, bool echo, uint64_t min_count, uint64_t max_c
   uint64_t t0 = sys::now_ns();
   uint64_t n = 0;
   while (n < max_count && (n < min_count || sys::now_ns() - t0 < max_ns)) {
-    for (size_t i = 0; i < s.links(); ++i) {
-      IPCB_TRY_STATUS(s.endpoint(i).send(kFrameData, sys::now_ns()));
-      if (echo) IPCB_TRY_STATUS(s.endpoint(i).recv());
-    }
+    IPCB_TRY_STATUS(s.send_all(kFrameData, sys::now_ns()));
+    if (echo) IPCB_TRY_STATUS(s.endpoint().recv());  // pingpong: one peer
     s.progress();
     ++n;
   }
@@ -89,11 +89,14 @@ Status finish(Session& s, Measurement& m, uint64_t own_verified) {
     sent += ep.bytes_sent();
     received += ep.bytes_received();
   }
-  // The stop handshake is not payload traffic: one kFrameStop out and one kFrameAck back per
-  // peer on our side, and the kFrameStop the peer received on its side.
-  uint64_t handshake = s.links() * (sizeof(FrameHeader) + s.spec().payload_bytes);
-  m.bytes_written = sent - handshake + r.bytes_written;
-  m.bytes_read = received - handshake + (r.bytes_read - handshake);
+  // The stop handshake is not payload traffic: the kFrameStop writes and one kFrameAck back per
+  // peer on our side, and the kFrameStop each peer received on its side.
+  const uint64_t msg = sizeof(FrameHeader) + s.spec().payload_bytes;
+  m.bytes_written = sent - s.writes_per_message() * msg + r.bytes_written;
+  m.bytes_read = received - s.links() * msg + (r.bytes_read - s.links() * msg);
+  m.broadcast = s.broadcast();
+  const double n = static_cast<double>(s.links());
+  m.copies_per_msg = s.spec().mode == CopyMode::kInplace ? 0.0 : m.broadcast ? (1.0 + n) / n : 2.0;
   m.errors = own_errors + r.errors;
   m.first_error = !own_first.empty()       ? "measured side: " + own_first
                   : !r.first_error.empty() ? "peer: " + r.first_error

@@ -40,13 +40,16 @@ struct Measurement {
   Usage peer_usage;            // all peers together, over the measured phase
   uint64_t bytes_written = 0;  // message bytes (headers included) both sides sent
   uint64_t bytes_read = 0;     // message bytes both sides received
+  double copies_per_msg = 0;   // copies per delivered message (2; 0 in place; 1 + 1/N broadcast)
+  bool broadcast = false;      // one write reached every peer
 };
 
 struct WorkloadInfo {
   const char* name;
   const char* description;
   PeerRole peer_role;
-  bool fans_out;  // runs with `fan` peers (else exactly one)
+  bool fans_out;   // runs with `fan` peers (else exactly one)
+  bool one_write;  // fanout: shared memory writes each message once for every peer
   Result<Measurement> (*measure)(Session& session, Loop& loop);
 };
 

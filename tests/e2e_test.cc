@@ -42,7 +42,9 @@ struct BackendCase {
   std::vector<std::string> syncs;
 };
 
-void PrintTo(const BackendCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BackendCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 const std::vector<std::string> kWaiters = {"spin",      "yield",    "sleep",   "futex",  "adaptive",
                                            "posix_sem", "sysv_sem", "condvar", "eventfd"};
@@ -109,8 +111,13 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
     EXPECT_LE(b["latency_p50_ns"].get<double>(), b["latency_p99_ns"].get<double>());
     EXPECT_GT(b["bytes_per_second"].get<double>(), 0);
     bool inplace = name.ends_with("/inplace");
+    bool broadcast = c.shm && name.rfind("fanout/", 0) == 0;  // one write for both peers
     EXPECT_EQ(b["copy_mode"], inplace ? "inplace" : "copy");
-    EXPECT_EQ(b["copies_per_msg"].get<double>(), inplace ? 0 : 2);
+    EXPECT_EQ(b["copies_per_msg"].get<double>(), inplace ? 0 : broadcast ? 1.5 : 2);
+    if (name.rfind("fanout/", 0) == 0) {
+      EXPECT_EQ(b["bytes_read"].get<double>(),
+                (broadcast ? 2 : 1) * b["bytes_written"].get<double>());
+    }
     EXPECT_FALSE(b["wait_mode"].get<std::string>().empty());
     EXPECT_EQ(b["placement"], "cross");
     EXPECT_GT(b["bytes_written"].get<double>(), 0);

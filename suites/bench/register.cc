@@ -40,7 +40,7 @@ double per(uint64_t value, uint64_t messages) {
 
 // The fairness contract: how both sides waited and what each delivered message cost them.
 void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurement& m) {
-  state.counters["copies_per_msg"] = spec.copies();
+  state.counters["copies_per_msg"] = m.copies_per_msg;
   state.counters["bytes_written"] = static_cast<double>(m.bytes_written);
   state.counters["bytes_read"] = static_cast<double>(m.bytes_read);
   state.counters["cpu_self_ns_per_msg"] = per(m.self_usage.cpu_ns, m.messages);
@@ -59,7 +59,6 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"sync", spec.sync},
           {"payload_bytes", spec.payload_bytes},
           {"copy_mode", copy_mode_name(spec.mode)},
-          {"copies_per_msg", spec.copies()},
           {"placement", spec.placement.name},
           {"cpu_self", spec.placement.cpu_self},
           {"cpu_peer", spec.placement.cpu_peer},
@@ -78,7 +77,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<i
   auto pinned = spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self)
                                              : sys::pin_to_cpus(0, all_cpus);
   if (!pinned) return fail(pinned.error().message());
-  auto session = Session::start(spec, w->peer_role);
+  auto session = Session::start(spec, w->peer_role, w->one_write);
   if (!session) return fail(session.error().message());
   StateLoop loop(state);
   auto m = w->measure(**session, loop);
@@ -95,6 +94,8 @@ void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<i
   state.counters["errors"] = static_cast<double>(m->errors);
   set_fairness(state, spec, *m);
   tally.fields[spec.name()]["wait_mode"] = m->wait_mode;
+  tally.fields[spec.name()]["writes_per_message"] =
+      m->broadcast ? "one write for every peer" : "one write per peer";
   if (m->errors != 0) {
     fail("verification failed: " + std::to_string(m->errors) + " errors; first: " + m->first_error);
   } else if (uint64_t expected = m->has_rtt ? m->iterations : m->messages;
