@@ -103,29 +103,12 @@ struct Shared {
 };
 
 // One view: the owner's channel to peer `i`, or peer `i`'s channel.
-class BroadcastView final : public OwnedChannel {
+class BroadcastView final : public SlotChannel {
  public:
   BroadcastView(std::shared_ptr<Shared> sh, size_t i, bool owner, const std::atomic<bool>* any,
                 const std::atomic<bool>* mine)
       : sh_(std::move(sh)), i_(i), owner_(owner), any_abort_(any), abort_(mine) {}
 
-  Status send(const FrameHeader& h, std::span<const std::byte> payload) override {
-    IPCB_TRY(auto slot, reserve_send());
-    std::memcpy(slot.data(), &h, sizeof h);
-    std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
-    commit_send();
-    return ok_status();
-  }
-
-  Result<size_t> recv(std::span<std::byte> buf) override {
-    IPCB_TRY(auto msg, peek_recv());
-    if (msg.size() > buf.size()) return plain_error("recv", "message exceeds the buffer");
-    std::memcpy(buf.data(), msg.data(), msg.size());
-    release_recv();
-    return msg.size();
-  }
-
-  bool supports_inplace() const override { return true; }
   std::string wait_mode() const override { return sh_->space->wait_mode(); }
 
   Result<std::span<std::byte>> reserve_send() override {

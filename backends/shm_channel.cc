@@ -42,7 +42,7 @@ struct Direction {
   std::unique_ptr<Waiter> space;
 };
 
-class ShmChannel : public OwnedChannel {
+class ShmChannel : public SlotChannel {
  public:
   ShmChannel(std::unique_ptr<Segment> seg, const ChannelConfig& c, Direction tx, Direction rx)
       : seg_(std::move(seg)),
@@ -51,26 +51,6 @@ class ShmChannel : public OwnedChannel {
         tx_(std::move(tx)),
         rx_(std::move(rx)) {}
 
-  Status send(const FrameHeader& h, std::span<const std::byte> payload) override {
-    IPCB_TRY(auto slot, reserve_send());
-    std::memcpy(slot.data(), &h, sizeof h);
-    std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
-    commit_send();
-    return ok_status();
-  }
-
-  Result<size_t> recv(std::span<std::byte> buf) override {
-    IPCB_TRY(auto msg, peek_recv());
-    if (msg.size() > buf.size()) {
-      return plain_error("recv",
-                         "message of " + std::to_string(msg.size()) + " bytes exceeds the buffer");
-    }
-    std::memcpy(buf.data(), msg.data(), msg.size());
-    release_recv();
-    return msg.size();
-  }
-
-  bool supports_inplace() const override { return true; }
   std::string wait_mode() const override { return tx_.data->wait_mode(); }
 
   Result<std::span<std::byte>> reserve_send() override {

@@ -64,6 +64,15 @@ class OwnedChannel : public Channel {
   virtual void interrupt() {}
 };
 
+// An owned channel whose messages live in shared-memory slots: its copy mode is the in-place
+// calls plus one memcpy in (send) or out (recv), so both modes move bytes the same way.
+class SlotChannel : public OwnedChannel {
+ public:
+  Status send(const FrameHeader& header, std::span<const std::byte> payload) override;
+  Result<size_t> recv(std::span<std::byte> buf) override;
+  bool supports_inplace() const override { return true; }
+};
+
 // An error for a wait that ended because the watchdog raised `abort`.
 Error aborted_error(const char* what);
 
