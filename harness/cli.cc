@@ -1,5 +1,6 @@
-// The CLI (see cli.h): parses, validates, then hands over to the suite, the benchmark registry
-// and the writers. Bad input gets one line on stderr and exit status 2.
+// The CLI (see cli.h): parses, validates, then hands over to the suite, the
+// benchmark registry and the writers. Bad input gets one line on stderr and
+// exit status 2.
 #include "harness/cli.h"
 
 #include <benchmark/benchmark.h>
@@ -22,6 +23,7 @@
 #include "harness/sys.h"
 #include "harness/workload.h"
 #include "suites/bench/register.h"
+#include "suites/conformance/runner.h"
 
 namespace ipcb {
 namespace {
@@ -84,7 +86,10 @@ int cmd_list() {
       if (std::find(syncs.begin(), syncs.end(), s) == syncs.end()) syncs.push_back(s);
     }
   }
-  std::printf("\nValid combinations (every workload runs on every valid pair):\n  %-14s", "");
+  std::printf(
+      "\nValid combinations (every workload runs on every valid "
+      "pair):\n  %-14s",
+      "");
   for (const auto& s : syncs) std::printf(" %-9s", s.c_str());
   std::printf("\n");
   for (const auto& b : backends()) {
@@ -123,7 +128,8 @@ Status prepare_out_dir(const std::string& dir) {
   return sys::unlink_path(probe);
 }
 
-// The CPUs placements use: --pin A,B, else the first two this process may run on.
+// The CPUs placements use: --pin A,B, else the first two this process may run
+// on.
 Result<CpuChoice> choose_cpus(const std::string& pin) {
   auto allowed = sys::allowed_cpus();
   if (pin.empty()) {
@@ -145,7 +151,8 @@ Result<CpuChoice> choose_cpus(const std::string& pin) {
   }
   if (cpus[0] == cpus[1]) {
     return plain_error("--pin '" + pin + "'",
-                       "give two different CPUs; --placement same runs both sides on the first");
+                       "give two different CPUs; --placement same runs both "
+                       "sides on the first");
   }
   return CpuChoice{cpus[0], cpus[1]};
 }
@@ -223,7 +230,8 @@ int cmd_run(const RunArgs& a) {
              std::to_string(p.cpu_self) + ", peers CPU " + std::to_string(p.cpu_peer) + ")";
   }
   std::printf(
-      "ipcbench %s: suite %s, %zu benchmarks, %zu skipped, placement %s, verify %s, output %s\n",
+      "ipcbench %s: suite %s, %zu benchmarks, %zu skipped, placement "
+      "%s, verify %s, output %s\n",
       kVersion, suite->name.c_str(), specs.size(), expansion->skipped.size(), where.c_str(),
       verify_name(suite->verify), a.out.c_str());
   std::printf("effective configuration: %s\n", config.dump().c_str());
@@ -318,7 +326,8 @@ int cli_main(int argc, char** argv) {
       ->delimiter(',');
   run->add_option("--verify", verify, "full (checksum), seq (order and length) or off");
   run->add_option("--mode", mo,
-                  "shared-memory copy modes (comma-separated): copy (memcpy in and out), "
+                  "shared-memory copy modes (comma-separated): copy (memcpy in "
+                  "and out), "
                   "inplace (built and checked in the ring slot)")
       ->delimiter(',');
   run->add_option("--placement", pl,
@@ -326,7 +335,8 @@ int cli_main(int argc, char** argv) {
                   "default with 2+ CPUs), same (one CPU), free (the scheduler decides)")
       ->delimiter(',');
   run->add_option("--pin", ra.pin,
-                  "the two CPUs placements use, e.g. 0,1: cross puts the measured side on the "
+                  "the two CPUs placements use, e.g. 0,1: cross puts the measured side on "
+                  "the "
                   "first and the peers on the second, same puts everything on the first "
                   "(default: the first two CPUs this process may use)");
   run->add_option("--fan", fan, "peer processes of fanin and fanout");
@@ -342,6 +352,18 @@ int cli_main(int argc, char** argv) {
       "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
       "--benchmark_filter=pingpong).");
 
+  std::string conform_out = ".";
+  auto* conform = app.add_subcommand("conform",
+                                     "run the conformance suite (does this kernel behave as its "
+                                     "man pages say?); prints a "
+                                     "mechanism x behaviour table, writes conformance.json, exits "
+                                     "1 on any FAIL");
+  conform->add_option("--out", conform_out, "folder for conformance.json")->capture_default_str();
+  conform->allow_extras();
+  conform->footer(
+      "GoogleTest's --gtest_* flags are passed through (e.g. "
+      "--gtest_filter=SysvShm.*).");
+
   bool dry_run = false;
   auto* clean =
       app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
@@ -354,6 +376,17 @@ int cli_main(int argc, char** argv) {
   }
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
+  if (app.got_subcommand("conform")) {
+    std::vector<std::string> args = {"--out", conform_out};
+    for (const auto& extra : conform->remaining()) {
+      if (extra.rfind("--gtest_", 0) != 0)
+        return usage_error("unknown option '" + extra + "' (see ipcbench conform --help)");
+      args.push_back(extra);
+    }
+    if (auto st = prepare_out_dir(conform_out); !st) return usage_error(st.error().message());
+    manifest::install_signal_handlers();
+    return run_conformance(args);
+  }
   for (const auto& extra : run->remaining()) {
     if (extra.rfind("--benchmark_", 0) != 0)
       return usage_error("unknown option '" + extra + "' (see ipcbench run --help)");

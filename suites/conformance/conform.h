@@ -1,0 +1,117 @@
+// What every conformance test shares: fresh object names, forked children (a test that may
+// crash, changes credentials or checks lifetime across processes runs the risky part in a
+// child), privilege checks, sysctl guards and cleanup guards. Conformance tests call the
+// kernel directly: the syscalls themselves, and the errno they promise, are under test.
+//
+// Conventions for a test (see README.md, "Conformance"):
+//   - one test per documented behaviour, named after it; a comment names the man page checked,
+//     e.g. // shmctl(2): IPC_RMID marks the segment destroyed once the last process detaches.
+//   - every object is made with a unique name from here and removed on every path (guards);
+//   - a behaviour that cannot be checked here is CONFORM_SKIP("why"), never a pass.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <gtest/gtest.h>
+
+// Skips the current test, naming why it cannot be checked here.
+#define CONFORM_SKIP(reason) GTEST_SKIP() << reason
+// Names the man page (section) a test checks, for the report: CONFORM_MAN("shmctl(2)").
+#define CONFORM_MAN(page) ::testing::Test::RecordProperty("man", page)
+
+namespace ipcb::conform {
+
+// A name no other test or run uses, for shm_open, mq_open, sem_open: "/ipcb-conf-<hex>".
+std::string unique_name();
+// A fresh private directory (mode 0700) for files and FIFOs, removed with everything in it when
+// the returned guard is destroyed.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+// A random SysV key no existing object uses (IPC_PRIVATE never).
+key_t unique_key();
+
+// How a forked child ended.
+struct ChildResult {
+  bool exited = false;  // normal exit with `code`
+  int code = -1;
+  int signal = 0;  // killed by this signal
+  bool timed_out = false;
+  std::string describe() const;
+};
+// Runs `fn` in a forked child (its return value is the exit code; it never returns into the
+// test). The child is killed after `timeout_ms`. Only async-signal-safe work is wise in `fn`
+// when the test uses threads; conformance tests are single-threaded.
+ChildResult run_in_child(const std::function<int()>& fn, int timeout_ms = 10000);
+
+bool is_root();
+// True if the effective capability set holds `cap` (e.g. CAP_SYS_RESOURCE = 24).
+bool has_capability(int cap);
+// In a child: drops to nobody (uid and gid 65534, no supplementary groups). False on failure.
+bool drop_to_nobody();
+
+// A /proc/sys value ("kernel.shmmax" or "fs/mqueue/msg_max" style names both work).
+std::optional<long long> read_sysctl(const std::string& name);
+// Sets a sysctl for the guard's lifetime and restores the old value on every path (the
+// destructor runs on assertion failure too). ok() is false if it could not be set (not root,
+// read-only /proc/sys): the test then skips.
+class SysctlGuard {
+ public:
+  SysctlGuard(const std::string& name, long long value);
+  ~SysctlGuard();
+  SysctlGuard(const SysctlGuard&) = delete;
+  SysctlGuard& operator=(const SysctlGuard&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  std::string name_;
+  std::string old_;
+  bool ok_ = false;
+};
+
+// Runs `cleanup` when the scope ends (removal of an object on every path).
+class Cleanup {
+ public:
+  explicit Cleanup(std::function<void()> f) : f_(std::move(f)) {}
+  ~Cleanup() {
+    if (f_) f_();
+  }
+  Cleanup(const Cleanup&) = delete;
+  Cleanup& operator=(const Cleanup&) = delete;
+  void dismiss() { f_ = nullptr; }
+
+ private:
+  std::function<void()> f_;
+};
+
+// Arms a no-op handler for `sig` without SA_RESTART, so a blocking call it interrupts fails
+// with EINTR; restores the previous action when destroyed.
+class InterruptingSignal {
+ public:
+  explicit InterruptingSignal(int sig);
+  ~InterruptingSignal();
+  InterruptingSignal(const InterruptingSignal&) = delete;
+  InterruptingSignal& operator=(const InterruptingSignal&) = delete;
+  // Sends the signal to this thread after `delay_ms`, from a helper thread.
+  void send_after(int delay_ms);
+
+ private:
+  int sig_;
+  struct sigaction* old_;
+  std::function<void()> join_;
+};
+
+}  // namespace ipcb::conform
