@@ -1,0 +1,182 @@
+// Does ftok(3) turn a file's identity and a project id into System V keys as documented here:
+// stable per file and id, different across ids and files, errors as for stat(2).
+#include <fcntl.h>
+#include <sys/ipc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "suites/conformance/conform.h"
+
+namespace ipcb::conform {
+namespace {
+
+constexpr int kSetupFailed = 250;  // a child's exit code when it could not set up its check
+
+int failed_with(key_t rc) {
+  return rc == -1 ? errno : 0;
+}
+std::string exited_with(int code) {
+  return "child exited with " + std::to_string(code);
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::trunc);
+  return static_cast<bool>(f << text);
+}
+
+ino_t inode_of(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+}  // namespace
+
+// ftok(3): the same pathname and proj_id give the same key, every time.
+TEST(Ftok, SamePathAndIdGiveSameKey) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "x"));
+  key_t first = ::ftok(path.c_str(), 'A');
+  ASSERT_NE(first, -1) << std::strerror(errno);
+  EXPECT_EQ(::ftok(path.c_str(), 'A'), first);
+}
+
+// ftok(3): different project ids on the same file give different keys.
+TEST(Ftok, DifferentIdGivesDifferentKey) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "x"));
+  key_t a = ::ftok(path.c_str(), 'A');
+  ASSERT_NE(a, -1) << std::strerror(errno);
+  EXPECT_NE(::ftok(path.c_str(), 'B'), a);
+}
+
+// ftok(3): simultaneously existing different files give different keys (same proj_id).
+TEST(Ftok, DifferentFilesGiveDifferentKeys) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  ASSERT_TRUE(write_file(dir.file("one"), "1"));
+  ASSERT_TRUE(write_file(dir.file("two"), "2"));
+  if ((inode_of(dir.file("one")) & 0xffff) == (inode_of(dir.file("two")) & 0xffff)) {
+    CONFORM_SKIP("the two files' inode numbers share their low 16 bits (a documented collision)");
+  }
+  EXPECT_NE(::ftok(dir.file("one").c_str(), 'A'), ::ftok(dir.file("two").c_str(), 'A'));
+}
+
+// ftok(3): only the least significant 8 bits of proj_id are used.
+TEST(Ftok, OnlyLowEightBitsOfIdAreUsed) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "x"));
+  key_t low = ::ftok(path.c_str(), 0x41);
+  ASSERT_NE(low, -1) << std::strerror(errno);
+  EXPECT_EQ(::ftok(path.c_str(), 0x141), low);
+  EXPECT_EQ(::ftok(path.c_str(), 0x7f41), low);
+}
+
+// ftok(3) NOTES: the key combines the proj_id byte, the low 8 bits of the device number and
+// the low 16 bits of the inode number (glibc: id << 24 | dev << 16 | ino).
+TEST(Ftok, KeyCombinesIdDeviceAndInode) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "x"));
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0) << std::strerror(errno);
+  auto want =
+      static_cast<key_t>((0x5aU << 24) | ((st.st_dev & 0xffU) << 16) | (st.st_ino & 0xffffU));
+  EXPECT_EQ(::ftok(path.c_str(), 0x5a), want);
+}
+
+// ftok(3): the key is the same for all pathnames that name the same file: a hard link and a
+// symbolic link give the file's key.
+TEST(Ftok, AllNamesOfOneFileGiveSameKey) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "x"));
+  ASSERT_EQ(::link(path.c_str(), dir.file("hard").c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::symlink(path.c_str(), dir.file("soft").c_str()), 0) << std::strerror(errno);
+  key_t key = ::ftok(path.c_str(), 'A');
+  ASSERT_NE(key, -1) << std::strerror(errno);
+  EXPECT_EQ(::ftok(dir.file("hard").c_str(), 'A'), key);
+  EXPECT_EQ(::ftok(dir.file("soft").c_str(), 'A'), key);
+  EXPECT_EQ(::ftok((dir.path() + "/./key").c_str(), 'A'), key);
+}
+
+// ftok(3): the key depends on the file's identity, not its contents: rewriting it in place
+// keeps the key.
+TEST(Ftok, RewritingContentsKeepsKey) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "before"));
+  key_t key = ::ftok(path.c_str(), 'A');
+  ASSERT_NE(key, -1) << std::strerror(errno);
+  ASSERT_TRUE(write_file(path, "after, and longer"));
+  EXPECT_EQ(::ftok(path.c_str(), 'A'), key);
+}
+
+// ftok(3): the key follows the file's identity: replacing the file by a new one (a new inode)
+// under the same name changes the key.
+TEST(Ftok, ReplacedFileChangesKey) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  std::string path = dir.file("key");
+  ASSERT_TRUE(write_file(path, "old"));
+  key_t old_key = ::ftok(path.c_str(), 'A');
+  ino_t old_ino = inode_of(path);
+  ASSERT_NE(old_key, -1) << std::strerror(errno);
+  ASSERT_TRUE(write_file(dir.file("new"), "new"));  // exists alongside: a different inode
+  ASSERT_EQ(::rename(dir.file("new").c_str(), path.c_str()), 0) << std::strerror(errno);
+  ino_t new_ino = inode_of(path);
+  ASSERT_NE(new_ino, old_ino);
+  if ((new_ino & 0xffff) == (old_ino & 0xffff)) {
+    CONFORM_SKIP("old and new inode numbers share their low 16 bits (a documented collision)");
+  }
+  EXPECT_NE(::ftok(path.c_str(), 'A'), old_key);
+}
+
+// ftok(3): a missing file fails with -1 and errno as for stat(2): ENOENT.
+TEST(Ftok, MissingFileFailsEnoent) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  EXPECT_EQ(failed_with(::ftok(dir.file("absent").c_str(), 'A')), ENOENT);
+}
+
+// ftok(3): a path through a non-directory fails as stat(2) does: ENOTDIR.
+TEST(Ftok, PathThroughFileFailsEnotdir) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  ASSERT_TRUE(write_file(dir.file("plain"), "x"));
+  EXPECT_EQ(failed_with(::ftok((dir.file("plain") + "/below").c_str(), 'A')), ENOTDIR);
+}
+
+// ftok(3): without search permission on a directory of the path, fails as stat(2): EACCES.
+TEST(Ftok, NoSearchPermissionFailsEacces) {
+  CONFORM_MAN("ftok(3)");
+  TempDir dir;
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0) << std::strerror(errno);
+  std::string locked = dir.file("locked");
+  ASSERT_EQ(::mkdir(locked.c_str(), 0700), 0) << std::strerror(errno);
+  ASSERT_TRUE(write_file(locked + "/key", "x"));
+  ASSERT_EQ(::chmod(locked.c_str(), 0600), 0) << std::strerror(errno);  // no search (x) bit
+  Cleanup unlock([locked] { ::chmod(locked.c_str(), 0700); });
+  std::string path = locked + "/key";
+  ChildResult r = run_in_child([&path] {
+    if (is_root() && !drop_to_nobody()) return kSetupFailed;  // root bypasses the check
+    return failed_with(::ftok(path.c_str(), 'A'));
+  });
+  EXPECT_EQ(r.describe(), exited_with(EACCES));
+}
+
+}  // namespace ipcb::conform
