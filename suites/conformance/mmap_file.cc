@@ -1,0 +1,320 @@
+// Conformance of file mappings (mmap(2), msync(2), munmap(2)): argument errors, access checks,
+// MAP_SHARED vs MAP_PRIVATE visibility, faults (SIGSEGV, SIGBUS) and the file's end.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "suites/conformance/conform.h"
+
+namespace ipcb::conform {
+namespace {
+
+const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+
+// A file in a private temporary directory, open with `flags`, `size` bytes long.
+struct File {
+  TempDir dir;
+  std::string path = dir.file("mapped");
+  int fd = -1;
+  Cleanup guard{[this] {
+    if (fd >= 0) ::close(fd);
+  }};
+  explicit File(size_t size, int flags = O_RDWR) {
+    int w = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (w < 0) return;
+    bool sized = ::ftruncate(w, static_cast<off_t>(size)) == 0;
+    ::close(w);
+    if (sized) fd = ::open(path.c_str(), flags);
+  }
+  bool ok() const { return fd >= 0; }
+  std::string read_back(size_t off, size_t n) const {
+    std::string s(n, '\0');
+    ssize_t got = ::pread(fd, s.data(), n, static_cast<off_t>(off));
+    s.resize(got > 0 ? static_cast<size_t>(got) : 0);
+    return s;
+  }
+};
+
+// A mapping released on every path.
+struct Map {
+  void* p = MAP_FAILED;
+  size_t len = 0;
+  Map(int fd, size_t n, int prot = PROT_READ | PROT_WRITE, int flags = MAP_SHARED, off_t off = 0)
+      : p(::mmap(nullptr, n, prot, flags, fd, off)), len(n) {}
+  ~Map() {
+    if (p != MAP_FAILED) ::munmap(p, len);
+  }
+  Map(const Map&) = delete;
+  Map& operator=(const Map&) = delete;
+  bool ok() const { return p != MAP_FAILED; }
+  char* bytes() const { return static_cast<char*>(p); }
+};
+
+// errno of a failed mmap, or 0 if it succeeded (the mapping is then removed).
+int map_errno(int fd, size_t n, int prot, int flags, off_t off = 0) {
+  Map m(fd, n, prot, flags, off);
+  return m.ok() ? 0 : errno;
+}
+
+// How a child that touches `p` (writing if `write`) ends.
+ChildResult touch_in_child(volatile char* p, bool write) {
+  return run_in_child([p, write] {
+    if (write) {
+      *p = 'w';
+    } else {
+      (void)*p;
+    }
+    return 0;
+  });
+}
+
+#define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()
+
+// mmap(2): EINVAL (since Linux 2.6.12) if length was 0.
+TEST(MmapFile, ZeroLengthFailsEinval) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  EXPECT_EQ(map_errno(f.fd, 0, PROT_READ, MAP_SHARED), EINVAL);
+}
+
+// mmap(2): EINVAL if flags contained none of MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE.
+TEST(MmapFile, NeitherSharedNorPrivateFailsEinval) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ, 0), EINVAL);
+}
+
+// mmap(2): EINVAL if offset is not a multiple of the page size.
+TEST(MmapFile, UnalignedOffsetFailsEinval) {
+  CONFORM_MAN("mmap(2)");
+  File f(2 * kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ, MAP_SHARED, 1), EINVAL);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ, MAP_SHARED, static_cast<off_t>(kPage)), 0);
+}
+
+// mmap(2): MAP_SHARED_VALIDATE fails EOPNOTSUPP for flags it does not know.
+TEST(MmapFile, SharedValidateRejectsUnknownFlagEopnotsupp) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  constexpr int kUnknownFlag = 0x800000;  // not a MAP_* flag on Linux
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ, MAP_SHARED_VALIDATE | kUnknownFlag), EOPNOTSUPP);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ, MAP_SHARED_VALIDATE), 0);
+}
+
+// mmap(2): EBADF if fd is not a valid file descriptor and MAP_ANONYMOUS was not set.
+TEST(MmapFile, InvalidFdFailsEbadf) {
+  CONFORM_MAN("mmap(2)");
+  EXPECT_EQ(map_errno(-1, kPage, PROT_READ, MAP_SHARED), EBADF);
+}
+
+// mmap(2): EACCES if MAP_SHARED and PROT_WRITE are asked of an fd not open O_RDWR; a
+// MAP_PRIVATE writable mapping of it is allowed (copy-on-write).
+TEST(MmapFile, SharedWritableMapOfReadOnlyFdFailsEacces) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage, O_RDONLY);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_SHARED), EACCES);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE), 0);
+}
+
+// mmap(2): EACCES if a file mapping was requested but fd is not open for reading.
+TEST(MmapFile, MapOfWriteOnlyFdFailsEacces) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage, O_WRONLY);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  EXPECT_EQ(map_errno(f.fd, kPage, PROT_READ, MAP_SHARED), EACCES);
+}
+
+// mmap(2): ENODEV if the file's filesystem does not support memory mapping (a pipe, a
+// directory). The page also promises EACCES for a non-regular file; Linux gives ENODEV.
+TEST(MmapFile, MapOfPipeOrDirectoryFailsEnodev) {
+  CONFORM_MAN("mmap(2)");
+  TempDir dir;
+  int fds[3] = {-1, -1, ::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY)};
+  ASSERT_EQ(::pipe(fds), 0);
+  Cleanup close_all([&fds] {
+    for (int fd : fds) ::close(fd);
+  });
+  ASSERT_GE(fds[2], 0) << std::strerror(errno);
+  EXPECT_EQ(map_errno(fds[0], kPage, PROT_READ, MAP_SHARED), ENODEV) << "pipe";
+  EXPECT_EQ(map_errno(fds[2], kPage, PROT_READ, MAP_SHARED), ENODEV) << "directory";
+}
+
+// mmap(2): MAP_SHARED updates are visible to other mappings of the file, in this and in other
+// processes, and are carried through to the file.
+TEST(MmapFile, SharedWritesVisibleToOtherMappingsAndProcesses) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map a(f.fd, kPage), b(f.fd, kPage);
+  ASSERT_TRUE(a.ok() && b.ok()) << std::strerror(errno);
+  std::strcpy(a.bytes(), "via a");
+  EXPECT_STREQ(b.bytes(), "via a");
+  std::string path = f.path;
+  auto r = run_in_child([&path] {
+    int fd = ::open(path.c_str(), O_RDWR);
+    Map c(fd, kPage);
+    if (!c.ok()) return 1;
+    std::strcpy(c.bytes() + 64, "via child");
+    return 0;
+  });
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  EXPECT_STREQ(a.bytes() + 64, "via child");
+  EXPECT_EQ(f.read_back(64, 9), "via child");
+}
+
+// msync(2): MS_SYNC writes the mapping back to the file: read(2) then sees the data.
+TEST(MmapFile, MsyncMakesDataVisibleToRead) {
+  CONFORM_MAN("msync(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  std::strcpy(m.bytes(), "synced");
+  ASSERT_EQ(::msync(m.p, kPage, MS_SYNC), 0) << std::strerror(errno);
+  int fd = ::open(f.path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  Cleanup close_fd([fd] { ::close(fd); });
+  char buf[7] = {};
+  ASSERT_EQ(::read(fd, buf, 6), 6);
+  EXPECT_STREQ(buf, "synced");
+}
+
+// msync(2): EINVAL if addr is not page aligned, or if both MS_SYNC and MS_ASYNC are set;
+// ENOMEM if the range is not mapped.
+TEST(MmapFile, MsyncBadArgumentsFail) {
+  CONFORM_MAN("msync(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  EXPECT_EQ(::msync(m.bytes() + 1, 1, MS_SYNC), -1);
+  EXPECT_EQ(errno, EINVAL);
+  EXPECT_EQ(::msync(m.p, kPage, MS_SYNC | MS_ASYNC), -1);
+  EXPECT_EQ(errno, EINVAL);
+  Map gone(-1, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+  ASSERT_TRUE(gone.ok());
+  void* hole = gone.p;
+  ASSERT_EQ(::munmap(gone.p, kPage), 0);
+  gone.p = MAP_FAILED;
+  EXPECT_EQ(::msync(hole, kPage, MS_SYNC), -1);
+  EXPECT_EQ(errno, ENOMEM);
+}
+
+// mmap(2): MAP_PRIVATE updates are copy-on-write: not visible to other mappings and not carried
+// through to the file.
+TEST(MmapFile, PrivateWritesStayPrivate) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map shared(f.fd, kPage), priv(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+  ASSERT_TRUE(shared.ok() && priv.ok()) << std::strerror(errno);
+  std::strcpy(priv.bytes(), "private");
+  EXPECT_STREQ(priv.bytes(), "private");
+  EXPECT_EQ(shared.bytes()[0], '\0');
+  ASSERT_EQ(::msync(priv.p, kPage, MS_SYNC), 0);
+  EXPECT_EQ(f.read_back(0, 7), std::string(7, '\0'));
+}
+
+// mmap(2): SIGSEGV on a write into a region mapped read-only.
+TEST(MmapFile, WriteToReadOnlyMappingRaisesSigsegv) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, kPage, PROT_READ);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  EXPECT_CHILD_OK(touch_in_child(m.bytes(), false)) << " (reading is allowed)";
+  auto r = touch_in_child(m.bytes(), true);
+  EXPECT_EQ(r.signal, SIGSEGV) << r.describe();
+}
+
+// mmap(2): SIGBUS on access to a page of the mapping beyond the end of the file (here after
+// the file was truncated to one page).
+TEST(MmapFile, AccessPastEndOfFileRaisesSigbus) {
+  CONFORM_MAN("mmap(2)");
+  File f(2 * kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, 2 * kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(kPage)), 0);
+  EXPECT_CHILD_OK(touch_in_child(m.bytes() + kPage - 1, false)) << " (last page of the file)";
+  auto r = touch_in_child(m.bytes() + kPage, false);
+  EXPECT_EQ(r.signal, SIGBUS) << r.describe();
+}
+
+// mmap(2) NOTES: the rest of the page holding the end of the file reads as zero, and writes there
+// are not carried through to the file.
+TEST(MmapFile, PartialLastPageIsZeroAndNotWrittenBack) {
+  CONFORM_MAN("mmap(2)");
+  File f(100);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  EXPECT_EQ(std::vector<char>(m.bytes() + 100, m.bytes() + kPage),
+            std::vector<char>(kPage - 100, 0));
+  m.bytes()[200] = 'z';
+  ASSERT_EQ(::msync(m.p, kPage, MS_SYNC), 0);
+  struct stat st {};
+  ASSERT_EQ(::fstat(f.fd, &st), 0);
+  EXPECT_EQ(st.st_size, 100) << "the file did not grow";
+}
+
+// ftruncate(2): a file extended by ftruncate reads as zero bytes, in the mapping and via read(2).
+TEST(MmapFile, FtruncateGrowsZeroFilled) {
+  CONFORM_MAN("ftruncate(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, 3 * kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  std::memset(m.bytes(), 'a', kPage);
+  ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(3 * kPage)), 0);
+  EXPECT_EQ(std::vector<char>(m.bytes() + kPage, m.bytes() + 3 * kPage),
+            std::vector<char>(2 * kPage, 0));
+  EXPECT_EQ(f.read_back(kPage, 2 * kPage), std::string(2 * kPage, '\0'));
+}
+
+// mmap(2): closing the file descriptor does not unmap the region.
+TEST(MmapFile, MappingSurvivesClosingTheFd) {
+  CONFORM_MAN("mmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  ::close(f.fd);
+  f.fd = -1;
+  std::strcpy(m.bytes(), "closed");
+  int fd = ::open(f.path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  Cleanup close_fd([fd] { ::close(fd); });
+  char buf[7] = {};
+  ASSERT_EQ(::pread(fd, buf, 6, 0), 6);
+  EXPECT_STREQ(buf, "closed");
+}
+
+// munmap(2): after munmap, references to the range are invalid memory references (SIGSEGV).
+TEST(MmapFile, AccessAfterMunmapRaisesSigsegv) {
+  CONFORM_MAN("munmap(2)");
+  File f(kPage);
+  ASSERT_TRUE(f.ok()) << std::strerror(errno);
+  Map m(f.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  char* p = m.bytes();
+  ASSERT_EQ(::munmap(m.p, kPage), 0);
+  m.p = MAP_FAILED;
+  auto r = touch_in_child(p, false);
+  EXPECT_EQ(r.signal, SIGSEGV) << r.describe();
+}
+
+}  // namespace
+}  // namespace ipcb::conform

@@ -1,0 +1,315 @@
+// Conformance of POSIX shared memory (shm_overview(7), shm_open(3)): names, creation, access
+// modes and permissions, lifetime across processes and unlink, and what a full tmpfs does.
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "suites/conformance/conform.h"
+
+namespace ipcb::conform {
+namespace {
+
+constexpr int kSkipCode = 77;  // a child's way of saying "cannot be checked here"
+const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+
+// A shared memory object the test created; its fd closed and its name unlinked on every path.
+struct Shm {
+  std::string name = unique_name();
+  int fd = -1;
+  Cleanup guard{[this] {
+    if (fd >= 0) ::close(fd);
+    ::shm_unlink(name.c_str());
+  }};
+  bool create(size_t size, mode_t mode = 0600) {
+    fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, mode);
+    return fd >= 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
+  }
+};
+
+// A mapping released on every path.
+struct Map {
+  void* p = MAP_FAILED;
+  size_t len = 0;
+  Map(int fd, size_t n, int prot = PROT_READ | PROT_WRITE, int flags = MAP_SHARED)
+      : p(::mmap(nullptr, n, prot, flags, fd, 0)), len(n) {}
+  ~Map() {
+    if (p != MAP_FAILED) ::munmap(p, len);
+  }
+  Map(const Map&) = delete;
+  Map& operator=(const Map&) = delete;
+  bool ok() const { return p != MAP_FAILED; }
+  char* bytes() const { return static_cast<char*>(p); }
+};
+
+// errno of a failed shm_open, or 0 if it succeeded (a created object is then removed).
+int open_errno(const std::string& name, int oflag, mode_t mode = 0600) {
+  int fd = ::shm_open(name.c_str(), oflag, mode);
+  if (fd < 0) return errno;
+  ::close(fd);
+  if (oflag & O_CREAT) ::shm_unlink(name.c_str());
+  return 0;
+}
+
+#define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()
+
+// shm_open(3): EEXIST with O_CREAT | O_EXCL when the object exists.
+TEST(PosixShm, ExclusiveCreateOfExistingFailsEexist) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  ASSERT_TRUE(s.create(0)) << std::strerror(errno);
+  EXPECT_EQ(open_errno(s.name, O_RDWR | O_CREAT | O_EXCL), EEXIST);
+}
+
+// shm_open(3): ENOENT without O_CREAT for a missing name; shm_unlink: ENOENT likewise.
+TEST(PosixShm, OpenOrUnlinkOfMissingObjectFailsEnoent) {
+  CONFORM_MAN("shm_open(3)");
+  std::string name = unique_name();
+  EXPECT_EQ(open_errno(name, O_RDWR), ENOENT);
+  EXPECT_EQ(::shm_unlink(name.c_str()), -1);
+  EXPECT_EQ(errno, ENOENT);
+}
+
+// shm_open(3): a name is "/somename" with no further slashes; EINVAL for an invalid name ("/"
+// alone, a second slash).
+TEST(PosixShm, InvalidNamesFailEinval) {
+  CONFORM_MAN("shm_open(3)");
+  for (const std::string& bad : {std::string("/"), unique_name() + "/x"}) {
+    EXPECT_EQ(open_errno(bad, O_RDWR | O_CREAT | O_EXCL), EINVAL) << bad;
+  }
+}
+
+// shm_open(3): a name has up to NAME_MAX (255) characters after the slash; ENAMETOOLONG for a
+// name that is too long.
+TEST(PosixShm, NameExactlyAtAndOnePastNameMax) {
+  CONFORM_MAN("shm_open(3)");
+  std::string at = unique_name();
+  at.resize(1 + NAME_MAX, 'm');
+  EXPECT_EQ(open_errno(at, O_RDWR | O_CREAT | O_EXCL), 0) << "exactly NAME_MAX characters";
+  EXPECT_EQ(open_errno(at + "m", O_RDWR | O_CREAT | O_EXCL), ENAMETOOLONG);
+}
+
+// shm_open(3): a new object has zero length; ftruncate's new bytes are zero; the fd has
+// FD_CLOEXEC set.
+TEST(PosixShm, NewObjectIsEmptyZeroFilledAndCloexec) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  s.fd = ::shm_open(s.name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  ASSERT_GE(s.fd, 0) << std::strerror(errno);
+  struct stat st {};
+  ASSERT_EQ(::fstat(s.fd, &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+  EXPECT_NE(::fcntl(s.fd, F_GETFD) & FD_CLOEXEC, 0);
+  ASSERT_EQ(::ftruncate(s.fd, static_cast<off_t>(2 * kPage)), 0);
+  Map m(s.fd, 2 * kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  EXPECT_EQ(std::vector<char>(m.bytes(), m.bytes() + m.len), std::vector<char>(m.len, 0));
+}
+
+// shm_open(3): O_TRUNC truncates an existing object to zero bytes.
+TEST(PosixShm, OTruncTruncatesExistingObject) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
+  int fd = ::shm_open(s.name.c_str(), O_RDWR | O_TRUNC, 0);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  ::close(fd);
+  struct stat st {};
+  ASSERT_EQ(::fstat(s.fd, &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+}
+
+// shm_open(3): an object opened O_RDONLY can be mapped only for reading; mmap(2): EACCES for a
+// MAP_SHARED PROT_WRITE mapping of it.
+TEST(PosixShm, ReadOnlyOpenCannotBeMappedWritable) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
+  int ro = ::shm_open(s.name.c_str(), O_RDONLY, 0);
+  ASSERT_GE(ro, 0) << std::strerror(errno);
+  Cleanup close_ro([ro] { ::close(ro); });
+  Map w(ro, kPage);
+  EXPECT_FALSE(w.ok());
+  EXPECT_EQ(errno, EACCES);
+  Map r(ro, kPage, PROT_READ);
+  EXPECT_TRUE(r.ok()) << std::strerror(errno);
+}
+
+// Runs `fn` in a child that mode bits can deny: as root, a child dropped to nobody; otherwise the
+// owner itself (the test then makes the object without the owner's write bit).
+ChildResult as_denied_user(const std::function<int()>& fn) {
+  return run_in_child([&fn] {
+    if (is_root() && !drop_to_nobody()) return 90;
+    return fn();
+  });
+}
+
+// shm_open(3): EACCES if permission to open the object in the given mode is denied.
+TEST(PosixShm, ModeBitsEnforcedEacces) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  // As root another user is denied a 0600 object; otherwise the owner is denied write on 0400.
+  ASSERT_TRUE(s.create(kPage, is_root() ? 0600 : 0400)) << std::strerror(errno);
+  std::string name = s.name;
+  auto r = as_denied_user([&name] { return open_errno(name, O_RDWR) == EACCES ? 0 : 1; });
+  EXPECT_CHILD_OK(r);
+}
+
+// shm_open(3): EACCES if O_TRUNC was given without write permission on the object.
+TEST(PosixShm, OTruncWithoutWritePermissionFailsEacces) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage, is_root() ? 0644 : 0400)) << std::strerror(errno);
+  std::string name = s.name;
+  auto r = as_denied_user([&name] {
+    if (open_errno(name, O_RDONLY) != 0) return 1;  // reading is allowed
+    return open_errno(name, O_RDONLY | O_TRUNC) == EACCES ? 0 : 2;
+  });
+  EXPECT_CHILD_OK(r);
+  struct stat st {};
+  ASSERT_EQ(::fstat(s.fd, &st), 0);
+  EXPECT_EQ(static_cast<size_t>(st.st_size), kPage) << "the object was not truncated";
+}
+
+// shm_open(3): EACCES if permission to shm_unlink the object was denied (another user's object
+// in the sticky /dev/shm).
+TEST(PosixShm, UnlinkByOtherUserFailsEacces) {
+  CONFORM_MAN("shm_open(3)");
+  if (!is_root()) CONFORM_SKIP("not root: needs another user's object to unlink");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage, 0666)) << std::strerror(errno);
+  std::string name = s.name;
+  auto r = as_denied_user(
+      [&name] { return ::shm_unlink(name.c_str()) == -1 && errno == EACCES ? 0 : 1; });
+  EXPECT_CHILD_OK(r);
+  EXPECT_EQ(open_errno(s.name, O_RDONLY), 0) << "the object is still there";
+}
+
+// shm_overview(7): objects have kernel persistence: contents outlive the process that wrote them.
+TEST(PosixShm, ObjectOutlivesCreator) {
+  CONFORM_MAN("shm_overview(7)");
+  Shm s;  // owns the name; the child creates it
+  std::string name = s.name;
+  auto r = run_in_child([&name] {
+    int fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(kPage)) != 0) return 1;
+    Map m(fd, kPage);
+    if (!m.ok()) return 2;
+    std::strcpy(m.bytes(), "left behind");
+    return 0;  // exits without shm_unlink
+  });
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  s.fd = ::shm_open(name.c_str(), O_RDONLY, 0);
+  ASSERT_GE(s.fd, 0) << std::strerror(errno);
+  Map m(s.fd, kPage, PROT_READ);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  EXPECT_STREQ(m.bytes(), "left behind");
+}
+
+// shm_open(3): after shm_unlink the memory lives until unmapped; open without O_CREAT fails and
+// O_CREAT makes a new, distinct (empty) object.
+TEST(PosixShm, UnlinkWhileMappedKeepsTheMemory) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
+  Map m(s.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  std::strcpy(m.bytes(), "still here");
+  ASSERT_EQ(::shm_unlink(s.name.c_str()), 0);
+  EXPECT_EQ(open_errno(s.name, O_RDWR), ENOENT);
+  Shm fresh;
+  fresh.name = s.name;
+  ASSERT_TRUE(fresh.create(0)) << std::strerror(errno);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fresh.fd, &st), 0);
+  EXPECT_EQ(st.st_size, 0) << "a new object, not the unlinked one";
+  EXPECT_STREQ(m.bytes(), "still here");
+}
+
+// shm_open(3): after mmap the fd may be closed without affecting the mapping.
+TEST(PosixShm, MappingSurvivesClosingTheFd) {
+  CONFORM_MAN("shm_open(3)");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
+  Map m(s.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  ::close(s.fd);
+  s.fd = -1;
+  std::strcpy(m.bytes(), "after close");
+  int fd = ::shm_open(s.name.c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  Cleanup close_fd([fd] { ::close(fd); });
+  char buf[16] = {};
+  ASSERT_EQ(::pread(fd, buf, 11, 0), 11);
+  EXPECT_STREQ(buf, "after close");
+}
+
+// shm_overview(7): unrelated processes that shm_open and mmap the same name share the memory.
+TEST(PosixShm, WritesVisibleToAnotherProcess) {
+  CONFORM_MAN("shm_overview(7)");
+  Shm s;
+  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
+  Map m(s.fd, kPage);
+  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  std::string name = s.name;
+  auto r = run_in_child([&name] {
+    int fd = ::shm_open(name.c_str(), O_RDWR, 0);
+    if (fd < 0) return 1;
+    Map c(fd, kPage);
+    if (!c.ok()) return 2;
+    std::strcpy(c.bytes() + 100, "from child");
+    return 0;
+  });
+  ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
+  EXPECT_STREQ(m.bytes() + 100, "from child");
+}
+
+// Fills an object on the 1 MiB tmpfs now mounted on /dev/shm: write(2) must stop with ENOSPC,
+// and touching a mapped page the filesystem cannot back must raise SIGBUS.
+int fill_small_tmpfs(const std::string& name) {
+  int fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) return 3;
+  std::vector<char> chunk(64 * 1024, 'x');
+  size_t total = 0;
+  ssize_t n = 0;
+  while ((n = ::write(fd, chunk.data(), chunk.size())) > 0) total += static_cast<size_t>(n);
+  if (n != -1 || errno != ENOSPC || total > 1024 * 1024) return 4;
+  Shm other;                                 // a second object in the same full filesystem
+  if (!other.create(1024 * 1024)) return 5;  // sparse: the size itself needs no space
+  auto touch = run_in_child([&other] {
+    Map m(other.fd, 1024 * 1024);
+    if (!m.ok()) return 1;
+    for (size_t i = 0; i < m.len; i += kPage) m.bytes()[i] = 1;
+    return 2;
+  });
+  return touch.signal == SIGBUS ? 0 : 6;
+}
+
+// write(2), tmpfs(5): a shm object whose filesystem is full gets ENOSPC from write(2) and SIGBUS
+// for a mapped page that cannot be backed. Checked on a private 1 MiB tmpfs, never /dev/shm.
+TEST(PosixShm, FullFilesystemGivesEnospcAndSigbus) {
+  CONFORM_MAN("tmpfs(5)");
+  if (!is_root()) CONFORM_SKIP("not root: needs a private 1 MiB tmpfs (never fills /dev/shm)");
+  std::string name = unique_name();
+  auto r = run_in_child([&name] {
+    if (::unshare(CLONE_NEWNS) != 0) return kSkipCode;
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kSkipCode;
+    if (::mount("ipcb-conf", "/dev/shm", "tmpfs", 0, "size=1m") != 0) return kSkipCode;
+    return fill_small_tmpfs(name);  // the mount and all in it vanish with this namespace
+  });
+  if (r.exited && r.code == kSkipCode) CONFORM_SKIP("cannot mount a private tmpfs on /dev/shm");
+  EXPECT_CHILD_OK(r) << " (4: no ENOSPC from write, 6: no SIGBUS)";
+}
+
+}  // namespace
+}  // namespace ipcb::conform
