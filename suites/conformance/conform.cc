@@ -11,8 +11,10 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +43,23 @@ std::string sysctl_path(std::string name) {
 }
 
 }  // namespace
+
+int failed_with(long rc) {
+  return rc == -1 ? errno : 0;
+}
+
+int failed_with(void* p) {
+  return p == reinterpret_cast<void*>(-1) ? errno : 0;
+}
+
+std::string exited_with(int code) {
+  return "child exited with " + std::to_string(code);
+}
+
+int child_fail(int code, const char* what) {
+  std::fprintf(stderr, "child: %s: %s\n", what, std::strerror(errno));
+  return code;
+}
 
 std::string unique_name() {
   char buf[40];
@@ -131,11 +150,45 @@ bool drop_to_nobody() {
   return ::geteuid() == 65534;
 }
 
+ChildResult as_nobody(const std::function<int()>& fn) {
+  return run_in_child([&] { return drop_to_nobody() ? fn() : kSetupFailed; });
+}
+
+ChildResult unprivileged(const std::function<int()>& fn) {
+  return run_in_child([&] { return is_root() && !drop_to_nobody() ? kSetupFailed : fn(); });
+}
+
 std::optional<long long> read_sysctl(const std::string& name) {
   std::ifstream f(sysctl_path(name));
   long long v = 0;
   if (!(f >> v)) return std::nullopt;
   return v;
+}
+
+std::optional<unsigned long long> read_sysctl_u64(const std::string& name) {
+  std::ifstream f(sysctl_path(name));
+  std::string text;
+  if (!(f >> text) || text.empty() || text[0] == '-') return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0') return std::nullopt;
+  return v;
+}
+
+timespec clock_in(clockid_t clock, int ms) {
+  timespec ts{};
+  ::clock_gettime(clock, &ts);
+  long long ns = static_cast<long long>(ts.tv_sec) * 1000000000 + ts.tv_nsec +
+                 static_cast<long long>(ms) * 1000000;
+  ts.tv_sec = ns / 1000000000;
+  ts.tv_nsec = ns % 1000000000;
+  return ts;
+}
+
+double ms_since(const timespec& start) {
+  timespec now = clock_in(CLOCK_MONOTONIC, 0);
+  return (now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6;
 }
 
 SysctlGuard::SysctlGuard(const std::string& name, long long value) : name_(sysctl_path(name)) {
@@ -156,11 +209,12 @@ namespace {
 void ignore_signal(int) {}
 }  // namespace
 
-InterruptingSignal::InterruptingSignal(int sig) : sig_(sig), old_(new struct sigaction) {
+InterruptingSignal::InterruptingSignal(int sig, bool restart)
+    : sig_(sig), old_(new struct sigaction) {
   struct sigaction sa {};
   sa.sa_handler = ignore_signal;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;  // no SA_RESTART: the interrupted call fails with EINTR
+  sa.sa_flags = restart ? SA_RESTART : 0;  // without SA_RESTART the call fails with EINTR
   ::sigaction(sig, &sa, old_);
 }
 
@@ -170,12 +224,15 @@ InterruptingSignal::~InterruptingSignal() {
   delete old_;
 }
 
-void InterruptingSignal::send_after(int delay_ms) {
+void InterruptingSignal::send_after(int delay_ms, std::function<void()> then) {
   pthread_t target = ::pthread_self();
   int sig = sig_;
-  auto* t = new std::thread([target, sig, delay_ms] {
+  auto* t = new std::thread([target, sig, delay_ms, then = std::move(then)] {
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::pthread_kill(target, sig);
+    if (!then) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    then();
   });
   join_ = [t] {
     t->join();

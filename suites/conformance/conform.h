@@ -11,6 +11,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include <functional>
 #include <optional>
@@ -23,7 +24,27 @@
 // Names the man page (section) a test checks, for the report: CONFORM_MAN("shmctl(2)").
 #define CONFORM_MAN(page) ::testing::Test::RecordProperty("man", page)
 
+// Expects a forked child to have exited with 0.
+#define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()
+// Skips the test when the child reported kSkipCode (it could not check the behaviour here).
+#define SKIP_IF_CHILD_SKIPPED(r, why) \
+  if ((r).exited && (r).code == ::ipcb::conform::kSkipCode) CONFORM_SKIP(why)
+
 namespace ipcb::conform {
+
+constexpr int kSkipCode = 77;        // a child's way of saying "cannot be checked here"
+constexpr int kSetupFailed = 250;    // a child's exit code when it could not set up its check
+constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE, capability(7)
+
+// The errno of a call that was expected to fail, or 0 if it succeeded. Pass the call itself:
+// failed_with(::shmget(...)). The pointer form is for shmat(2)/mmap(2) ((void *) -1 on error).
+int failed_with(long rc);
+int failed_with(void* p);
+// What ChildResult::describe() says of a child that exited with `code` (for EXPECT_EQ).
+std::string exited_with(int code);
+
+// In a child: prints "child: <what>: <errno text>" to stderr and returns `code` (its exit code).
+int child_fail(int code, const char* what);
 
 // A name no other test or run uses, for shm_open, mq_open, sem_open: "/ipcb-conf-<hex>".
 std::string unique_name();
@@ -62,9 +83,18 @@ bool is_root();
 bool has_capability(int cap);
 // In a child: drops to nobody (uid and gid 65534, no supplementary groups). False on failure.
 bool drop_to_nobody();
+// `fn` in a child running as nobody, another user than the (root) creator; kSetupFailed if the
+// child cannot drop to nobody.
+ChildResult as_nobody(const std::function<int()>& fn);
+// `fn` in a child that lacks root's privileges: as nobody when we are root, else as ourselves.
+ChildResult unprivileged(const std::function<int()>& fn);
 
-// A /proc/sys value ("kernel.shmmax" or "fs/mqueue/msg_max" style names both work).
+// A /proc/sys value ("kernel.shmmax" or "fs/mqueue/msg_max" style names both work). Signed:
+// nullopt for a value above LLONG_MAX (kernel.shmmax's default, ULONG_MAX - 2^24, is one), so
+// read those with read_sysctl_u64.
 std::optional<long long> read_sysctl(const std::string& name);
+// An unsigned /proc/sys value, the whole 64-bit range (kernel.shmmax, kernel.shmall).
+std::optional<unsigned long long> read_sysctl_u64(const std::string& name);
 // Sets a sysctl for the guard's lifetime and restores the old value on every path (the
 // destructor runs on assertion failure too). ok() is false if it could not be set (not root,
 // read-only /proc/sys): the test then skips.
@@ -82,6 +112,11 @@ class SysctlGuard {
   bool ok_ = false;
 };
 
+// `clock` now plus `ms` milliseconds (negative: in the past), as an absolute deadline.
+timespec clock_in(clockid_t clock, int ms);
+// Milliseconds of CLOCK_MONOTONIC since `start` (take it with clock_in(CLOCK_MONOTONIC, 0)).
+double ms_since(const timespec& start);
+
 // Runs `cleanup` when the scope ends (removal of an object on every path).
 class Cleanup {
  public:
@@ -98,15 +133,17 @@ class Cleanup {
 };
 
 // Arms a no-op handler for `sig` without SA_RESTART, so a blocking call it interrupts fails
-// with EINTR; restores the previous action when destroyed.
+// with EINTR (with `restart`, SA_RESTART: the call is restarted); restores the previous action
+// when destroyed.
 class InterruptingSignal {
  public:
-  explicit InterruptingSignal(int sig);
+  explicit InterruptingSignal(int sig, bool restart = false);
   ~InterruptingSignal();
   InterruptingSignal(const InterruptingSignal&) = delete;
   InterruptingSignal& operator=(const InterruptingSignal&) = delete;
-  // Sends the signal to this thread after `delay_ms`, from a helper thread.
-  void send_after(int delay_ms);
+  // Sends the signal to this thread after `delay_ms`, from a helper thread, which then runs
+  // `then` (if given) `delay_ms` later still: the event a restarted call waits for.
+  void send_after(int delay_ms, std::function<void()> then = nullptr);
 
  private:
   int sig_;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/objects.h"
 
 namespace ipcb::conform {
 namespace {
@@ -44,11 +45,6 @@ class EventFd {
  private:
   int fd_;
 };
-
-short revents(int fd, short events) {
-  pollfd p{fd, events, 0};
-  return ::poll(&p, 1, 0) == 1 ? p.revents : 0;
-}
 
 // eventfd(2): the counter starts at initval; a read returns it and resets it to zero.
 TEST(Eventfd, ReadReturnsInitialValueAndResets) {
@@ -102,7 +98,7 @@ TEST(Eventfd, BlockingReadWaitsForWrite) {
   });
   EXPECT_EQ(e.take(), 9);
   ChildResult r = writer.get();
-  EXPECT_TRUE(r.exited && r.code == 0) << r.describe();
+  EXPECT_CHILD_OK(r);
 }
 
 // eventfd(2): writing 0xffffffffffffffff fails with EINVAL.
@@ -136,7 +132,7 @@ TEST(Eventfd, OverflowingWriteBlocksUntilRead) {
       << "an overflowing write did not block";
   EXPECT_EQ(static_cast<uint64_t>(e.take()), kMax);
   ChildResult r = writer.get();
-  EXPECT_TRUE(r.exited && r.code == 0) << r.describe();
+  EXPECT_CHILD_OK(r);
   EXPECT_EQ(e.take(), 1);
 }
 
@@ -146,7 +142,7 @@ TEST(Eventfd, ReadBufferSmallerThanEightBytesFailsEinval) {
   EventFd e(1, EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
   char buf[4];
-  EXPECT_EQ(::read(e.fd(), buf, sizeof buf) < 0 ? errno : 0, EINVAL);
+  EXPECT_EQ(failed_with(::read(e.fd(), buf, sizeof buf)), EINVAL);
 }
 
 // eventfd(2): a write buffer smaller than 8 bytes fails with EINVAL.
@@ -155,7 +151,7 @@ TEST(Eventfd, WriteBufferSmallerThanEightBytesFailsEinval) {
   EventFd e(0, EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
   uint32_t small = 1;
-  EXPECT_EQ(::write(e.fd(), &small, sizeof small) < 0 ? errno : 0, EINVAL);
+  EXPECT_EQ(failed_with(::write(e.fd(), &small, sizeof small)), EINVAL);
 }
 
 // eventfd(2): an unsupported flag fails with EINVAL.
@@ -172,9 +168,9 @@ TEST(Eventfd, PollReadinessFollowsCounter) {
   CONFORM_MAN("eventfd(2)");
   EventFd e(0, EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(revents(e.fd(), POLLIN | POLLOUT), POLLOUT);
+  EXPECT_EQ(poll_one(e.fd(), POLLIN | POLLOUT), POLLOUT);
   ASSERT_EQ(e.add(kMax), 0);
-  EXPECT_EQ(revents(e.fd(), POLLIN | POLLOUT), POLLIN);
+  EXPECT_EQ(poll_one(e.fd(), POLLIN | POLLOUT), POLLIN);
 }
 
 // eventfd(2): POLLERR when the counter overflowed. Only the kernel's own eventfd_signal (e.g.

@@ -16,15 +16,6 @@
 namespace ipcb::conform {
 namespace {
 
-constexpr int kSetupFailed = 250;  // a child's exit code when it could not set up its check
-
-int failed_with(key_t rc) {
-  return rc == -1 ? errno : 0;
-}
-std::string exited_with(int code) {
-  return "child exited with " + std::to_string(code);
-}
-
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::trunc);
   return static_cast<bool>(f << text);

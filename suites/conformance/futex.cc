@@ -16,6 +16,7 @@
 #include <string>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/objects.h"
 
 namespace ipcb::conform {
 namespace {
@@ -26,10 +27,6 @@ long futex(uint32_t* uaddr, int op, uint32_t val, const timespec* timeout = null
   return ::syscall(SYS_futex, uaddr, op, val, timeout, nullptr, val3);
 }
 
-int err_of(long rc) {
-  return rc < 0 ? errno : 0;
-}
-
 // A futex word and the pids of waiting children, in MAP_SHARED memory across fork.
 struct Shared {
   uint32_t word;
@@ -37,41 +34,7 @@ struct Shared {
 };
 
 // One Shared per test, unmapped when the test ends.
-class SharedRegion {
- public:
-  SharedRegion() {
-    void* p =
-        ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    s_ = p == MAP_FAILED ? nullptr : new (p) Shared{};
-  }
-  ~SharedRegion() {
-    if (s_ != nullptr) ::munmap(s_, sizeof(Shared));
-  }
-  SharedRegion(const SharedRegion&) = delete;
-  SharedRegion& operator=(const SharedRegion&) = delete;
-  Shared* get() const { return s_; }
-
- private:
-  Shared* s_;
-};
-
-timespec now(clockid_t clock) {
-  timespec t{};
-  clock_gettime(clock, &t);
-  return t;
-}
-
-timespec plus_ms(timespec t, int ms) {
-  t.tv_nsec += ms * 1000000L;
-  t.tv_sec += t.tv_nsec / 1000000000L;
-  t.tv_nsec %= 1000000000L;
-  return t;
-}
-
-double ms_since(const timespec& start) {
-  timespec t = now(CLOCK_MONOTONIC);
-  return (t.tv_sec - start.tv_sec) * 1e3 + (t.tv_nsec - start.tv_nsec) / 1e6;
-}
+using SharedRegion = SharedMemory<Shared>;
 
 // Whether `pid` is blocked in the futex system call (/proc/<pid>/syscall); nullopt if the
 // kernel does not tell.
@@ -84,7 +47,7 @@ std::optional<bool> in_futex_call(pid_t pid) {
 
 // Waits up to 5 s until the child that publishes its pid in `*slot` blocks in futex().
 std::optional<bool> wait_blocked(const volatile pid_t* slot) {
-  timespec start = now(CLOCK_MONOTONIC);
+  timespec start = clock_in(CLOCK_MONOTONIC, 0);
   while (ms_since(start) < 5000) {
     if (pid_t pid = *slot; pid != 0) {
       auto blocked = in_futex_call(pid);
@@ -104,7 +67,7 @@ std::future<ChildResult> waiter(Shared* s, int i, int op = FUTEX_WAIT,
     return run_in_child([=] {
       s->waiter[i] = ::getpid();
       bool absolute = (op & FUTEX_CMD_MASK) == FUTEX_WAIT_BITSET;
-      timespec t = absolute ? plus_ms(now(CLOCK_MONOTONIC), 5000) : timespec{5, 0};
+      timespec t = absolute ? clock_in(CLOCK_MONOTONIC, 5000) : timespec{5, 0};
       long rc = futex(&s->word, op, 0, &t, bitset);
       return rc == 0 ? 0 : errno == ETIMEDOUT ? 1 : 2;
     });
@@ -137,15 +100,15 @@ void expect_woken(std::future<ChildResult>& w) {
 TEST(Futex, WaitWithDifferentValueFailsEagain) {
   CONFORM_MAN("futex(2)");
   uint32_t word = 1;
-  EXPECT_EQ(err_of(futex(&word, FUTEX_WAIT_PRIVATE, 0)), EAGAIN);
+  EXPECT_EQ(failed_with(futex(&word, FUTEX_WAIT_PRIVATE, 0)), EAGAIN);
 }
 
 // futex(2) FUTEX_WAIT: a relative timeout that expires fails with ETIMEDOUT, not earlier.
 TEST(Futex, WaitTimesOutWithEtimedout) {
   CONFORM_MAN("futex(2)");
   uint32_t word = 0;
-  timespec rel{0, 20 * 1000000L}, start = now(CLOCK_MONOTONIC);
-  EXPECT_EQ(err_of(futex(&word, FUTEX_WAIT_PRIVATE, 0, &rel)), ETIMEDOUT);
+  timespec rel{0, 20 * 1000000L}, start = clock_in(CLOCK_MONOTONIC, 0);
+  EXPECT_EQ(failed_with(futex(&word, FUTEX_WAIT_PRIVATE, 0, &rel)), ETIMEDOUT);
   EXPECT_GE(ms_since(start), 19.0);
 }
 
@@ -207,7 +170,7 @@ ChildResult wait_bitset_until(clockid_t clock, int flags) {
   return run_in_child(
       [=] {
         uint32_t word = 0;
-        timespec start = now(CLOCK_MONOTONIC), until = plus_ms(now(clock), 20);
+        timespec start = clock_in(CLOCK_MONOTONIC, 0), until = clock_in(clock, 20);
         if (futex(&word, FUTEX_WAIT_BITSET_PRIVATE | flags, 0, &until, ~0u) == 0) return 201;
         if (errno != ETIMEDOUT) return errno;
         return ms_since(start) < 19 ? 200 : 0;
@@ -233,7 +196,7 @@ TEST(Futex, WaitBitsetClockRealtimeTimesOutAtRealtimeDeadline) {
 TEST(Futex, WaitBitsetZeroMaskFailsEinval) {
   CONFORM_MAN("futex(2)");
   uint32_t word = 0;
-  EXPECT_EQ(err_of(futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, nullptr, 0)), EINVAL);
+  EXPECT_EQ(failed_with(futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, nullptr, 0)), EINVAL);
 }
 
 // futex(2): a FUTEX_WAIT interrupted by a signal fails with EINTR.
@@ -243,7 +206,7 @@ TEST(Futex, WaitInterruptedBySignalFailsEintr) {
   timespec safety{5, 0};
   InterruptingSignal sig(SIGUSR1);
   sig.send_after(20);
-  EXPECT_EQ(err_of(futex(&word, FUTEX_WAIT_PRIVATE, 0, &safety)), EINTR);
+  EXPECT_EQ(failed_with(futex(&word, FUTEX_WAIT_PRIVATE, 0, &safety)), EINTR);
 }
 
 // futex(2): EINVAL when uaddr is not aligned on a four-byte boundary.
@@ -251,7 +214,7 @@ TEST(Futex, UnalignedAddressFailsEinval) {
   CONFORM_MAN("futex(2)");
   alignas(8) uint32_t words[2] = {0, 0};
   auto* odd = reinterpret_cast<uint32_t*>(reinterpret_cast<char*>(words) + 1);
-  EXPECT_EQ(err_of(futex(odd, FUTEX_WAKE_PRIVATE, 1)), EINVAL);
+  EXPECT_EQ(failed_with(futex(odd, FUTEX_WAKE_PRIVATE, 1)), EINVAL);
 }
 
 // futex(2): EINVAL for a timeout whose tv_nsec is not below 1,000,000,000.
@@ -259,30 +222,29 @@ TEST(Futex, InvalidTimeoutFailsEinval) {
   CONFORM_MAN("futex(2)");
   uint32_t word = 0;
   timespec bad{0, 1000000000L};
-  EXPECT_EQ(err_of(futex(&word, FUTEX_WAIT_PRIVATE, 0, &bad)), EINVAL);
+  EXPECT_EQ(failed_with(futex(&word, FUTEX_WAIT_PRIVATE, 0, &bad)), EINVAL);
 }
 
 // futex(2): EFAULT when uaddr does not point to a valid (readable) user-space address.
 TEST(Futex, InaccessibleAddressFailsEfault) {
   CONFORM_MAN("futex(2)");
-  void* p = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(p, MAP_FAILED);
-  Cleanup unmap([p] { ::munmap(p, 4096); });
-  EXPECT_EQ(err_of(futex(static_cast<uint32_t*>(p), FUTEX_WAIT_PRIVATE, 0)), EFAULT);
+  InaccessiblePage page;
+  ASSERT_NE(page.get(), nullptr);
+  EXPECT_EQ(failed_with(futex(static_cast<uint32_t*>(page.get()), FUTEX_WAIT_PRIVATE, 0)), EFAULT);
 }
 
 // futex(2): ENOSYS for an invalid operation in futex_op.
 TEST(Futex, UnknownOperationFailsEnosys) {
   CONFORM_MAN("futex(2)");
   uint32_t word = 0;
-  EXPECT_EQ(err_of(futex(&word, 99, 0)), ENOSYS);
+  EXPECT_EQ(failed_with(futex(&word, 99, 0)), ENOSYS);
 }
 
 // futex(2): ENOSYS for FUTEX_CLOCK_REALTIME with an operation other than the waits.
 TEST(Futex, ClockRealtimeWithWakeFailsEnosys) {
   CONFORM_MAN("futex(2)");
   uint32_t word = 0;
-  EXPECT_EQ(err_of(futex(&word, FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1)), ENOSYS);
+  EXPECT_EQ(failed_with(futex(&word, FUTEX_WAKE | FUTEX_CLOCK_REALTIME, 1)), ENOSYS);
 }
 
 }  // namespace

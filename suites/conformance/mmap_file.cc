@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/objects.h"
 
 namespace ipcb::conform {
 namespace {
@@ -42,24 +43,9 @@ struct File {
   }
 };
 
-// A mapping released on every path.
-struct Map {
-  void* p = MAP_FAILED;
-  size_t len = 0;
-  Map(int fd, size_t n, int prot = PROT_READ | PROT_WRITE, int flags = MAP_SHARED, off_t off = 0)
-      : p(::mmap(nullptr, n, prot, flags, fd, off)), len(n) {}
-  ~Map() {
-    if (p != MAP_FAILED) ::munmap(p, len);
-  }
-  Map(const Map&) = delete;
-  Map& operator=(const Map&) = delete;
-  bool ok() const { return p != MAP_FAILED; }
-  char* bytes() const { return static_cast<char*>(p); }
-};
-
 // errno of a failed mmap, or 0 if it succeeded (the mapping is then removed).
 int map_errno(int fd, size_t n, int prot, int flags, off_t off = 0) {
-  Map m(fd, n, prot, flags, off);
+  Mapping m(fd, n, prot, flags, off);
   return m.ok() ? 0 : errno;
 }
 
@@ -74,8 +60,6 @@ ChildResult touch_in_child(volatile char* p, bool write) {
     return 0;
   });
 }
-
-#define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()
 
 // mmap(2): EINVAL (since Linux 2.6.12) if length was 0.
 TEST(MmapFile, ZeroLengthFailsEinval) {
@@ -157,14 +141,14 @@ TEST(MmapFile, SharedWritesVisibleToOtherMappingsAndProcesses) {
   CONFORM_MAN("mmap(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map a(f.fd, kPage), b(f.fd, kPage);
+  Mapping a(f.fd, kPage), b(f.fd, kPage);
   ASSERT_TRUE(a.ok() && b.ok()) << std::strerror(errno);
   std::strcpy(a.bytes(), "via a");
   EXPECT_STREQ(b.bytes(), "via a");
   std::string path = f.path;
   auto r = run_in_child([&path] {
     int fd = ::open(path.c_str(), O_RDWR);
-    Map c(fd, kPage);
+    Mapping c(fd, kPage);
     if (!c.ok()) return 1;
     std::strcpy(c.bytes() + 64, "via child");
     return 0;
@@ -179,7 +163,7 @@ TEST(MmapFile, MsyncMakesDataVisibleToRead) {
   CONFORM_MAN("msync(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, kPage);
+  Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   std::strcpy(m.bytes(), "synced");
   ASSERT_EQ(::msync(m.p, kPage, MS_SYNC), 0) << std::strerror(errno);
@@ -197,13 +181,13 @@ TEST(MmapFile, MsyncBadArgumentsFail) {
   CONFORM_MAN("msync(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, kPage);
+  Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   EXPECT_EQ(::msync(m.bytes() + 1, 1, MS_SYNC), -1);
   EXPECT_EQ(errno, EINVAL);
   EXPECT_EQ(::msync(m.p, kPage, MS_SYNC | MS_ASYNC), -1);
   EXPECT_EQ(errno, EINVAL);
-  Map gone(-1, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+  Mapping gone(-1, kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
   ASSERT_TRUE(gone.ok());
   void* hole = gone.p;
   ASSERT_EQ(::munmap(gone.p, kPage), 0);
@@ -218,7 +202,7 @@ TEST(MmapFile, PrivateWritesStayPrivate) {
   CONFORM_MAN("mmap(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map shared(f.fd, kPage), priv(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+  Mapping shared(f.fd, kPage), priv(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
   ASSERT_TRUE(shared.ok() && priv.ok()) << std::strerror(errno);
   std::strcpy(priv.bytes(), "private");
   EXPECT_STREQ(priv.bytes(), "private");
@@ -232,7 +216,7 @@ TEST(MmapFile, WriteToReadOnlyMappingRaisesSigsegv) {
   CONFORM_MAN("mmap(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, kPage, PROT_READ);
+  Mapping m(f.fd, kPage, PROT_READ);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   EXPECT_CHILD_OK(touch_in_child(m.bytes(), false)) << " (reading is allowed)";
   auto r = touch_in_child(m.bytes(), true);
@@ -245,7 +229,7 @@ TEST(MmapFile, AccessPastEndOfFileRaisesSigbus) {
   CONFORM_MAN("mmap(2)");
   File f(2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, 2 * kPage);
+  Mapping m(f.fd, 2 * kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(kPage)), 0);
   EXPECT_CHILD_OK(touch_in_child(m.bytes() + kPage - 1, false)) << " (last page of the file)";
@@ -259,7 +243,7 @@ TEST(MmapFile, PartialLastPageIsZeroAndNotWrittenBack) {
   CONFORM_MAN("mmap(2)");
   File f(100);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, kPage);
+  Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   EXPECT_EQ(std::vector<char>(m.bytes() + 100, m.bytes() + kPage),
             std::vector<char>(kPage - 100, 0));
@@ -275,7 +259,7 @@ TEST(MmapFile, FtruncateGrowsZeroFilled) {
   CONFORM_MAN("ftruncate(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, 3 * kPage);
+  Mapping m(f.fd, 3 * kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   std::memset(m.bytes(), 'a', kPage);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(3 * kPage)), 0);
@@ -289,7 +273,7 @@ TEST(MmapFile, MappingSurvivesClosingTheFd) {
   CONFORM_MAN("mmap(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, kPage);
+  Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ::close(f.fd);
   f.fd = -1;
@@ -307,7 +291,7 @@ TEST(MmapFile, AccessAfterMunmapRaisesSigsegv) {
   CONFORM_MAN("munmap(2)");
   File f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Map m(f.fd, kPage);
+  Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   char* p = m.bytes();
   ASSERT_EQ(::munmap(m.p, kPage), 0);

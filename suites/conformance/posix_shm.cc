@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/objects.h"
 
 namespace ipcb::conform {
 namespace {
 
-constexpr int kSkipCode = 77;  // a child's way of saying "cannot be checked here"
 const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 
 // A shared memory object the test created; its fd closed and its name unlinked on every path.
@@ -37,21 +37,6 @@ struct Shm {
   }
 };
 
-// A mapping released on every path.
-struct Map {
-  void* p = MAP_FAILED;
-  size_t len = 0;
-  Map(int fd, size_t n, int prot = PROT_READ | PROT_WRITE, int flags = MAP_SHARED)
-      : p(::mmap(nullptr, n, prot, flags, fd, 0)), len(n) {}
-  ~Map() {
-    if (p != MAP_FAILED) ::munmap(p, len);
-  }
-  Map(const Map&) = delete;
-  Map& operator=(const Map&) = delete;
-  bool ok() const { return p != MAP_FAILED; }
-  char* bytes() const { return static_cast<char*>(p); }
-};
-
 // errno of a failed shm_open, or 0 if it succeeded (a created object is then removed).
 int open_errno(const std::string& name, int oflag, mode_t mode = 0600) {
   int fd = ::shm_open(name.c_str(), oflag, mode);
@@ -60,8 +45,6 @@ int open_errno(const std::string& name, int oflag, mode_t mode = 0600) {
   if (oflag & O_CREAT) ::shm_unlink(name.c_str());
   return 0;
 }
-
-#define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()
 
 // shm_open(3): EEXIST with O_CREAT | O_EXCL when the object exists.
 TEST(PosixShm, ExclusiveCreateOfExistingFailsEexist) {
@@ -111,7 +94,7 @@ TEST(PosixShm, NewObjectIsEmptyZeroFilledAndCloexec) {
   EXPECT_EQ(st.st_size, 0);
   EXPECT_NE(::fcntl(s.fd, F_GETFD) & FD_CLOEXEC, 0);
   ASSERT_EQ(::ftruncate(s.fd, static_cast<off_t>(2 * kPage)), 0);
-  Map m(s.fd, 2 * kPage);
+  Mapping m(s.fd, 2 * kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   EXPECT_EQ(std::vector<char>(m.bytes(), m.bytes() + m.len), std::vector<char>(m.len, 0));
 }
@@ -138,21 +121,15 @@ TEST(PosixShm, ReadOnlyOpenCannotBeMappedWritable) {
   int ro = ::shm_open(s.name.c_str(), O_RDONLY, 0);
   ASSERT_GE(ro, 0) << std::strerror(errno);
   Cleanup close_ro([ro] { ::close(ro); });
-  Map w(ro, kPage);
+  Mapping w(ro, kPage);
   EXPECT_FALSE(w.ok());
   EXPECT_EQ(errno, EACCES);
-  Map r(ro, kPage, PROT_READ);
+  Mapping r(ro, kPage, PROT_READ);
   EXPECT_TRUE(r.ok()) << std::strerror(errno);
 }
 
-// Runs `fn` in a child that mode bits can deny: as root, a child dropped to nobody; otherwise the
-// owner itself (the test then makes the object without the owner's write bit).
-ChildResult as_denied_user(const std::function<int()>& fn) {
-  return run_in_child([&fn] {
-    if (is_root() && !drop_to_nobody()) return 90;
-    return fn();
-  });
-}
+// The EACCES tests run their check unprivileged(): as root, in a child dropped to nobody;
+// otherwise as the owner itself (the test then makes the object without the owner's write bit).
 
 // shm_open(3): EACCES if permission to open the object in the given mode is denied.
 TEST(PosixShm, ModeBitsEnforcedEacces) {
@@ -161,7 +138,7 @@ TEST(PosixShm, ModeBitsEnforcedEacces) {
   // As root another user is denied a 0600 object; otherwise the owner is denied write on 0400.
   ASSERT_TRUE(s.create(kPage, is_root() ? 0600 : 0400)) << std::strerror(errno);
   std::string name = s.name;
-  auto r = as_denied_user([&name] { return open_errno(name, O_RDWR) == EACCES ? 0 : 1; });
+  auto r = unprivileged([&name] { return open_errno(name, O_RDWR) == EACCES ? 0 : 1; });
   EXPECT_CHILD_OK(r);
 }
 
@@ -171,7 +148,7 @@ TEST(PosixShm, OTruncWithoutWritePermissionFailsEacces) {
   Shm s;
   ASSERT_TRUE(s.create(kPage, is_root() ? 0644 : 0400)) << std::strerror(errno);
   std::string name = s.name;
-  auto r = as_denied_user([&name] {
+  auto r = unprivileged([&name] {
     if (open_errno(name, O_RDONLY) != 0) return 1;  // reading is allowed
     return open_errno(name, O_RDONLY | O_TRUNC) == EACCES ? 0 : 2;
   });
@@ -189,8 +166,8 @@ TEST(PosixShm, UnlinkByOtherUserFailsEacces) {
   Shm s;
   ASSERT_TRUE(s.create(kPage, 0666)) << std::strerror(errno);
   std::string name = s.name;
-  auto r = as_denied_user(
-      [&name] { return ::shm_unlink(name.c_str()) == -1 && errno == EACCES ? 0 : 1; });
+  auto r =
+      unprivileged([&name] { return ::shm_unlink(name.c_str()) == -1 && errno == EACCES ? 0 : 1; });
   EXPECT_CHILD_OK(r);
   EXPECT_EQ(open_errno(s.name, O_RDONLY), 0) << "the object is still there";
 }
@@ -203,7 +180,7 @@ TEST(PosixShm, ObjectOutlivesCreator) {
   auto r = run_in_child([&name] {
     int fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(kPage)) != 0) return 1;
-    Map m(fd, kPage);
+    Mapping m(fd, kPage);
     if (!m.ok()) return 2;
     std::strcpy(m.bytes(), "left behind");
     return 0;  // exits without shm_unlink
@@ -211,7 +188,7 @@ TEST(PosixShm, ObjectOutlivesCreator) {
   ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
   s.fd = ::shm_open(name.c_str(), O_RDONLY, 0);
   ASSERT_GE(s.fd, 0) << std::strerror(errno);
-  Map m(s.fd, kPage, PROT_READ);
+  Mapping m(s.fd, kPage, PROT_READ);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   EXPECT_STREQ(m.bytes(), "left behind");
 }
@@ -222,7 +199,7 @@ TEST(PosixShm, UnlinkWhileMappedKeepsTheMemory) {
   CONFORM_MAN("shm_open(3)");
   Shm s;
   ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
-  Map m(s.fd, kPage);
+  Mapping m(s.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   std::strcpy(m.bytes(), "still here");
   ASSERT_EQ(::shm_unlink(s.name.c_str()), 0);
@@ -241,7 +218,7 @@ TEST(PosixShm, MappingSurvivesClosingTheFd) {
   CONFORM_MAN("shm_open(3)");
   Shm s;
   ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
-  Map m(s.fd, kPage);
+  Mapping m(s.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ::close(s.fd);
   s.fd = -1;
@@ -259,13 +236,13 @@ TEST(PosixShm, WritesVisibleToAnotherProcess) {
   CONFORM_MAN("shm_overview(7)");
   Shm s;
   ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
-  Map m(s.fd, kPage);
+  Mapping m(s.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   std::string name = s.name;
   auto r = run_in_child([&name] {
     int fd = ::shm_open(name.c_str(), O_RDWR, 0);
     if (fd < 0) return 1;
-    Map c(fd, kPage);
+    Mapping c(fd, kPage);
     if (!c.ok()) return 2;
     std::strcpy(c.bytes() + 100, "from child");
     return 0;
@@ -287,7 +264,7 @@ int fill_small_tmpfs(const std::string& name) {
   Shm other;                                 // a second object in the same full filesystem
   if (!other.create(1024 * 1024)) return 5;  // sparse: the size itself needs no space
   auto touch = run_in_child([&other] {
-    Map m(other.fd, 1024 * 1024);
+    Mapping m(other.fd, 1024 * 1024);
     if (!m.ok()) return 1;
     for (size_t i = 0; i < m.len; i += kPage) m.bytes()[i] = 1;
     return 2;
@@ -307,7 +284,7 @@ TEST(PosixShm, FullFilesystemGivesEnospcAndSigbus) {
     if (::mount("ipcb-conf", "/dev/shm", "tmpfs", 0, "size=1m") != 0) return kSkipCode;
     return fill_small_tmpfs(name);  // the mount and all in it vanish with this namespace
   });
-  if (r.exited && r.code == kSkipCode) CONFORM_SKIP("cannot mount a private tmpfs on /dev/shm");
+  SKIP_IF_CHILD_SKIPPED(r, "cannot mount a private tmpfs on /dev/shm");
   EXPECT_CHILD_OK(r) << " (4: no ENOSPC from write, 6: no SIGBUS)";
 }
 

@@ -9,6 +9,7 @@
 #include <future>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/objects.h"
 
 namespace ipcb::conform {
 namespace {
@@ -23,25 +24,7 @@ struct Shared {
 };
 
 // One Shared in MAP_SHARED anonymous memory, so forked children see the same objects.
-class SharedRegion {
- public:
-  SharedRegion() {
-    void* p =
-        ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    s_ = p == MAP_FAILED ? nullptr : new (p) Shared{};
-  }
-  ~SharedRegion() {
-    if (s_ != nullptr) ::munmap(s_, sizeof(Shared));
-  }
-  SharedRegion(const SharedRegion&) = delete;
-  SharedRegion& operator=(const SharedRegion&) = delete;
-  Shared* operator->() const { return s_; }
-  Shared* get() const { return s_; }
-  bool ok() const { return s_ != nullptr; }
-
- private:
-  Shared* s_;
-};
+using SharedRegion = SharedMemory<Shared>;
 
 // Initialises a process-shared mutex of `type` and robustness `robust`; returns 0 or an error.
 int init_mutex(pthread_mutex_t* m, int type = PTHREAD_MUTEX_NORMAL,
@@ -65,22 +48,6 @@ int init_cond(pthread_cond_t* c) {
   if (rc == 0) rc = pthread_cond_init(c, &a);
   pthread_condattr_destroy(&a);
   return rc;
-}
-
-// `clock` now plus `ms` milliseconds, as an absolute deadline.
-timespec deadline(clockid_t clock, int ms) {
-  timespec t{};
-  clock_gettime(clock, &t);
-  t.tv_nsec += (ms % 1000) * 1000000L;
-  t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000L;
-  t.tv_nsec %= 1000000000L;
-  return t;
-}
-
-double ms_since(const timespec& start) {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - start.tv_sec) * 1e3 + (now.tv_nsec - start.tv_nsec) / 1e6;
 }
 
 // A child locks `m` and exits while holding it; true if it did.
@@ -185,7 +152,7 @@ TEST_F(PthreadSync, StalledMutexOfDeadOwnerStaysLocked) {
   CONFORM_MAN("pthread_mutexattr_setrobust(3)");
   ASSERT_EQ(init_mutex(&s->mutex), 0);
   ASSERT_TRUE(owner_dies_holding(&s->mutex));
-  timespec until = deadline(CLOCK_REALTIME, 20);
+  timespec until = clock_in(CLOCK_REALTIME, 20);
   EXPECT_EQ(pthread_mutex_timedlock(&s->mutex, &until), ETIMEDOUT);
 }
 
@@ -251,7 +218,7 @@ TEST_F(PthreadSync, TimedlockOfMutexHeldElsewhereTimesOut) {
   ASSERT_EQ(init_mutex(&s->mutex), 0);
   ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
   ChildResult r = run_in_child([this] {
-    timespec start = deadline(CLOCK_MONOTONIC, 0), until = deadline(CLOCK_REALTIME, 20);
+    timespec start = clock_in(CLOCK_MONOTONIC, 0), until = clock_in(CLOCK_REALTIME, 20);
     int rc = pthread_mutex_timedlock(&s->mutex, &until);
     return rc == ETIMEDOUT && ms_since(start) < 19 ? 200 : rc;
   });
@@ -265,7 +232,7 @@ TEST_F(PthreadSync, MonotonicCondvarTimedwaitTimesOut) {
   CONFORM_MAN("pthread_cond_timedwait(3p)");
   ASSERT_EQ(init_mutex(&s->mutex), 0);
   ASSERT_EQ(init_cond(&s->cond), 0);
-  timespec start = deadline(CLOCK_MONOTONIC, 0), until = deadline(CLOCK_MONOTONIC, 30);
+  timespec start = clock_in(CLOCK_MONOTONIC, 0), until = clock_in(CLOCK_MONOTONIC, 30);
   ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
   int rc = pthread_cond_timedwait(&s->cond, &s->mutex, &until);
   double waited = ms_since(start);
@@ -286,7 +253,7 @@ TEST_F(PthreadSync, CondattrSetclockCpuClockFailsEinval) {
 // A child that waits on the shared condvar until `go` is set; exits 0 when woken with it set,
 // 1 if it waited 5 s in vain.
 int wait_for_go(Shared* s) {
-  timespec until = deadline(CLOCK_MONOTONIC, 5000);
+  timespec until = clock_in(CLOCK_MONOTONIC, 5000);
   pthread_mutex_lock(&s->mutex);
   ++s->waiting;
   int rc = 0;
@@ -299,7 +266,7 @@ int wait_for_go(Shared* s) {
 // Waits (up to 5 s) until `n` children wait on the condvar, then sets `go` and wakes them with
 // signal (one call per waiter) or broadcast; returns whether they all waited.
 bool release_waiters(Shared* s, int n, bool broadcast) {
-  timespec start = deadline(CLOCK_MONOTONIC, 0);
+  timespec start = clock_in(CLOCK_MONOTONIC, 0);
   for (;;) {
     pthread_mutex_lock(&s->mutex);
     if (s->waiting == n) break;  // all of them are inside pthread_cond_timedwait
