@@ -1,0 +1,198 @@
+"""Reads ipcbench's bench.json (Google Benchmark 1.7.1 JSON plus our context) into plain
+records. Tolerant of what Google Benchmark really writes (bare NaN/inf words); strict about
+structure, so a truncated or foreign file is reported as bad input, never half-read.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+
+# Google Benchmark may print non-finite numbers as bare words, which is not JSON.
+_NON_FINITE = re.compile(r'([:\[,]\s*)-?(nan|inf|infinity)\b', re.IGNORECASE)
+# Suffixes Google Benchmark appends to a benchmark's name; they are not part of our key.
+_GB_SUFFIXES = ('manual_time', 'real_time', 'process_time')
+_GB_PREFIXED = ('iterations:', 'repeats:', 'threads:', 'min_time:', 'min_warmup_time:')
+_TIME_SCALE_NS = {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9}
+PLACEMENTS = ('cross', 'same', 'free')
+
+
+class BadInput(Exception):
+    """A file or folder that cannot be used: missing, not JSON, not ipcbench's format."""
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    """What a benchmark measures: the parts of its name, without Google Benchmark's suffixes."""
+    workload: str
+    backend: str
+    sync: str
+    size: int
+    placement: str = ''
+    inplace: bool = False
+
+    @property
+    def name(self) -> str:
+        parts = [self.workload, self.backend, self.sync, str(self.size)]
+        if self.placement:
+            parts.append(self.placement)
+        if self.inplace:
+            parts.append('inplace')
+        return '/'.join(parts)
+
+
+@dataclass
+class Entry:
+    """One entry of bench.json's `benchmarks` list. Times are converted to nanoseconds."""
+    key: Key
+    name: str                 # run_name as written, for matching across files
+    run_type: str             # 'iteration' or 'aggregate'
+    aggregate: str            # '' or mean/median/stddev/cv
+    repetition: int
+    error: str                # '' when the benchmark ran cleanly
+    values: dict = field(default_factory=dict)
+    text: dict = field(default_factory=dict)
+
+
+@dataclass
+class ResultSet:
+    """One result folder (or file): its context and entries, and the label charts use."""
+    path: str
+    label: str
+    context: dict
+    entries: list
+    parts: list = field(default_factory=list)  # the files merged into this set
+
+    def iterations(self):
+        """Entries that are measurements (not aggregates) and did not fail."""
+        return [e for e in self.entries if e.run_type == 'iteration' and not e.error]
+
+    def multi_placement(self) -> bool:
+        return len({e.key.placement for e in self.entries}) > 1
+
+
+def parse_json_text(text: str, where: str):
+    """Parses bench.json text, reading bare nan/inf as null. Raises BadInput."""
+    try:
+        return json.loads(_NON_FINITE.sub(r'\1null', text))
+    except json.JSONDecodeError as err:
+        raise BadInput(f'{where}: not valid JSON ({err.msg} at line {err.lineno}, '
+                       f'column {err.colno}); truncated or not a bench.json?') from None
+
+
+def bench_files(path: str) -> list:
+    """The bench.json files a path stands for: the file itself, DIR/bench.json, or the
+    bench.json of DIR's immediate subfolders (rounds of scripts/ci-regression), sorted."""
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise BadInput(f'{path}: no such file or folder')
+    own = os.path.join(path, 'bench.json')
+    if os.path.isfile(own):
+        return [own]
+    found = sorted(os.path.join(path, d, 'bench.json') for d in os.listdir(path)
+                   if os.path.isfile(os.path.join(path, d, 'bench.json')))
+    if not found:
+        raise BadInput(f'{path}: no bench.json in this folder or its subfolders')
+    return found
+
+
+def parse_name(name: str, text: dict) -> Key:
+    """Key from WORKLOAD/BACKEND/SYNC/SIZE[/PLACEMENT][/inplace][/gbench suffixes]."""
+    parts = name.split('/')
+    if len(parts) < 4 or not parts[3].isdigit():
+        raise ValueError(name)
+    placement, inplace = '', False
+    for part in parts[4:]:
+        if part == 'inplace':
+            inplace = True
+        elif part in PLACEMENTS:
+            placement = part
+        elif part in _GB_SUFFIXES or part.startswith(_GB_PREFIXED):
+            continue
+    placement = placement or str(text.get('placement', ''))
+    inplace = inplace or text.get('copy_mode') == 'inplace'
+    return Key(parts[0], parts[1], parts[2], int(parts[3]), placement, inplace)
+
+
+def _number(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
+
+
+def _entry(raw: dict, where: str) -> Entry:
+    name = raw.get('run_name') or raw.get('name')
+    if not isinstance(name, str):
+        raise BadInput(f'{where}: a benchmark entry has no name')
+    text = {k: v for k, v in raw.items() if isinstance(v, str)}
+    key = parse_name(name, text)
+    values = {}
+    scale = _TIME_SCALE_NS.get(raw.get('time_unit', 'ns'), 1.0)
+    for k, v in raw.items():
+        num = _number(v)
+        if num is None:
+            if v is None:            # a NaN or inf that was read as null
+                values[k] = math.nan
+            continue
+        values[k] = num * scale if k in ('real_time', 'cpu_time') else num
+    error = ''
+    if raw.get('error_occurred'):
+        error = str(raw.get('error_message') or 'error')
+    return Entry(key=key, name=name, run_type=str(raw.get('run_type', 'iteration')),
+                 aggregate=str(raw.get('aggregate_name', '')),
+                 repetition=int(raw.get('repetition_index', 0) or 0), error=error,
+                 values=values, text=text)
+
+
+def load_file(path: str, label: str = '') -> ResultSet:
+    """Reads one bench.json. Raises BadInput with a one-line reason."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+    except OSError as err:
+        raise BadInput(f'{path}: cannot read ({err.strerror})') from None
+    doc = parse_json_text(text, path)
+    if not isinstance(doc, dict) or not isinstance(doc.get('benchmarks'), list):
+        raise BadInput(f'{path}: no "benchmarks" list; not a Google Benchmark JSON file')
+    entries = []
+    for raw in doc['benchmarks']:
+        if not isinstance(raw, dict):
+            raise BadInput(f'{path}: a benchmark entry is not an object')
+        try:
+            entries.append(_entry(raw, path))
+        except ValueError:
+            continue  # not one of ours (a foreign benchmark name): ignored, not fatal
+    context = doc.get('context') if isinstance(doc.get('context'), dict) else {}
+    return ResultSet(path=path, label=label or default_label(path), context=context,
+                     entries=entries)
+
+
+def load(path: str, label: str = '') -> ResultSet:
+    """Reads a file or folder; several files (rounds) are merged into one set."""
+    files = bench_files(path)
+    sets = [load_file(f) for f in files]
+    merged = ResultSet(path=path, label=label or default_label(path), context=sets[0].context,
+                       entries=[e for s in sets for e in s.entries], parts=sets)
+    return merged
+
+
+def default_label(path: str) -> str:
+    """A short label: the folder's name (`results/2026.../bench.json` -> `2026...`)."""
+    path = os.path.abspath(path)
+    if os.path.basename(path) == 'bench.json':
+        path = os.path.dirname(path)
+    return os.path.basename(path.rstrip('/')) or path
+
+
+def unique_labels(paths: list, labels: list) -> list:
+    """Labels for several folders: the given ones, else folder names made unique."""
+    out = []
+    for i, p in enumerate(paths):
+        lab = labels[i] if i < len(labels) and labels[i] else default_label(p)
+        if lab in out:
+            lab = f'{lab} ({i + 1})'
+        out.append(lab)
+    return out

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Regenerates the fixture result folders under fixtures/ with a real ipcbench binary (they are
+# committed; the report tests read them). Small on purpose: narrow runs, short min time.
+#   tests/reports/make_fixtures.sh [path/to/ipcbench]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${1:-$here/../../build/release/harness/ipcbench}"
+fx="$here/fixtures"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# sizes: pingpong and stream over three sizes (one skipped by a kernel limit), fanin/fanout.
+cat >"$tmp/sizes.toml" <<'TOML'
+name = "report-fixture"
+description = "pingpong and stream at 64 B, 4 KiB, 64 KiB; fanin and fanout at 4 KiB"
+min_time = 0.01
+repetitions = 1
+fan = 2
+[[matrix]]
+workloads = ["pingpong", "stream"]
+backends = ["posix_shm", "pipe", "posix_mq"]
+syncs = ["spin", "futex", "block"]
+sizes = ["64", "4K", "64K"]
+[[matrix]]
+workloads = ["fanin", "fanout"]
+backends = ["posix_shm", "pipe"]
+syncs = ["futex", "block"]
+sizes = ["4K"]
+TOML
+run() {
+  local out="$1"; shift
+  rm -rf "$out"
+  "$bin" run --out "$out" "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
+  rm -f "$out/bench.csv" "$out/summary.md"
+}
+run "$fx/sizes" --suite "$tmp/sizes.toml"
+# fan4: the same fan workloads with four peers (scaling across two folders).
+run "$fx/fan4" --workload fanin,fanout --backend posix_shm,pipe --sync futex,block --size 4K \
+  --fan 4 --min-time 0.01
+# placements: both placements and both copy modes, so names carry /PLACEMENT and /inplace.
+run "$fx/placements" --workload pingpong --backend posix_shm --sync futex --size 64 \
+  --mode copy,inplace --placement cross,same --min-time 0.01
+# sleep20 / sleep200: the sleep waiter at two intervals, futex alongside; 5 repetitions each.
+for us in 20 200; do
+  run "$fx/sleep$us" --workload pingpong --backend posix_shm --sync sleep,futex --size 64 \
+    --placement same --sleep-us "$us" --repetitions 5 --min-time 0.01
+done
+du -sh "$fx"
