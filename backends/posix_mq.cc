@@ -143,11 +143,13 @@ bool valid_name(const std::string& name) {
 }  // namespace
 
 std::string posix_mq_size_limit(size_t message_bytes) {
+  // Every limit in the way, joined by "; ", so the advice raises them all at once.
+  std::string why;
   auto msgsize_max = sys::read_sysctl("fs.mqueue.msgsize_max");
   if (!msgsize_max) return msgsize_max.error().message();
   if (message_bytes > *msgsize_max) {
-    return "message of " + std::to_string(message_bytes) +
-           " bytes exceeds fs.mqueue.msgsize_max = " + std::to_string(*msgsize_max);
+    why = "message of " + std::to_string(message_bytes) +
+          " bytes exceeds fs.mqueue.msgsize_max = " + std::to_string(*msgsize_max);
   }
   auto depth = queue_depth();
   auto rlimit = sys::soft_rlimit(RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE");
@@ -155,12 +157,12 @@ std::string posix_mq_size_limit(size_t message_bytes) {
   if (!rlimit) return rlimit.error().message();
   uint64_t need = 2 * static_cast<uint64_t>(*depth) * (message_bytes + kPerMsgOverhead);
   if (need > *rlimit) {
-    return "two queues of " + std::to_string(*depth) + " x " + std::to_string(message_bytes) +
-           " bytes (" + std::to_string(need) +
+    why += std::string(why.empty() ? "" : "; ") + "two queues of " + std::to_string(*depth) +
+           " x " + std::to_string(message_bytes) + " bytes (" + std::to_string(need) +
            " with kernel overhead) exceed RLIMIT_MSGQUEUE = " + std::to_string(*rlimit) +
            " (ulimit -q)";
   }
-  return {};
+  return why;
 }
 
 Result<std::unique_ptr<OwnedChannel>> create_posix_mq_channel(const ChannelConfig& c) {

@@ -182,16 +182,18 @@ std::vector<std::string> sysv_msg_syncs() {
 }
 
 std::string sysv_msg_size_limit(size_t message_bytes) {
-  // Root could raise a queue's msg_qbytes beyond msgmnb; we measure what anyone can.
+  // Root could raise a queue's msg_qbytes beyond msgmnb; we measure what anyone can. Every
+  // limit in the way, joined by "; ", so the advice raises them all at once.
+  std::string why;
   for (const char* name : {"kernel.msgmax", "kernel.msgmnb"}) {
     auto limit = sys::read_sysctl(name);
     if (!limit) return limit.error().message();
     if (message_bytes > *limit) {
-      return "message of " + std::to_string(message_bytes) + " bytes exceeds " + name + " = " +
-             std::to_string(*limit);
+      why += std::string(why.empty() ? "" : "; ") + "message of " + std::to_string(message_bytes) +
+             " bytes exceeds " + name + " = " + std::to_string(*limit);
     }
   }
-  return {};
+  return why;
 }
 
 Result<std::unique_ptr<OwnedChannel>> create_sysv_msg_channel(const ChannelConfig& c) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -17,6 +18,7 @@
 #include "backends/mmap_file.h"
 #include "backends/sync/waiter.h"
 #include "harness/environment.h"
+#include "harness/limits.h"
 #include "harness/manifest.h"
 #include "harness/report.h"
 #include "harness/suite.h"
@@ -166,8 +168,95 @@ std::string utc_now() {
   return buf;
 }
 
+// "256M", "1G", "65536": bytes, with K/M/G/T as powers of 1024.
+Result<uint64_t> parse_bytes(const std::string& text, const char* flag) {
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  int shift = 0;
+  if (end != nullptr && *end != '\0') {
+    std::string suffix = end;
+    const std::string units = "KMGT";
+    auto u = suffix.size() == 1 ? units.find(static_cast<char>(std::toupper(suffix[0])))
+                                : std::string::npos;
+    if (u == std::string::npos) {
+      return plain_error(std::string(flag) + " '" + text + "'", "expected bytes, e.g. 256M");
+    }
+    shift = 10 * (static_cast<int>(u) + 1);
+  }
+  if (end == text.c_str() || v == 0 || v > (UINT64_MAX >> shift)) {
+    return plain_error(std::string(flag) + " '" + text + "'", "expected bytes, e.g. 256M");
+  }
+  return static_cast<uint64_t>(v) << shift;
+}
+
+// Moves the specs a probe shows cannot run here into the skipped list, naming the real limit.
+void skip_probed(const limits::Limits& l, Expansion& ex) {
+  std::vector<BenchSpec> keep;
+  for (auto& sp : ex.specs) {
+    std::string why =
+        limits::probed_size_limit(l, sp.backend, sizeof(FrameHeader) + sp.payload_bytes);
+    if (why.empty()) {
+      keep.push_back(std::move(sp));
+    } else {
+      ex.skipped.push_back({sp.name(), why});
+    }
+  }
+  ex.specs = std::move(keep);
+}
+
+// --max-probe-bytes and --no-probe, shared by `limits` and `run`.
+struct ProbeArgs {
+  std::string max_probe_bytes = "256M";
+  bool no_probe = false;
+  void add_to(CLI::App* app) {
+    app->add_option("--max-probe-bytes", max_probe_bytes,
+                    "memory a limit probe may touch at once (K, M, G: powers of 1024)")
+        ->capture_default_str();
+    app->add_flag("--no-probe", no_probe, "configured limits only: the probes create nothing");
+  }
+  Result<limits::Options> options() const {
+    IPCB_TRY(uint64_t cap, parse_bytes(max_probe_bytes, "--max-probe-bytes"));
+    if (cap < 64 * 1024) return plain_error("--max-probe-bytes " + max_probe_bytes, "at least 64K");
+    limits::Options o;
+    o.max_probe_bytes = cap;
+    o.probe = !no_probe;
+    return o;
+  }
+};
+
+struct LimitsArgs {
+  bool json = false;
+  ProbeArgs probe;
+  std::string suite = "default";
+};
+
+int cmd_limits(const LimitsArgs& a) {
+  auto o = a.probe.options();
+  if (!o) return usage_error(o.error().message());
+  auto suite = load_suite(a.suite);
+  if (!suite) return usage_error(suite.error().message());
+  manifest::install_signal_handlers();
+  limits::Limits l = limits::collect(*o);
+  if (a.json) {
+    std::printf("%s\n", limits::to_json(l).dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s", limits::format_table(l).c_str());
+  auto cpus = choose_cpus("");
+  if (!cpus) return usage_error(cpus.error().message());
+  auto expansion = expand(*suite, *cpus);
+  if (!expansion) return usage_error(expansion.error().message());
+  skip_probed(l, *expansion);
+  auto lines = limits::advice_lines(expansion->skipped);
+  std::printf("\nSizes of suite '%s' these limits skip:%s\n", suite->name.c_str(),
+              lines.empty() ? " none" : "");
+  for (const auto& line : lines) std::printf("  %s\n", line.c_str());
+  return 0;
+}
+
 struct RunArgs {
   std::string suite = "default";
+  ProbeArgs probe;
   SuiteOverrides o;
   std::string pin;
   std::string out = "ipcbench-results";
@@ -175,6 +264,8 @@ struct RunArgs {
 };
 
 int cmd_run(const RunArgs& a) {
+  auto probe_options = a.probe.options();
+  if (!probe_options) return usage_error(probe_options.error().message());
   auto suite = load_suite(a.suite);
   if (!suite) return usage_error(suite.error().message());
   if (auto st = apply_overrides(*suite, a.o); !st) return usage_error(st.error().message());
@@ -188,6 +279,9 @@ int cmd_run(const RunArgs& a) {
   }
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
   manifest::install_signal_handlers();
+  // Backends skipped sizes by the configured limits; the probes catch what cannot really be had.
+  limits::Limits run_limits = limits::collect(*probe_options);
+  skip_probed(run_limits, *expansion);
 
   std::vector<Placement> placements;
   for (const auto& sp : specs) {
@@ -238,6 +332,9 @@ int cmd_run(const RunArgs& a) {
   for (const auto& sk : expansion->skipped) {
     std::printf("skipped %s: %s\n", sk.name.c_str(), sk.reason.c_str());
   }
+  for (const auto& line : limits::advice_lines(expansion->skipped)) {
+    std::printf("limit: %s\n", line.c_str());
+  }
   std::fflush(stdout);
 
   RunTally tally;
@@ -274,6 +371,7 @@ int cmd_run(const RunArgs& a) {
   extra["verify"] = verify_name(suite->verify);
   extra["date"] = started;
   extra["ipcbench_failures"] = tally.failures;
+  extra["limits"] = limits::to_json(run_limits);
   if (auto st = add_context(bench_json, extra, tally.fields); !st) {
     std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
     return kExitFailed;
@@ -347,6 +445,7 @@ int cli_main(int argc, char** argv) {
   run->add_option("--min-time", min_time, "minimum seconds per benchmark");
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
+  ra.probe.add_to(run);
   run->allow_extras();
   run->footer(
       "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
@@ -364,6 +463,14 @@ int cli_main(int argc, char** argv) {
       "GoogleTest's --gtest_* flags are passed through (e.g. "
       "--gtest_filter=SysvShm.*).");
 
+  LimitsArgs la;
+  auto* lim = app.add_subcommand(
+      "limits", "configured and probed IPC limits of this machine, and what they skip");
+  lim->add_flag("--json", la.json, "print one JSON object (the one bench.json carries)");
+  la.probe.add_to(lim);
+  lim->add_option("--suite", la.suite, "the suite whose skipped sizes to explain")
+      ->capture_default_str();
+
   bool dry_run = false;
   auto* clean =
       app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
@@ -376,6 +483,7 @@ int cli_main(int argc, char** argv) {
   }
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
+  if (app.got_subcommand("limits")) return cmd_limits(la);
   if (app.got_subcommand("conform")) {
     std::vector<std::string> args = {"--out", conform_out};
     for (const auto& extra : conform->remaining()) {

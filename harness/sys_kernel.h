@@ -137,3 +137,46 @@ Result<uint64_t> fs_free_bytes(const std::string& path);
 size_t page_size();
 
 }  // namespace ipcb::sys
+
+// --- limits and probes (harness/limits.h, harness/probe.h) ----------------------------------
+namespace ipcb::sys {
+// A /proc/sys value of several numbers ("kernel.sem": SEMMSL SEMMNS SEMOPM SEMMNI).
+Result<std::vector<uint64_t>> read_sysctl_fields(const std::string& name);
+// Writes a /proc/sys value (root only; used by tests that lower a limit and restore it).
+Status write_sysctl(const std::string& name, const std::string& value);
+// Soft and hard limit of a resource; RLIM_INFINITY is UINT64_MAX.
+struct Rlimit {
+  uint64_t soft = 0;
+  uint64_t hard = 0;
+};
+Result<Rlimit> get_rlimit(int resource, const char* resource_name);
+// Size and space left to an unprivileged user of the filesystem holding `path` (statvfs).
+struct FsSpace {
+  uint64_t size_bytes = 0;
+  uint64_t free_bytes = 0;
+};
+Result<FsSpace> fs_space(const std::string& path);
+// The whole of a (small) text file such as /proc/self/status.
+Result<std::string> read_text_file(const std::string& path);
+// posix_fallocate(3): really allocates `len` bytes (on tmpfs: pages of memory). ENOSPC when the
+// filesystem is full, ENOMEM when memory (or a memory cgroup) is.
+Status allocate_file(int fd, off_t len, const std::string& what);
+// fcntl(F_SETPIPE_SZ); returns the capacity the kernel chose (a power-of-two number of pages).
+Result<size_t> set_pipe_size(int fd, size_t bytes);
+// An anonymous private mapping, never touched here: reading it costs no memory (the zero page).
+Result<Mapping> map_anonymous(size_t len, const std::string& what);
+// semget(key, nsems, IPC_CREAT|IPC_EXCL|0600): a set of `nsems` semaphores.
+Result<int> semget_create_set(key_t key, int nsems);
+// mq_open(O_CREAT|O_EXCL|O_RDWR|O_NONBLOCK, 0600) that reports errno without advice text (the
+// probe names the limit itself).
+Result<Mq> mq_create_probe(const std::string& name, long maxmsg, long msgsize);
+// msgrcv(IPC_NOWAIT|MSG_NOERROR) of the first message of type `type` (0: any), discarding its
+// text. False if there is none.
+Result<bool> msg_discard(int id, long type);
+// The symbolic name of an errno value ("EINVAL").
+std::string errno_name(int err);
+// getuid(2): the real user (euid() above is the effective one).
+uid_t real_uid();
+// The names in a directory (without "." and "..").
+Result<std::vector<std::string>> list_directory(const std::string& path);
+}  // namespace ipcb::sys
