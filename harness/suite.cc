@@ -247,6 +247,22 @@ void add_missing(std::vector<T>& to, const std::vector<T>& from) {
   }
 }
 
+// Narrows a slice's values to those asked for: "all" (or unset) takes what was asked, a list
+// keeps what it shares with it. False when nothing is left.
+bool narrow(std::vector<std::string>& field, const std::vector<std::string>& asked) {
+  if (asked.empty() || is_all(asked)) return true;
+  if (field.empty() || is_all(field)) {
+    field = asked;
+    return true;
+  }
+  std::vector<std::string> kept;
+  for (const auto& a : asked) {
+    if (contains(field, a)) kept.push_back(a);
+  }
+  field = kept;
+  return !kept.empty();
+}
+
 // The suite's matrices as one: its top-level keys, else the union of its matrices.
 Matrix collapse(const Suite& s) {
   Matrix m = s.top;
@@ -274,16 +290,29 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
   IPCB_TRY(auto sizes, parse_sizes(o.sizes));
   if (!o.workloads.empty() || !o.backends.empty() || !o.syncs.empty() || !sizes.empty() ||
       !o.modes.empty() || !o.placements.empty()) {
-    Matrix m = collapse(s);
-    if (!o.workloads.empty()) m.workloads = o.workloads;
-    if (!o.backends.empty()) m.backends = o.backends;
-    if (!o.syncs.empty()) m.syncs = o.syncs;
-    if (!sizes.empty()) m.sizes = sizes;
-    if (!o.modes.empty()) m.modes = o.modes;
-    if (!o.placements.empty()) m.placements = o.placements;
-    m.strict_syncs = !o.syncs.empty();
-    m.strict_modes = !o.modes.empty();
-    s.matrices = {m};
+    s.asked = Matrix{o.workloads, o.backends, o.syncs, sizes, o.modes, o.placements};
+    // Narrow each slice of the suite to what was asked (sizes replace the suite's); if no slice
+    // keeps anything, the flags apply to the whole suite as one slice instead.
+    std::vector<Matrix> narrowed;
+    for (Matrix m : s.matrices) {
+      if (narrow(m.workloads, o.workloads) && narrow(m.backends, o.backends) &&
+          narrow(m.syncs, o.syncs) && narrow(m.modes, o.modes) &&
+          narrow(m.placements, o.placements)) {
+        if (!sizes.empty()) m.sizes = sizes;
+        narrowed.push_back(std::move(m));
+      }
+    }
+    if (narrowed.empty()) {
+      Matrix m = collapse(s);
+      if (!o.workloads.empty()) m.workloads = o.workloads;
+      if (!o.backends.empty()) m.backends = o.backends;
+      if (!o.syncs.empty()) m.syncs = o.syncs;
+      if (!sizes.empty()) m.sizes = sizes;
+      if (!o.modes.empty()) m.modes = o.modes;
+      if (!o.placements.empty()) m.placements = o.placements;
+      narrowed.push_back(std::move(m));
+    }
+    s.matrices = std::move(narrowed);
   }
   if (o.verify) {
     IPCB_TRY(s.verify, parse_verify(*o.verify));
@@ -331,28 +360,26 @@ std::vector<std::string> syncs_for(const BackendInfo& b, const Matrix& m) {
   return out;
 }
 
+// What a run used, to tell the user when something they asked for fits nothing.
+struct Used {
+  std::vector<std::string> backends, syncs, modes;
+};
+
 Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, bool name_placement,
-                     Expansion& out, std::vector<std::string>& seen) {
-  bool all_backends_asked = is_all(m.backends);
+                     Expansion& out, std::vector<std::string>& seen, Used& used) {
   auto ws = is_all(m.workloads) ? all_workloads() : m.workloads;
-  auto bs = all_backends_asked ? all_backends() : m.backends;
+  auto bs = is_all(m.backends) ? all_backends() : m.backends;
   std::vector<std::string> placements = is_all(m.placements) ? kPlacements : m.placements;
   if (placements.empty()) placements = {cpus.second >= 0 ? "cross" : "same"};
   auto modes = is_all(m.modes) ? kModes : m.modes;
-  std::vector<std::string> used_syncs, used_modes;
   for (const auto& bname : bs) {
     const BackendInfo* b = find_backend(bname);
-    auto syncs = syncs_for(*b, m);
-    if (syncs.empty()) {
-      // "every backend with these syncs", or a suite's slice that does not apply here
-      if (all_backends_asked || !m.strict_syncs) continue;
-      return plain_error("sync " + join(m.syncs) + " does not fit backend '" + bname + "'",
-                         "valid for " + bname + ": " + join(b->syncs()));
-    }
-    used_syncs.insert(used_syncs.end(), syncs.begin(), syncs.end());
+    auto syncs = syncs_for(*b, m);  // none: this slice does not apply to this backend
+    if (!syncs.empty()) used.backends.push_back(bname);
+    used.syncs.insert(used.syncs.end(), syncs.begin(), syncs.end());
     for (const auto& mode : modes) {
       if (mode == "inplace" && std::string(b->kind) != "shm") continue;
-      used_modes.push_back(mode);
+      if (!syncs.empty()) used.modes.push_back(mode);
       for (const auto& wname : ws) {
         const WorkloadInfo* w = find_workload(wname);
         for (const auto& sy : syncs) {
@@ -387,17 +414,26 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
       }
     }
   }
-  for (const auto& sy : m.syncs) {
-    if (m.strict_syncs && !is_all(m.syncs) && !contains(used_syncs, sy)) {
-      return plain_error("sync '" + sy + "' fits none of the chosen backends (" + join(bs) + ")",
-                         "see `ipcbench list` for the valid combinations");
-    }
+  return ok_status();
+}
+
+// Everything the user named on the command line must fit somewhere.
+Status check_asked(const Suite& s, const Used& used) {
+  for (const auto& b : s.asked.backends) {
+    if (is_all(s.asked.backends) || contains(used.backends, b)) continue;
+    const BackendInfo* info = find_backend(b);
+    return plain_error("sync " + join(s.asked.syncs) + " does not fit backend '" + b + "'",
+                       "valid for " + b + ": " + join(info->syncs()));
   }
-  for (const auto& mode : modes) {
-    if (m.strict_modes && !contains(used_modes, mode)) {
-      return plain_error("mode '" + mode + "' fits none of the chosen backends (" + join(bs) + ")",
-                         "inplace needs a shared-memory backend");
-    }
+  for (const auto& sy : s.asked.syncs) {
+    if (is_all(s.asked.syncs) || contains(used.syncs, sy)) continue;
+    return plain_error("sync '" + sy + "' fits none of the chosen backends",
+                       "see `ipcbench list` for the valid combinations");
+  }
+  for (const auto& mode : s.asked.modes) {
+    if (is_all(s.asked.modes) || contains(used.modes, mode)) continue;
+    return plain_error("mode '" + mode + "' fits none of the chosen backends",
+                       "inplace needs a shared-memory backend");
   }
   return ok_status();
 }
@@ -413,9 +449,11 @@ Result<Expansion> expand(const Suite& s, const CpuChoice& cpus) {
   }
   Expansion out;
   std::vector<std::string> seen;
+  Used used;
   for (const Matrix& m : s.matrices) {
-    IPCB_TRY_STATUS(expand_matrix(s, m, cpus, placements.size() > 1, out, seen));
+    IPCB_TRY_STATUS(expand_matrix(s, m, cpus, placements.size() > 1, out, seen, used));
   }
+  IPCB_TRY_STATUS(check_asked(s, used));
   return out;
 }
 

@@ -21,17 +21,14 @@ struct Matrix {
   std::vector<size_t> sizes;            // payload bytes
   std::vector<std::string> modes;       // copy, inplace (inplace applies to shm backends only)
   std::vector<std::string> placements;  // cross, same, free; empty: cross with 2+ CPUs
-  // Set for values the user gave on the command line: a sync or mode that fits none of the
-  // backends is then an error; values from a suite file only select what fits.
-  bool strict_syncs = false;
-  bool strict_modes = false;
 };
 
 struct Suite {
   std::string name;
   std::string description;
   std::vector<Matrix> matrices;
-  Matrix top;  // the top-level keys as written (defaults of every matrix)
+  Matrix top;    // the top-level keys as written (defaults of every matrix)
+  Matrix asked;  // what the command line named: each must fit some backend of the run
   VerifyMode verify = VerifyMode::kFull;
   double min_time_s = 0.1;  // Google Benchmark's --benchmark_min_time
   int repetitions = 1;
@@ -41,9 +38,11 @@ struct Suite {
   uint64_t spin_us = 20;   // `adaptive` waiter spin budget
 };
 
-// What the user said on the command line; unset fields keep the suite's values. Any of the
-// matrix flags (workloads, backends, syncs, sizes, modes, placements) replaces the suite's
-// matrices by one: the flags, then the suite's top-level keys, then the union of its matrices.
+// What the user said on the command line; unset fields keep the suite's values. The matrix
+// flags (workloads, backends, syncs, modes, placements) narrow each of the suite's matrices to
+// what they share with it, and sizes replace the suite's; when no matrix keeps anything, the
+// flags apply to the whole suite as one matrix (its top-level keys, else the union of its
+// matrices). A backend, sync or mode named here that fits nothing is an error.
 struct SuiteOverrides {
   std::vector<std::string> workloads, backends, syncs, sizes, modes, placements;
   std::optional<std::string> verify;

@@ -72,13 +72,11 @@ class EveryBackend : public E2E, public ::testing::WithParamInterface<BackendCas
 // measured message verified, and the fairness fields filled in.
 TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
   const BackendCase& c = GetParam();
-  std::vector<std::string> args = {"run",   "--backend", c.name,  "--sync", "all", "--workload",
-                                   "all",   "--size",    "64,4K", "--fan",  "2",   "--min-time",
-                                   "0.002", "--verify",  "full",  "--out",  out_};
-  if (c.shm) {
-    args.push_back("--mode");
-    args.push_back("copy,inplace");
-  }
+  // The full suite narrowed to this backend, one placement, small sizes and short runs.
+  std::vector<std::string> args = {
+      "run",    "--suite",  "full",  "--backend", c.name,       "--placement", "cross",
+      "--size", "64,4K",    "--fan", "2",         "--min-time", "0.002",       "--repetitions",
+      "1",      "--verify", "full",  "--out",     out_};
   Outcome o = run_ipcbench(args, env_, 280);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   nlohmann::json j = nlohmann::json::parse(read_file(out_ + "/bench.json"));
@@ -177,10 +175,10 @@ TEST_F(E2E, ListMatchesTheTestedMatrix) {
 // measured call (Google Benchmark first makes a few short calls, each with its own peer).
 std::pair<pid_t, pid_t> start_long_run(const std::vector<std::string>& env, const std::string& out,
                                        const std::string& backend, const std::string& sync) {
-  pid_t pid =
-      start_ipcbench({"run", "--backend", backend, "--sync", sync, "--workload", "pingpong",
-                      "--size", "64", "--min-time", "30", "--timeout-ms", "1000", "--out", out},
-                     env, out);
+  pid_t pid = start_ipcbench(
+      {"run", "--backend", backend, "--sync", sync, "--workload", "pingpong", "--size", "64",
+       "--mode", "copy", "--min-time", "30", "--timeout-ms", "1000", "--out", out},
+      env, out);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   for (int i = 0; i < 500; ++i) {
     auto kids = children_of(pid);

@@ -19,7 +19,7 @@ IPCBENCH = os.environ.get('IPCBENCH_BIN', '')
 ROUNDS = 8            # interleaved A B pairs: fine interleaving keeps drift off one side
 REPETITIONS = 2       # per run: 16 per side
 RUN_ARGS = ['--workload', 'pingpong', '--backend', 'posix_shm,pipe',
-            '--sync', 'sleep,futex,block', '--size', '64', '--placement', 'same',
+            '--sync', 'sleep,futex,block', '--size', '64', '--placement', 'same', '--mode', 'copy',
             '--min-time', '0.02', '--repetitions', str(REPETITIONS)]
 SLEEP = 'pingpong/posix_shm/sleep/64'
 
