@@ -95,11 +95,6 @@ struct Shared {
     }
     return ok_status();
   }
-
-  // Waits for `ready` with `w`; false when aborted.
-  static Result<bool> wait(Waiter& w, ReadyFn ready, const std::atomic<bool>* abort) {
-    return w.wait(ready, *abort);
-  }
 };
 
 // One view: the owner's channel to peer `i`, or peer `i`'s channel.
@@ -114,22 +109,15 @@ class BroadcastView final : public SlotChannel {
   Result<std::span<std::byte>> reserve_send() override {
     if (owner_) {
       if (i_ != 0) return plain_error("send", "only the first fanout channel writes");
-      for (;;) {
-        IPCB_TRY(auto slot, sh_->broadcast->try_reserve());
-        if (slot) return *slot;
-        auto ready = [&] { return sh_->broadcast->writable(); };
-        IPCB_TRY(bool ok, Shared::wait(*sh_->space, ready, any_abort_));
-        if (!ok) return aborted_error("send");
-      }
+      BroadcastRing& b = *sh_->broadcast;
+      return attempt_or_wait(
+          *sh_->space, *any_abort_, "send", [&] { return b.try_reserve(); },
+          [&] { return b.writable(); });
     }
     Ring& r = sh_->ret[i_];
-    for (;;) {
-      IPCB_TRY(auto slot, r.try_reserve(r.max_message()));
-      if (slot) return *slot;
-      auto ready = [&] { return r.writable(r.max_message()); };
-      IPCB_TRY(bool ok, Shared::wait(*sh_->ret_space[i_], ready, abort_));
-      if (!ok) return aborted_error("send");
-    }
+    return attempt_or_wait(
+        *sh_->ret_space[i_], *abort_, "send", [&] { return r.try_reserve(r.max_message()); },
+        [&] { return r.writable(r.max_message()); });
   }
 
   void commit_send() override {
@@ -144,22 +132,15 @@ class BroadcastView final : public SlotChannel {
 
   Result<std::span<const std::byte>> peek_recv() override {
     if (!owner_) {
-      for (;;) {
-        IPCB_TRY(auto msg, sh_->broadcast->try_peek());
-        if (msg) return *msg;
-        auto ready = [&] { return sh_->broadcast->readable(); };
-        IPCB_TRY(bool ok, Shared::wait(*sh_->data[i_], ready, abort_));
-        if (!ok) return aborted_error("recv");
-      }
+      BroadcastRing& b = *sh_->broadcast;
+      return attempt_or_wait(
+          *sh_->data[i_], *abort_, "recv", [&] { return b.try_peek(); },
+          [&] { return b.readable(); });
     }
     Ring& r = sh_->ret[i_];
-    for (;;) {
-      IPCB_TRY(auto msg, r.try_peek());
-      if (msg) return *msg;
-      auto ready = [&] { return r.readable(); };
-      IPCB_TRY(bool ok, Shared::wait(*sh_->ret_data[i_], ready, abort_));
-      if (!ok) return aborted_error("recv");
-    }
+    return attempt_or_wait(
+        *sh_->ret_data[i_], *abort_, "recv", [&] { return r.try_peek(); },
+        [&] { return r.readable(); });
   }
 
   void release_recv() override {

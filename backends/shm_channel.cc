@@ -54,13 +54,9 @@ class ShmChannel : public SlotChannel {
   std::string wait_mode() const override { return tx_.data->wait_mode(); }
 
   Result<std::span<std::byte>> reserve_send() override {
-    for (;;) {
-      IPCB_TRY(auto slot, tx_.ring.try_reserve(message_bytes_));
-      if (slot) return *slot;
-      auto space = [&] { return tx_.ring.writable(message_bytes_); };
-      IPCB_TRY(bool ready, tx_.space->wait(space, *abort_));
-      if (!ready) return aborted_error("send");
-    }
+    return attempt_or_wait(
+        *tx_.space, *abort_, "send", [&] { return tx_.ring.try_reserve(message_bytes_); },
+        [&] { return tx_.ring.writable(message_bytes_); });
   }
 
   void commit_send() override {
@@ -69,13 +65,9 @@ class ShmChannel : public SlotChannel {
   }
 
   Result<std::span<const std::byte>> peek_recv() override {
-    for (;;) {
-      IPCB_TRY(auto rec, rx_.ring.try_peek());
-      if (rec) return *rec;
-      auto data = [&] { return rx_.ring.readable(); };
-      IPCB_TRY(bool ready, rx_.data->wait(data, *abort_));
-      if (!ready) return aborted_error("recv");
-    }
+    return attempt_or_wait(
+        *rx_.data, *abort_, "recv", [&] { return rx_.ring.try_peek(); },
+        [&] { return rx_.ring.readable(); });
   }
 
   void release_recv() override {

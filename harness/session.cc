@@ -224,7 +224,6 @@ Result<PeerReport> Session::collect() {
                        j.value("involuntary_switches", uint64_t{0})};
     sum.bytes_written += j.value("bytes_written", uint64_t{0});
     sum.bytes_read += j.value("bytes_read", uint64_t{0});
-    sum.wait_mode = j.value("wait_mode", std::string());
   }
   return sum;
 }
@@ -310,7 +309,6 @@ int peer_main(const std::vector<std::string>& args) {
   Endpoint ep(**ch, size, *verify, *mode);
   auto r = serve(ep, *role, *verify);
   if (!r) return fail(r.error());
-  std::string wait_mode = (*ch)->wait_mode();
   nlohmann::json j = {{"verified", r->verified},
                       {"errors", r->errors},
                       {"first_error", r->first_error},
@@ -319,8 +317,7 @@ int peer_main(const std::vector<std::string>& args) {
                       {"voluntary_switches", r->usage.voluntary_switches},
                       {"involuntary_switches", r->usage.involuntary_switches},
                       {"bytes_written", r->bytes_written},
-                      {"bytes_read", r->bytes_read},
-                      {"wait_mode", wait_mode.empty() ? kernel_wait_mode(cfg.sync) : wait_mode}};
+                      {"bytes_read", r->bytes_read}};
   std::cout << j.dump() << std::endl;
   return 0;
 }

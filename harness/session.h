@@ -65,7 +65,6 @@ struct PeerReport {
   Usage usage;                 // over the measured phase (last sync to stop)
   uint64_t bytes_written = 0;  // message bytes it sent in the measured phase
   uint64_t bytes_read = 0;     // message bytes it received in the measured phase
-  std::string wait_mode;       // how its channel waits
 };
 
 class Session {

@@ -16,10 +16,19 @@ class AdaptiveWaiter final : public FutexWaiter {
   AdaptiveWaiter(std::byte* slot, uint64_t spin_ns) : FutexWaiter(slot), spin_ns_(spin_ns) {}
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
-    uint64_t end = sys::now_ns() + spin_ns_;
+    // The clock is first read after kChecksPerClockRead checks, so a wait that ends at once
+    // costs no clock read; the spin budget counts from there.
+    uint64_t end = 0;
     for (unsigned i = 1;; ++i) {
       if (ready()) return true;
-      if (i % kChecksPerClockRead == 0 && sys::now_ns() >= end) break;
+      if (i % kChecksPerClockRead == 0) {
+        uint64_t now = sys::now_ns();
+        if (end == 0) {
+          end = now + spin_ns_;
+        } else if (now >= end) {
+          break;
+        }
+      }
       cpu_relax();
     }
     return FutexWaiter::wait(ready, abort);  // checks `abort` before it sleeps

@@ -10,12 +10,7 @@ class SpinWaiter final : public Waiter {
  public:
   void notify() override {}
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
-    for (;;) {
-      if (ready()) return true;
-      if (abort.load(std::memory_order_acquire))
-        return ready();  // the peer may have answered, then exited
-      cpu_relax();
-    }
+    return poll_until(ready, abort, [] { cpu_relax(); });
   }
   const char* wait_mode() const override { return "spin"; }
 };

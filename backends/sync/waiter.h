@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "harness/channel.h"
@@ -69,6 +71,33 @@ Result<bool> announce_then_sleep(std::atomic<uint32_t>& waiters, ReadyFn ready,
     auto slept = sleep(token, now() + Waiter::kSliceNs);
     waiters.fetch_sub(1, std::memory_order_relaxed);
     if (!slept) return slept.error();
+  }
+}
+
+// The loop of the polling waiters (spin, yield): check, then `pause()`, until ready or aborted.
+template <typename Pause>
+Result<bool> poll_until(ReadyFn ready, const std::atomic<bool>& abort, Pause&& pause) {
+  for (;;) {
+    if (ready()) return true;
+    if (abort.load(std::memory_order_acquire))
+      return ready();  // the peer may have answered, then exited
+    pause();
+  }
+}
+
+// The loop of every shared-memory channel operation: `attempt()` (a Result<std::optional<T>>,
+// nullopt meaning "not now") until it yields a value, waiting on `w` for `ready` in between.
+// A wait ended by `abort` with nothing ready is aborted_error(what).
+template <typename Attempt, typename Ready>
+auto attempt_or_wait(Waiter& w, const std::atomic<bool>& abort, const char* what, Attempt&& attempt,
+                     Ready&& ready)
+    -> Result<typename std::remove_cvref_t<decltype(attempt().value())>::value_type> {
+  for (;;) {
+    auto r = attempt();
+    if (!r) return r.error();
+    if (r.value()) return *r.value();
+    IPCB_TRY(bool ok, w.wait(ready, abort));
+    if (!ok) return aborted_error(what);
   }
 }
 

@@ -10,12 +10,7 @@ class YieldWaiter final : public Waiter {
  public:
   void notify() override {}
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
-    for (;;) {
-      if (ready()) return true;
-      if (abort.load(std::memory_order_acquire))
-        return ready();  // the peer may have answered, then exited
-      sys::yield_cpu();
-    }
+    return poll_until(ready, abort, [] { sys::yield_cpu(); });
   }
   const char* wait_mode() const override { return "yield"; }
 };
