@@ -17,7 +17,6 @@ namespace ipcb {
 namespace {
 
 constexpr const char* kPrefix = "ipcbench-";
-constexpr size_t kHexChars = 32;  // random_hex(16)
 constexpr uint64_t kOpenRetryNs = 100'000;
 
 // Path of the FIFO carrying owner -> peer (dir 0) or peer -> owner (dir 1).
@@ -114,12 +113,9 @@ class FifoChannel final : public FdStreamChannel {
 Status check_base(const std::string& base) {
   const std::string prefix = kPrefix;
   auto slash = base.rfind('/');
-  bool ok =
-      !base.empty() && base[0] == '/' && base.size() < 3000 &&
-      base.find("/../") == std::string::npos &&
-      base.compare(slash + 1, prefix.size(), prefix) == 0 &&
-      base.size() == slash + 1 + prefix.size() + kHexChars &&
-      base.find_first_not_of("0123456789abcdef", slash + 1 + prefix.size()) == std::string::npos;
+  bool ok = !base.empty() && base[0] == '/' && base.size() < 3000 &&
+            base.find("/../") == std::string::npos &&
+            sys::is_owned_name(base.substr(slash + 1), prefix);
   if (!ok) return plain_error("fifo", "not a fifo name made by ipcbench: '" + base + "'");
   return ok_status();
 }
@@ -128,7 +124,7 @@ Status check_base(const std::string& base) {
 
 Result<std::unique_ptr<OwnedChannel>> create_fifo_channel(const ChannelConfig& c) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "fifo"));
-  std::string base = mmap_file_directory() + "/" + kPrefix + sys::random_hex(kHexChars / 2);
+  std::string base = sys::owned_name(mmap_file_directory() + "/" + kPrefix);
   std::unique_ptr<FifoChannel> ch(new FifoChannel(c, sync, base));
   IPCB_TRY_STATUS(ch->make());  // on failure the destructor removes what was made
   return std::unique_ptr<OwnedChannel>(std::move(ch));

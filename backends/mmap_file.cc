@@ -12,7 +12,7 @@ namespace ipcb {
 namespace {
 
 Result<std::unique_ptr<Segment>> create(size_t bytes) {
-  std::string path = mmap_file_directory() + "/ipcbench-" + sys::random_hex(16) + ".mmap";
+  std::string path = sys::owned_name(mmap_file_directory() + "/ipcbench-") + ".mmap";
   IPCB_TRY(int record, manifest::record(manifest::Kind::kFile, path));
   auto fd = sys::open_file(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
   if (!fd) {

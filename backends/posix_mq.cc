@@ -16,8 +16,7 @@ namespace ipcb {
 namespace {
 
 constexpr const char* kPrefix = "/ipcb-";
-constexpr size_t kHexChars = 32;  // random_hex(16)
-constexpr long kMaxMsg = 10;      // messages a queue holds (capped by fs.mqueue.msg_max)
+constexpr long kMaxMsg = 10;  // messages a queue holds (capped by fs.mqueue.msg_max)
 // What the kernel charges per message beyond its text against RLIMIT_MSGQUEUE (a struct msg_msg
 // and a share of the priority tree, mqueue_get_inode), rounded up to be safe.
 constexpr uint64_t kPerMsgOverhead = 128;
@@ -40,7 +39,7 @@ class MqChannel final : public OwnedChannel {
     IPCB_TRY(long depth, queue_depth());
     int nb = wait_.nonblocking() ? O_NONBLOCK : 0;
     for (int q = 0; q < 2; ++q) {
-      names_[q] = kPrefix + sys::random_hex(kHexChars / 2);
+      names_[q] = sys::owned_name(kPrefix);
       IPCB_TRY(records_[q], manifest::record(manifest::Kind::kPosixMq, names_[q]));
       auto made = sys::mq_create_excl(names_[q], (q == 0 ? O_WRONLY : O_RDONLY) | nb, depth,
                                       static_cast<long>(message_bytes_));
@@ -135,9 +134,7 @@ class MqChannel final : public OwnedChannel {
 };
 
 bool valid_name(const std::string& name) {
-  const std::string prefix = kPrefix;
-  return name.size() == prefix.size() + kHexChars && name.compare(0, prefix.size(), prefix) == 0 &&
-         name.find_first_not_of("0123456789abcdef", prefix.size()) == std::string::npos;
+  return sys::is_owned_name(name, kPrefix);
 }
 
 }  // namespace

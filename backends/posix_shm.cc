@@ -7,7 +7,7 @@ namespace ipcb {
 namespace {
 
 Result<std::unique_ptr<Segment>> create(size_t bytes) {
-  std::string name = "/ipcbench-" + sys::random_hex(16);
+  std::string name = sys::owned_name("/ipcbench-");
   IPCB_TRY(int record, manifest::record(manifest::Kind::kPosixShm, name));
   auto fd = sys::shm_create_excl(name);
   if (!fd) {

@@ -185,6 +185,11 @@ Result<int> record(Kind kind, const std::string& name) {
       ::unlink(path.c_str());
       return st.error();
     }
+    if (const char* j = std::getenv("IPCBENCH_JOURNAL"); j && *j) {
+      if (auto journal = sys::open_file(j, O_WRONLY | O_APPEND | O_CLOEXEC)) {
+        (void)sys::write_full(journal->get(), std::as_bytes(std::span(text)), j);
+      }
+    }
     return i;
   }
   return plain_error("manifest", "more than 64 live objects in one process");

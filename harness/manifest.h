@@ -22,7 +22,9 @@ const char* kind_name(Kind k);
 Result<std::string> directory();
 
 // Records an object this process is about to create. `name` is the shm or queue name, the file
-// path, or the SysV key in decimal. Returns a handle for release().
+// path, or the SysV key in decimal. Returns a handle for release(). When $IPCBENCH_JOURNAL names
+// a file, a line "KIND NAME" is also appended to it (best effort; never removed): an audit of
+// every object a run created, which tests use to prove that none of them is left.
 Result<int> record(Kind kind, const std::string& name);
 // Forgets an object after its owner removed it. Idempotent; -1 is ignored.
 void release(int handle);

@@ -191,7 +191,7 @@ Result<int> sysv_attempt(manifest::Kind kind, Make&& make) {
 }
 
 std::string probe_name(const char* prefix) {
-  return prefix + sys::random_hex(12);
+  return sys::owned_name(prefix);
 }
 
 // A POSIX queue of maxmsg x msgsize, created and removed; closes its descriptor at once.

@@ -337,6 +337,22 @@ std::string random_hex(size_t bytes) {
   return out;
 }
 
+std::string owned_name(const std::string& prefix) {
+  return prefix + std::to_string(::getpid()) + "-" + random_hex(16);
+}
+
+bool is_owned_name(const std::string& name, const std::string& prefix) {
+  constexpr size_t kHex = 32;
+  if (name.size() <= prefix.size() + 1 + kHex || name.compare(0, prefix.size(), prefix) != 0) {
+    return false;
+  }
+  size_t dash = name.size() - kHex - 1;
+  std::string pid = name.substr(prefix.size(), dash - prefix.size());
+  return name[dash] == '-' && !pid.empty() && pid.size() <= 10 &&
+         pid.find_first_not_of("0123456789") == std::string::npos &&
+         name.find_first_not_of("0123456789abcdef", dash + 1) == std::string::npos;
+}
+
 uint32_t random_u32() {
   uint32_t v = 0;
   while (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {

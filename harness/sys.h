@@ -128,6 +128,12 @@ std::vector<int> allowed_cpus();
 // Unguessable hex string from getrandom(2).
 std::string random_hex(size_t bytes);
 uint32_t random_u32();
+// The name of an object this process creates: PREFIX + our pid + "-" + 32 random hex digits.
+// Unguessable (128 random bits), and the pid tells whose object it is (tests count leftovers
+// of one run by it; `ipcbench clean --dry-run` shows it).
+std::string owned_name(const std::string& prefix);
+// Whether `name` has the shape owned_name(prefix) makes (any pid).
+bool is_owned_name(const std::string& name, const std::string& prefix);
 
 }  // namespace ipcb::sys
 

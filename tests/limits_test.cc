@@ -123,8 +123,11 @@ Ran run_child(const std::vector<std::string>& args, const std::vector<std::strin
               bool as_nobody, double timeout_s, const std::function<bool()>& prepare = {}) {
   std::string dir = make_temp_dir("limits-run");
   if (as_nobody && ::chown(dir.c_str(), kNobody, kNobody) != 0) return {};
+  const std::string journal = "IPCBENCH_JOURNAL=" + journal_path();
   pid_t pid = ::fork();
+  note_started(pid);
   if (pid == 0) {
+    ::putenv(const_cast<char*>(journal.c_str()));
     if (prepare && !prepare()) _exit(125);
     if (as_nobody &&
         (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)) {

@@ -32,10 +32,50 @@ std::string make_temp_dir(const std::string& tag) {
   return p;
 }
 
+namespace {
+std::set<pid_t>& started() {
+  static std::set<pid_t> pids;
+  return pids;
+}
+}  // namespace
+
+const std::set<pid_t>& started_pids() {
+  return started();
+}
+
+void note_started(pid_t pid) {
+  if (pid > 0) started().insert(pid);
+}
+
+const std::string& journal_path() {
+  static std::string dir;
+  static const std::string path = [] {
+    dir = make_temp_dir("journal");
+    fs::permissions(dir, fs::perms::all);  // writable by a run as nobody
+    std::atexit([] {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    });
+    std::string p = dir + "/objects";
+    int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd >= 0) {
+      fchmod(fd, 0666);
+      close(fd);
+    }
+    return p;
+  }();
+  return path;
+}
+
 pid_t start_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
                      const std::string& dir) {
+  const std::string journal = "IPCBENCH_JOURNAL=" + journal_path();
   pid_t pid = fork();
-  if (pid != 0) return pid;
+  if (pid != 0) {
+    if (pid > 0) started().insert(pid);
+    return pid;
+  }
+  putenv(const_cast<char*>(journal.c_str()));
   int out = open((dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   int err = open((dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   dup2(out, 1);
@@ -99,25 +139,71 @@ std::vector<pid_t> children_of(pid_t pid) {
   return out;
 }
 
+namespace {
+// The keys (decimal) of the SysV objects of one kind that exist now.
+std::set<std::string> sysv_keys(const char* kind) {
+  std::set<std::string> keys;
+  std::istringstream table(read_file(std::string("/proc/sysvipc/") + kind));
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    std::istringstream f(line);
+    std::string key;
+    f >> key;
+    // Key 0 is a segment already removed (IPC_RMID) that someone still has attached: it goes
+    // away on detach, and ipcbench never creates IPC_PRIVATE objects.
+    if (key != "0") keys.insert(key);
+  }
+  return keys;
+}
+
+// The pid an object name made by sys::owned_name carries ("ipcbench-PID-HEX..."), or -1.
+pid_t owner_in_name(const std::string& file) {
+  auto dash = file.find('-');
+  if (dash == std::string::npos) return -1;
+  auto next = file.find('-', dash + 1);
+  if (next == std::string::npos) return -1;
+  // "ipcb-probe-PID-..." has one more word before the pid.
+  std::string word = file.substr(dash + 1, next - dash - 1);
+  if (word == "probe") {
+    dash = next;
+    next = file.find('-', dash + 1);
+    if (next == std::string::npos) return -1;
+    word = file.substr(dash + 1, next - dash - 1);
+  }
+  if (word.empty() || word.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return static_cast<pid_t>(std::stol(word));
+}
+}  // namespace
+
 std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs) {
   std::set<std::string> s;
-  for (const char* kind : {"shm", "msg", "sem"}) {
-    std::istringstream table(read_file(std::string("/proc/sysvipc/") + kind));
-    std::string line;
-    std::getline(table, line);  // header
-    while (std::getline(table, line)) {
-      std::istringstream f(line);
-      std::string key;
-      f >> key;
-      // Key 0 is a segment already removed (IPC_RMID) that someone still has attached: it goes
-      // away on detach, and ipcbench never creates IPC_PRIVATE objects.
-      if (key != "0") s.insert(std::string("sysv_") + kind + " key " + key);
-    }
+  const std::set<std::string> shm = sysv_keys("shm"), msg = sysv_keys("msg"),
+                              sem = sysv_keys("sem");
+  std::istringstream journal(read_file(journal_path()));
+  for (std::string kind, name; journal >> kind >> name;) {
+    bool exists = false;
+    if (kind == "sysv_shm")
+      exists = shm.count(name) != 0;
+    else if (kind == "sysv_msg")
+      exists = msg.count(name) != 0;
+    else if (kind == "sysv_sem")
+      exists = sem.count(name) != 0;
+    else if (kind == "posix_shm")
+      exists = fs::exists("/dev/shm" + name);
+    else if (kind == "posix_mq")
+      exists = fs::exists("/dev/mqueue" + name);
+    else
+      exists = fs::exists(name);
+    if (exists) s.insert(kind + " " + name);
   }
   std::error_code ec;
   for (const char* dir : {"/dev/shm", "/dev/mqueue"}) {
     for (const auto& e : fs::directory_iterator(dir, ec)) {
-      if (e.path().filename().string().rfind("ipcb", 0) == 0) s.insert(e.path().string());
+      std::string file = e.path().filename().string();
+      if (file.rfind("ipcb", 0) == 0 && started().count(owner_in_name(file)) != 0) {
+        s.insert(e.path().string());
+      }
     }
   }
   for (const auto& d : extra_dirs) {

@@ -29,8 +29,20 @@ int wait_with_deadline(pid_t pid, double timeout_s, double* seconds);
 std::vector<pid_t> children_of(pid_t pid);
 std::string read_file(const std::string& path);
 
-// Every SysV segment key, /dev/shm entry named ipcbench-*, and every entry of `extra_dirs`.
+// The IPC objects of this test program's ipcbench runs that still exist, and every entry of
+// `extra_dirs`. Runs started by start_ipcbench / run_ipcbench append every object they create to
+// one journal ($IPCBENCH_JOURNAL, see harness/manifest.h); an object counts while it exists
+// (SysV key still in /proc/sysvipc, name still in /dev/shm or /dev/mqueue, path still there).
+// Objects of other programs on the machine never count. /dev/shm and /dev/mqueue entries whose
+// name carries the pid of one of our runs count too, journaled or not.
 std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs);
+// The journal file every run of this test program writes to (mode 0666, so a run as another
+// user can append to it).
+const std::string& journal_path();
+// Pids of every ipcbench process this test program started; note_started adds one started by
+// other means (give such a run "IPCBENCH_JOURNAL=" + journal_path() in its environment).
+const std::set<pid_t>& started_pids();
+void note_started(pid_t pid);
 
 std::string make_temp_dir(const std::string& tag);
 
