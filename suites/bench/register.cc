@@ -107,15 +107,17 @@ void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<i
 
 }  // namespace
 
-void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally) {
+void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions, RunTally& tally) {
   std::vector<int> all_cpus = sys::allowed_cpus();  // before any benchmark pins this thread
   for (const BenchSpec& spec : specs) {
     tally.fields[spec.name()] = describe(spec);
-    benchmark::RegisterBenchmark(
-        spec.name().c_str(),
-        [spec, all_cpus, &tally](benchmark::State& st) { run_one(st, spec, all_cpus, tally); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+    for (int rep = 0; rep < repetitions; ++rep) {
+      benchmark::RegisterBenchmark(
+          spec.name().c_str(),
+          [spec, all_cpus, &tally](benchmark::State& st) { run_one(st, spec, all_cpus, tally); })
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
 }
 

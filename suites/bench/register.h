@@ -19,6 +19,10 @@ struct RunTally {
   nlohmann::json fields = nlohmann::json::object();
 };
 
-void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally);
+// Registers every spec `repetitions` times, back to back, each as its own Google Benchmark run
+// of one repetition under the same name: Google Benchmark 1.7.1 crashes when it aggregates
+// repetitions that include a failed one, so ipcbench numbers and aggregates the repetitions
+// itself (add_repetition_aggregates in harness/report.h).
+void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions, RunTally& tally);
 
 }  // namespace ipcb

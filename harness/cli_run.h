@@ -1,0 +1,24 @@
+// `ipcbench run`: expands the suite, registers the matrix, runs it under Google Benchmark and
+// writes bench.json, bench.csv and summary.md into --out (atomically, under a lock on the folder).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness/cli_common.h"
+#include "harness/suite.h"
+
+namespace ipcb {
+
+struct RunArgs {
+  std::string suite = "default";
+  ProbeArgs probe;
+  SuiteOverrides o;
+  std::string pin;
+  std::string out = "ipcbench-results";
+  std::vector<std::string> gbench;  // --benchmark_* passed through
+};
+
+int cmd_run(const RunArgs& a);
+
+}  // namespace ipcb
