@@ -42,9 +42,13 @@ Result<std::unique_ptr<Segment>> FdSegment::finish_create(std::string name, mani
   };
   auto sized = sys::ftruncate_fd(fd.get(), static_cast<off_t>(bytes), name);
   if (!sized) return undo(sized.error());
+  // Reserve every page now (ENOSPC here, not a SIGBUS when a page is first touched).
+  auto reserved = sys::allocate_file(fd.get(), static_cast<off_t>(bytes), name);
+  if (!reserved) return undo(reserved.error());
   auto map = sys::map_shared(fd.get(), bytes, name);
   if (!map) return undo(map.error());
-  sys::prefault({map->data(), map->size()});
+  auto faulted = sys::prefault({map->data(), map->size()}, name);
+  if (!faulted) return undo(faulted.error());
   return std::unique_ptr<Segment>(new FdSegment(std::move(name), kind, std::move(*map), record));
 }
 
@@ -53,8 +57,9 @@ Result<std::unique_ptr<Segment>> FdSegment::finish_open(std::string name, manife
   IPCB_TRY(off_t size, sys::file_size(fd.get(), name));
   IPCB_TRY_STATUS(check_segment_size(name, static_cast<size_t>(size), bytes));
   IPCB_TRY(sys::Mapping map, sys::map_shared(fd.get(), bytes, name));
-  sys::prefault({map.data(), map.size()});
-  return std::unique_ptr<Segment>(new FdSegment(std::move(name), kind, std::move(map), -1));
+  std::unique_ptr<Segment> seg(new FdSegment(std::move(name), kind, std::move(map), -1));
+  IPCB_TRY_STATUS(sys::prefault(seg->bytes(), seg->object()));
+  return seg;
 }
 
 }  // namespace ipcb

@@ -34,9 +34,10 @@ class MemfdSegment final : public Segment {
 Result<std::unique_ptr<Segment>> create(size_t bytes) {
   IPCB_TRY(sys::Fd fd, sys::memfd_create_sealable("ipcbench"));
   IPCB_TRY_STATUS(sys::ftruncate_fd(fd.get(), static_cast<off_t>(bytes), "memfd"));
+  IPCB_TRY_STATUS(sys::allocate_file(fd.get(), static_cast<off_t>(bytes), "memfd"));
   IPCB_TRY_STATUS(sys::seal_size(fd.get(), "memfd"));
   IPCB_TRY(sys::Mapping map, sys::map_shared(fd.get(), bytes, "memfd"));
-  sys::prefault({map.data(), map.size()});
+  IPCB_TRY_STATUS(sys::prefault({map.data(), map.size()}, "memfd"));
   return std::unique_ptr<Segment>(new MemfdSegment(std::move(fd), std::move(map)));
 }
 

@@ -55,7 +55,13 @@ Result<std::unique_ptr<Segment>> create(size_t bytes) {
       manifest::release(record);
       return map.error();
     }
-    sys::prefault({map->data(), map->size()});
+    auto faulted = sys::prefault({map->data(), map->size()}, "key " + std::to_string(key));
+    if (!faulted) {
+      map->reset();
+      (void)sys::shm_rmid(*id);
+      manifest::release(record);
+      return faulted.error();
+    }
     return std::unique_ptr<Segment>(new SysvSegment(key, *id, std::move(*map), record));
   }
 }
@@ -70,7 +76,7 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
   IPCB_TRY(int id, sys::shmget_existing(key));
   IPCB_TRY(sys::Mapping map, sys::shm_attach(id, "key " + object));
   IPCB_TRY_STATUS(check_segment_size("key " + object, map.size(), bytes));
-  sys::prefault({map.data(), map.size()});
+  IPCB_TRY_STATUS(sys::prefault({map.data(), map.size()}, "key " + object));
   return std::unique_ptr<Segment>(new SysvSegment(key, -1, std::move(map), -1));
 }
 

@@ -60,15 +60,27 @@ int cmd_list() {
   return 0;
 }
 
+// Goes on past what it cannot remove; reports each, and exits 1 if anything was left.
 int cmd_clean(bool dry_run) {
   auto r = manifest::clean(dry_run);
   if (!r) return usage_error(r.error().message());
-  for (const auto& l : *r) {
+  for (const auto& l : r->removed) {
     std::printf("%s %s %s (owner pid %d is gone)\n", dry_run ? "would remove" : "removed",
                 manifest::kind_name(l.kind), l.name.c_str(), static_cast<int>(l.owner));
   }
-  if (r->empty()) std::printf("nothing to clean\n");
-  return 0;
+  for (const auto& [l, e] : r->failed) {
+    std::fprintf(stderr, "ipcbench clean: cannot remove %s %s (owner pid %d is gone): %s\n",
+                 manifest::kind_name(l.kind), l.name.c_str(), static_cast<int>(l.owner),
+                 e.message().c_str());
+  }
+  for (const auto& path : r->unreadable) {
+    std::fprintf(stderr, "ipcbench clean: %s is not a record ipcbench can read; left alone\n",
+                 path.c_str());
+  }
+  if (r->removed.empty() && r->failed.empty() && r->unreadable.empty()) {
+    std::printf("nothing to clean\n");
+  }
+  return r->failed.empty() && r->unreadable.empty() ? 0 : kExitFailed;
 }
 
 struct LimitsArgs {

@@ -136,7 +136,10 @@ PeerProcess::~PeerProcess() {
 
 Status become_peer(pid_t expected_parent, int cpu) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno_error("prctl(PR_SET_PDEATHSIG)", "");
-  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe or FIFO is an EPIPE error to report, not a death
+  // A closed pipe or FIFO is an EPIPE error to report, not a death (the handlers ignore
+  // SIGPIPE); a SIGBUS in the shared segment (truncated by someone) exits with a message.
+  manifest::install_signal_handlers();
+  manifest::set_guarded_fault_exit(true);
   if (::getppid() != expected_parent) return plain_error("peer", "the parent is already gone");
   if (cpu >= 0) IPCB_TRY_STATUS(sys::pin_to_cpu(0, cpu));
   return ok_status();

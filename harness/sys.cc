@@ -199,10 +199,20 @@ Result<Mapping> map_shared(int fd, size_t len, const std::string& what) {
   return Mapping(p, len, Mapping::Kind::kMmap);
 }
 
-void prefault(std::span<std::byte> region) {
+Status prefault(std::span<std::byte> region, const std::string& what) {
 #ifdef MADV_POPULATE_WRITE
   // Faults every page in for writing without touching its content (Linux >= 5.14).
-  if (::madvise(region.data(), region.size(), MADV_POPULATE_WRITE) == 0) return;
+  int r = 0;
+  do {
+    r = ::madvise(region.data(), region.size(), MADV_POPULATE_WRITE);
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return ok_status();
+  if (errno != EINVAL) {
+    return errno_error("madvise(MADV_POPULATE_WRITE)",
+                       what + ", " + std::to_string(region.size()) + " bytes",
+                       "the memory for the segment cannot be had (a full tmpfs, a memory cgroup "
+                       "limit, or RAM)");
+  }
 #endif
   // Fallback: an atomic add of zero per page. Atomic, because the peer may already be writing
   // to this memory: a plain read-then-write could undo its store.
@@ -210,6 +220,7 @@ void prefault(std::span<std::byte> region) {
   for (size_t off = 0; off < region.size(); off += page) {
     __atomic_fetch_add(reinterpret_cast<unsigned char*>(region.data() + off), 0, __ATOMIC_RELAXED);
   }
+  return ok_status();
 }
 
 Result<Fd> shm_create_excl(const std::string& name) {

@@ -97,8 +97,11 @@ Result<size_t> pipe_capacity(int fd);
 
 // --- memory -------------------------------------------------------------------------------------
 Result<Mapping> map_shared(int fd, size_t len, const std::string& what);
-// Writes one byte in every page so no page fault happens while timing.
-void prefault(std::span<std::byte> region);
+// Faults every page of a shared mapping in for writing (MADV_POPULATE_WRITE) so no page fault
+// happens while timing. Fails cleanly (ENOMEM, EFAULT, ENOSPC...) when the memory cannot be
+// had, instead of a SIGBUS later; only a kernel without MADV_POPULATE_WRITE (EINVAL, before
+// 5.14) falls back to touching each page.
+Status prefault(std::span<std::byte> region, const std::string& what);
 
 // --- POSIX shared memory
 // --------------------------------------------------------------------------

@@ -52,13 +52,14 @@ TEST_F(ManifestTest, CleanRemovesObjectsOfDeadOwnersOnly) {
 
   auto dry = manifest::clean(/*dry_run=*/true);
   ASSERT_TRUE(dry.ok());
-  ASSERT_EQ(dry->size(), 1u);
-  EXPECT_EQ((*dry)[0].name, dead_name);
+  ASSERT_EQ(dry->removed.size(), 1u);
+  EXPECT_EQ(dry->removed[0].name, dead_name);
   EXPECT_TRUE(std::filesystem::exists("/dev/shm" + dead_name)) << "dry run removed something";
 
   auto done = manifest::clean(/*dry_run=*/false);
   ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->size(), 1u);
+  EXPECT_EQ(done->removed.size(), 1u);
+  EXPECT_TRUE(done->failed.empty());
   EXPECT_FALSE(std::filesystem::exists("/dev/shm" + dead_name));
   EXPECT_TRUE(std::filesystem::exists("/dev/shm" + live_name))
       << "a live owner's object was removed";
