@@ -9,26 +9,33 @@
 
 #include <csignal>
 #include <cstring>
+#include <system_error>
 
 #include "harness/manifest.h"
+#include "harness/sys_kernel.h"
 
 extern char** environ;
 
 namespace ipcb {
 namespace {
-constexpr uint64_t kPollNs = 10'000'000;  // how often the watchdog looks
-}
+constexpr uint64_t kPollNs = 10'000'000;      // how often the watchdog looks
+constexpr uint64_t kGraceNs = 1'000'000'000;  // beyond the stall deadline, after the peer went
+}  // namespace
 
-std::string PeerExit::describe() const {
+std::string PeerExit::describe(const std::string& who) const {
   std::string s;
-  if (hung) {
-    s = "peer made no progress before the deadline and was killed";
+  if (segment_fault) {
+    s = "a SIGBUS inside the shared segment (another process truncated it, or its memory could "
+        "not be provided); " +
+        who + " stopped by the harness";
+  } else if (hung) {
+    s = who + " made no progress before the deadline and was killed";
   } else if (signal != 0) {
-    s = "peer killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+    s = who + " killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   } else if (exited) {
-    s = "peer exited with status " + std::to_string(code);
+    s = who + " exited with status " + std::to_string(code);
   } else {
-    s = "peer state unknown";
+    s = who + " state unknown";
   }
   std::string e = err;
   while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
@@ -43,8 +50,24 @@ PeerProcess::PeerProcess(pid_t pid, sys::Fd out, sys::Fd err, uint64_t stall_ns,
       err_(std::move(err)),
       stall_ns_(stall_ns),
       abort_(abort),
-      on_gone_(std::move(on_gone)) {
-  watchdog_ = std::thread([this] { watch(); });
+      on_gone_(std::move(on_gone)) {}
+
+Status PeerProcess::start_watchdog() {
+  try {
+    watchdog_ = std::thread([this] { watch(); });
+  } catch (const std::system_error& e) {
+    // Threads count against RLIMIT_NPROC like processes; without a watchdog the peer must go.
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    manifest::forget_peer_pid(pid_);
+    abort_.store(true);
+    auto nproc = sys::soft_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC");
+    return Error{"pthread_create", "the peer's watchdog thread", e.code().value(),
+                 "threads and processes of this user are limited by RLIMIT_NPROC = " +
+                     (nproc ? std::to_string(*nproc) : std::string("?")) + " (ulimit -u)"};
+  }
+  return ok_status();
 }
 
 Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::string>& args,
@@ -69,16 +92,25 @@ Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::s
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     errno = rc;
-    return errno_error("posix_spawn", "/proc/self/exe peer");
+    std::string detail;
+    if (rc == EAGAIN) {
+      auto nproc = sys::soft_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC");
+      detail = "processes of this user are limited by RLIMIT_NPROC = " +
+               (nproc ? std::to_string(*nproc) : std::string("?")) + " (ulimit -u)";
+    }
+    return errno_error("posix_spawn", "/proc/self/exe peer", detail);
   }
   manifest::add_peer_pid(pid);
-  return std::unique_ptr<PeerProcess>(new PeerProcess(
-      pid, std::move(out.first), std::move(err.first), stall_ns, abort, std::move(on_gone)));
+  std::unique_ptr<PeerProcess> p(new PeerProcess(pid, std::move(out.first), std::move(err.first),
+                                                 stall_ns, abort, std::move(on_gone)));
+  IPCB_TRY_STATUS(p->start_watchdog());
+  return p;
 }
 
 void PeerProcess::watch() {
   uint64_t last = progress_.load(std::memory_order_relaxed);
   uint64_t last_change = sys::now_ns();
+  const uint64_t faults = manifest::guarded_faults();
   for (;;) {
     int status = 0;
     rusage ru{};
@@ -87,24 +119,64 @@ void PeerProcess::watch() {
       status_ = status;
       usage_ = ru;
       manifest::forget_peer_pid(pid_);
+      uint64_t zero = 0;
+      gone_at_.compare_exchange_strong(zero, sys::now_ns());
       abort_.store(true);
       if (on_gone_) on_gone_();
-      return;
+      return watch_after_abort();
     }
     uint64_t now = sys::now_ns();
     uint64_t p = progress_.load(std::memory_order_relaxed);
-    if (p != last) {
+    bool kill_it = false;
+    if (manifest::guarded_faults() != faults && !segment_fault_.load()) {
+      segment_fault_.store(true);
+      kill_it = true;
+    } else if (p != last) {
       last = p;
       last_change = now;
     } else if (now - last_change > stall_ns_ && !hung_.load()) {
       hung_.store(true);
+      kill_it = true;
+    }
+    if (kill_it) {
+      uint64_t zero = 0;
+      gone_at_.compare_exchange_strong(zero, now);
       ::kill(pid_, SIGKILL);
     }
     sys::sleep_ns(kPollNs);
   }
 }
 
+// The peer is gone and `abort` raised: every wait of the measured side returns within a slice,
+// unless it is stuck in a primitive that cannot watch the flag. Then nothing else would ever
+// end the run: end the process, cleanly.
+void PeerProcess::watch_after_abort() {
+  uint64_t last = progress_.load(std::memory_order_relaxed);
+  uint64_t last_change = sys::now_ns();
+  while (!released_.load()) {
+    uint64_t p = progress_.load(std::memory_order_relaxed);
+    uint64_t now = sys::now_ns();
+    if (p != last) {
+      last = p;
+      last_change = now;
+    } else if (now - last_change > stall_ns_ + kGraceNs) {
+      PeerExit e;
+      e.hung = hung_.load();
+      e.segment_fault = segment_fault_.load();
+      if (WIFEXITED(status_)) e.exited = true, e.code = WEXITSTATUS(status_);
+      if (WIFSIGNALED(status_)) e.signal = WTERMSIG(status_);
+      manifest::emergency_exit(
+          "the measured side is stuck after the " +
+          e.describe("peer (pid " + std::to_string(pid_) + ")") +
+          ": a wait on the shared state does not return (the state is corrupt); every IPC "
+          "object was removed; exiting");
+    }
+    sys::sleep_ns(kPollNs);
+  }
+}
+
 PeerExit PeerProcess::finish() {
+  released_.store(true);
   PeerExit e;
   auto out = sys::read_all(out_.get(), "peer stdout");  // ends when the peer exits or is killed
   auto err = sys::read_all(err_.get(), "peer stderr");
@@ -112,6 +184,7 @@ PeerExit PeerProcess::finish() {
   e.out = out ? *out : "";
   e.err = err ? *err : "";
   e.hung = hung_.load();
+  e.segment_fault = segment_fault_.load();
   if (WIFEXITED(status_)) {
     e.exited = true;
     e.code = WEXITSTATUS(status_);
@@ -122,12 +195,25 @@ PeerExit PeerProcess::finish() {
   return e;
 }
 
-std::string PeerProcess::what_happened() {
-  if (!abort_.load()) ::kill(pid_, SIGKILL);  // only while not yet reaped: the pid is still ours
-  return finish().describe();
+PeerExit PeerProcess::stop_and_finish(bool* stopped_by_us) {
+  // Only while not yet reaped (gone_at_ is set first): the pid is still ours.
+  bool running = gone_at_.load() == 0;
+  if (running) {
+    // Dead already but not yet reaped by the watchdog (it looks every 10 ms): not ours to claim.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid_) {
+      running = false;
+    } else {
+      ::kill(pid_, SIGKILL);
+    }
+  }
+  if (stopped_by_us) *stopped_by_us = running;
+  return finish();
 }
 
 PeerProcess::~PeerProcess() {
+  released_.store(true);
   if (watchdog_.joinable()) {
     if (!abort_.load()) ::kill(pid_, SIGKILL);
     watchdog_.join();

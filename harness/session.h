@@ -25,6 +25,7 @@ enum class PeerRole {
   kSource,  // sends data messages when asked with a burst command (fanin)
 };
 const char* role_name(PeerRole r);
+Result<PeerRole> parse_role(const std::string& s);
 
 // Everything that identifies one benchmark and how it runs.
 struct BenchSpec {
