@@ -15,14 +15,19 @@ Status check_segment_size(const std::string& object, size_t actual, size_t wante
   return ok_status();
 }
 
-std::string free_space_limit(const std::string& dir, size_t message_bytes) {
+std::string free_space_limit(const std::string& dir, size_t message_bytes, size_t channels,
+                             const std::string& extra) {
   ChannelConfig c;
   c.message_bytes = message_bytes;
-  const uint64_t bytes = shm_channel_bytes(c);
+  const uint64_t one = shm_channel_bytes(c);
+  const uint64_t bytes = one * std::max<size_t>(channels, 1);
   auto free = sys::fs_free_bytes(dir);
   if (!free || bytes <= *free) return {};
-  return "segment of " + std::to_string(bytes) + " bytes exceeds the free space of " + dir + " = " +
-         std::to_string(*free) + " bytes";
+  std::string what = channels > 1
+                         ? "segments of " + std::to_string(channels) + " x " + std::to_string(one) +
+                               " = " + std::to_string(bytes) + " bytes exceed"
+                         : "segment of " + std::to_string(bytes) + " bytes exceeds";
+  return what + " the free space of " + dir + " = " + std::to_string(*free) + " bytes" + extra;
 }
 
 Status FdSegment::remove_name() {

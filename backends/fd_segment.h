@@ -8,10 +8,11 @@
 
 namespace ipcb {
 
-// "" if a channel segment for messages of `message_bytes` fits the free space of the
-// filesystem holding `dir` (statvfs), else the line naming it. No /dev/shm etc.: "" too (the
-// create call will say what is wrong).
-std::string free_space_limit(const std::string& dir, size_t message_bytes);
+// "" if `channels` channel segments for messages of `message_bytes`, all at once, fit the free
+// space of the filesystem holding `dir` (statvfs), else the line naming it. No /dev/shm etc.:
+// "" too (the create call will say what is wrong). `extra` is appended to the line.
+std::string free_space_limit(const std::string& dir, size_t message_bytes, size_t channels,
+                             const std::string& extra = {});
 
 class FdSegment final : public Segment {
  public:

@@ -82,7 +82,7 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-std::string sysv_shm_size_limit(size_t message_bytes) {
+std::string sysv_shm_size_limit(size_t message_bytes, size_t channels) {
   ChannelConfig c;
   c.message_bytes = message_bytes;
   const uint64_t bytes = shm_channel_bytes(c);
@@ -93,10 +93,15 @@ std::string sysv_shm_size_limit(size_t message_bytes) {
   if (bytes > *shmmax) {
     return segment + " exceeds kernel.shmmax = " + std::to_string(*shmmax);
   }
-  // shmall counts pages of every segment on the system; ours alone must fit at least.
+  // shmall counts pages of every segment on the system; the run's own must fit at least.
   auto shmall = sys::read_sysctl("kernel.shmall");
   if (!shmall) return shmall.error().message();
-  if ((bytes + page - 1) / page > *shmall) {
+  const uint64_t n = std::max<size_t>(channels, 1);
+  if (n * ((bytes + page - 1) / page) > *shmall) {
+    if (n > 1) {
+      segment = std::to_string(n * bytes) + " bytes of " + std::to_string(n) + " segments (" +
+                std::to_string(bytes) + " each)";
+    }
     return segment + " exceeds kernel.shmall = " + std::to_string(*shmall) + " pages of " +
            std::to_string(page) + " bytes";
   }
