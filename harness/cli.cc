@@ -9,6 +9,7 @@
 #include "backends/backend.h"
 #include "backends/sync/waiter.h"
 #include "harness/cli_common.h"
+#include "harness/cli_floors.h"
 #include "harness/cli_run.h"
 #include "harness/manifest.h"
 #include "harness/workload.h"
@@ -166,6 +167,9 @@ int cli_main(int argc, char** argv) {
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
   ra.probe.add_to(run);
+  run->add_flag("--no-floors", ra.no_floors,
+                "do not measure the physical floors first (results then have no floor_ns, "
+                "ceiling_bytes_per_second or ratio_to_floor)");
   run->allow_extras();
   run->footer(
       "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
@@ -191,6 +195,18 @@ int cli_main(int argc, char** argv) {
   lim->add_option("--suite", la.suite, "the suite whose skipped sizes to explain")
       ->capture_default_str();
 
+  FloorsArgs fa;
+  auto* floors = app.add_subcommand(
+      "floors", "measure this machine's physical floors (what no IPC mechanism can beat)");
+  floors->add_option("--size", fa.sizes, "payload sizes (K, M: powers of 1024)")
+      ->delimiter(',')
+      ->capture_default_str();
+  floors->add_option("--placement", fa.placements, "cross, same or free (comma-separated)")
+      ->delimiter(',');
+  floors->add_option("--pin", fa.pin, "the two CPUs, e.g. 0,1 (default: the first two allowed)");
+  floors->add_option("--budget", fa.budget_s, "seconds to spend in all")->capture_default_str();
+  floors->add_flag("--json", fa.json, "print JSON (the object bench.json carries in context.floors)");
+
   bool dry_run = false;
   auto* clean =
       app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
@@ -204,6 +220,7 @@ int cli_main(int argc, char** argv) {
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
   if (app.got_subcommand("limits")) return cmd_limits(la);
+  if (app.got_subcommand("floors")) return cmd_floors(fa);
   if (app.got_subcommand("conform")) {
     std::vector<std::string> args = {"--out", conform_out};
     for (const auto& extra : conform->remaining()) {

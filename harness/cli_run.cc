@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "backends/mmap_file.h"
+#include "harness/cli_floors.h"
 #include "harness/environment.h"
 #include "harness/manifest.h"
 #include "harness/report.h"
@@ -14,6 +15,8 @@
 
 namespace ipcb {
 namespace {
+
+constexpr double kFloorsBudgetS = 2.5;  // the floors of a run's placements, in all
 
 // Google Benchmark's flags, sorted into those ipcbench implements itself and those it passes on.
 struct GbenchFlags {
@@ -157,9 +160,13 @@ int cmd_run(const RunArgs& a) {
   nlohmann::json env = capture_environment(placements);  // before any thread is pinned
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions);
   print_header(*suite, *expansion, config, placements, a.out);
+  std::vector<Floors> floors;
+  if (!a.no_floors) floors = floors_for(specs, kFloorsBudgetS);
+  for (const auto& f : floors) std::printf("%s\n", floors_summary(f).c_str());
+  std::fflush(stdout);
 
   RunTally tally;
-  register_benchmarks(specs, repetitions, tally);
+  register_benchmarks(specs, repetitions, floors, tally);
   std::vector<std::string> gb = flags->pass;
   auto user_gave = [&](const std::string& flag) {
     return std::any_of(gb.begin(), gb.end(), [&](const auto& g) { return g.rfind(flag, 0) == 0; });
@@ -184,12 +191,20 @@ int cmd_run(const RunArgs& a) {
   extra["date"] = started;
   extra["ipcbench_failures"] = tally.failures;
   extra["limits"] = limits::to_json(run_limits);
+  extra["floors"] = nlohmann::json::array();
+  for (const auto& f : floors) extra["floors"].push_back(floors_to_json(f));
+  extra["ipcbench_below_floor"] = tally.below_floor;
   add_context(bench, extra, tally.fields);
   if (auto st = write_results(a.out, bench); !st) {
     std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
     return kExitFailed;
   }
   std::printf("\nwrote %s/bench.json, bench.csv, summary.md\n", a.out.c_str());
+  if (!tally.below_floor.empty()) {
+    std::printf("\n%zu result(s) BELOW THEIR PHYSICAL FLOOR (impossible: a measuring error):\n",
+                tally.below_floor.size());
+    for (const auto& b : tally.below_floor) std::printf("  %s\n", b.c_str());
+  }
   if (!tally.failures.empty()) {
     std::fprintf(stderr, "\nipcbench: %zu benchmark(s) FAILED:\n", tally.failures.size());
     for (const auto& f : tally.failures) std::fprintf(stderr, "  %s\n", f.c_str());

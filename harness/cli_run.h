@@ -17,6 +17,7 @@ struct RunArgs {
   std::string pin;
   std::string out = "ipcbench-results";
   std::vector<std::string> gbench;  // --benchmark_* passed through
+  bool no_floors = false;           // skip measuring the floors first
 };
 
 int cmd_run(const RunArgs& a);
