@@ -167,6 +167,12 @@ int cli_main(int argc, char** argv) {
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
   ra.probe.add_to(run);
+  run->add_option("--inject-ns", ra.inject_ns,
+                  "add this many ns of busy work per message in the peer: a known slowdown, to "
+                  "check what a regression gate can see (recorded in every result and in "
+                  "context.comparability_key)");
+  run->add_option("--inject-filter", ra.inject_filter,
+                  "with --inject-ns: only benchmarks whose name matches this regular expression");
   run->add_flag("--no-floors", ra.no_floors,
                 "do not measure the physical floors first (results then have no floor_ns, "
                 "ceiling_bytes_per_second or ratio_to_floor)");
@@ -205,7 +211,8 @@ int cli_main(int argc, char** argv) {
       ->delimiter(',');
   floors->add_option("--pin", fa.pin, "the two CPUs, e.g. 0,1 (default: the first two allowed)");
   floors->add_option("--budget", fa.budget_s, "seconds to spend in all")->capture_default_str();
-  floors->add_flag("--json", fa.json, "print JSON (the object bench.json carries in context.floors)");
+  floors->add_flag("--json", fa.json,
+                   "print JSON (the object bench.json carries in context.floors)");
 
   bool dry_run = false;
   auto* clean =

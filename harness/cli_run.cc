@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <regex>
 
 #include "backends/mmap_file.h"
 #include "harness/cli_floors.h"
@@ -59,8 +60,35 @@ Result<GbenchFlags> sort_gbench_flags(const std::vector<std::string>& given) {
   return f;
 }
 
+// --inject-ns: the busy work goes to the benchmarks the filter names (all without one).
+Status apply_inject(const RunArgs& a, std::vector<BenchSpec>& specs) {
+  if (a.inject_ns > kMaxInjectNs) {
+    return plain_error("--inject-ns " + std::to_string(a.inject_ns),
+                       "at most " + std::to_string(kMaxInjectNs) + " ns per message");
+  }
+  if (!a.inject_filter.empty() && a.inject_ns == 0) {
+    return plain_error("--inject-filter", "needs --inject-ns");
+  }
+  std::regex re;
+  try {
+    re = std::regex(a.inject_filter.empty() ? ".*" : a.inject_filter);
+  } catch (const std::regex_error& e) {
+    return plain_error("--inject-filter '" + a.inject_filter + "'",
+                       std::string("not a regular expression: ") + e.what());
+  }
+  bool any = a.inject_ns == 0;
+  for (auto& sp : specs) {
+    if (a.inject_ns != 0 && std::regex_search(sp.name(), re)) {
+      sp.inject_ns = a.inject_ns;
+      any = true;
+    }
+  }
+  if (!any) return plain_error("--inject-filter '" + a.inject_filter + "'", "matches no benchmark");
+  return ok_status();
+}
+
 nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const Expansion& ex,
-                               int repetitions) {
+                               int repetitions, const RunArgs& a) {
   nlohmann::json matrices = nlohmann::json::array();
   for (const auto& m : suite.matrices) {
     matrices.push_back({{"workloads", m.workloads},
@@ -84,6 +112,8 @@ nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const 
       {"benchmarks", ex.specs.size()},
       {"skipped", ex.skipped.size()},
       {"mmap_dir", mmap_file_directory()},
+      {"inject_ns", a.inject_ns},
+      {"inject_filter", a.inject_filter},
   };
 }
 
@@ -144,6 +174,7 @@ int cmd_run(const RunArgs& a) {
   if (!cpus) return usage_error(cpus.error().message());
   auto expansion = expand(*suite, *cpus);
   if (!expansion) return usage_error(expansion.error().message());
+  if (auto st = apply_inject(a, expansion->specs); !st) return usage_error(st.error().message());
   if (expansion->specs.empty() && expansion->skipped.empty()) {
     return usage_error("the suite and options select no benchmark");
   }
@@ -158,7 +189,8 @@ int cmd_run(const RunArgs& a) {
 
   std::vector<Placement> placements = placements_of(specs);
   nlohmann::json env = capture_environment(placements);  // before any thread is pinned
-  nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions);
+  nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
+  add_comparability(env, config);
   print_header(*suite, *expansion, config, placements, a.out);
   std::vector<Floors> floors;
   if (!a.no_floors) floors = floors_for(specs, kFloorsBudgetS);

@@ -31,14 +31,14 @@ struct SizeFloors {
 struct Floors {
   std::string placement;
   int cpu_a = -1, cpu_b = -1;
-  double clock_ns = 0;    // one CLOCK_MONOTONIC read
-  double line1_ns = 0;    // one-way, both directions through one cache line
-  double line2_ns = 0;    // one-way, a cache line per direction
-  double futex_ns = 0;    // one-way hand-off: FUTEX_WAKE to a sleeping FUTEX_WAIT
-  double pipe_ns = 0;     // one-way hand-off: a byte through a pipe to a blocked read
+  double clock_ns = 0;  // one CLOCK_MONOTONIC read
+  double line1_ns = 0;  // one-way, both directions through one cache line
+  double line2_ns = 0;  // one-way, a cache line per direction
+  double futex_ns = 0;  // one-way hand-off: FUTEX_WAKE to a sleeping FUTEX_WAIT
+  double pipe_ns = 0;   // one-way hand-off: a byte through a pipe to a blocked read
   std::vector<SizeFloors> sizes;
-  double seconds = 0;     // what measuring took
-  std::string error;      // non-empty when the floors could not be measured (threads, memory)
+  double seconds = 0;  // what measuring took
+  std::string error;   // non-empty when the floors could not be measured (threads, memory)
 };
 
 // Measures the floors for one placement and the given payload sizes, in at most about

@@ -45,13 +45,13 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
     b.latency = true;
     if (wait_mode == "block") {
       // A blocking hand-off, plus what the copies add beyond a line hand-off.
-      double handoff = backend_kind == "shm" || f.pipe_ns <= 0 ? f.futex_ns
-                                                               : std::min(f.futex_ns, f.pipe_ns);
+      double handoff =
+          backend_kind == "shm" || f.pipe_ns <= 0 ? f.futex_ns : std::min(f.futex_ns, f.pipe_ns);
       if (handoff <= 0) return Bound{};
       b.value = handoff + std::max(0.0, passes - f.line2_ns);
       b.tolerance = 0.3;
-      b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") +
-               " hand-off + the " + mode + " passes";
+      b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") + " hand-off + the " +
+               mode + " passes";
     } else {
       b.value = passes;
       b.what = std::string("cache-line hand-off + the ") + mode + " passes";
@@ -59,8 +59,7 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
     return b;
   }
   if (workload == "stream") {
-    double ceiling =
-        inplace ? s->stream_inplace_bytes_per_second : s->stream_copy_bytes_per_second;
+    double ceiling = inplace ? s->stream_inplace_bytes_per_second : s->stream_copy_bytes_per_second;
     if (ceiling <= 0) return b;
     b.known = true;
     b.latency = false;

@@ -15,7 +15,15 @@ namespace {
 
 // The peer's loop: answer syncs and the stop, echo, sink or produce data, time stamped
 // messages. Counts and CPU usage restart at every sync, so only the last phase is reported.
-Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode) {
+// Busy work of `ns` nanoseconds (--inject-ns): a known cost per message.
+void inject(uint64_t ns) {
+  if (ns == 0) return;
+  const uint64_t until = sys::now_ns() + ns;
+  while (sys::now_ns() < until) {
+  }
+}
+
+Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t inject_ns) {
   PeerReport r;
   bool measuring = false;
   Usage start = Usage::of_thread();
@@ -23,6 +31,7 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode) {
     IPCB_TRY(FrameHeader h, ep.recv());
     bool ok = ep.last_fault() == FrameFault::kNone;
     if (h.flags & kFrameData) {
+      inject(inject_ns);
       if (role == PeerRole::kEcho) {
         IPCB_TRY_STATUS(ep.echo(h));
       } else if (h.send_ns != 0 && measuring) {
@@ -35,6 +44,7 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode) {
       decode_burst(h.send_ns, count, stride);
       for (uint64_t i = 1; i <= count; ++i) {
         bool stamp = stride != 0 && (i - 1) % stride == 0;  // the first, then every stride-th
+        inject(inject_ns);
         IPCB_TRY_STATUS(ep.send(kFrameData, stamp ? sys::now_ns() : 0));
       }
     } else if (h.flags & kFrameSync) {
@@ -64,7 +74,7 @@ struct PeerArgs {
   size_t size = 0;
   VerifyMode verify = VerifyMode::kFull;
   CopyMode mode = CopyMode::kCopy;
-  uint64_t sleep_ns = 0, spin_ns = 0;
+  uint64_t sleep_ns = 0, spin_ns = 0, inject_ns = 0;
   int cpu = -1;
   pid_t parent = 0;
 };
@@ -81,9 +91,9 @@ Result<uint64_t> peer_number(const std::string& key, const std::string& text, ui
 }
 
 Result<PeerArgs> parse_peer_args(const std::vector<std::string>& args) {
-  static const char* kKeys[] = {"--workload", "--role",   "--backend", "--sync",
-                                "--size",     "--verify", "--mode",    "--sleep-ns",
-                                "--spin-ns",  "--object", "--cpu",     "--parent"};
+  static const char* kKeys[] = {"--workload", "--role",   "--backend",  "--sync",    "--size",
+                                "--verify",   "--mode",   "--sleep-ns", "--spin-ns", "--object",
+                                "--cpu",      "--parent", "--inject-ns"};
   if (args.size() % 2 != 0) return plain_error("peer", "options come in pairs: --KEY VALUE");
   std::map<std::string, std::string> opt;
   for (size_t i = 0; i < args.size(); i += 2) {
@@ -117,6 +127,7 @@ Result<PeerArgs> parse_peer_args(const std::vector<std::string>& args) {
   constexpr uint64_t kMaxWaitNs = 10'000'000'000ULL;
   IPCB_TRY(a.sleep_ns, peer_number("--sleep-ns", opt["--sleep-ns"], kMaxWaitNs));
   IPCB_TRY(a.spin_ns, peer_number("--spin-ns", opt["--spin-ns"], kMaxWaitNs));
+  IPCB_TRY(a.inject_ns, peer_number("--inject-ns", opt["--inject-ns"], kMaxInjectNs));
   a.object = opt["--object"];
   if (a.object.empty() || a.object.size() > 4096) {
     return plain_error("peer --object", "expected the object's name, key or descriptors");
@@ -150,7 +161,7 @@ int peer_main(const std::vector<std::string>& args) {
     return fail(plain_error("peer", "this channel has no in-place mode"), 3);
   }
   Endpoint ep(**ch, a->size, a->verify, a->mode);
-  auto r = serve(ep, a->role, a->verify);
+  auto r = serve(ep, a->role, a->verify, a->inject_ns);
   if (!r) return fail(r.error(), 3);
   nlohmann::json j = {{"verified", r->verified},
                       {"errors", r->errors},

@@ -101,6 +101,8 @@ Status Session::spawn_peer(Link& link, PeerRole role) {
                                    std::to_string(spec_.sleep_ns),
                                    "--spin-ns",
                                    std::to_string(spec_.spin_ns),
+                                   "--inject-ns",
+                                   std::to_string(spec_.inject_ns),
                                    "--object",
                                    link.channel->object(),
                                    "--cpu",

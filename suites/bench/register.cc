@@ -54,6 +54,7 @@ void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurem
   state.counters["ivcsw_self_per_msg"] = per(m.self_usage.involuntary_switches, m.messages);
   state.counters["ivcsw_peer_per_msg"] = per(m.peer_usage.involuntary_switches, m.messages);
   state.counters["fan"] = spec.fan;
+  if (spec.inject_ns != 0) state.counters["inject_ns"] = static_cast<double>(spec.inject_ns);
   state.SetLabel(m.wait_mode + " wait, " + copy_mode_name(spec.mode) + ", " + spec.placement.name);
 }
 
@@ -66,7 +67,8 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"placement", spec.placement.name},
           {"cpu_self", spec.placement.cpu_self},
           {"cpu_peer", spec.placement.cpu_peer},
-          {"verify", verify_name(spec.verify)}};
+          {"verify", verify_name(spec.verify)},
+          {"inject_ns", spec.inject_ns}};
 }
 
 // A result read against the floor that bounds it: counters, and a note when it is below it
@@ -88,8 +90,8 @@ void set_floor(benchmark::State& state, const BenchSpec& spec, const Measurement
   bool below = bound.latency ? ratio < 1 - bound.tolerance : ratio > 1 + bound.tolerance;
   if (below) {
     char line[256];
-    std::snprintf(line, sizeof line, "%s: %s %.4g %s the %s %.4g (ratio %.2f)",
-                  spec.name().c_str(), bound.latency ? "p50" : "throughput", measured,
+    std::snprintf(line, sizeof line, "%s: %s %.4g %s the %s %.4g (ratio %.2f)", spec.name().c_str(),
+                  bound.latency ? "p50" : "throughput", measured,
                   bound.latency ? "ns is below" : "B/s is above", bound.what.c_str(), bound.value,
                   ratio);
     tally.below_floor.push_back(line);
@@ -148,11 +150,10 @@ void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
                           [&](const Floors& x) { return x.placement == spec.placement.name; });
     const Floors* fl = f == floors.end() ? nullptr : &*f;
     for (int rep = 0; rep < repetitions; ++rep) {
-      benchmark::RegisterBenchmark(
-          spec.name().c_str(),
-          [spec, all_cpus, fl, &tally](benchmark::State& st) {
-            run_one(st, spec, all_cpus, fl, tally);
-          })
+      benchmark::RegisterBenchmark(spec.name().c_str(),
+                                   [spec, all_cpus, fl, &tally](benchmark::State& st) {
+                                     run_one(st, spec, all_cpus, fl, tally);
+                                   })
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
