@@ -16,9 +16,10 @@ Status check_segment_size(const std::string& object, size_t actual, size_t wante
 }
 
 std::string free_space_limit(const std::string& dir, size_t message_bytes, size_t channels,
-                             const std::string& extra) {
+                             bool deep, const std::string& extra) {
   ChannelConfig c;
   c.message_bytes = message_bytes;
+  c.deep = deep;
   const uint64_t one = shm_channel_bytes(c);
   const uint64_t bytes = one * std::max<size_t>(channels, 1);
   auto free = sys::fs_free_bytes(dir);

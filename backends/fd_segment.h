@@ -12,7 +12,7 @@ namespace ipcb {
 // space of the filesystem holding `dir` (statvfs), else the line naming it. No /dev/shm etc.:
 // "" too (the create call will say what is wrong). `extra` is appended to the line.
 std::string free_space_limit(const std::string& dir, size_t message_bytes, size_t channels,
-                             const std::string& extra = {});
+                             bool deep, const std::string& extra = {});
 
 class FdSegment final : public Segment {
  public:

@@ -58,10 +58,11 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-std::string memfd_size_limit(size_t message_bytes, size_t channels) {
+std::string memfd_size_limit(size_t message_bytes, size_t channels, bool deep) {
   // A memfd is charged to the kernel's internal shmem mount, which has no size of its own;
   // the free space of /dev/shm (the same memory, tmpfs) is the estimate of what is there.
-  return free_space_limit("/dev/shm", message_bytes, channels, " (the estimate for memfd memory)");
+  return free_space_limit("/dev/shm", message_bytes, channels, deep,
+                          " (the estimate for memfd memory)");
 }
 
 SegmentKind memfd_segments() {

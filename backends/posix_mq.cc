@@ -139,7 +139,7 @@ bool valid_name(const std::string& name) {
 
 }  // namespace
 
-std::string posix_mq_size_limit(size_t message_bytes, size_t channels) {
+std::string posix_mq_size_limit(size_t message_bytes, size_t channels, bool /*deep*/) {
   // Every limit in the way, joined by "; ", so the advice raises them all at once.
   std::string why;
   auto msgsize_max = sys::read_sysctl("fs.mqueue.msgsize_max");

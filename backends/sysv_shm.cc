@@ -82,9 +82,10 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-std::string sysv_shm_size_limit(size_t message_bytes, size_t channels) {
+std::string sysv_shm_size_limit(size_t message_bytes, size_t channels, bool deep) {
   ChannelConfig c;
   c.message_bytes = message_bytes;
+  c.deep = deep;
   const uint64_t bytes = shm_channel_bytes(c);
   const uint64_t page = sys::page_size();
   auto shmmax = sys::read_sysctl("kernel.shmmax");

@@ -38,7 +38,7 @@ int cmd_list() {
   for (const auto& w : workloads()) std::printf("  %-10s %s\n", w.name, w.description);
   std::printf("\nSize limits on this machine (checked against a 64 MiB payload):\n");
   for (const auto& b : backends()) {
-    std::string why = b.size_limit(sizeof(FrameHeader) + kMaxPayload, 1);
+    std::string why = b.size_limit(sizeof(FrameHeader) + kMaxPayload, 1, false);
     std::printf("  %-14s %s\n", b.name, why.empty() ? "64M payloads fit" : why.c_str());
   }
   std::vector<std::string> syncs;

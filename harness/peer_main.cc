@@ -154,7 +154,8 @@ int peer_main(const std::vector<std::string>& args) {
   if (auto st = become_peer(a->parent, a->cpu); !st) return fail(st.error(), 3);
   const BackendInfo* b = find_backend(a->backend);
   std::atomic<bool> abort{false};  // the peer dies with its parent (PR_SET_PDEATHSIG)
-  ChannelConfig cfg{sizeof(FrameHeader) + a->size, a->sync, &abort, a->sleep_ns, a->spin_ns};
+  ChannelConfig cfg{sizeof(FrameHeader) + a->size,   a->sync, &abort, a->sleep_ns, a->spin_ns,
+                    find_workload(a->workload)->deep};
   auto ch = b->open(cfg, a->object);
   if (!ch) return fail(ch.error(), 3);
   if (a->mode == CopyMode::kInplace && !(*ch)->supports_inplace()) {

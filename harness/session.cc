@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/manifest.h"
+#include "harness/workload.h"
 
 namespace ipcb {
 
@@ -130,8 +131,13 @@ Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec, PeerRole 
   std::unique_ptr<Session> s(new Session(spec));
   for (int i = 0; i < spec.fan; ++i) s->links_.push_back(std::make_unique<Link>());
   auto config = [&](const std::atomic<bool>* abort) {
-    return ChannelConfig{sizeof(FrameHeader) + spec.payload_bytes, spec.sync, abort, spec.sleep_ns,
-                         spec.spin_ns};
+    const WorkloadInfo* w = find_workload(spec.workload);
+    return ChannelConfig{sizeof(FrameHeader) + spec.payload_bytes,
+                         spec.sync,
+                         abort,
+                         spec.sleep_ns,
+                         spec.spin_ns,
+                         w != nullptr && w->deep};
   };
   if (one_write && b->create_fanout != nullptr) {
     // One object for every peer: the broadcast waits for all of them, so it watches any_abort_.

@@ -372,12 +372,12 @@ struct Used {
 // (backend, size, channels), read from the kernel once (a matrix may have thousands of sizes).
 struct Seen {
   std::unordered_set<std::string> names;
-  std::map<std::tuple<std::string, size_t, size_t>, std::string> limits;
-  const std::string& size_limit(const BackendInfo& b, size_t payload, size_t channels) {
-    auto key = std::make_tuple(std::string(b.name), payload, channels);
+  std::map<std::tuple<std::string, size_t, size_t, bool>, std::string> limits;
+  const std::string& size_limit(const BackendInfo& b, size_t payload, size_t channels, bool deep) {
+    auto key = std::make_tuple(std::string(b.name), payload, channels, deep);
     auto it = limits.find(key);
     if (it == limits.end()) {
-      it = limits.emplace(key, b.size_limit(sizeof(FrameHeader) + payload, channels)).first;
+      it = limits.emplace(key, b.size_limit(sizeof(FrameHeader) + payload, channels, deep)).first;
     }
     return it->second;
   }
@@ -419,7 +419,8 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
               spec.name_placement = name_placement;
               std::string name = spec.name();
               if (!seen.names.insert(name).second) continue;
-              const std::string& limit = seen.size_limit(*b, z, static_cast<size_t>(spec.fan));
+              const std::string& limit =
+                  seen.size_limit(*b, z, static_cast<size_t>(spec.fan), w->deep);
               if (!limit.empty()) {
                 out.skipped.push_back({name, limit});
               } else {
