@@ -248,6 +248,8 @@ def heatmap(sets, workload, size, out_dir) -> list:
     if not maps:
         return []
     finite = [v for _, h in maps for row in h.cells for v in row if math.isfinite(v) and v > 0]
+    if not finite:
+        return []                   # nothing a log colour scale can show
     norm = mcolors.LogNorm(vmin=min(finite), vmax=max(max(finite), min(finite) * 1.01))
     width = sum(0.62 * len(h.cols) + 1.5 for _, h in maps) + 1.1
     height = 0.3 * max(len(h.rows) for _, h in maps) + 1.6

@@ -1,5 +1,6 @@
 """The command line of scripts/ipcreport: `report` (charts, summary.md, index.html) and
-`compare` (the regression gate). Bad input is one line on stderr and exit status 2.
+`compare` (the regression gate). Bad input, including an output that cannot be written, is one
+line on stderr and exit status 2, never a traceback (a verdict of 1 must mean a regression).
 """
 from __future__ import annotations
 
@@ -40,8 +41,16 @@ def _size(text: str) -> int:
     return int(digits) * mult
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with where to find help) and exit 2."""
+
+    def error(self, message):
+        print(f'{self.prog}: {message} (see {self.prog} --help)', file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='ipcreport', description=__doc__.splitlines()[0])
+    p = Parser(prog='ipcreport', description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest='command', required=True)
     r = sub.add_parser('report', help='charts (PNG, SVG), summary.md, index.html',
                        description='With one DIR, or several without --out, each DIR gets its '
@@ -71,29 +80,59 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def write_file(path: str, text: str) -> None:
+    """Writes text to path; an OSError (also one raised when closing, e.g. a full disk)
+    becomes BadInput naming the path and errno's text."""
+    try:
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(text)
+    except OSError as err:
+        raise load.BadInput(f'{path}: cannot write ({err.strerror})') from None
+
+
+def write_stdout(text: str) -> None:
+    """Prints text; a closed pipe or full disk on stdout is BadInput, and stdout is pointed
+    at /dev/null so that the interpreter's own flush at exit cannot print a second error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as err:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise load.BadInput(f'standard output: cannot write ({err.strerror})') from None
+
+
+def _prepare_dir(out_dir: str) -> None:
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise load.BadInput(f'{out_dir}: exists and is not a folder')
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as err:
+        raise load.BadInput(f'{out_dir}: cannot create ({err.strerror})') from None
+    if not os.access(out_dir, os.W_OK):
+        raise load.BadInput(f'{out_dir}: not writable')
+
+
 def run_report(args) -> int:
-    from reports import charts, summary  # matplotlib only where it is needed
     labels = load.unique_labels(args.dirs, args.label)
     sets = [load.load(d, lab) for d, lab in zip(args.dirs, labels)]
+    from reports import charts, summary  # matplotlib only where it is needed, after the input
     groups = [(args.out, sets)] if args.out else [
         (d if os.path.isdir(d) else os.path.dirname(os.path.abspath(d)), [s])
         for d, s in zip(args.dirs, sets)]
     for out_dir, group in groups:
+        _prepare_dir(out_dir)
         try:
-            os.makedirs(out_dir, exist_ok=True)
+            charts.remove_old(out_dir)
+            made = charts.draw_all(group, out_dir, args.size)
         except OSError as err:
-            raise load.BadInput(f'{out_dir}: cannot create ({err.strerror})') from None
-        if not os.access(out_dir, os.W_OK):
-            raise load.BadInput(f'{out_dir}: not writable')
-        charts.remove_old(out_dir)
-        made = charts.draw_all(group, out_dir, args.size)
-        for name, text in (('summary.md', summary.markdown(group, made)),
-                           ('index.html', summary.html_page(group, made, out_dir))):
-            with open(os.path.join(out_dir, name), 'w', encoding='utf-8') as f:
-                f.write(text)
+            raise load.BadInput(f'{err.filename or out_dir}: cannot write charts '
+                                f'({err.strerror})') from None
+        write_file(os.path.join(out_dir, 'summary.md'), summary.markdown(group, made))
+        write_file(os.path.join(out_dir, 'index.html'), summary.html_page(group, made, out_dir))
         files = [f for _, fs in made for f in fs if f.endswith('.svg')]
-        print(f'ipcreport: wrote {out_dir}/summary.md, index.html and {len(files)} charts '
-              f'(PNG + SVG): {", ".join(f[:-4] for f in files)}')
+        write_stdout(f'ipcreport: wrote {out_dir}/summary.md, index.html and {len(files)} '
+                     f'charts (PNG + SVG): {", ".join(f[:-4] for f in files)}\n')
     return EXIT_OK
 
 
@@ -104,12 +143,11 @@ def run_compare(args) -> int:
                 correction=args.correction)
     outcome = cmp.compare(base, new, **opts)
     text = cmp.markdown(outcome, base, new, **opts)
+    if args.output:                 # first: a table on stdout must not hide a failed write
+        write_file(args.output, text)
     for w in outcome.warnings:
         print(f'ipcreport: warning: {w}', file=sys.stderr)
-    sys.stdout.write(text)
-    if args.output:
-        with open(args.output, 'w', encoding='utf-8') as f:
-            f.write(text)
+    write_stdout(text)
     return EXIT_REGRESSION if outcome.failed else EXIT_OK
 
 
@@ -119,4 +157,11 @@ def main(argv=None) -> int:
         return run_report(args) if args.command == 'report' else run_compare(args)
     except load.BadInput as err:
         print(f'ipcreport {args.command}: {err}', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as err:  # noqa: BLE001 -- last resort: a bug must not look like a verdict
+        if os.environ.get('IPCREPORT_DEBUG'):
+            raise
+        print(f'ipcreport {args.command}: internal error ({type(err).__name__}: {err}); '
+              'please report it with the input files (IPCREPORT_DEBUG=1 shows where)',
+              file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,6 +1,7 @@
 """Reads ipcbench's bench.json (Google Benchmark 1.7.1 JSON plus our context) into plain
 records. Tolerant of what Google Benchmark really writes (bare NaN/inf words); strict about
-structure, so a truncated or foreign file is reported as bad input, never half-read.
+structure (validate.py), so a truncated, foreign or edited file is reported as bad input with
+one line naming the file and what is wrong, never half-read.
 """
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import json
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
+
+from reports import validate
 
 # Google Benchmark may print non-finite numbers as bare words, which is not JSON.
 _NON_FINITE = re.compile(r'([:\[,]\s*)-?(nan|inf|infinity)\b', re.IGNORECASE)
@@ -16,6 +20,9 @@ _NON_FINITE = re.compile(r'([:\[,]\s*)-?(nan|inf|infinity)\b', re.IGNORECASE)
 _GB_SUFFIXES = ('manual_time', 'real_time', 'process_time')
 _GB_PREFIXED = ('iterations:', 'repeats:', 'threads:', 'min_time:', 'min_warmup_time:')
 _TIME_SCALE_NS = {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9}
+# The full suite with many repetitions writes a few MB; far larger is not a bench.json, and
+# reading it whole would only exhaust memory.
+MAX_FILE_BYTES = 256 << 20
 PLACEMENTS = ('cross', 'same', 'free')
 
 
@@ -80,6 +87,31 @@ def parse_json_text(text: str, where: str):
     except json.JSONDecodeError as err:
         raise BadInput(f'{where}: not valid JSON ({err.msg} at line {err.lineno}, '
                        f'column {err.colno}); truncated or not a bench.json?') from None
+    except RecursionError:
+        raise BadInput(f'{where}: JSON nested too deeply to read; not a bench.json') from None
+
+
+def read_text(path: str) -> str:
+    """A regular file's text, UTF-8. Raises BadInput naming errno's text, a size beyond
+    MAX_FILE_BYTES, or the first byte that is not UTF-8."""
+    try:
+        with open(path, 'rb') as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise BadInput(f'{path}: not a regular file')
+            if st.st_size > MAX_FILE_BYTES:
+                raise BadInput(f'{path}: {st.st_size / 1e6:.0f} MB, larger than any bench.json '
+                               f'(at most {MAX_FILE_BYTES >> 20} MiB read)')
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise BadInput(f'{path}: cannot read ({err.strerror})') from None
+    if not data.strip():
+        raise BadInput(f'{path}: empty file; the run that wrote it did not finish?')
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as err:
+        raise BadInput(f'{path}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset '
+                       f'{err.start}); not a bench.json?') from None
 
 
 def bench_files(path: str) -> list:
@@ -87,12 +119,18 @@ def bench_files(path: str) -> list:
     bench.json of DIR's immediate subfolders (rounds of scripts/ci-regression), sorted."""
     if os.path.isfile(path):
         return [path]
-    if not os.path.isdir(path):
+    if not os.path.exists(path):
         raise BadInput(f'{path}: no such file or folder')
+    if not os.path.isdir(path):
+        raise BadInput(f'{path}: not a regular file or folder')
     own = os.path.join(path, 'bench.json')
     if os.path.isfile(own):
         return [own]
-    found = sorted(os.path.join(path, d, 'bench.json') for d in os.listdir(path)
+    try:
+        names = os.listdir(path)
+    except OSError as err:
+        raise BadInput(f'{path}: cannot list ({err.strerror})') from None
+    found = sorted(os.path.join(path, d, 'bench.json') for d in names
                    if os.path.isfile(os.path.join(path, d, 'bench.json')))
     if not found:
         raise BadInput(f'{path}: no bench.json in this folder or its subfolders')
@@ -123,50 +161,50 @@ def _number(v):
     return float(v)
 
 
-def _entry(raw: dict, where: str) -> Entry:
+def _entry(raw: dict) -> Entry:
+    """An Entry from a validated raw entry. Raises ValueError for a name that is not ours."""
     name = raw.get('run_name') or raw.get('name')
-    if not isinstance(name, str):
-        raise BadInput(f'{where}: a benchmark entry has no name')
     text = {k: v for k, v in raw.items() if isinstance(v, str)}
     key = parse_name(name, text)
     values = {}
-    scale = _TIME_SCALE_NS.get(raw.get('time_unit', 'ns'), 1.0)
+    scale = _TIME_SCALE_NS[raw.get('time_unit', 'ns')]
+    no_samples = raw.get('latency_samples') == 0
     for k, v in raw.items():
         num = _number(v)
         if num is None:
             if v is None:            # a NaN or inf that was read as null
                 values[k] = math.nan
             continue
+        if no_samples and k.startswith(('latency_', 'rtt_')) and num == 0:
+            continue                 # no samples: the percentile is absent, not 0 ns
         values[k] = num * scale if k in ('real_time', 'cpu_time') else num
     error = ''
     if raw.get('error_occurred'):
         error = str(raw.get('error_message') or 'error')
     return Entry(key=key, name=name, run_type=str(raw.get('run_type', 'iteration')),
                  aggregate=str(raw.get('aggregate_name', '')),
-                 repetition=int(raw.get('repetition_index', 0) or 0), error=error,
+                 repetition=raw.get('repetition_index', 0), error=error,
                  values=values, text=text)
 
 
 def load_file(path: str, label: str = '') -> ResultSet:
-    """Reads one bench.json. Raises BadInput with a one-line reason."""
+    """Reads one bench.json. Raises BadInput with a one-line reason naming the file."""
+    doc = parse_json_text(read_text(path), path)
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
-    except OSError as err:
-        raise BadInput(f'{path}: cannot read ({err.strerror})') from None
-    doc = parse_json_text(text, path)
-    if not isinstance(doc, dict) or not isinstance(doc.get('benchmarks'), list):
-        raise BadInput(f'{path}: no "benchmarks" list; not a Google Benchmark JSON file')
+        validate.check_document(doc)
+    except validate.Invalid as err:
+        raise BadInput(f'{path}: {err}') from None
     entries = []
     for raw in doc['benchmarks']:
-        if not isinstance(raw, dict):
-            raise BadInput(f'{path}: a benchmark entry is not an object')
         try:
-            entries.append(_entry(raw, path))
+            entries.append(_entry(raw))
         except ValueError:
-            continue  # not one of ours (a foreign benchmark name): ignored, not fatal
-    context = doc.get('context') if isinstance(doc.get('context'), dict) else {}
-    return ResultSet(path=path, label=label or default_label(path), context=context,
+            continue  # a foreign benchmark name among ours: ignored, not fatal
+    if not entries:
+        first = doc['benchmarks'][0].get('run_name') or doc['benchmarks'][0].get('name')
+        raise BadInput(f'{path}: none of its {len(doc["benchmarks"])} benchmarks is named '
+                       f'WORKLOAD/BACKEND/SYNC/SIZE as ipcbench names them (first: {first})')
+    return ResultSet(path=path, label=label or default_label(path), context=doc['context'],
                      entries=entries)
 
 
