@@ -20,8 +20,7 @@ class PosixSemWaiter final : public Waiter {
   }
 
   void notify() override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (s_->waiters.load(std::memory_order_relaxed) != 0) (void)sys::sem_post_shared(&s_->sem);
+    if (someone_announced(s_->waiters)) (void)sys::sem_post_shared(&s_->sem);
   }
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
