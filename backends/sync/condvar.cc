@@ -26,8 +26,7 @@ class CondvarWaiter final : public Waiter {
   }
 
   void notify() override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (s_->waiters.load(std::memory_order_relaxed) == 0) return;
+    if (!someone_announced(s_->waiters)) return;
     // Taking the mutex orders us after the waiter's locked re-check (see condvar.h). If it
     // cannot be taken (a corrupt slot, ENOTRECOVERABLE, held past a slice), the waiter still
     // wakes at the end of its slice, and its own check reports a corrupt slot.

@@ -56,8 +56,7 @@ class PosixSemWaiter final : public Waiter {
   }
 
   void notify() override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (s_->waiters.load(std::memory_order_relaxed) == 0) return;
+    if (!someone_announced(s_->waiters)) return;
     // A corrupt slot: no post (the waiter's slice ends and its own check reports it).
     if (check()) (void)sys::sem_post_shared(&s_->sem);
   }

@@ -31,10 +31,9 @@ class SysvSemWaiter final : public Waiter {
   }
 
   void notify() override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     // A failure (ERANGE at SEMVMX: counts left by posts to a waiter that was already awake)
     // still leaves the semaphore positive, so the waiter wakes anyway.
-    if (s_->waiters.load(std::memory_order_relaxed) != 0) (void)sys::sem_up(id_);
+    if (someone_announced(s_->waiters)) (void)sys::sem_up(id_);
   }
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
