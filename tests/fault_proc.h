@@ -84,6 +84,8 @@ class Tracer {
   bool run_to_write(int fd, double timeout_s);
   // Ends the held tracee with SIGKILL.
   void kill_held();
+  // Lets the held tracee go on as if nothing happened.
+  void release() { detach(0); }
   // Leaves the held tracee stopped (a pending SIGSTOP, then detach): as if SIGSTOPped there.
   void detach_stopped();
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -281,6 +282,11 @@ void expect_outcome(const std::string& what, const Ended& e, const Sandbox& box,
     std::set<std::string> left;
     for (int i = 0; i < 50 && !(left = box.leftovers()).empty(); ++i) sleep_s(0.02);
     for (const auto& l : left) problems.push_back("left behind: " + l);
+  }
+  if (std::getenv("FAULT_VERBOSE") != nullptr) {  // what each case really ended with
+    std::string first = digest(e);
+    std::fprintf(stderr, "[outcome] %s: %s\n%s\n", what.c_str(), e.describe().c_str(),
+                 first.substr(0, 600).c_str());
   }
   if (problems.empty()) return;
   std::string list;
