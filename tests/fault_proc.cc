@@ -2,7 +2,9 @@
 #include "tests/fault_proc.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -163,6 +165,39 @@ int open_mapped_file(pid_t pid, const Mapping& m) {
                 O_RDWR | O_CLOEXEC);
 }
 
+MountNs::MountNs(const std::function<bool()>& setup) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) return;
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::close(ready[0]);
+    bool ok = ::unshare(CLONE_NEWNS) == 0 &&
+              ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 && setup();
+    if (!ok) _exit(1);
+    char c = 1;
+    if (::write(ready[1], &c, 1) != 1) _exit(1);
+    for (;;) ::pause();  // ended by SIGKILL from the destructor
+  }
+  ::close(ready[1]);
+  char c = 0;
+  bool up = pid_ > 0 && ::read(ready[0], &c, 1) == 1;
+  ::close(ready[0]);
+  if (up) fd_ = ::open(("/proc/" + std::to_string(pid_) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+MountNs::~MountNs() {
+  if (fd_ >= 0) ::close(fd_);
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+std::function<bool()> MountNs::join(std::function<bool()> then) const {
+  int fd = fd_;
+  return [fd, then] { return ::setns(fd, CLONE_NEWNS) == 0 && (!then || then()); };
+}
+
 std::unique_ptr<Tracer> catch_spawned_child(pid_t parent, double timeout_s) {
   if (::ptrace(PTRACE_SEIZE, parent, nullptr, PTRACE_O_TRACEVFORK) != 0) return nullptr;
   double t0 = now_s();
@@ -229,6 +264,19 @@ bool Tracer::hold(double timeout_s) {
 }
 
 bool Tracer::run_to_write(int fd, double timeout_s) {
+  return run_to(
+      [fd](long nr, uint64_t arg0) {
+        return (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64) &&
+               static_cast<int>(arg0) == fd;
+      },
+      timeout_s);
+}
+
+bool Tracer::run_to_syscall(long nr, double timeout_s) {
+  return run_to([nr](long n, uint64_t) { return n == nr; }, timeout_s);
+}
+
+bool Tracer::run_to(const std::function<bool(long, uint64_t)>& stop_at, double timeout_s) {
   if (!attached_) return false;
   double t0 = now_s();
   int inject = 0;  // a signal to deliver on the next resume
@@ -253,9 +301,7 @@ bool Tracer::run_to_write(int fd, double timeout_s) {
       __ptrace_syscall_info info{};
       if (::ptrace(PTRACE_GET_SYSCALL_INFO, pid_, sizeof info, &info) > 0 &&
           info.op == PTRACE_SYSCALL_INFO_ENTRY &&
-          (info.entry.nr == SYS_write || info.entry.nr == SYS_writev ||
-           info.entry.nr == SYS_pwrite64) &&
-          static_cast<int>(info.entry.args[0]) == fd) {
+          stop_at(static_cast<long>(info.entry.nr), info.entry.args[0])) {
         return true;
       }
       inject = 0;

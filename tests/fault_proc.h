@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,27 @@ std::optional<T> peek_as(pid_t pid, uintptr_t addr) {
 // The file behind a mapping, opened O_RDWR through /proc/PID/map_files (for ftruncate), or -1.
 int open_mapped_file(pid_t pid, const Mapping& m);
 
+// A process that holds a private mount namespace, set up by `setup` (run in the child after
+// unshare(CLONE_NEWNS) and making every mount private; syscalls only). Runs join it through
+// join() as their Spawn::prepare; its files are reachable from outside under outside(). The
+// destructor kills the holder, and the namespace (with any tmpfs mounted in it) goes with it.
+class MountNs {
+ public:
+  explicit MountNs(const std::function<bool()>& setup);
+  ~MountNs();
+  MountNs(const MountNs&) = delete;
+  MountNs& operator=(const MountNs&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  std::string outside(const std::string& inside) const {
+    return "/proc/" + std::to_string(pid_) + "/root" + inside;
+  }
+  std::function<bool()> join(std::function<bool()> then = {}) const;
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;  // /proc/PID/ns/mnt
+};
+
 class Tracer;
 // Attaches to `parent` (its main thread, which spawns the peers) until it vforks (posix_spawn),
 // lets the parent go on into its wait for the child, and returns the child held in its first
@@ -82,6 +104,8 @@ class Tracer {
   // descriptor `fd`: true with the tracee held in that syscall-enter stop; false if it exited
   // or `timeout_s` passed (then it is detached and left running).
   bool run_to_write(int fd, double timeout_s);
+  // The same for the first entry into syscall `nr` (any arguments).
+  bool run_to_syscall(long nr, double timeout_s);
   // Ends the held tracee with SIGKILL.
   void kill_held();
   // Lets the held tracee go on as if nothing happened.
@@ -90,6 +114,7 @@ class Tracer {
   void detach_stopped();
 
  private:
+  bool run_to(const std::function<bool(long nr, uint64_t arg0)>& stop_at, double timeout_s);
   friend std::unique_ptr<Tracer> catch_spawned_child(pid_t, double);
   Tracer(pid_t pid, bool attached) : pid_(pid), attached_(attached) {}
   void detach(int sig);

@@ -2,6 +2,7 @@
 #include "tests/fault_util.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -10,8 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -56,7 +57,9 @@ Sandbox::~Sandbox() {
   // a failing test does not leave them on the machine (the failure was reported already).
   std::error_code ec;
   if (!fs::is_empty(manifest_, ec) && !ec) {
-    Bench clean(*this, {"clean"});
+    Spawn as;
+    if (owner_ != 0) as.prepare = as_user(owner_);
+    Bench clean(*this, {"clean"}, as);
     clean.wait(20);
   }
   // The global journal (process_util) learns what this sandbox's runs created, so the fixture's
@@ -74,6 +77,20 @@ void Sandbox::note_pid(pid_t pid) {
   static std::mutex m;
   std::lock_guard lock(m);
   pids_.insert(pid);
+}
+
+void Sandbox::give_to(uid_t uid) {
+  owner_ = uid;
+  for (const auto& d : {manifest_, mmap_, out_}) {
+    if (::chown(d.c_str(), uid, uid) != 0) ADD_FAILURE() << "chown " << d;
+  }
+}
+
+std::function<bool()> as_user(uid_t uid, std::function<bool()> then) {
+  return [uid, then] {
+    return ::setgroups(0, nullptr) == 0 && ::setgid(uid) == 0 && ::setuid(uid) == 0 &&
+           (!then || then());
+  };
 }
 
 std::set<std::string> Sandbox::leftovers() const {

@@ -40,9 +40,14 @@ class Sandbox {
   // one of the runs' pids, files in the manifest and mmap folders).
   std::set<std::string> leftovers() const;
   void note_pid(pid_t pid);
+  // Hands the manifest, mmap and out folders to `uid` (a run as that user); its leftovers are
+  // then cleaned as that user.
+  void give_to(uid_t uid);
+  uid_t owner() const { return owner_; }
 
  private:
   std::string root_, manifest_, mmap_, out_, journal_;
+  uid_t owner_ = 0;
   std::set<pid_t> pids_;
 };
 
@@ -67,6 +72,10 @@ struct Spawn {
   std::function<bool()> prepare;
   std::string dir;  // where stdout and stderr go (default: a fresh folder in the sandbox)
 };
+
+// A Spawn::prepare that drops to `uid` (groups, gid = uid, uid), then runs `then` if given.
+inline constexpr uid_t kNobody = 65534;
+std::function<bool()> as_user(uid_t uid, std::function<bool()> then = {});
 
 // One ipcbench process. The destructor kills and reaps it if it still runs, so an ASSERT that
 // returns early never leaves a hung child.
