@@ -69,22 +69,38 @@ TEST_F(FaultHarness, SignalledMidRunCleansUpAndDiesOfTheSignal) {
 }
 
 // Two runs into one --out at once: one is refused (exit 2) or they take turns (both succeed and
-// bench.json is one valid result); never two failures with the result lost.
+// bench.json is one whole result: its benchmarks are the ones its context describes); never two
+// failures with the result lost, never one run's results under the other's context. Three
+// pairs at once, each pair started together and as long, so their writes meet.
 TEST_F(FaultHarness, TwoRunsIntoOneOutFolder) {
-  Sandbox box("same-out");
-  Bench a(box, run_args(box, "pipe", "block", "pingpong", 0.5));
-  Bench b(box, run_args(box, "unix_stream", "block", "pingpong", 0.5));
-  const Ended& ea = a.wait(30);
-  const Ended& eb = b.wait(30);
-  std::vector<int> codes = {ea.exit_code(), eb.exit_code()};
-  std::sort(codes.begin(), codes.end());
-  const std::string both = "run A: " + ea.describe() + "\n" + ea.err.substr(0, 800) +
-                           "\nrun B: " + eb.describe() + "\n" + eb.err.substr(0, 800);
-  EXPECT_TRUE(codes == std::vector<int>({0, 2}) || codes == std::vector<int>({0, 0})) << both;
-  auto j = nlohmann::json::parse(read_file(box.out() + "/bench.json"), nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << "bench.json is not valid JSON\n" << both;
-  EXPECT_FALSE(j["benchmarks"].empty()) << both;
-  EXPECT_TRUE(box.leftovers().empty());
+  in_parallel(3, 3, [&](size_t i) {
+    const std::string what = "pair " + std::to_string(i);
+    Sandbox box("same-out");
+    Bench a(box, run_args(box, "pipe", "block", "pingpong", 0.5));
+    Bench b(box, run_args(box, "unix_stream", "block", "pingpong", 0.5));
+    const Ended& ea = a.wait(30);
+    const Ended& eb = b.wait(30);
+    std::vector<int> codes = {ea.exit_code(), eb.exit_code()};
+    std::sort(codes.begin(), codes.end());
+    const std::string both =
+        what + "\nrun A (pipe): " + ea.describe() + "\n" +
+        ea.err.substr(ea.err.rfind("ipcbench:") == std::string::npos ? ea.err.size()
+                                                                     : ea.err.rfind("ipcbench:")) +
+        "\nrun B (unix_stream): " + eb.describe() + "\n" +
+        eb.err.substr(eb.err.rfind("ipcbench:") == std::string::npos ? eb.err.size()
+                                                                     : eb.err.rfind("ipcbench:"));
+    EXPECT_TRUE(codes == std::vector<int>({0, 2}) || codes == std::vector<int>({0, 0})) << both;
+    auto j = nlohmann::json::parse(read_file(box.out() + "/bench.json"), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "bench.json is not valid JSON: " << both;
+    ASSERT_FALSE(j["benchmarks"].empty()) << "bench.json has no result: " << both;
+    const auto& described = j["context"]["ipcbench_config"]["matrices"][0]["backends"];
+    for (const auto& bm : j["benchmarks"]) {
+      EXPECT_EQ(nlohmann::json::array({bm.value("backend", "")}), described)
+          << "bench.json holds a " << bm.value("backend", "?") << " result under the context of "
+          << described.dump() << " run: " << both;
+    }
+    EXPECT_TRUE(box.leftovers().empty());
+  });
 }
 
 // A good bench.json, then a run into the same folder interrupted by SIGINT: the good result
