@@ -44,17 +44,18 @@ std::function<bool()> in_new_pid_namespace(bool own_proc) {
   };
 }
 
-TEST_F(FaultClean, FromAnotherPidNamespaceSparesALiveRun) {
-  in_parallel(2, 2, [&](size_t i) {
-    const bool own_proc = i == 1;
+class FaultCleanPidNs : public FaultTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(FaultCleanPidNs, SparesALiveRun) {
+  {
+    const bool own_proc = GetParam();
     const std::string what = std::string("clean in a new PID namespace") +
                              (own_proc ? " with its own /proc" : " (the machine's /proc)") +
                              " during a live sysv_msg run";
     Sandbox box("clean-pidns");
     Bench live(box, run_args(box, "sysv_msg", "block", "pingpong", 2));
     if (steady_peer(live.pid(), 0.3, 15) <= 0) {
-      ADD_FAILURE() << what << ": no steady peer (" << live.wait(0).describe() << ")";
-      return;
+      FAIL() << what << ": no steady peer (" << live.wait(0).describe() << ")";
     }
     Spawn ns;
     ns.prepare = in_new_pid_namespace(own_proc);
@@ -66,8 +67,11 @@ TEST_F(FaultClean, FromAnotherPidNamespaceSparesALiveRun) {
                                 << "; clean said: " << c.out << "\n"
                                 << e.err.substr(e.err.size() > 600 ? e.err.size() - 600 : 0);
     EXPECT_TRUE(box.leftovers().empty()) << what;
-  });
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Proc, FaultCleanPidNs, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "OwnProc" : "MachineProc"; });
 
 // Objects the test makes by hand for clean to find, removed on every path.
 struct HandMade {

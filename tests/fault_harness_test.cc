@@ -30,18 +30,17 @@ std::string objects(const std::set<std::string>& left) {
 
 // Signals that end a process by default. sysv_sem's semaphore sets and sysv_msg's queues are
 // SysV objects, which outlive every process: only the signal path's cleanup removes them.
-TEST_F(FaultHarness, SignalledMidRunCleansUpAndDiesOfTheSignal) {
+class FaultHarnessSignal : public FaultTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(FaultHarnessSignal, MidRunCleansUpAndDiesOfTheSignal) {
   struct Case {
     int sig;
     const char* backend;
     const char* sync;
   };
-  std::vector<Case> cases;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, SIGKILL}) {
-    cases.push_back({sig, "mmap_file", "sysv_sem"});
-    cases.push_back({sig, "sysv_msg", "block"});
-  }
-  in_parallel(cases.size(), 6, [&](size_t i) {
+  const std::vector<Case> cases = {{GetParam(), "mmap_file", "sysv_sem"},
+                                   {GetParam(), "sysv_msg", "block"}};
+  in_parallel(cases.size(), 2, [&](size_t i) {
     const Case& c = cases[i];
     const std::string what =
         std::string(sigabbrev_np(c.sig)) + " of the harness of " + c.backend + "/" + c.sync;
@@ -67,6 +66,10 @@ TEST_F(FaultHarness, SignalledMidRunCleansUpAndDiesOfTheSignal) {
                               << ": left behind:" << objects(left);
   });
 }
+
+INSTANTIATE_TEST_SUITE_P(Signal, FaultHarnessSignal,
+                         ::testing::Values(SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGALRM, SIGKILL),
+                         [](const auto& info) { return sigabbrev_np(info.param); });
 
 // Two runs into one --out at once: one is refused (exit 2) or they take turns (both succeed and
 // bench.json is one whole result: its benchmarks are the ones its context describes); never two

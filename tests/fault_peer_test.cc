@@ -143,23 +143,22 @@ INSTANTIATE_TEST_SUITE_P(All, FaultPeerDeath,
                                   std::to_string(std::get<1>(info.param));
                          });
 
-using FaultPeerSpawn = FaultTest;
+class FaultPeerSpawn : public FaultTest, public ::testing::WithParamInterface<int> {};
 
 // A peer signalled before it exec'd: the harness is then inside posix_spawn, which waits for
 // the child (CLONE_VFORK) and returns only once it exec'd or died; no watchdog runs yet. The
 // test catches the window exactly: it traces the harness until it vforks, and holds the new
 // child in its first ptrace stop, before it ran; then kills it, or leaves it stopped there.
-TEST_F(FaultPeerSpawn, PeerSignalledBeforeExecIsReported) {
-  in_parallel(2, 2, [&](size_t i) {
-    const int sig = i == 0 ? SIGKILL : SIGSTOP;
+TEST_P(FaultPeerSpawn, PeerSignalledBeforeExecIsReported) {
+  {
+    const int sig = GetParam();
     const std::string what = std::string(sig == SIGKILL ? "SIGKILL" : "SIGSTOP") +
                              " of the peer before it exec'd (harness inside posix_spawn)";
     Sandbox box("spawn");
     Bench r(box, run_args(box, "pipe", "block", "pingpong", 5));
     auto child = catch_spawned_child(r.pid(), 10);
     if (!child) {
-      ADD_FAILURE() << what << ": the harness spawned no peer (" << r.wait(0).describe() << ")";
-      return;
+      FAIL() << what << ": the harness spawned no peer (" << r.wait(0).describe() << ")";
     }
     pid_t peer = child->pid();
     if (sig == SIGKILL) {
@@ -174,8 +173,11 @@ TEST_F(FaultPeerSpawn, PeerSignalledBeforeExecIsReported) {
     x.deadline_s = deadline;
     expect_outcome(what, e, box, x);
     EXPECT_TRUE(reap_survivors({peer}, 2).empty()) << what << ": the peer outlived the run";
-  });
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Signal, FaultPeerSpawn, ::testing::Values(SIGKILL, SIGSTOP),
+                         [](const auto& info) { return sigabbrev_np(info.param); });
 
 // Every clause of the output (split at ';' and line ends) that says "killed by signal 9" must
 // be about the peer that was killed (its index or pid): the others were killed by the harness
