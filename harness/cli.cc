@@ -75,8 +75,10 @@ int cmd_clean(bool dry_run) {
                  e.message().c_str());
   }
   for (const auto& path : r->unreadable) {
-    std::fprintf(stderr, "ipcbench clean: %s is not a record ipcbench can read; left alone\n",
-                 path.c_str());
+    std::fprintf(stderr,
+                 "ipcbench clean: %s names no object ipcbench makes; %s (what it names was left "
+                 "alone)\n",
+                 path.c_str(), dry_run ? "it would be removed" : "removed the record");
   }
   if (r->removed.empty() && r->failed.empty() && r->unreadable.empty()) {
     std::printf("nothing to clean\n");

@@ -207,11 +207,17 @@ int cmd_run(const RunArgs& a) {
     gb.insert(gb.begin(), "--benchmark_min_time=" + std::to_string(suite->min_time_s));
   }
   std::string started = utc_now();
-  auto ran = run_registered_benchmarks(gb);
-  if (!ran) return usage_error(ran.error().message());
-  if (ran->listed_only) return 0;
-
-  nlohmann::json& bench = ran->json;
+  BenchRun ran;
+  if (specs.empty()) {
+    // Every benchmark was skipped for a limit of this machine: a result that says so.
+    ran.json = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+  } else {
+    auto r = run_registered_benchmarks(gb);
+    if (!r) return usage_error(r.error().message());
+    if (r->listed_only) return 0;
+    ran = std::move(*r);
+  }
+  nlohmann::json& bench = ran.json;
   add_repetition_aggregates(bench, repetitions, flags->aggregates_only);
   nlohmann::json extra = env;
   extra["ipcbench_config"] = config;

@@ -209,7 +209,41 @@ bool owner_alive(const std::string& dir, const std::string& file, pid_t pid) {
   return started != 0 && start_time(pid) == started;
 }
 
-// Records a leftover cannot be read as: a kind we know and a name.
+// Whether `name` has the shape of an object of `kind` ipcbench makes (see sys::owned_name), so
+// that a record, whoever wrote it, can never make clean remove anything else.
+bool is_our_name(Kind kind, const std::string& name) {
+  auto owned = [&](std::initializer_list<const char*> prefixes, const std::string& n) {
+    return std::any_of(prefixes.begin(), prefixes.end(),
+                       [&](const char* p) { return sys::is_owned_name(n, p); });
+  };
+  switch (kind) {
+    case Kind::kPosixShm:
+      return owned({"/ipcbench-", "/ipcbench-probe-"}, name);
+    case Kind::kPosixMq:
+      return owned({"/ipcb-", "/ipcb-probe-"}, name);
+    case Kind::kFile: {
+      if (name.empty() || name[0] != '/' || name.find("/../") != std::string::npos) return false;
+      std::string base = name.substr(name.rfind('/') + 1);
+      for (const char* suffix : {".mmap", ".o2p.fifo", ".p2o.fifo"}) {
+        std::string s = suffix;
+        if (base.size() > s.size() && base.ends_with(s)) {
+          return owned({"ipcbench-"}, base.substr(0, base.size() - s.size()));
+        }
+      }
+      return false;
+    }
+    case Kind::kSysvShm:
+    case Kind::kSysvMsg:
+    case Kind::kSysvSem: {
+      char* end = nullptr;
+      long key = std::strtol(name.c_str(), &end, 10);
+      return !name.empty() && *end == '\0' && key > 0 && key <= 0x7fffffff;
+    }
+  }
+  return false;
+}
+
+// Records a leftover cannot be read as: a kind we know and a name of ours.
 bool parse_record(const std::string& path, Leftover& l) {
   std::ifstream f(path);
   std::string kind;
@@ -218,7 +252,7 @@ bool parse_record(const std::string& path, Leftover& l) {
                             [&](Kind k) { return kind == kind_name(k); });
   if (known == std::end(kAllKinds)) return false;
   l.kind = *known;
-  return true;
+  return is_our_name(l.kind, l.name);
 }
 
 // Owner files whose owner is gone (no lock held) and whose records are all removed.
@@ -443,6 +477,7 @@ Result<CleanReport> clean(bool dry_run) {
     if (l.owner_alive) continue;
     if (l.name.empty()) {
       r.unreadable.push_back(l.record_path);
+      if (!dry_run) ::unlink(l.record_path.c_str());
       continue;
     }
     if (!dry_run) {

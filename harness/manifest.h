@@ -83,7 +83,9 @@ Result<std::vector<Leftover>> scan();
 struct CleanReport {
   std::vector<Leftover> removed;                   // objects (and records) of owners that are gone
   std::vector<std::pair<Leftover, Error>> failed;  // could not be removed; their records stay
-  std::vector<std::string> unreadable;             // record files that name no object we know
+  // Record files of owners that are gone naming no object ipcbench makes: the record file is
+  // removed (not dry_run), what it names is left alone.
+  std::vector<std::string> unreadable;
 };
 // Removes the objects (and records) of owners that are gone, going on past a failure. With
 // dry_run, only lists them.

@@ -32,6 +32,11 @@ Guard g_guards[kMaxGuards];
 std::atomic<uint64_t> g_guarded_faults{0};
 std::atomic<bool> g_guarded_exit{false};
 std::atomic<bool> g_installed{false};
+std::atomic<pid_t> g_handler_pid{0};  // a forked child (a test's) must not clean up for us
+
+bool ours() {
+  return ::getpid() == g_handler_pid.load();
+}
 
 void say(const char* text) {
   ssize_t r = ::write(STDERR_FILENO, text, std::strlen(text));
@@ -47,13 +52,13 @@ bool in_guarded_mapping(uintptr_t addr) {
 }
 
 void on_terminating(int sig) {
-  kill_peers_and_remove_all();
+  if (ours()) kill_peers_and_remove_all();
   ::signal(sig, SIG_DFL);
   ::raise(sig);  // delivered when we return: the process dies of the signal it got
 }
 
 void on_crash(int sig, siginfo_t* info, void*) {
-  if ((sig == SIGBUS || sig == SIGSEGV) && info != nullptr &&
+  if (ours() && (sig == SIGBUS || sig == SIGSEGV) && info != nullptr &&
       in_guarded_mapping(reinterpret_cast<uintptr_t>(info->si_addr))) {
     if (g_guarded_exit.load()) {
       say(sig == SIGBUS ? "SIGBUS inside the shared segment: another process truncated it or "
@@ -72,7 +77,7 @@ void on_crash(int sig, siginfo_t* info, void*) {
       return;
     }
   }
-  kill_peers_and_remove_all();
+  if (ours()) kill_peers_and_remove_all();
   ::sigaction(sig, &g_previous[sig], nullptr);
   // A fault re-executes and now meets the previous handler; a raised signal (abort) is raised
   // again, delivered when we return.
@@ -89,7 +94,7 @@ void on_crash(int sig, siginfo_t* info, void*) {
       std::fprintf(stderr, "ipcbench: fatal: uncaught exception\n");
     }
   }
-  kill_peers_and_remove_all();
+  if (ours()) kill_peers_and_remove_all();
   std::abort();
 }
 
@@ -97,6 +102,7 @@ void on_crash(int sig, siginfo_t* info, void*) {
 
 void install_signal_handlers() {
   if (g_installed.exchange(true)) return;
+  g_handler_pid.store(::getpid());
   struct sigaction sa {};
   sa.sa_handler = on_terminating;
   sigemptyset(&sa.sa_mask);

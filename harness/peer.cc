@@ -2,7 +2,6 @@
 #include "harness/peer.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,8 +12,6 @@
 
 #include "harness/manifest.h"
 #include "harness/sys_kernel.h"
-
-extern char** environ;
 
 namespace ipcb {
 namespace {
@@ -76,32 +73,21 @@ Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::s
                                                         std::function<void()> on_gone) {
   IPCB_TRY(auto out, sys::make_pipe(O_CLOEXEC));
   IPCB_TRY(auto err, sys::make_pipe(O_CLOEXEC));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out.second.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, err.second.get(), STDERR_FILENO);
-  // dup2 onto itself clears FD_CLOEXEC (glibc >= 2.29), so exactly these survive exec.
-  for (int fd : inherit_fds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
-  std::vector<std::string> argv_s = {"/proc/self/exe"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    errno = rc;
-    std::string detail;
-    if (rc == EAGAIN) {
+  std::vector<std::string> argv = {"/proc/self/exe"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto pid =
+      sys::fork_exec("/proc/self/exe", argv, out.second.get(), err.second.get(), inherit_fds);
+  if (!pid) {
+    Error e = pid.error();
+    if (e.err == EAGAIN) {
       auto nproc = sys::soft_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC");
-      detail = "processes of this user are limited by RLIMIT_NPROC = " +
-               (nproc ? std::to_string(*nproc) : std::string("?")) + " (ulimit -u)";
+      e.detail = "processes of this user are limited by RLIMIT_NPROC = " +
+                 (nproc ? std::to_string(*nproc) : std::string("?")) + " (ulimit -u)";
     }
-    return errno_error("posix_spawn", "/proc/self/exe peer", detail);
+    return e;
   }
-  manifest::add_peer_pid(pid);
-  std::unique_ptr<PeerProcess> p(new PeerProcess(pid, std::move(out.first), std::move(err.first),
+  manifest::add_peer_pid(*pid);
+  std::unique_ptr<PeerProcess> p(new PeerProcess(*pid, std::move(out.first), std::move(err.first),
                                                  stall_ns, abort, std::move(on_gone)));
   IPCB_TRY_STATUS(p->start_watchdog());
   return p;
@@ -197,6 +183,9 @@ PeerExit PeerProcess::finish() {
 
 PeerExit PeerProcess::stop_and_finish(bool* stopped_by_us) {
   // Only while not yet reaped (gone_at_ is set first): the pid is still ours.
+  // A measured side that failed because the peer went (EOF, a broken pipe) often gets here
+  // before the watchdog's next look: give it a few of its periods to see the exit first.
+  for (int i = 0; i < 5 && gone_at_.load() == 0; ++i) sys::sleep_ns(kPollNs);
   bool running = gone_at_.load() == 0;
   if (running) {
     // Dead already but not yet reaped by the watchdog (it looks every 10 ms): not ours to claim.

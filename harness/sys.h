@@ -123,6 +123,15 @@ Status shm_rmid(int id);
 Result<bool> futex_wait_until(std::atomic<uint32_t>* word, uint32_t expected, uint64_t deadline_ns);
 void futex_wake_all(std::atomic<uint32_t>* word);
 
+// --- processes ------------------------------------------------------------------------------
+// fork(2) + execv(2) of `path` with `argv` (argv[0] included): in the child, `out` and `err`
+// become standard output and error, the descriptors in `keep` stay open at their numbers
+// (every other one is close-on-exec), and the signal mask is cleared. Unlike posix_spawn
+// (vfork), the caller goes on at once, also if the child is stopped before it execs. An exec
+// that fails ends the child with status 127.
+Result<pid_t> fork_exec(const std::string& path, const std::vector<std::string>& argv, int out,
+                        int err, const std::vector<int>& keep);
+
 // --- processes and CPUs
 // ---------------------------------------------------------------------------
 Status pin_to_cpu(pid_t pid, int cpu);  // pid 0: the calling thread

@@ -31,7 +31,7 @@ class ManifestTest : public ::testing::Test {
 };
 
 TEST_F(ManifestTest, CleanRemovesObjectsOfDeadOwnersOnly) {
-  std::string dead_name = "/ipcbench-test-" + sys::random_hex(8);
+  std::string dead_name = sys::owned_name("/ipcbench-");
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -45,7 +45,7 @@ TEST_F(ManifestTest, CleanRemovesObjectsOfDeadOwnersOnly) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_TRUE(std::filesystem::exists("/dev/shm" + dead_name));
 
-  std::string live_name = "/ipcbench-test-" + sys::random_hex(8);
+  std::string live_name = sys::owned_name("/ipcbench-");
   auto rec = manifest::record(manifest::Kind::kPosixShm, live_name);
   ASSERT_TRUE(rec.ok());
   ASSERT_TRUE(sys::shm_create_excl(live_name).ok());

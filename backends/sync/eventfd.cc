@@ -56,7 +56,7 @@ Result<std::unique_ptr<Waiter>> create(EventfdSlot* s) {
 Result<std::unique_ptr<Waiter>> open(EventfdSlot* s) {
   int fd = s->fd.load(std::memory_order_relaxed);
   if (!sys::is_eventfd(fd)) {
-    return plain_error("eventfd", "the slot names descriptor " + std::to_string(fd) +
+    return plain_error("eventfd", "corrupt waiter slot: it names descriptor " + std::to_string(fd) +
                                       ", which is not an eventfd open in this process (was it "
                                       "inherited?)");
   }

@@ -84,7 +84,14 @@ Result<bool> announce_then_sleep(std::atomic<uint32_t>& waiters, ReadyFn ready,
       return true;
     }
     auto slept = sleep(token, now() + Waiter::kSliceNs);
-    waiters.fetch_sub(1, std::memory_order_relaxed);
+    // Only this side waits on this condition, so while it sleeps the count holds its own
+    // announcement: a count of 0 here was written by someone else, and the notifier, reading
+    // it, stopped waking us (the run would crawl at one message per slice).
+    if (waiters.fetch_sub(1, std::memory_order_relaxed) == 0) {
+      return plain_error("waiter",
+                         "corrupt waiter slot: the count of announced sleepers was reset "
+                         "to 0 while this side slept (written by another process)");
+    }
     if (!slept) return slept.error();
   }
 }

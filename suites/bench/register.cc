@@ -103,8 +103,14 @@ void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<i
   const WorkloadInfo* w = find_workload(spec.workload);
   auto fail = [&](const std::string& msg) {
     tally.failures.push_back(spec.name() + ": " + msg);
+    tally.failed.insert(spec.name());
     state.SkipWithError(msg.c_str());
   };
+  if (tally.failed.count(spec.name())) {
+    // It failed already (the reason is listed once); more repetitions would only cost time.
+    state.SkipWithError("not run: an earlier repetition of this benchmark failed");
+    return;
+  }
   // The measured thread runs where the placement says; peers are pinned by their own side
   // (or, when free, inherit the whole allowed set from this thread).
   auto pinned = spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self)

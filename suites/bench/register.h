@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,8 @@ struct RunTally {
   nlohmann::json fields = nlohmann::json::object();
   // "NAME: p50 40 ns is below its floor 75 ns (...)": results a floor says are impossible.
   std::vector<std::string> below_floor;
+  // Benchmarks that failed in a repetition: their later repetitions are not run.
+  std::set<std::string> failed;
 };
 
 // Registers every spec `repetitions` times, back to back, each as its own Google Benchmark run

@@ -62,6 +62,9 @@ Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbenc
   benchmark::RunSpecifiedBenchmarks(&tee);
   benchmark::Shutdown();
   if (out.listed_only) return out;
+  // Google Benchmark reports nothing at all when its filter matched none of the benchmarks.
+  if (tee.text().empty())
+    return plain_error("--benchmark_filter", "matches no benchmark of this run");
   IPCB_TRY(out.json, parse_bench_json(tee.text(), "Google Benchmark's results"));
   return out;
 }
