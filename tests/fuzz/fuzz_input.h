@@ -90,4 +90,5 @@ namespace ipcb::fuzz {
 void ring(Input& in);
 void broadcast_ring(Input& in);
 void frame(Input& in);
+void slot_ring(Input& in);
 }  // namespace ipcb::fuzz

@@ -7,7 +7,7 @@ starts from these; what it finds beyond them is not checked in. Run after changi
 import pathlib
 import struct
 
-RING, BROADCAST, FRAME = 0, 1, 2
+RING, BROADCAST, FRAME, SLOT = 0, 1, 2, 3
 
 
 def u16(v):
@@ -44,6 +44,18 @@ def broadcast_seed(attack):
     return out
 
 
+def slot_seed(attack):
+    # 2 << 2 = 8 slots of 100-byte messages: a lap every 8 messages, credits every 4.
+    out = bytes([SLOT, 2]) + u16(99)
+    for i in range(20):
+        out += bytes([0]) + bytes([i] * 100) + bytes([1])  # reserve, fill, commit
+        out += bytes([2, 4, 3])  # peek, probe, release
+        if attack and i % 5 == 4:
+            out += bytes([5, 1, 1, 3])  # the consumer's next stamp: 3 positions off
+            out += bytes([6, 0, 3])  # the credit: beyond what was produced
+    return out
+
+
 def frame_seed(raw):
     out = bytes([FRAME]) + u16(64) + bytes([0])  # 64-byte payloads, verify full
     for i in range(8):
@@ -67,6 +79,8 @@ def main():
         "broadcast-hostile": broadcast_seed(True),
         "frame-valid-edited": frame_seed(False),
         "frame-raw": frame_seed(True),
+        "slot-honest": slot_seed(False),
+        "slot-hostile": slot_seed(True),
     }
     for name, data in seeds.items():
         (corpus / name).write_bytes(data)
