@@ -145,15 +145,15 @@ INSTANTIATE_TEST_SUITE_P(All, FaultPeerDeath,
 
 class FaultPeerSpawn : public FaultTest, public ::testing::WithParamInterface<int> {};
 
-// A peer signalled before it exec'd: the harness is then inside posix_spawn, which waits for
-// the child (CLONE_VFORK) and returns only once it exec'd or died; no watchdog runs yet. The
-// test catches the window exactly: it traces the harness until it vforks, and holds the new
-// child in its first ptrace stop, before it ran; then kills it, or leaves it stopped there.
+// A peer signalled before it exec'd: a harness that used posix_spawn (vfork) waited inside it
+// for the child, with no watchdog yet, for ever if the child was stopped. The test catches the
+// window exactly: it traces the harness until it forks (or vforks), and holds the new child in
+// its first ptrace stop, before it ran; then kills it, or leaves it stopped there.
 TEST_P(FaultPeerSpawn, PeerSignalledBeforeExecIsReported) {
   {
     const int sig = GetParam();
-    const std::string what = std::string(sig == SIGKILL ? "SIGKILL" : "SIGSTOP") +
-                             " of the peer before it exec'd (harness inside posix_spawn)";
+    const std::string what =
+        std::string(sig == SIGKILL ? "SIGKILL" : "SIGSTOP") + " of the peer before it exec'd";
     Sandbox box("spawn");
     Bench r(box, run_args(box, "pipe", "block", "pingpong", 5));
     auto child = catch_spawned_child(r.pid(), 10);

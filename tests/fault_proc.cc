@@ -199,7 +199,9 @@ std::function<bool()> MountNs::join(std::function<bool()> then) const {
 }
 
 std::unique_ptr<Tracer> catch_spawned_child(pid_t parent, double timeout_s) {
-  if (::ptrace(PTRACE_SEIZE, parent, nullptr, PTRACE_O_TRACEVFORK) != 0) return nullptr;
+  if (::ptrace(PTRACE_SEIZE, parent, nullptr, PTRACE_O_TRACEVFORK | PTRACE_O_TRACEFORK) != 0) {
+    return nullptr;
+  }
   double t0 = now_s();
   pid_t child = -1;
   while (child < 0 && now_s() - t0 < timeout_s) {
@@ -211,7 +213,7 @@ std::unique_ptr<Tracer> catch_spawned_child(pid_t parent, double timeout_s) {
     }
     if (r != parent || !WIFSTOPPED(st)) return nullptr;  // the harness ended
     int inject = 0;
-    if (st >> 16 == PTRACE_EVENT_VFORK) {
+    if (st >> 16 == PTRACE_EVENT_VFORK || st >> 16 == PTRACE_EVENT_FORK) {
       unsigned long msg = 0;
       ::ptrace(PTRACE_GETEVENTMSG, parent, nullptr, &msg);
       child = static_cast<pid_t>(msg);
