@@ -1,10 +1,13 @@
 // A third process scribbles the segment of a running shm benchmark (sysv_shm, posix_shm,
 // mmap_file, memfd x futex, spin, posix_sem, condvar, sysv_sem, eventfd): random bytes over the
-// header, ring controls and waiter slots; then each field alone with extreme values. The run
-// must end within its deadline with exit status 1 and a message naming corruption ("corrupt"),
-// or "no progress" where the write is indistinguishable from a stall; never with a crash signal,
-// never hung; and leave nothing behind. Writes the channel can survive (a wait primitive's
-// counter, a key read only at open) may instead let the run finish normally.
+// header, credits and waiter slots; then each field alone with extreme values: the credits, the
+// stamp of the slot the consumer polls next, the frame header of a forged slot, the waiter slots.
+// The run must end within its deadline with exit status 1 and a message naming corruption
+// ("corrupt"), or "no progress" where the write is indistinguishable from a stall; never with a
+// crash signal, never hung; and leave nothing behind. Writes the channel can survive (a wait
+// primitive's counter, a key read only at open, a credit rewritten before it is read) may
+// instead let the run finish normally.
+#include <functional>
 #include <random>
 
 #include "tests/fault_segment.h"
@@ -16,7 +19,6 @@ namespace {
 const char* const kShm[] = {"sysv_shm", "posix_shm", "mmap_file", "memfd"};
 const char* const kWaiters[] = {"futex", "spin", "posix_sem", "condvar", "sysv_sem", "eventfd"};
 constexpr uint64_t k64[] = {0, 1, UINT64_MAX, 1ULL << 40};
-constexpr uint32_t kLen[] = {0, 1, 0xFFFFFFFFu, 1u << 30};  // 0xFFFFFFFF is the wrap marker
 
 struct Case {
   std::string backend, sync;
@@ -41,106 +43,217 @@ std::string hex(uint64_t v) {
   return b;
 }
 
+// Waits (up to 0.3 s) until the stream's ring 0 is full, the harness waiting for space: its
+// producer filled it up to the credit it last read, which its frozen consumer no longer moves.
+// (8 MiB of 64-byte messages take the harness a few ms alone, tens of ms on a loaded machine.)
+bool full(const SegmentView& v) {
+  for (double t0 = now_s(); now_s() - t0 < 0.3; sleep_s(0.002)) {
+    const uint64_t head = v.load(v.credit(0)) + v.slots;
+    if (v.stamp(0, head - 1) == head && v.stamp(0, head) == v.not_yet(head)) return true;
+  }
+  return false;
+}
+
 using FaultScribble = FaultTest;
 
-// Random bytes over [0, 4096) with the harness frozen: the peer meets random ring positions (and
-// random wait-primitive state) at its next wait.
-TEST_F(FaultScribble, RandomBytesOverHeaderControlsAndSlots) {
+// Random bytes over [0, 4096): the header (read once, at open), both credits and every waiter
+// slot.
+Scribble random_bytes(uint64_t seed) {
+  Scribble s;
+  s.name =
+      "random bytes over the header, credits and waiter slots (seed " + std::to_string(seed) + ")";
+  s.words = {"corrupt", "no progress"};
+  s.act = [seed](const SegmentView& v) {
+    std::mt19937_64 rng(seed);
+    std::vector<uint64_t> junk(SegmentView::kData / 8);
+    for (auto& j : junk) j = rng();
+    return poke(v.pid, v.map.start, junk.data(), SegmentView::kData);
+  };
+  return s;
+}
+
+// pingpong, the harness frozen: the peer meets random wait-primitive state at its next wait.
+// A credit is read only when its producer needs space, and in a pingpong its consumer rewrites
+// it first, so only a waiter slot the waiter checks can fail the run: it may survive.
+TEST_F(FaultScribble, RandomBytesOverHeaderCreditsAndWaiterSlots) {
   std::vector<Case> cases;
   uint64_t seed = 1;
   for (const char* b : kShm) {
     for (const char* w : kWaiters) {
-      Scribble s;
-      s.name =
-          "random bytes over the header, controls and slots (seed " + std::to_string(seed) + ")";
+      Scribble s = random_bytes(seed++);
+      s.name += " (pingpong, the peer waits for data)";
       s.freeze = Freeze::kHarness;
-      s.words = {"corrupt", "no progress"};
-      s.act = [seed](const SegmentView& v) {
-        std::mt19937_64 rng(seed);
-        std::vector<uint64_t> junk(SegmentView::kData / 8);
-        for (auto& j : junk) j = rng();
-        return poke(v.pid, v.map.start, junk.data(), SegmentView::kData);
-      };
+      s.ends = Ends::kMaySurvive;
       cases.push_back({b, w, s});
-      ++seed;
     }
   }
   run_cases(cases);
 }
 
-// Ring positions: the writer of each is frozen, so only the reader sees the value.
-//  ring 0 head: written by the harness, read by the waiting peer (pingpong);
-//  ring 1 head: written by the peer, read by the harness waiting for the echo (pingpong);
-//  ring 0 tail: written by the peer, read by the harness when the ring is full (stream).
-// (Ring 1's tail is read only when the peer's ring fills, which pingpong never does.)
-TEST_F(FaultScribble, RingPositions) {
+// stream, the peer frozen: the harness has filled the ring and waits for space, on a random
+// space slot, reading the random credit: the run must fail.
+TEST_F(FaultScribble, RandomBytesWhileTheProducerWaitsForSpace) {
   std::vector<Case> cases;
-  struct Field {
-    const char* name;
-    int ring;
-    bool tail;
-    Freeze freeze;
-    const char* workload;
-  };
-  const Field fields[] = {{"ring 0 head", 0, false, Freeze::kHarness, "pingpong"},
-                          {"ring 1 head", 1, false, Freeze::kPeer, "pingpong"},
-                          {"ring 0 tail", 0, true, Freeze::kPeer, "stream"}};
-  for (size_t f = 0; f < std::size(fields); ++f) {
-    for (size_t i = 0; i < std::size(k64); ++i) {
-      const Field fd = fields[f];
-      const uint64_t val = k64[i];
-      Scribble s;
-      s.name = std::string(fd.name) + " = " + hex(val) + " (" + fd.workload + ")";
-      s.freeze = fd.freeze;
-      s.workload = fd.workload;
-      s.act = [fd, val](const SegmentView& v) {
-        return v.store(fd.tail ? v.tail(fd.ring) : v.head(fd.ring), val);
-      };
-      cases.push_back(rotated(f, i, s));
+  uint64_t seed = 101;
+  for (const char* b : kShm) {
+    for (const char* w : kWaiters) {
+      Scribble s = random_bytes(seed++);
+      s.name += " (stream, the harness waits for space)";
+      s.freeze = Freeze::kPeer;
+      s.workload = "stream";
+      s.act = [act = s.act](const SegmentView& v) { return full(v) && act(v); };
+      cases.push_back({b, w, s});
     }
   }
   run_cases(cases);
 }
 
-// Records: the ring's producer is frozen and a copy of its last record, with one field changed,
-// is published as the next record (the next sequence number, so only that field is wrong).
-TEST_F(FaultScribble, RecordLengthsAndFrameHeaders) {
+// Ring 0's credit in a stream, the peer (its only writer) frozen once the harness has filled the
+// ring, so the harness reads the value at its next look for space: a credit ahead of what it
+// produced, or behind what it saw last, is corruption. Ring 1's credit in a pingpong, the
+// harness (its writer) frozen: the peer reads it only after the harness rewrote it, or meets it.
+TEST_F(FaultScribble, Credits) {
   std::vector<Case> cases;
-  struct Field {
+  struct Value {
     const char* name;
-    size_t offset;
-    size_t width;  // 4 or 8
-    std::vector<uint64_t> values;
-    int ring;
+    uint64_t (*of)(uint64_t credit, uint64_t head);
   };
-  const std::vector<Field> fields = {
-      {"record length", kRecLen, 4, {kLen[0], kLen[1], kLen[2], kLen[3]}, 0},
-      {"frame flags", kRecFlags, 4, {0, 0xFFFFFFFFu, 1u << 20, 32}, 0},
-      {"frame payload_bytes", kRecPayloadBytes, 4, {0, 1, 0xFFFFFFFFu, 1u << 20}, 0},
-      {"frame seq", kRecSeq, 8, {k64[0], k64[1], k64[2], k64[3]}, 0},
-      {"record length", kRecLen, 4, {0, 1u << 30}, 1},
-      {"frame flags", kRecFlags, 4, {0, 0xFFFFFFFFu}, 1},
+  const Value stream[] = {
+      {"head + 1 (ahead of the producer)", [](uint64_t, uint64_t h) { return h + 1; }},
+      {"credit - 1 (backwards)", [](uint64_t c, uint64_t) { return c - 1; }},
+      {"UINT64_MAX", [](uint64_t, uint64_t) { return UINT64_MAX; }},
+      {"0 (backwards)", [](uint64_t, uint64_t) { return uint64_t{0}; }}};
+  for (size_t i = 0; i < std::size(stream); ++i) {
+    const Value val = stream[i];
+    Scribble s;
+    s.name = std::string("ring 0 credit = ") + val.name + " (stream, the harness waits for space)";
+    s.freeze = Freeze::kPeer;
+    s.workload = "stream";
+    s.act = [val](const SegmentView& v) {
+      if (!full(v)) return false;
+      const uint64_t c = v.load(v.credit(0));
+      return v.store(v.credit(0), val.of(c, c + v.slots));
+    };
+    cases.push_back(rotated(0, i, s));
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    const uint64_t val = i == 0 ? UINT64_MAX : 0;
+    Scribble s;
+    s.name = "ring 1 credit = " + hex(val) + " (pingpong, written while its writer is frozen)";
+    s.freeze = Freeze::kHarness;
+    s.ends = Ends::kMaySurvive;
+    s.act = [val](const SegmentView& v) { return v.store(v.credit(1), val); };
+    cases.push_back(rotated(1, i, s));
+  }
+  run_cases(cases);
+}
+
+// The stamp of the slot the consumer polls next (pingpong, its producer frozen): only this
+// lap's (position + 1) means ready and the previous lap's not yet; anything else is corruption,
+// and a stamp of an older lap must not deliver the old message still in the slot.
+TEST_F(FaultScribble, SlotStamps) {
+  std::vector<Case> cases;
+  struct Value {
+    const char* name;
+    uint64_t (*of)(uint64_t pos, uint64_t slots);
   };
-  for (size_t f = 0; f < fields.size(); ++f) {
-    for (size_t i = 0; i < fields[f].values.size(); ++i) {
-      const Field fd = fields[f];
-      const uint64_t val = fd.values[i];
+  const Value values[] = {
+      {"next lap's", [](uint64_t p, uint64_t n) { return p + 1 + n; }},
+      {"far future (+ 2^40)", [](uint64_t p, uint64_t) { return p + 1 + (uint64_t{1} << 40); }},
+      {"UINT64_MAX", [](uint64_t, uint64_t) { return UINT64_MAX; }},
+      {"two laps back (stale slot after wrap)",
+       [](uint64_t p, uint64_t n) { return p + 1 - 2 * n; }}};
+  for (int ring = 0; ring < 2; ++ring) {
+    for (size_t i = 0; i < std::size(values); ++i) {
+      const Value val = values[i];
       Scribble s;
-      s.name = std::string(fd.name) + " = " + hex(val) + " in a record of ring " +
-               std::to_string(fd.ring) +
-               (fd.ring == 0 ? " (read by the peer)" : " (read by the harness)");
-      s.freeze = fd.ring == 0 ? Freeze::kHarness : Freeze::kPeer;
-      s.act = [fd, val](const SegmentView& v) {
-        return forge_record(v, fd.ring, [&](std::vector<std::byte>& rec) {
-          put(rec, kRecSeq, get<uint64_t>(rec, kRecSeq) + 1);
-          if (fd.width == 4) {
-            put(rec, fd.offset, static_cast<uint32_t>(val));
-          } else {
-            put(rec, fd.offset, val);
-          }
-        });
+      s.name = std::string("stamp of ring ") + std::to_string(ring) + "'s next slot = " + val.name +
+               (ring == 0 ? " (read by the peer)" : " (read by the harness)");
+      s.freeze = ring == 0 ? Freeze::kHarness : Freeze::kPeer;
+      s.not_words = {"corrupt frame received"};  // the old message was delivered
+      s.act = [ring, val](const SegmentView& v) {
+        const auto next = caught_up(v, ring);
+        if (!next || *next + 1 < 2 * v.slots) return false;
+        return v.store(v.slot(ring, *next), val.of(*next, v.slots));
       };
-      cases.push_back(rotated(f, i, s));
+      cases.push_back(rotated(2 + ring, i, s));
+    }
+  }
+  run_cases(cases);
+}
+
+// One change to a forged message, and its name.
+struct Edit {
+  std::string name;
+  std::function<void(std::vector<std::byte>&)> apply;
+};
+
+template <typename T>
+Edit set(const char* field, size_t offset, T value) {
+  return {std::string(field) + " = " + hex(value),
+          [=](std::vector<std::byte>& m) { put(m, offset, value); }};
+}
+
+// Frame headers: the ring's producer is frozen and its next message (the next seq, that seq's
+// payload and checksum) is forged with one field changed. flags, payload_bytes and seq break the
+// protocol and end the run at once; a wrong checksum is counted and fails the run at its end;
+// the unchanged message (the control) must be taken as the real one.
+TEST_F(FaultScribble, FrameHeadersInForgedSlots) {
+  const Edit none{"nothing changed", [](std::vector<std::byte>&) {}};
+  const Edit repeated{"frame seq = the last frame's (repeated)",
+                      [](std::vector<std::byte>& m) { put(m, kSeq, get<uint64_t>(m, kSeq) - 1); }};
+  const Edit flipped{"frame checksum = the right one ^ 1", [](std::vector<std::byte>& m) {
+                       put(m, kChecksum, get<uint64_t>(m, kChecksum) ^ 1);
+                     }};
+  struct Group {
+    int ring;
+    Ends ends;
+    std::vector<Edit> edits;
+  };
+  const std::vector<Group> groups = {
+      {0, Ends::kNormally, {none}},
+      {0,
+       Ends::kAtOnce,
+       {set("frame flags", kFlags, 0u), set("frame flags", kFlags, 0xFFFFFFFFu),
+        set("frame flags", kFlags, 1u << 20), set("frame flags", kFlags, 32u),
+        set("frame flags", kFlags, uint32_t{kFrameData | kFrameStop})}},
+      {0,
+       Ends::kAtOnce,
+       {set("frame payload_bytes", kPayloadBytes, 0u),
+        set("frame payload_bytes", kPayloadBytes, 1u),
+        set("frame payload_bytes", kPayloadBytes, 0xFFFFFFFFu),
+        set("frame payload_bytes", kPayloadBytes, 1u << 20)}},
+      {0,
+       Ends::kAtOnce,
+       {set("frame seq", kSeq, k64[0]), set("frame seq", kSeq, k64[1]),
+        set("frame seq", kSeq, k64[2]), set("frame seq", kSeq, k64[3]), repeated}},
+      {0,
+       Ends::kAtItsEnd,
+       {set("frame checksum", kChecksum, uint64_t{0}), set("frame checksum", kChecksum, UINT64_MAX),
+        flipped}},
+      {1, Ends::kNormally, {none}},
+      {1,
+       Ends::kAtOnce,
+       {set("frame flags", kFlags, 0u), set("frame flags", kFlags, 0xFFFFFFFFu),
+        set("frame payload_bytes", kPayloadBytes, 0u),
+        set("frame payload_bytes", kPayloadBytes, 1u << 20), set("frame seq", kSeq, k64[0])}},
+      {1, Ends::kAtItsEnd, {flipped}},
+  };
+  std::vector<Case> cases;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const Group& gr = groups[g];
+    for (size_t i = 0; i < gr.edits.size(); ++i) {
+      const Edit edit = gr.edits[i];
+      const int ring = gr.ring;
+      Scribble s;
+      s.name = edit.name + " in a forged slot of ring " + std::to_string(ring) +
+               (ring == 0 ? " (read by the peer)" : " (read by the harness)");
+      s.freeze = ring == 0 ? Freeze::kHarness : Freeze::kPeer;
+      s.ends = gr.ends;
+      if (gr.ends == Ends::kAtOnce) s.words = {"corrupt frame received"};
+      if (gr.ends == Ends::kAtItsEnd) s.words = {"checksum"};
+      s.act = [edit, ring](const SegmentView& v) { return forge_slot(v, ring, edit.apply); };
+      cases.push_back(rotated(g, i, s));
     }
   }
   run_cases(cases);
@@ -152,7 +265,7 @@ Scribble slot_write(const std::string& name, size_t offset, std::vector<uint8_t>
   s.name = name;
   s.act = [offset, bytes](const SegmentView& v) {
     for (int i = 0; i < 4; ++i) {
-      if (!poke(v.pid, v.slot(i) + offset, bytes.data(), bytes.size())) return false;
+      if (!poke(v.pid, v.waiter(i) + offset, bytes.data(), bytes.size())) return false;
     }
     return true;
   };
@@ -176,7 +289,7 @@ TEST_F(FaultScribble, FutexSlots) {
   for (uint32_t v : {0u, 0xFFFFFFFFu}) {
     for (auto [field, off] : {std::pair{"futex word", 0}, std::pair{"futex waiter count", 4}}) {
       Scribble s = slot_write(std::string(field) + " = " + hex(v), off, u32(v));
-      s.survivable = true;
+      s.ends = Ends::kMaySurvive;
       add_on_every_backend(cases, "futex", s);
     }
   }
@@ -191,9 +304,9 @@ TEST_F(FaultScribble, PosixSemSlots) {
   std::mt19937 rng(7);
   for (auto& b : random) b = static_cast<uint8_t>(rng());
   Scribble zero = slot_write("sem_t bytes all 0x00", 16, std::vector<uint8_t>(32, 0));
-  zero.survivable = true;
+  zero.ends = Ends::kMaySurvive;
   Scribble count = slot_write("posix_sem waiter count = 0xffffffff", 0, u32(0xFFFFFFFFu));
-  count.survivable = true;
+  count.ends = Ends::kMaySurvive;
   for (const Scribble& s :
        {zero, count, slot_write("sem_t bytes all 0xff", 16, std::vector<uint8_t>(32, 0xff)),
         slot_write("sem_t bytes random (seed 7)", 16, random)}) {
@@ -208,7 +321,7 @@ TEST_F(FaultScribble, PosixSemSlots) {
 TEST_F(FaultScribble, CondvarMutexWord) {
   std::vector<Case> cases;
   Scribble zero = slot_write("pthread mutex word = 0", 16, u32(0));
-  zero.survivable = true;
+  zero.ends = Ends::kMaySurvive;
   add_on_every_backend(cases, "condvar", zero);
   for (uint32_t v : {1u, 0x3FFFFFFFu, 0xFFFFFFFFu}) {
     Scribble s = slot_write("pthread mutex word = " + hex(v), 16, u32(v));
@@ -228,7 +341,7 @@ TEST_F(FaultScribble, SysvSemKey) {
     add_on_every_backend(cases, "sysv_sem", s);
   }
   Scribble late = slot_write("sysv_sem key = 0 mid-run", 4, u32(0));
-  late.survivable = true;
+  late.ends = Ends::kMaySurvive;
   add_on_every_backend(cases, "sysv_sem", late);
   run_cases(cases);
 }
@@ -244,7 +357,7 @@ TEST_F(FaultScribble, EventfdDescriptor) {
     add_on_every_backend(cases, "eventfd", s);
   }
   Scribble late = slot_write("eventfd descriptor = -1 mid-run", 4, u32(0xFFFFFFFFu));
-  late.survivable = true;
+  late.ends = Ends::kMaySurvive;
   add_on_every_backend(cases, "eventfd", late);
   run_cases(cases);
 }

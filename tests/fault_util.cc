@@ -218,6 +218,7 @@ std::vector<std::string> run_args(const Sandbox& box, const std::string& backend
                                 "--timeout-ms",
                                 std::to_string(kTimeoutMs),
                                 "--no-probe",
+                                "--no-floors",
                                 "--out",
                                 box.out()};
   a.insert(a.end(), extra.begin(), extra.end());
