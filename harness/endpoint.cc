@@ -57,30 +57,57 @@ Status Endpoint::echo(const FrameHeader& received) {
     return plain_error("echo", "the received message has the wrong length");
   }
   auto st = put(h, msg.subspan(sizeof(FrameHeader)));
-  release_held();
+  if (!pending_) release_held();  // a deferred check still reads it (finish_check releases)
   return st;
 }
 
-Result<FrameHeader> Endpoint::recv() {
+Result<FrameHeader> Endpoint::recv(bool defer_check) {
+  IPCB_TRY_STATUS(finish_check());
   release_held();
   std::span<const std::byte> msg;
   if (mode_ == CopyMode::kCopy) {
-    IPCB_TRY(size_t n, channel_.recv(rx_buf_));
+    IPCB_TRY(size_t n, channel_.recv(rx_buf_));  // the copy out reads every byte
     msg = std::span<const std::byte>(rx_buf_).first(n);
   } else {
     IPCB_TRY(msg, channel_.peek_recv());
     held_ = msg;
-    // Nothing else reads the payload in place, so --verify off must read it here.
-    if (verify_ == VerifyMode::kOff) sink_ += touch_all(msg);
   }
   bytes_received_ += msg.size();
-  last_fault_ = checker_.check(msg);
+  last_msg_ = msg;
+  if (defer_check) {
+    // Only what deciding needs now: the length and the flags (no counting, no payload pass).
+    FrameFault shape = checker_.check_shape(msg);
+    if (shape != FrameFault::kNone) {
+      last_fault_ = checker_.check(msg);  // counted, and named
+      return plain_error("corrupt frame received", checker_.last_error());
+    }
+    pending_ = true;
+    last_fault_ = FrameFault::kNone;
+    return read_header(msg);
+  }
+  IPCB_TRY_STATUS(check_last());
+  return read_header(msg);
+}
+
+Status Endpoint::finish_check() {
+  if (!pending_) return ok_status();
+  pending_ = false;
+  Status st = check_last();
+  release_held();
+  return st;
+}
+
+Status Endpoint::check_last() {
+  // In place with no payload check, nothing else reads the payload: read it here, so every
+  // mode and verify level touches every byte the sender wrote.
+  if (mode_ == CopyMode::kInplace && verify_ != VerifyMode::kFull) sink_ += touch_all(last_msg_);
+  last_fault_ = checker_.check(last_msg_);
   // A frame the protocol cannot act on ends the run now, naming the field; waiting for the
   // answer it will never get would only be reported later as a stall.
   if (is_protocol_fault(last_fault_)) {
     return plain_error("corrupt frame received", checker_.last_error());
   }
-  return read_header(msg);
+  return ok_status();
 }
 
 }  // namespace ipcb

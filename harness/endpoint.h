@@ -26,9 +26,13 @@ class Endpoint {
   Status send(uint32_t flags, uint64_t send_ns = 0);
   // Sends the last received payload back, unchanged, as our next message (pingpong's echo).
   Status echo(const FrameHeader& received);
-  // Receives one message and checks it. A checksum fault is counted (last_fault()); a frame the
-  // protocol cannot act on (length, flags, sequence) is an Error naming the field.
-  Result<FrameHeader> recv();
+  // Receives one message and checks it. A payload fault is counted (last_fault()); a frame the
+  // protocol cannot act on (length, flags, sequence) is an Error naming the field. With
+  // `defer_check`, only the length and flags are checked now and the rest at finish_check()
+  // (or the next recv): an echo can go out before the payload pass (pingpong's peer).
+  Result<FrameHeader> recv(bool defer_check = false);
+  // The deferred part of the last recv's check, if any; then the message's slot is released.
+  Status finish_check();
   FrameFault last_fault() const { return last_fault_; }
 
   const FrameChecker& checker() const { return checker_; }
@@ -41,6 +45,7 @@ class Endpoint {
  private:
   Status put(const FrameHeader& h, std::span<const std::byte> payload);
   void release_held();
+  Status check_last();
 
   Channel& channel_;
   CopyMode mode_;
@@ -48,7 +53,9 @@ class Endpoint {
   PayloadSource source_;
   FrameChecker checker_;
   std::vector<std::byte> rx_buf_;
-  std::span<const std::byte> held_;  // in place: the last received message, still in the ring
+  std::span<const std::byte> held_;      // in place: the last received message, still in the ring
+  std::span<const std::byte> last_msg_;  // the last received message (held_ or rx_buf_)
+  bool pending_ = false;                 // its check was deferred
   uint64_t tx_seq_ = 0;
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;

@@ -65,16 +65,20 @@ inline bool is_protocol_fault(FrameFault f) {
 
 // Checks each received message in order: its shape (length, and flags: exactly one known flag)
 // in every mode, since the protocol acts on them; with kSeq and kFull the sequence (gap = lost,
-// going back = reordered or duplicated); with kFull the payload checksum against both the header
-// and the value the sequence number implies. Counts what it saw. A shape or sequence fault
-// breaks the protocol (the peer cannot be trusted to answer), so callers end the run on it at
-// once (is_protocol_fault); a checksum fault is counted and the run fails at its end.
+// going back = reordered or duplicated); with kFull every payload byte against the pattern the
+// sequence number implies, and the header's checksum against that pattern's. Counts what it
+// saw. A shape or sequence fault breaks the protocol (the peer cannot be trusted to answer), so
+// callers end the run on it at once (is_protocol_fault); a checksum fault is counted and the run
+// fails at its end.
 class FrameChecker {
  public:
   FrameChecker(const PayloadSource& source, VerifyMode mode) : source_(source), mode_(mode) {}
 
-  // `message` is the header and payload as received (already copied out of shared memory).
+  // `message` is the header and payload as received (copied out, or where it lies).
   FrameFault check(std::span<const std::byte> message);
+  // The shape alone (length, payload_bytes, flags), neither counted nor remembered: what a
+  // receiver needs to act before the full check (which checks it again).
+  FrameFault check_shape(std::span<const std::byte> message) const;
 
   uint64_t verified() const { return verified_; }
   uint64_t errors() const { return errors_; }

@@ -96,7 +96,8 @@ Status finish(Session& s, Measurement& m, uint64_t own_verified) {
   m.bytes_read = received - s.links() * msg + (r.bytes_read - s.links() * msg);
   m.broadcast = s.broadcast();
   const double n = static_cast<double>(s.links());
-  m.copies_per_msg = s.spec().mode == CopyMode::kInplace ? 0.0 : m.broadcast ? (1.0 + n) / n : 2.0;
+  // In place the writer copies into the ring and the reader reads there: one copy.
+  m.copies_per_msg = s.spec().mode == CopyMode::kInplace ? 1.0 : m.broadcast ? (1.0 + n) / n : 2.0;
   m.errors = own_errors + r.errors;
   m.first_error = !own_first.empty()       ? "measured side: " + own_first
                   : !r.first_error.empty() ? "peer: " + r.first_error
