@@ -97,6 +97,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument('--output', help='also write the Markdown table to this file')
     c.add_argument('--base-label', default='', help='name of BASE in the table')
     c.add_argument('--new-label', default='', help='name of NEW in the table')
+    _tool_parsers(sub)
+    return p
+
+
+def _tool_parsers(sub) -> None:
+    """calibrate and export."""
     k = sub.add_parser('calibrate', help="this runner's noise from A/A rounds",
                        description='A and B: folders of the same rounds (round-1 ... round-N) '
                        'of one binary, run alternately. Writes, per benchmark and metric, the '
@@ -115,7 +121,6 @@ def parser() -> argparse.ArgumentParser:
                    help='gab: customSmallerIsBetter (latency, CPU) or customBiggerIsBetter '
                    '(throughput)')
     e.add_argument('--output', required=True, help='the file to write')
-    return p
 
 
 def main(argv=None) -> int:

@@ -5,6 +5,8 @@ the context fields that exist. Runs whose fingerprints differ measure different 
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 
 # The inputs of the fingerprint, as ipcbench's add_comparability names them: machine facts
@@ -35,9 +37,32 @@ def fingerprint(ctx: dict) -> dict:
     return out
 
 
+def _xxh3():
+    """libxxhash's XXH3_64bits (what ipcbench hashes with), or None where it is missing."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library('xxhash') or 'libxxhash.so.0')
+    except OSError:
+        return None
+    lib.XXH3_64bits.restype = ctypes.c_uint64
+    lib.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    return lib.XXH3_64bits
+
+
+def computed_key(ctx: dict) -> str:
+    """The key ipcbench would have written for this context: XXH3-64 of the fingerprint's
+    compact JSON with sorted keys, fields it lacks as null. '' without libxxhash."""
+    xxh3 = _xxh3()
+    if xxh3 is None:
+        return ''
+    fp = fingerprint(ctx)
+    full = {k: fp.get(k) for k in MACHINE_FIELDS + SETTING_FIELDS}
+    text = json.dumps(full, separators=(',', ':'), sort_keys=True, ensure_ascii=False).encode()
+    return f'{xxh3(text, len(text)):016x}'
+
+
 def key(ctx: dict) -> str:
-    """ipcbench's comparability_key, or '' for a file without one."""
-    return ctx.get('comparability_key') or ''
+    """ipcbench's comparability_key, else the same hash computed here ('' if it cannot be)."""
+    return ctx.get('comparability_key') or computed_key(ctx)
 
 
 def show(v) -> str:

@@ -22,8 +22,10 @@ def pack(folder):
     sys.path.insert(0, os.path.join(HERE, '..', '..'))
     from reports import load
     out = {'sides': {}}
-    for side in ('a', 'b'):
-        rs = load.load(os.path.join(folder, side))
+    sets = {side: load.load(os.path.join(folder, side)) for side in ('a', 'b')}
+    pairs = min(len(rs.parts) for rs in sets.values())   # complete pairs only
+    for side, rs in sets.items():
+        rs.parts = rs.parts[:pairs]
         out.setdefault('context', {k: rs.context[k] for k in CONTEXT if k in rs.context})
         out['context']['ipcbench_config'] = rs.context.get('ipcbench_config', {})
         per = out['sides'][side] = {}

@@ -13,7 +13,7 @@ import tempfile
 import unittest
 
 import aa_rounds
-from reports import cli
+from reports import cli, environment
 
 
 def run(*argv):
@@ -43,6 +43,13 @@ class RealRounds(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_fingerprint_is_rebuilt_as_ipcbench_writes_it(self):
+        ctx = dict(self.doc['context'])
+        written, key = ctx.pop('comparability'), ctx.pop('comparability_key')
+        self.assertEqual(environment.fingerprint(ctx), written)
+        if environment.computed_key(ctx):          # libxxhash present
+            self.assertEqual(environment.computed_key(ctx), key)
 
     def test_aa_rounds_are_green(self):
         rc, out, err = run('compare', self.a, self.b)
