@@ -19,9 +19,11 @@ struct BackendInfo {
   std::vector<std::string> (*syncs)();  // the sync strategies valid with this backend
   Result<std::unique_ptr<OwnedChannel>> (*create)(const ChannelConfig& config);
   Result<std::unique_ptr<Channel>> (*open)(const ChannelConfig& config, const std::string& object);
-  // Why this backend cannot carry messages of `message_bytes` (header included) on this machine,
-  // naming the limit and its value ("exceeds fs.mqueue.msgsize_max = 8192"), or "" if it can.
-  std::string (*size_limit)(size_t message_bytes);
+  // Why this backend cannot carry messages of `message_bytes` (header included) on this machine
+  // over `channels` channels at once (fanin and fanout hold one per peer), with `deep` rings
+  // when many messages are in flight (see ChannelConfig::deep), naming the limit and
+  // its value ("exceeds fs.mqueue.msgsize_max = 8192"), or "" if it can.
+  std::string (*size_limit)(size_t message_bytes, size_t channels, bool deep);
   // Shared memory only (else null): one object read by every fanout peer, so one write reaches
   // them all. Returns one owner channel per peer; see backends/shm_broadcast.h.
   Result<std::vector<std::unique_ptr<OwnedChannel>>> (*create_fanout)(
@@ -32,7 +34,7 @@ const std::vector<BackendInfo>& backends();
 const BackendInfo* find_backend(const std::string& name);
 bool sync_valid_for(const BackendInfo& backend, const std::string& sync);
 // For backends without a size limit of their own.
-inline std::string no_size_limit(size_t) {
+inline std::string no_size_limit(size_t, size_t, bool) {
   return {};
 }
 

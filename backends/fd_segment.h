@@ -8,17 +8,23 @@
 
 namespace ipcb {
 
-// "" if a channel segment for messages of `message_bytes` fits the free space of the
-// filesystem holding `dir` (statvfs), else the line naming it. No /dev/shm etc.: "" too (the
-// create call will say what is wrong).
-std::string free_space_limit(const std::string& dir, size_t message_bytes);
+// "" if `channels` channel segments for messages of `message_bytes`, all at once, fit the free
+// space of the filesystem holding `dir` (statvfs), else the line naming it. No /dev/shm etc.:
+// "" too (the create call will say what is wrong). `extra` is appended to the line.
+std::string free_space_limit(const std::string& dir, size_t message_bytes, size_t channels,
+                             bool deep, const std::string& extra = {});
 
 class FdSegment final : public Segment {
  public:
   // `record` >= 0 marks the creator, which removes `name` (as `kind`) once.
+  // Another process can truncate the object under the mapping: a fault inside it is guarded
+  // (see manifest::guard_mapping) and fails the run instead of killing it.
   FdSegment(std::string name, manifest::Kind kind, sys::Mapping map, int record)
-      : name_(std::move(name)), kind_(kind), map_(std::move(map)), record_(record) {}
+      : name_(std::move(name)), kind_(kind), map_(std::move(map)), record_(record) {
+    manifest::guard_mapping(map_.data(), map_.size());
+  }
   ~FdSegment() override {
+    manifest::unguard_mapping(map_.data());
     map_.reset();
     (void)remove_name();
   }

@@ -34,9 +34,10 @@ class MemfdSegment final : public Segment {
 Result<std::unique_ptr<Segment>> create(size_t bytes) {
   IPCB_TRY(sys::Fd fd, sys::memfd_create_sealable("ipcbench"));
   IPCB_TRY_STATUS(sys::ftruncate_fd(fd.get(), static_cast<off_t>(bytes), "memfd"));
+  IPCB_TRY_STATUS(sys::allocate_file(fd.get(), static_cast<off_t>(bytes), "memfd"));
   IPCB_TRY_STATUS(sys::seal_size(fd.get(), "memfd"));
   IPCB_TRY(sys::Mapping map, sys::map_shared(fd.get(), bytes, "memfd"));
-  sys::prefault({map.data(), map.size()});
+  IPCB_TRY_STATUS(sys::prefault({map.data(), map.size()}, "memfd"));
   return std::unique_ptr<Segment>(new MemfdSegment(std::move(fd), std::move(map)));
 }
 
@@ -57,20 +58,11 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-std::string memfd_size_limit(size_t message_bytes) {
+std::string memfd_size_limit(size_t message_bytes, size_t channels, bool deep) {
   // A memfd is charged to the kernel's internal shmem mount, which has no size of its own;
   // the free space of /dev/shm (the same memory, tmpfs) is the estimate of what is there.
-  ChannelConfig c;
-  c.message_bytes = message_bytes;
-  size_t bytes = shm_channel_bytes(c);
-  auto free = sys::fs_free_bytes("/dev/shm");
-  if (!free) return {};  // no /dev/shm: no estimate, let memfd_create say
-  if (bytes > *free) {
-    return "segment of " + std::to_string(bytes) +
-           " bytes exceeds the free space of /dev/shm = " + std::to_string(*free) +
-           " bytes (the estimate for memfd memory)";
-  }
-  return {};
+  return free_space_limit("/dev/shm", message_bytes, channels, deep,
+                          " (the estimate for memfd memory)");
 }
 
 SegmentKind memfd_segments() {

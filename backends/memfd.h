@@ -8,5 +8,5 @@
 namespace ipcb {
 SegmentKind memfd_segments();
 // memfd pages live in the kernel's internal tmpfs (shmem); see memfd.cc for the estimate.
-std::string memfd_size_limit(size_t message_bytes);
+std::string memfd_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

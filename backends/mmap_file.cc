@@ -36,8 +36,8 @@ std::string mmap_file_directory() {
   return "/tmp";
 }
 
-std::string mmap_file_size_limit(size_t message_bytes) {
-  return free_space_limit(mmap_file_directory(), message_bytes);
+std::string mmap_file_size_limit(size_t message_bytes, size_t channels, bool deep) {
+  return free_space_limit(mmap_file_directory(), message_bytes, channels, deep);
 }
 
 SegmentKind mmap_file_segments() {

@@ -8,5 +8,5 @@ SegmentKind mmap_file_segments();
 // The directory mmap_file creates its files in (see above).
 std::string mmap_file_directory();
 // The file for messages of `message_bytes` against the free space of its filesystem.
-std::string mmap_file_size_limit(size_t message_bytes);
+std::string mmap_file_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

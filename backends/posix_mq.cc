@@ -139,7 +139,7 @@ bool valid_name(const std::string& name) {
 
 }  // namespace
 
-std::string posix_mq_size_limit(size_t message_bytes) {
+std::string posix_mq_size_limit(size_t message_bytes, size_t channels, bool /*deep*/) {
   // Every limit in the way, joined by "; ", so the advice raises them all at once.
   std::string why;
   auto msgsize_max = sys::read_sysctl("fs.mqueue.msgsize_max");
@@ -152,10 +152,13 @@ std::string posix_mq_size_limit(size_t message_bytes) {
   auto rlimit = sys::soft_rlimit(RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE");
   if (!depth) return depth.error().message();
   if (!rlimit) return rlimit.error().message();
-  uint64_t need = 2 * static_cast<uint64_t>(*depth) * (message_bytes + kPerMsgOverhead);
+  const uint64_t queues = 2 * std::max<size_t>(channels, 1);
+  uint64_t need = queues * static_cast<uint64_t>(*depth) * (message_bytes + kPerMsgOverhead);
   if (need > *rlimit) {
-    why += std::string(why.empty() ? "" : "; ") + "two queues of " + std::to_string(*depth) +
-           " x " + std::to_string(message_bytes) + " bytes (" + std::to_string(need) +
+    why += std::string(why.empty() ? "" : "; ") +
+           (queues == 2 ? std::string("two") : std::to_string(queues)) + " queues of " +
+           std::to_string(*depth) + " x " + std::to_string(message_bytes) + " bytes (" +
+           std::to_string(need) +
            " with kernel overhead) exceed RLIMIT_MSGQUEUE = " + std::to_string(*rlimit) +
            " (ulimit -q)";
   }

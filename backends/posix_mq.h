@@ -11,5 +11,5 @@ namespace ipcb {
 Result<std::unique_ptr<OwnedChannel>> create_posix_mq_channel(const ChannelConfig& config);
 Result<std::unique_ptr<Channel>> open_posix_mq_channel(const ChannelConfig& config,
                                                        const std::string& object);
-std::string posix_mq_size_limit(size_t message_bytes);
+std::string posix_mq_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

@@ -24,8 +24,8 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 }  // namespace
 
-std::string posix_shm_size_limit(size_t message_bytes) {
-  return free_space_limit("/dev/shm", message_bytes);
+std::string posix_shm_size_limit(size_t message_bytes, size_t channels, bool deep) {
+  return free_space_limit("/dev/shm", message_bytes, channels, deep);
 }
 
 SegmentKind posix_shm_segments() {

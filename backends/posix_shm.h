@@ -5,5 +5,5 @@
 namespace ipcb {
 SegmentKind posix_shm_segments();
 // The segment for messages of `message_bytes` against the free space of /dev/shm.
-std::string posix_shm_size_limit(size_t message_bytes);
+std::string posix_shm_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

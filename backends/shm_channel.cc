@@ -4,24 +4,22 @@
 #include <cstring>
 
 #include "backends/sync/waiter.h"
-#include "harness/ring.h"
+#include "harness/slot_ring.h"
 
 namespace ipcb {
 namespace {
 
 constexpr uint64_t kMagic = 0x69706362656e6368ULL;  // "ipcbench"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;
 constexpr size_t kControlOffset = 256;
 constexpr size_t kSlotOffset = 512;
 constexpr size_t kDataOffset = 4096;
-constexpr size_t kRingRecords = 3;  // records a ring holds at least (>= 2 for the wrap marker)
-constexpr size_t kMinRing = 64 * 1024;
 
 struct SegmentHeader {
   uint64_t magic;
   uint32_t version;
   uint32_t reserved;
-  uint64_t ring_bytes;
+  uint64_t slots;  // per ring
   uint64_t message_bytes;
   char sync[32];
 };
@@ -29,15 +27,18 @@ static_assert(sizeof(SegmentHeader) <= kControlOffset, "header must fit before t
 static_assert(kSlotOffset + 4 * Waiter::kSlotBytes <= kDataOffset, "slots must fit before data");
 static_assert(kControlOffset % kCacheLine == 0 && kSlotOffset % kCacheLine == 0,
               "shared atomics must start on a cache line");
+static_assert(kControlOffset + 2 * sizeof(SlotCredit) <= kSlotOffset, "credits before the slots");
 
+size_t ring_slots(const ChannelConfig& c) {
+  return SlotRing::slots_for(c.message_bytes, c.deep);
+}
 size_t ring_bytes(const ChannelConfig& c) {
-  size_t cap = Ring::capacity_for(c.message_bytes, kRingRecords);
-  return cap < kMinRing ? kMinRing : cap;
+  return ring_slots(c) * SlotRing::slot_bytes_for(c.message_bytes);
 }
 
 // One direction: a ring plus the waiters for "has data" and "has space".
 struct Direction {
-  Ring ring;
+  SlotRing ring;
   std::unique_ptr<Waiter> data;
   std::unique_ptr<Waiter> space;
 };
@@ -45,18 +46,14 @@ struct Direction {
 class ShmChannel : public SlotChannel {
  public:
   ShmChannel(std::unique_ptr<Segment> seg, const ChannelConfig& c, Direction tx, Direction rx)
-      : seg_(std::move(seg)),
-        abort_(c.abort),
-        message_bytes_(c.message_bytes),
-        tx_(std::move(tx)),
-        rx_(std::move(rx)) {}
+      : seg_(std::move(seg)), abort_(c.abort), tx_(std::move(tx)), rx_(std::move(rx)) {}
 
   std::string wait_mode() const override { return tx_.data->wait_mode(); }
 
   Result<std::span<std::byte>> reserve_send() override {
     return attempt_or_wait(
-        *tx_.space, *abort_, "send", [&] { return tx_.ring.try_reserve(message_bytes_); },
-        [&] { return tx_.ring.writable(message_bytes_); });
+        *tx_.space, *abort_, "send", [&] { return tx_.ring.try_reserve(); },
+        [&] { return tx_.ring.writable(); });
   }
 
   void commit_send() override {
@@ -71,8 +68,8 @@ class ShmChannel : public SlotChannel {
   }
 
   void release_recv() override {
-    rx_.ring.release();
-    rx_.space->notify();
+    // The producer can only be waiting for space when the credit it needs is published.
+    if (rx_.ring.release()) rx_.space->notify();
   }
 
   std::vector<int> inherited_fds() const override {
@@ -92,7 +89,6 @@ class ShmChannel : public SlotChannel {
  private:
   std::unique_ptr<Segment> seg_;  // declared first, destroyed last: rings and waiters point into it
   const std::atomic<bool>* abort_;
-  size_t message_bytes_;
   Direction tx_;
   Direction rx_;
 };
@@ -101,16 +97,16 @@ Result<std::pair<Direction, Direction>> directions(std::span<std::byte> mem, con
                                                    bool creator) {
   const WaiterInfo* w = find_waiter(c.sync);
   if (w == nullptr) return plain_error("sync", "unknown waiter '" + c.sync + "'");
-  size_t cap = ring_bytes(c);
-  auto* controls = reinterpret_cast<RingControl*>(mem.data() + kControlOffset);
+  const size_t bytes = ring_bytes(c);
+  auto* credits = reinterpret_cast<SlotCredit*>(mem.data() + kControlOffset);
   auto slot = [&](int ring, int which) {
     return mem.data() + kSlotOffset + static_cast<size_t>(2 * ring + which) * Waiter::kSlotBytes;
   };
   auto make = [&](int ring) -> Result<Direction> {
     IPCB_TRY(auto data, w->make(slot(ring, 0), creator, c));
     IPCB_TRY(auto space, w->make(slot(ring, 1), creator, c));
-    Ring r(&controls[ring], mem.data() + kDataOffset + static_cast<size_t>(ring) * cap, cap,
-           c.message_bytes);
+    SlotRing r(&credits[ring], mem.data() + kDataOffset + static_cast<size_t>(ring) * bytes,
+               ring_slots(c), c.message_bytes);
     return Direction{std::move(r), std::move(data), std::move(space)};
   };
   IPCB_TRY(Direction d0, make(0));
@@ -137,8 +133,10 @@ Result<std::unique_ptr<OwnedChannel>> create_shm_channel(const SegmentKind& kind
   if (c.sync.size() >= sizeof(SegmentHeader::sync)) return plain_error("sync", "name too long");
   IPCB_TRY(auto seg, kind.create(shm_channel_bytes(c)));
   auto mem = seg->bytes();
+  // A new segment is all zeros (the kernel's promise for a new object), so every slot's stamp
+  // says "not written yet"; only the header part needs setting.
   std::memset(mem.data(), 0, kDataOffset);
-  SegmentHeader h{kMagic, kVersion, 0, ring_bytes(c), c.message_bytes, {}};
+  SegmentHeader h{kMagic, kVersion, 0, ring_slots(c), c.message_bytes, {}};
   std::memcpy(h.sync, c.sync.data(), c.sync.size());
   std::memcpy(mem.data(), &h, sizeof h);
   IPCB_TRY(auto dirs, directions(mem, c, /*creator=*/true));
@@ -152,7 +150,7 @@ Result<std::unique_ptr<Channel>> open_shm_channel(const SegmentKind& kind, const
   auto mem = seg->bytes();
   SegmentHeader h;
   std::memcpy(&h, mem.data(), sizeof h);
-  if (h.magic != kMagic || h.version != kVersion || h.ring_bytes != ring_bytes(c) ||
+  if (h.magic != kMagic || h.version != kVersion || h.slots != ring_slots(c) ||
       h.message_bytes != c.message_bytes ||
       std::strncmp(h.sync, c.sync.c_str(), sizeof h.sync) != 0) {
     return plain_error("open segment " + object,

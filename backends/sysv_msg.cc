@@ -181,7 +181,8 @@ std::vector<std::string> sysv_msg_syncs() {
   return {"block", "busy"};
 }
 
-std::string sysv_msg_size_limit(size_t message_bytes) {
+std::string sysv_msg_size_limit(size_t message_bytes, size_t /*channels: per queue*/,
+                                bool /*deep*/) {
   // Root could raise a queue's msg_qbytes beyond msgmnb; we measure what anyone can. Every
   // limit in the way, joined by "; ", so the advice raises them all at once.
   std::string why;

@@ -12,5 +12,5 @@ Result<std::unique_ptr<OwnedChannel>> create_sysv_msg_channel(const ChannelConfi
 Result<std::unique_ptr<Channel>> open_sysv_msg_channel(const ChannelConfig& config,
                                                        const std::string& object);
 std::vector<std::string> sysv_msg_syncs();
-std::string sysv_msg_size_limit(size_t message_bytes);
+std::string sysv_msg_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

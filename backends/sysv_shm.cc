@@ -55,7 +55,13 @@ Result<std::unique_ptr<Segment>> create(size_t bytes) {
       manifest::release(record);
       return map.error();
     }
-    sys::prefault({map->data(), map->size()});
+    auto faulted = sys::prefault({map->data(), map->size()}, "key " + std::to_string(key));
+    if (!faulted) {
+      map->reset();
+      (void)sys::shm_rmid(*id);
+      manifest::release(record);
+      return faulted.error();
+    }
     return std::unique_ptr<Segment>(new SysvSegment(key, *id, std::move(*map), record));
   }
 }
@@ -70,15 +76,16 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
   IPCB_TRY(int id, sys::shmget_existing(key));
   IPCB_TRY(sys::Mapping map, sys::shm_attach(id, "key " + object));
   IPCB_TRY_STATUS(check_segment_size("key " + object, map.size(), bytes));
-  sys::prefault({map.data(), map.size()});
+  IPCB_TRY_STATUS(sys::prefault({map.data(), map.size()}, "key " + object));
   return std::unique_ptr<Segment>(new SysvSegment(key, -1, std::move(map), -1));
 }
 
 }  // namespace
 
-std::string sysv_shm_size_limit(size_t message_bytes) {
+std::string sysv_shm_size_limit(size_t message_bytes, size_t channels, bool deep) {
   ChannelConfig c;
   c.message_bytes = message_bytes;
+  c.deep = deep;
   const uint64_t bytes = shm_channel_bytes(c);
   const uint64_t page = sys::page_size();
   auto shmmax = sys::read_sysctl("kernel.shmmax");
@@ -87,10 +94,15 @@ std::string sysv_shm_size_limit(size_t message_bytes) {
   if (bytes > *shmmax) {
     return segment + " exceeds kernel.shmmax = " + std::to_string(*shmmax);
   }
-  // shmall counts pages of every segment on the system; ours alone must fit at least.
+  // shmall counts pages of every segment on the system; the run's own must fit at least.
   auto shmall = sys::read_sysctl("kernel.shmall");
   if (!shmall) return shmall.error().message();
-  if ((bytes + page - 1) / page > *shmall) {
+  const uint64_t n = std::max<size_t>(channels, 1);
+  if (n * ((bytes + page - 1) / page) > *shmall) {
+    if (n > 1) {
+      segment = std::to_string(n * bytes) + " bytes of " + std::to_string(n) + " segments (" +
+                std::to_string(bytes) + " each)";
+    }
     return segment + " exceeds kernel.shmall = " + std::to_string(*shmall) + " pages of " +
            std::to_string(page) + " bytes";
   }

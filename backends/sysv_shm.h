@@ -5,5 +5,5 @@
 namespace ipcb {
 SegmentKind sysv_shm_segments();
 // The segment for messages of `message_bytes` against kernel.shmmax and kernel.shmall.
-std::string sysv_shm_size_limit(size_t message_bytes);
+std::string sysv_shm_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

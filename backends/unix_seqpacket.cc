@@ -103,7 +103,8 @@ Status set_mode(int fd, KernelSync sync) {
 
 }  // namespace
 
-std::string unix_seqpacket_size_limit(size_t message_bytes) {
+std::string unix_seqpacket_size_limit(size_t message_bytes, size_t /*channels: per socket*/,
+                                      bool /*deep*/) {
   auto wmem_max = sys::read_sysctl("net.core.wmem_max");
   if (!wmem_max) return wmem_max.error().message();
   size_t by_buffer = 2 * static_cast<size_t>(*wmem_max) - kSndbufSlack;

@@ -3,61 +3,20 @@
 // exit status 2.
 #include "harness/cli.h"
 
-#include <benchmark/benchmark.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <cstdio>
-#include <ctime>
-#include <iostream>
 
 #include "backends/backend.h"
-#include "backends/mmap_file.h"
 #include "backends/sync/waiter.h"
-#include "harness/environment.h"
-#include "harness/limits.h"
+#include "harness/cli_common.h"
+#include "harness/cli_floors.h"
+#include "harness/cli_run.h"
 #include "harness/manifest.h"
-#include "harness/report.h"
-#include "harness/suite.h"
-#include "harness/sys.h"
 #include "harness/workload.h"
-#include "suites/bench/register.h"
 #include "suites/conformance/runner.h"
 
 namespace ipcb {
 namespace {
-
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-int usage_error(const std::string& line) {
-  std::fprintf(stderr, "ipcbench: %s\n", line.c_str());
-  return kExitUsage;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = s.find(',', start);
-    if (comma == std::string::npos) comma = s.size();
-    if (comma > start) out.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-std::vector<std::string> split_all(const std::vector<std::string>& v) {
-  std::vector<std::string> out;
-  for (const auto& s : v) {
-    auto parts = split(s);
-    out.insert(out.end(), parts.begin(), parts.end());
-  }
-  return out;
-}
 
 int cmd_list() {
   std::printf("Backends (how the bytes travel):\n");
@@ -79,7 +38,7 @@ int cmd_list() {
   for (const auto& w : workloads()) std::printf("  %-10s %s\n", w.name, w.description);
   std::printf("\nSize limits on this machine (checked against a 64 MiB payload):\n");
   for (const auto& b : backends()) {
-    std::string why = b.size_limit(sizeof(FrameHeader) + kMaxPayload);
+    std::string why = b.size_limit(sizeof(FrameHeader) + kMaxPayload, 1, false);
     std::printf("  %-14s %s\n", b.name, why.empty() ? "64M payloads fit" : why.c_str());
   }
   std::vector<std::string> syncs;
@@ -102,127 +61,30 @@ int cmd_list() {
   return 0;
 }
 
+// Goes on past what it cannot remove; reports each, and exits 1 if anything was left.
 int cmd_clean(bool dry_run) {
   auto r = manifest::clean(dry_run);
   if (!r) return usage_error(r.error().message());
-  for (const auto& l : *r) {
+  for (const auto& l : r->removed) {
     std::printf("%s %s %s (owner pid %d is gone)\n", dry_run ? "would remove" : "removed",
                 manifest::kind_name(l.kind), l.name.c_str(), static_cast<int>(l.owner));
   }
-  if (r->empty()) std::printf("nothing to clean\n");
-  return 0;
+  for (const auto& [l, e] : r->failed) {
+    std::fprintf(stderr, "ipcbench clean: cannot remove %s %s (owner pid %d is gone): %s\n",
+                 manifest::kind_name(l.kind), l.name.c_str(), static_cast<int>(l.owner),
+                 e.message().c_str());
+  }
+  for (const auto& path : r->unreadable) {
+    std::fprintf(stderr,
+                 "ipcbench clean: %s names no object ipcbench makes; %s (what it names was left "
+                 "alone)\n",
+                 path.c_str(), dry_run ? "it would be removed" : "removed the record");
+  }
+  if (r->removed.empty() && r->failed.empty() && r->unreadable.empty()) {
+    std::printf("nothing to clean\n");
+  }
+  return r->failed.empty() && r->unreadable.empty() ? 0 : kExitFailed;
 }
-
-Status prepare_out_dir(const std::string& dir) {
-  // mkdir -p
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      std::string prefix = dir.substr(0, i);
-      if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-        return errno_error("mkdir", prefix, "the output folder cannot be created");
-      }
-    }
-  }
-  std::string probe = dir + "/.ipcbench-write-test";
-  auto fd = sys::open_file(probe, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (!fd) return Error{"open", probe, fd.error().err, "the output folder is not writable"};
-  fd->reset();
-  return sys::unlink_path(probe);
-}
-
-// The CPUs placements use: --pin A,B, else the first two this process may run
-// on.
-Result<CpuChoice> choose_cpus(const std::string& pin) {
-  auto allowed = sys::allowed_cpus();
-  if (pin.empty()) {
-    if (allowed.empty()) return CpuChoice{};
-    return CpuChoice{allowed[0], allowed.size() >= 2 ? allowed[1] : -1};
-  }
-  auto parts = split(pin);
-  if (parts.size() != 2) return plain_error("--pin '" + pin + "'", "expected two CPUs, e.g. 0,1");
-  int cpus[2];
-  for (int i = 0; i < 2; ++i) {
-    char* end = nullptr;
-    long v = std::strtol(parts[static_cast<size_t>(i)].c_str(), &end, 10);
-    if (*end != '\0' || v < 0 ||
-        std::find(allowed.begin(), allowed.end(), static_cast<int>(v)) == allowed.end()) {
-      return plain_error("--pin '" + pin + "'", "CPU " + parts[static_cast<size_t>(i)] +
-                                                    " is not one this process may run on");
-    }
-    cpus[i] = static_cast<int>(v);
-  }
-  if (cpus[0] == cpus[1]) {
-    return plain_error("--pin '" + pin + "'",
-                       "give two different CPUs; --placement same runs both "
-                       "sides on the first");
-  }
-  return CpuChoice{cpus[0], cpus[1]};
-}
-
-std::string utc_now() {
-  char buf[32];
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// "256M", "1G", "65536": bytes, with K/M/G/T as powers of 1024.
-Result<uint64_t> parse_bytes(const std::string& text, const char* flag) {
-  char* end = nullptr;
-  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  int shift = 0;
-  if (end != nullptr && *end != '\0') {
-    std::string suffix = end;
-    const std::string units = "KMGT";
-    auto u = suffix.size() == 1 ? units.find(static_cast<char>(std::toupper(suffix[0])))
-                                : std::string::npos;
-    if (u == std::string::npos) {
-      return plain_error(std::string(flag) + " '" + text + "'", "expected bytes, e.g. 256M");
-    }
-    shift = 10 * (static_cast<int>(u) + 1);
-  }
-  if (end == text.c_str() || v == 0 || v > (UINT64_MAX >> shift)) {
-    return plain_error(std::string(flag) + " '" + text + "'", "expected bytes, e.g. 256M");
-  }
-  return static_cast<uint64_t>(v) << shift;
-}
-
-// Moves the specs a probe shows cannot run here into the skipped list, naming the real limit.
-void skip_probed(const limits::Limits& l, Expansion& ex) {
-  std::vector<BenchSpec> keep;
-  for (auto& sp : ex.specs) {
-    std::string why =
-        limits::probed_size_limit(l, sp.backend, sizeof(FrameHeader) + sp.payload_bytes);
-    if (why.empty()) {
-      keep.push_back(std::move(sp));
-    } else {
-      ex.skipped.push_back({sp.name(), why});
-    }
-  }
-  ex.specs = std::move(keep);
-}
-
-// --max-probe-bytes and --no-probe, shared by `limits` and `run`.
-struct ProbeArgs {
-  std::string max_probe_bytes = "256M";
-  bool no_probe = false;
-  void add_to(CLI::App* app) {
-    app->add_option("--max-probe-bytes", max_probe_bytes,
-                    "memory a limit probe may touch at once (K, M, G: powers of 1024)")
-        ->capture_default_str();
-    app->add_flag("--no-probe", no_probe, "configured limits only: the probes create nothing");
-  }
-  Result<limits::Options> options() const {
-    IPCB_TRY(uint64_t cap, parse_bytes(max_probe_bytes, "--max-probe-bytes"));
-    if (cap < 64 * 1024) return plain_error("--max-probe-bytes " + max_probe_bytes, "at least 64K");
-    limits::Options o;
-    o.max_probe_bytes = cap;
-    o.probe = !no_probe;
-    return o;
-  }
-};
 
 struct LimitsArgs {
   bool json = false;
@@ -251,145 +113,6 @@ int cmd_limits(const LimitsArgs& a) {
   std::printf("\nSizes of suite '%s' these limits skip:%s\n", suite->name.c_str(),
               lines.empty() ? " none" : "");
   for (const auto& line : lines) std::printf("  %s\n", line.c_str());
-  return 0;
-}
-
-struct RunArgs {
-  std::string suite = "default";
-  ProbeArgs probe;
-  SuiteOverrides o;
-  std::string pin;
-  std::string out = "ipcbench-results";
-  std::vector<std::string> gbench;  // --benchmark_* passed through
-};
-
-int cmd_run(const RunArgs& a) {
-  auto probe_options = a.probe.options();
-  if (!probe_options) return usage_error(probe_options.error().message());
-  auto suite = load_suite(a.suite);
-  if (!suite) return usage_error(suite.error().message());
-  if (auto st = apply_overrides(*suite, a.o); !st) return usage_error(st.error().message());
-  auto cpus = choose_cpus(a.pin);
-  if (!cpus) return usage_error(cpus.error().message());
-  auto expansion = expand(*suite, *cpus);
-  if (!expansion) return usage_error(expansion.error().message());
-  const auto& specs = expansion->specs;
-  if (specs.empty() && expansion->skipped.empty()) {
-    return usage_error("the suite and options select no benchmark");
-  }
-  if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
-  manifest::install_signal_handlers();
-  // Backends skipped sizes by the configured limits; the probes catch what cannot really be had.
-  limits::Limits run_limits = limits::collect(*probe_options);
-  skip_probed(run_limits, *expansion);
-
-  std::vector<Placement> placements;
-  for (const auto& sp : specs) {
-    bool known = std::any_of(placements.begin(), placements.end(),
-                             [&](const Placement& p) { return p.name == sp.placement.name; });
-    if (!known) placements.push_back(sp.placement);
-  }
-  nlohmann::json env = capture_environment(placements);  // before any thread is pinned
-  nlohmann::json matrices = nlohmann::json::array();
-  for (const auto& m : suite->matrices) {
-    matrices.push_back({{"workloads", m.workloads},
-                        {"backends", m.backends},
-                        {"syncs", m.syncs},
-                        {"sizes", m.sizes},
-                        {"modes", m.modes},
-                        {"placements", m.placements}});
-  }
-  nlohmann::json skipped = nlohmann::json::array();
-  for (const auto& sk : expansion->skipped) {
-    skipped.push_back({{"name", sk.name}, {"reason", sk.reason}});
-  }
-  nlohmann::json config = {
-      {"suite", suite->name},
-      {"matrices", matrices},
-      {"verify", verify_name(suite->verify)},
-      {"min_time_s", suite->min_time_s},
-      {"repetitions", suite->repetitions},
-      {"stall_ms", suite->stall_ms},
-      {"fan", suite->fan},
-      {"sleep_us", suite->sleep_us},
-      {"spin_us", suite->spin_us},
-      {"cpus", {cpus->first, cpus->second}},
-      {"benchmarks", specs.size()},
-      {"skipped", expansion->skipped.size()},
-      {"mmap_dir", mmap_file_directory()},
-  };
-  std::string where;
-  for (const auto& p : placements) {
-    where += (where.empty() ? "" : "; ") + p.name + " (measured side CPU " +
-             std::to_string(p.cpu_self) + ", peers CPU " + std::to_string(p.cpu_peer) + ")";
-  }
-  std::printf(
-      "ipcbench %s: suite %s, %zu benchmarks, %zu skipped, placement "
-      "%s, verify %s, output %s\n",
-      kVersion, suite->name.c_str(), specs.size(), expansion->skipped.size(), where.c_str(),
-      verify_name(suite->verify), a.out.c_str());
-  std::printf("effective configuration: %s\n", config.dump().c_str());
-  for (const auto& sk : expansion->skipped) {
-    std::printf("skipped %s: %s\n", sk.name.c_str(), sk.reason.c_str());
-  }
-  for (const auto& line : limits::advice_lines(expansion->skipped)) {
-    std::printf("limit: %s\n", line.c_str());
-  }
-  std::fflush(stdout);
-
-  RunTally tally;
-  register_benchmarks(specs, tally);
-  std::string bench_json = a.out + "/bench.json";
-  std::vector<std::string> gb = {"ipcbench", "--benchmark_out=" + bench_json,
-                                 "--benchmark_out_format=json"};
-  auto user_gave = [&](const std::string& flag) {
-    for (const auto& g : a.gbench) {
-      if (g.rfind(flag, 0) == 0) return true;
-    }
-    return false;
-  };
-  if (!user_gave("--benchmark_min_time")) {
-    gb.push_back("--benchmark_min_time=" + std::to_string(suite->min_time_s));
-  }
-  if (!user_gave("--benchmark_repetitions")) {
-    gb.push_back("--benchmark_repetitions=" + std::to_string(suite->repetitions));
-  }
-  gb.insert(gb.end(), a.gbench.begin(), a.gbench.end());
-  std::vector<char*> argv;
-  for (auto& s : gb) argv.push_back(s.data());
-  int argc = static_cast<int>(argv.size());
-  argv.push_back(nullptr);
-  benchmark::Initialize(&argc, argv.data());
-  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) return kExitUsage;
-  std::string started = utc_now();
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-
-  nlohmann::json extra = env;
-  extra["ipcbench_config"] = config;
-  extra["ipcbench_skipped"] = skipped;
-  extra["verify"] = verify_name(suite->verify);
-  extra["date"] = started;
-  extra["ipcbench_failures"] = tally.failures;
-  extra["limits"] = limits::to_json(run_limits);
-  if (auto st = add_context(bench_json, extra, tally.fields); !st) {
-    std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
-    return kExitFailed;
-  }
-  auto bench = read_json(bench_json);
-  if (!bench) return usage_error(bench.error().message());
-  if (auto st = write_text(a.out + "/bench.csv", format_csv(*bench)); !st) {
-    return usage_error(st.error().message());
-  }
-  if (auto st = write_text(a.out + "/summary.md", format_summary(*bench)); !st) {
-    return usage_error(st.error().message());
-  }
-  std::printf("\nwrote %s/bench.json, bench.csv, summary.md\n", a.out.c_str());
-  if (!tally.failures.empty()) {
-    std::fprintf(stderr, "\nipcbench: %zu benchmark(s) FAILED:\n", tally.failures.size());
-    for (const auto& f : tally.failures) std::fprintf(stderr, "  %s\n", f.c_str());
-    return kExitFailed;
-  }
   return 0;
 }
 
@@ -446,6 +169,15 @@ int cli_main(int argc, char** argv) {
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
   ra.probe.add_to(run);
+  run->add_option("--inject-ns", ra.inject_ns,
+                  "add this many ns of busy work per message in the peer: a known slowdown, to "
+                  "check what a regression gate can see (recorded in every result and in "
+                  "context.comparability_key)");
+  run->add_option("--inject-filter", ra.inject_filter,
+                  "with --inject-ns: only benchmarks whose name matches this regular expression");
+  run->add_flag("--no-floors", ra.no_floors,
+                "do not measure the physical floors first (results then have no floor_ns, "
+                "ceiling_bytes_per_second or ratio_to_floor)");
   run->allow_extras();
   run->footer(
       "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
@@ -471,6 +203,19 @@ int cli_main(int argc, char** argv) {
   lim->add_option("--suite", la.suite, "the suite whose skipped sizes to explain")
       ->capture_default_str();
 
+  FloorsArgs fa;
+  auto* floors = app.add_subcommand(
+      "floors", "measure this machine's physical floors (what no IPC mechanism can beat)");
+  floors->add_option("--size", fa.sizes, "payload sizes (K, M: powers of 1024)")
+      ->delimiter(',')
+      ->capture_default_str();
+  floors->add_option("--placement", fa.placements, "cross, same or free (comma-separated)")
+      ->delimiter(',');
+  floors->add_option("--pin", fa.pin, "the two CPUs, e.g. 0,1 (default: the first two allowed)");
+  floors->add_option("--budget", fa.budget_s, "seconds to spend in all")->capture_default_str();
+  floors->add_flag("--json", fa.json,
+                   "print JSON (the object bench.json carries in context.floors)");
+
   bool dry_run = false;
   auto* clean =
       app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
@@ -484,6 +229,7 @@ int cli_main(int argc, char** argv) {
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
   if (app.got_subcommand("limits")) return cmd_limits(la);
+  if (app.got_subcommand("floors")) return cmd_floors(fa);
   if (app.got_subcommand("conform")) {
     std::vector<std::string> args = {"--out", conform_out};
     for (const auto& extra : conform->remaining()) {

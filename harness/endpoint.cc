@@ -75,7 +75,11 @@ Result<FrameHeader> Endpoint::recv() {
   }
   bytes_received_ += msg.size();
   last_fault_ = checker_.check(msg);
-  if (msg.size() < sizeof(FrameHeader)) return plain_error("recv", "message shorter than a frame");
+  // A frame the protocol cannot act on ends the run now, naming the field; waiting for the
+  // answer it will never get would only be reported later as a stall.
+  if (is_protocol_fault(last_fault_)) {
+    return plain_error("corrupt frame received", checker_.last_error());
+  }
   return read_header(msg);
 }
 

@@ -26,7 +26,8 @@ class Endpoint {
   Status send(uint32_t flags, uint64_t send_ns = 0);
   // Sends the last received payload back, unchanged, as our next message (pingpong's echo).
   Status echo(const FrameHeader& received);
-  // Receives one message and checks it; a fault is counted, not returned as an error.
+  // Receives one message and checks it. A checksum fault is counted (last_fault()); a frame the
+  // protocol cannot act on (length, flags, sequence) is an Error naming the field.
   Result<FrameHeader> recv();
   FrameFault last_fault() const { return last_fault_; }
 

@@ -4,6 +4,9 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
+#include <cstdio>
 #include <fstream>
 
 #include "harness/sys.h"
@@ -83,7 +86,31 @@ nlohmann::json capture_environment(const std::vector<Placement>& placements) {
         {{"name", p.name}, {"cpu_measured_side", p.cpu_self}, {"cpu_peer", p.cpu_peer}});
   }
   j["page_size"] = ::sysconf(_SC_PAGESIZE);
+  std::string smt = first_line("/sys/devices/system/cpu/smt/active");
+  j["smt"] = smt.empty() ? "unknown" : smt == "1" ? "on" : "off";
+  std::string thp = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+  j["transparent_hugepages"] = thp.empty() ? "unknown" : thp;
+  j["compiler"] = std::string("g++ ") + __VERSION__;
   return j;
+}
+
+void add_comparability(nlohmann::json& env, const nlohmann::json& config) {
+  nlohmann::json c;
+  for (const char* k :
+       {"cpu_model", "cpu_count_online", "cpus_allowed", "kernel", "machine", "cpu_governor",
+        "clocksource", "smt", "transparent_hugepages", "placements", "build_type", "compiler"}) {
+    c[k] = env.value(k, nlohmann::json());
+  }
+  for (const char* k : {"suite", "matrices", "verify", "min_time_s", "repetitions", "stall_ms",
+                        "fan", "sleep_us", "spin_us", "mmap_dir", "inject_ns", "inject_filter"}) {
+    c[k] = config.value(k, nlohmann::json());
+  }
+  std::string text = c.dump();
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
+  env["comparability"] = c;
+  env["comparability_key"] = hex;
 }
 
 }  // namespace ipcb

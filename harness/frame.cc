@@ -3,6 +3,7 @@
 
 #include <xxhash.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "harness/sys.h"
@@ -91,12 +92,12 @@ uint64_t touch_all(std::span<const std::byte> data) {
 
 FrameFault FrameChecker::fail(FrameFault f, const std::string& text) {
   ++errors_;
-  if (first_error_.empty()) first_error_ = std::string(fault_name(f)) + ": " + text;
+  last_error_ = std::string(fault_name(f)) + ": " + text;
+  if (first_error_.empty()) first_error_ = last_error_;
   return f;
 }
 
 FrameFault FrameChecker::check(std::span<const std::byte> message) {
-  if (mode_ == VerifyMode::kOff) return FrameFault::kNone;  // nothing checked, nothing verified
   if (message.size() < sizeof(FrameHeader)) {
     return fail(FrameFault::kTruncated, "message of " + std::to_string(message.size()) +
                                             " bytes is shorter than the frame header");
@@ -105,25 +106,31 @@ FrameFault FrameChecker::check(std::span<const std::byte> message) {
   auto payload = message.subspan(sizeof(FrameHeader));
   if (h.payload_bytes != source_.size() || payload.size() != source_.size()) {
     next_seq_ = h.seq + 1;
-    return fail(FrameFault::kTruncated,
-                "seq " + std::to_string(h.seq) + ": payload " + std::to_string(payload.size()) +
-                    " bytes, header says " + std::to_string(h.payload_bytes) + ", expected " +
-                    std::to_string(source_.size()));
+    return fail(FrameFault::kTruncated, "seq " + std::to_string(h.seq) +
+                                            ": payload_bytes = " + std::to_string(h.payload_bytes) +
+                                            " in the header, " + std::to_string(payload.size()) +
+                                            " received, expected " +
+                                            std::to_string(source_.size()));
   }
-  if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0) {
+  // Exactly one known flag: the receiver acts on it.
+  if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0 || (h.flags & (h.flags - 1)) != 0) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", h.flags);
     return fail(FrameFault::kBadFlags,
-                "seq " + std::to_string(h.seq) + ": flags " + std::to_string(h.flags));
+                "seq " + std::to_string(h.seq) + ": flags = " + hex +
+                    " (expected exactly one of data 0x1, stop 0x2, ack 0x4, sync 0x8, burst 0x10)");
   }
+  if (mode_ == VerifyMode::kOff) return FrameFault::kNone;  // no order or payload check
   if (h.seq != next_seq_) {
     uint64_t expected = next_seq_;
     next_seq_ = h.seq + 1;  // resynchronise so one fault is counted once
     if (h.seq > expected) {
-      return fail(FrameFault::kLost, "expected seq " + std::to_string(expected) + ", got " +
-                                         std::to_string(h.seq) + " (" +
+      return fail(FrameFault::kLost, "seq = " + std::to_string(h.seq) + ", expected " +
+                                         std::to_string(expected) + " (" +
                                          std::to_string(h.seq - expected) + " missing)");
     }
-    return fail(FrameFault::kReordered,
-                "expected seq " + std::to_string(expected) + ", got " + std::to_string(h.seq));
+    return fail(FrameFault::kReordered, "seq = " + std::to_string(h.seq) + ", expected " +
+                                            std::to_string(expected) + " (reordered or repeated)");
   }
   ++next_seq_;
   if (mode_ == VerifyMode::kFull) {

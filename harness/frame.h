@@ -59,10 +59,16 @@ class PayloadSource {
 
 enum class FrameFault { kNone, kTruncated, kLost, kReordered, kChecksum, kBadFlags };
 const char* fault_name(FrameFault f);
+inline bool is_protocol_fault(FrameFault f) {
+  return f != FrameFault::kNone && f != FrameFault::kChecksum;
+}
 
-// Checks each received message in order: length, sequence (gap = lost, going back = reordered or
-// duplicated) and, with VerifyMode::kFull, the payload checksum against both the header and the
-// value the sequence number implies. Counts what it saw.
+// Checks each received message in order: its shape (length, and flags: exactly one known flag)
+// in every mode, since the protocol acts on them; with kSeq and kFull the sequence (gap = lost,
+// going back = reordered or duplicated); with kFull the payload checksum against both the header
+// and the value the sequence number implies. Counts what it saw. A shape or sequence fault
+// breaks the protocol (the peer cannot be trusted to answer), so callers end the run on it at
+// once (is_protocol_fault); a checksum fault is counted and the run fails at its end.
 class FrameChecker {
  public:
   FrameChecker(const PayloadSource& source, VerifyMode mode) : source_(source), mode_(mode) {}
@@ -73,6 +79,8 @@ class FrameChecker {
   uint64_t verified() const { return verified_; }
   uint64_t errors() const { return errors_; }
   const std::string& first_error() const { return first_error_; }
+  // The text of the last fault, naming the field ("flags = 0x40 ...").
+  const std::string& last_error() const { return last_error_; }
   uint64_t next_seq() const { return next_seq_; }
 
  private:
@@ -84,6 +92,7 @@ class FrameChecker {
   uint64_t verified_ = 0;
   uint64_t errors_ = 0;
   std::string first_error_;
+  std::string last_error_;
 };
 
 // Reads the header out of a received message (memcpy: the bytes may be unaligned or shared).

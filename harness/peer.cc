@@ -2,33 +2,37 @@
 #include "harness/peer.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstring>
+#include <system_error>
 
 #include "harness/manifest.h"
-
-extern char** environ;
+#include "harness/sys_kernel.h"
 
 namespace ipcb {
 namespace {
-constexpr uint64_t kPollNs = 10'000'000;  // how often the watchdog looks
-}
+constexpr uint64_t kPollNs = 10'000'000;      // how often the watchdog looks
+constexpr uint64_t kGraceNs = 1'000'000'000;  // beyond the stall deadline, after the peer went
+}  // namespace
 
-std::string PeerExit::describe() const {
+std::string PeerExit::describe(const std::string& who) const {
   std::string s;
-  if (hung) {
-    s = "peer made no progress before the deadline and was killed";
+  if (segment_fault) {
+    s = "a SIGBUS inside the shared segment (another process truncated it, or its memory could "
+        "not be provided); " +
+        who + " stopped by the harness";
+  } else if (hung) {
+    s = who + " made no progress before the deadline and was killed";
   } else if (signal != 0) {
-    s = "peer killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+    s = who + " killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
   } else if (exited) {
-    s = "peer exited with status " + std::to_string(code);
+    s = who + " exited with status " + std::to_string(code);
   } else {
-    s = "peer state unknown";
+    s = who + " state unknown";
   }
   std::string e = err;
   while (!e.empty() && (e.back() == '\n' || e.back() == ' ')) e.pop_back();
@@ -43,8 +47,24 @@ PeerProcess::PeerProcess(pid_t pid, sys::Fd out, sys::Fd err, uint64_t stall_ns,
       err_(std::move(err)),
       stall_ns_(stall_ns),
       abort_(abort),
-      on_gone_(std::move(on_gone)) {
-  watchdog_ = std::thread([this] { watch(); });
+      on_gone_(std::move(on_gone)) {}
+
+Status PeerProcess::start_watchdog() {
+  try {
+    watchdog_ = std::thread([this] { watch(); });
+  } catch (const std::system_error& e) {
+    // Threads count against RLIMIT_NPROC like processes; without a watchdog the peer must go.
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    manifest::forget_peer_pid(pid_);
+    abort_.store(true);
+    auto nproc = sys::soft_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC");
+    return Error{"pthread_create", "the peer's watchdog thread", e.code().value(),
+                 "threads and processes of this user are limited by RLIMIT_NPROC = " +
+                     (nproc ? std::to_string(*nproc) : std::string("?")) + " (ulimit -u)"};
+  }
+  return ok_status();
 }
 
 Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::string>& args,
@@ -53,32 +73,30 @@ Result<std::unique_ptr<PeerProcess>> PeerProcess::spawn(const std::vector<std::s
                                                         std::function<void()> on_gone) {
   IPCB_TRY(auto out, sys::make_pipe(O_CLOEXEC));
   IPCB_TRY(auto err, sys::make_pipe(O_CLOEXEC));
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out.second.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&fa, err.second.get(), STDERR_FILENO);
-  // dup2 onto itself clears FD_CLOEXEC (glibc >= 2.29), so exactly these survive exec.
-  for (int fd : inherit_fds) posix_spawn_file_actions_adddup2(&fa, fd, fd);
-  std::vector<std::string> argv_s = {"/proc/self/exe"};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/proc/self/exe", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    errno = rc;
-    return errno_error("posix_spawn", "/proc/self/exe peer");
+  std::vector<std::string> argv = {"/proc/self/exe"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto pid =
+      sys::fork_exec("/proc/self/exe", argv, out.second.get(), err.second.get(), inherit_fds);
+  if (!pid) {
+    Error e = pid.error();
+    if (e.err == EAGAIN) {
+      auto nproc = sys::soft_rlimit(RLIMIT_NPROC, "RLIMIT_NPROC");
+      e.detail = "processes of this user are limited by RLIMIT_NPROC = " +
+                 (nproc ? std::to_string(*nproc) : std::string("?")) + " (ulimit -u)";
+    }
+    return e;
   }
-  manifest::add_peer_pid(pid);
-  return std::unique_ptr<PeerProcess>(new PeerProcess(
-      pid, std::move(out.first), std::move(err.first), stall_ns, abort, std::move(on_gone)));
+  manifest::add_peer_pid(*pid);
+  std::unique_ptr<PeerProcess> p(new PeerProcess(*pid, std::move(out.first), std::move(err.first),
+                                                 stall_ns, abort, std::move(on_gone)));
+  IPCB_TRY_STATUS(p->start_watchdog());
+  return p;
 }
 
 void PeerProcess::watch() {
   uint64_t last = progress_.load(std::memory_order_relaxed);
   uint64_t last_change = sys::now_ns();
+  const uint64_t faults = manifest::guarded_faults();
   for (;;) {
     int status = 0;
     rusage ru{};
@@ -87,24 +105,64 @@ void PeerProcess::watch() {
       status_ = status;
       usage_ = ru;
       manifest::forget_peer_pid(pid_);
+      uint64_t zero = 0;
+      gone_at_.compare_exchange_strong(zero, sys::now_ns());
       abort_.store(true);
       if (on_gone_) on_gone_();
-      return;
+      return watch_after_abort();
     }
     uint64_t now = sys::now_ns();
     uint64_t p = progress_.load(std::memory_order_relaxed);
-    if (p != last) {
+    bool kill_it = false;
+    if (manifest::guarded_faults() != faults && !segment_fault_.load()) {
+      segment_fault_.store(true);
+      kill_it = true;
+    } else if (p != last) {
       last = p;
       last_change = now;
     } else if (now - last_change > stall_ns_ && !hung_.load()) {
       hung_.store(true);
+      kill_it = true;
+    }
+    if (kill_it) {
+      uint64_t zero = 0;
+      gone_at_.compare_exchange_strong(zero, now);
       ::kill(pid_, SIGKILL);
     }
     sys::sleep_ns(kPollNs);
   }
 }
 
+// The peer is gone and `abort` raised: every wait of the measured side returns within a slice,
+// unless it is stuck in a primitive that cannot watch the flag. Then nothing else would ever
+// end the run: end the process, cleanly.
+void PeerProcess::watch_after_abort() {
+  uint64_t last = progress_.load(std::memory_order_relaxed);
+  uint64_t last_change = sys::now_ns();
+  while (!released_.load()) {
+    uint64_t p = progress_.load(std::memory_order_relaxed);
+    uint64_t now = sys::now_ns();
+    if (p != last) {
+      last = p;
+      last_change = now;
+    } else if (now - last_change > stall_ns_ + kGraceNs) {
+      PeerExit e;
+      e.hung = hung_.load();
+      e.segment_fault = segment_fault_.load();
+      if (WIFEXITED(status_)) e.exited = true, e.code = WEXITSTATUS(status_);
+      if (WIFSIGNALED(status_)) e.signal = WTERMSIG(status_);
+      manifest::emergency_exit(
+          "the measured side is stuck after the " +
+          e.describe("peer (pid " + std::to_string(pid_) + ")") +
+          ": a wait on the shared state does not return (the state is corrupt); every IPC "
+          "object was removed; exiting");
+    }
+    sys::sleep_ns(kPollNs);
+  }
+}
+
 PeerExit PeerProcess::finish() {
+  released_.store(true);
   PeerExit e;
   auto out = sys::read_all(out_.get(), "peer stdout");  // ends when the peer exits or is killed
   auto err = sys::read_all(err_.get(), "peer stderr");
@@ -112,6 +170,7 @@ PeerExit PeerProcess::finish() {
   e.out = out ? *out : "";
   e.err = err ? *err : "";
   e.hung = hung_.load();
+  e.segment_fault = segment_fault_.load();
   if (WIFEXITED(status_)) {
     e.exited = true;
     e.code = WEXITSTATUS(status_);
@@ -122,12 +181,28 @@ PeerExit PeerProcess::finish() {
   return e;
 }
 
-std::string PeerProcess::what_happened() {
-  if (!abort_.load()) ::kill(pid_, SIGKILL);  // only while not yet reaped: the pid is still ours
-  return finish().describe();
+PeerExit PeerProcess::stop_and_finish(bool* stopped_by_us) {
+  // Only while not yet reaped (gone_at_ is set first): the pid is still ours.
+  // A measured side that failed because the peer went (EOF, a broken pipe) often gets here
+  // before the watchdog's next look: give it a few of its periods to see the exit first.
+  for (int i = 0; i < 5 && gone_at_.load() == 0; ++i) sys::sleep_ns(kPollNs);
+  bool running = gone_at_.load() == 0;
+  if (running) {
+    // Dead already but not yet reaped by the watchdog (it looks every 10 ms): not ours to claim.
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid_) {
+      running = false;
+    } else {
+      ::kill(pid_, SIGKILL);
+    }
+  }
+  if (stopped_by_us) *stopped_by_us = running;
+  return finish();
 }
 
 PeerProcess::~PeerProcess() {
+  released_.store(true);
   if (watchdog_.joinable()) {
     if (!abort_.load()) ::kill(pid_, SIGKILL);
     watchdog_.join();
@@ -136,7 +211,10 @@ PeerProcess::~PeerProcess() {
 
 Status become_peer(pid_t expected_parent, int cpu) {
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return errno_error("prctl(PR_SET_PDEATHSIG)", "");
-  ::signal(SIGPIPE, SIG_IGN);  // a closed pipe or FIFO is an EPIPE error to report, not a death
+  // A closed pipe or FIFO is an EPIPE error to report, not a death (the handlers ignore
+  // SIGPIPE); a SIGBUS in the shared segment (truncated by someone) exits with a message.
+  manifest::install_signal_handlers();
+  manifest::set_guarded_fault_exit(true);
   if (::getppid() != expected_parent) return plain_error("peer", "the parent is already gone");
   if (cpu >= 0) IPCB_TRY_STATUS(sys::pin_to_cpu(0, cpu));
   return ok_status();

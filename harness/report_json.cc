@@ -1,45 +1,183 @@
-// bench.json: Google Benchmark's own JSON, with ipcbench's context added (see report.h).
+// bench.json: Google Benchmark's JSON, with ipcbench's repetitions, aggregates and context
+// (see report.h).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "harness/report.h"
+#include "harness/sys.h"
 
 namespace ipcb {
+namespace {
 
-Result<nlohmann::json> read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return plain_error("read " + path, "cannot open");
-  std::stringstream buf;
-  buf << f.rdbuf();
-  // Google Benchmark writes NaN and infinity as bare words (e.g. the coefficient of variation
-  // of a counter that is always 0), which is not JSON: read those values as null.
+using nlohmann::json;
+
+// Keys of an entry that are not counters (every other number is one).
+bool is_fixed_key(const std::string& k) {
+  static const std::set<std::string> kFixed = {"name",
+                                               "family_index",
+                                               "per_family_instance_index",
+                                               "run_name",
+                                               "run_type",
+                                               "repetitions",
+                                               "repetition_index",
+                                               "threads",
+                                               "iterations",
+                                               "time_unit",
+                                               "aggregate_name",
+                                               "aggregate_unit",
+                                               "label",
+                                               "error_occurred",
+                                               "error_message"};
+  return kFixed.count(k) != 0;
+}
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double stddev_of(const std::vector<double>& v) {
+  double m = mean_of(v), s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+json finite_or_null(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
+// The four aggregates Google Benchmark reports over `runs` (at least two, none failed).
+std::vector<json> aggregates_of(const std::vector<const json*>& runs, int64_t family) {
+  std::vector<std::string> keys = {"real_time", "cpu_time"};
+  for (auto it = runs[0]->begin(); it != runs[0]->end(); ++it) {
+    if (it.value().is_number() && !is_fixed_key(it.key()) && it.key() != "real_time" &&
+        it.key() != "cpu_time") {
+      keys.push_back(it.key());
+    }
+  }
+  std::vector<json> out;
+  for (const char* agg : {"mean", "median", "stddev", "cv"}) {
+    const json& first = *runs[0];
+    json a = {{"name", first.value("run_name", std::string()) + "_" + agg},
+              {"family_index", family},
+              {"per_family_instance_index", 0},
+              {"run_name", first.value("run_name", std::string())},
+              {"run_type", "aggregate"},
+              {"repetitions", static_cast<int64_t>(runs.size())},
+              {"threads", first.value("threads", 1)},
+              {"aggregate_name", agg},
+              {"aggregate_unit", std::string(agg) == "cv" ? "percentage" : "time"},
+              {"iterations", static_cast<int64_t>(runs.size())},
+              {"time_unit", first.value("time_unit", std::string("us"))}};
+    if (first.contains("label")) a["label"] = first["label"];
+    for (const auto& k : keys) {
+      std::vector<double> v;
+      for (const json* r : runs) {
+        auto f = r->find(k);
+        if (f != r->end() && f->is_number()) v.push_back(f->get<double>());
+      }
+      if (v.size() != runs.size()) continue;  // a counter some runs lack is not aggregated
+      std::string name = agg;
+      double x = name == "mean"     ? mean_of(v)
+                 : name == "median" ? median_of(v)
+                 : name == "stddev" ? stddev_of(v)
+                                    : stddev_of(v) / mean_of(v);
+      a[k] = finite_or_null(x);
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<json> parse_bench_json(const std::string& text, const std::string& what) {
   static const std::regex kNonFinite(R"((:\s*)-?(nan|inf|infinity)\b)", std::regex::icase);
-  std::string text = std::regex_replace(buf.str(), kNonFinite, "$1null");
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return plain_error("read " + path, "not valid JSON");
+  std::string clean = std::regex_replace(text, kNonFinite, "$1null");
+  auto j = json::parse(clean, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return plain_error(what, "not valid JSON");
   return j;
 }
 
+Result<json> read_json(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return errno_error("open", path);
+  std::stringstream buf;
+  buf << f.rdbuf();
+  return parse_bench_json(buf.str(), "read " + path);
+}
+
 Status write_text(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) return plain_error("write " + tmp, "cannot open for writing");
-    f << text;
-    if (!f.flush()) return plain_error("write " + tmp, "write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    return errno_error("rename", tmp + " -> " + path);
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  auto fd = sys::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (!fd) return fd.error();
+  auto undo = [&](Error e) -> Status {
+    fd->reset();
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  auto st = sys::write_full(fd->get(), std::as_bytes(std::span(text)), tmp);
+  if (!st) return undo(st.error());
+  if (::fsync(fd->get()) != 0) return undo(errno_error("fsync", tmp));
+  if (::close(fd->release()) != 0) return undo(errno_error("close", tmp));
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return undo(errno_error("rename", tmp));
   return ok_status();
 }
 
-Status add_context(const std::string& bench_json, const nlohmann::json& extra,
-                   const nlohmann::json& fields) {
-  IPCB_TRY(nlohmann::json j, read_json(bench_json));
+void add_repetition_aggregates(json& bench, int repetitions, bool aggregates_only) {
+  if (!bench.contains("benchmarks") || !bench["benchmarks"].is_array()) {
+    bench["benchmarks"] = json::array();
+  }
+  // Entries of one benchmark name, in the order they ran.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<json>> by_name;
+  for (auto& e : bench["benchmarks"]) {
+    std::string name = e.value("run_name", e.value("name", std::string()));
+    if (!by_name.count(name)) order.push_back(name);
+    by_name[name].push_back(std::move(e));
+  }
+  json out = json::array();
+  int64_t family = 0;
+  for (const auto& name : order) {
+    auto& runs = by_name[name];
+    std::vector<const json*> good;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      runs[i]["family_index"] = family;
+      runs[i]["per_family_instance_index"] = 0;
+      runs[i]["repetition_index"] = static_cast<int64_t>(i);
+      runs[i]["repetitions"] = repetitions;
+      if (!runs[i].value("error_occurred", false)) good.push_back(&runs[i]);
+    }
+    std::vector<json> aggs;
+    if (repetitions > 1 && good.size() >= 2) aggs = aggregates_of(good, family);
+    if (!(aggregates_only && repetitions > 1)) {
+      for (auto& r : runs) out.push_back(std::move(r));
+    }
+    for (auto& a : aggs) out.push_back(std::move(a));
+    ++family;
+  }
+  bench["benchmarks"] = std::move(out);
+}
+
+void add_context(json& j, const json& extra, const json& fields) {
   for (auto it = extra.begin(); it != extra.end(); ++it) j["context"][it.key()] = it.value();
   static const std::string kSuffix = "/manual_time";
-  if (!j.contains("benchmarks")) j["benchmarks"] = nlohmann::json::array();
+  if (!j.contains("benchmarks")) j["benchmarks"] = json::array();
   for (auto& entry : j["benchmarks"]) {
     std::string name = entry.value("run_name", std::string());
     if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) {
@@ -51,7 +189,6 @@ Status add_context(const std::string& bench_json, const nlohmann::json& extra,
       if (!entry.contains(it.key())) entry[it.key()] = it.value();
     }
   }
-  return write_text(bench_json, j.dump(2) + "\n");
 }
 
 }  // namespace ipcb

@@ -9,8 +9,16 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/manifest.h"
+#include "harness/workload.h"
 
 namespace ipcb {
+
+Result<PeerRole> parse_role(const std::string& s) {
+  for (PeerRole r : {PeerRole::kEcho, PeerRole::kSink, PeerRole::kSource}) {
+    if (s == role_name(r)) return r;
+  }
+  return plain_error("peer", "unknown role '" + s + "'");
+}
 
 const char* role_name(PeerRole r) {
   switch (r) {
@@ -25,13 +33,6 @@ const char* role_name(PeerRole r) {
 }
 
 namespace {
-
-Result<PeerRole> parse_role(const std::string& s) {
-  for (PeerRole r : {PeerRole::kEcho, PeerRole::kSink, PeerRole::kSource}) {
-    if (s == role_name(r)) return r;
-  }
-  return plain_error("peer", "unknown role '" + s + "'");
-}
 
 // Kernel strategies wait either in the kernel (block, poll) or by retrying (busy).
 std::string kernel_wait_mode(const std::string& sync) {
@@ -101,6 +102,8 @@ Status Session::spawn_peer(Link& link, PeerRole role) {
                                    std::to_string(spec_.sleep_ns),
                                    "--spin-ns",
                                    std::to_string(spec_.spin_ns),
+                                   "--inject-ns",
+                                   std::to_string(spec_.inject_ns),
                                    "--object",
                                    link.channel->object(),
                                    "--cpu",
@@ -128,8 +131,13 @@ Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec, PeerRole 
   std::unique_ptr<Session> s(new Session(spec));
   for (int i = 0; i < spec.fan; ++i) s->links_.push_back(std::make_unique<Link>());
   auto config = [&](const std::atomic<bool>* abort) {
-    return ChannelConfig{sizeof(FrameHeader) + spec.payload_bytes, spec.sync, abort, spec.sleep_ns,
-                         spec.spin_ns};
+    const WorkloadInfo* w = find_workload(spec.workload);
+    return ChannelConfig{sizeof(FrameHeader) + spec.payload_bytes,
+                         spec.sync,
+                         abort,
+                         spec.sleep_ns,
+                         spec.spin_ns,
+                         w != nullptr && w->deep};
   };
   if (one_write && b->create_fanout != nullptr) {
     // One object for every peer: the broadcast waits for all of them, so it watches any_abort_.
@@ -178,12 +186,38 @@ void Session::progress() {
 }
 
 Error Session::with_peer_state(Error e) {
+  // The peer that went first is the cause; the others are stopped because of it.
+  size_t first = links_.size();
+  uint64_t first_at = UINT64_MAX;
   for (size_t i = 0; i < links_.size(); ++i) {
+    uint64_t at = links_[i]->peer ? links_[i]->peer->gone_at_ns() : 0;
+    if (at != 0 && at < first_at) first = i, first_at = at;
+  }
+  std::string stopped;
+  auto add = [&](const std::string& what) { e.detail += (e.detail.empty() ? "" : "; ") + what; };
+  std::vector<size_t> order;
+  if (first < links_.size()) order.push_back(first);
+  for (size_t i = 0; i < links_.size(); ++i) {
+    if (i != first) order.push_back(i);
+  }
+  for (size_t i : order) {
     auto& l = links_[i];
     if (!l->peer) continue;
-    std::string what = l->peer->what_happened();
-    if (links_.size() > 1) what = "peer " + std::to_string(i) + ": " + what;
-    e.detail += (e.detail.empty() ? "" : "; ") + what;
+    pid_t pid = l->peer->pid();
+    bool ours = false;
+    PeerExit x = l->peer->stop_and_finish(&ours);
+    std::string who = links_.size() > 1
+                          ? "peer " + std::to_string(i) + " (pid " + std::to_string(pid) + ")"
+                          : "peer (pid " + std::to_string(pid) + ")";
+    if (ours && i != first) {
+      stopped += (stopped.empty() ? "" : ", ") + (links_.size() > 1 ? std::to_string(i) : who);
+    } else {
+      add(x.describe(who));
+    }
+    l->peer.reset();
+  }
+  if (!stopped.empty()) {
+    add((links_.size() > 1 ? "peers " : "") + stopped + " stopped by the harness");
   }
   return e;
 }
@@ -192,7 +226,7 @@ Status Session::handshake(uint32_t flag) {
   IPCB_TRY_STATUS(send_all(flag));
   for (auto& l : links_) {
     IPCB_TRY(FrameHeader h, l->endpoint->recv());
-    l->peer->progress();
+    progress();  // every peer's watchdog: acks of a fan of peers come one after another
     if ((h.flags & kFrameAck) == 0) {
       return plain_error("handshake",
                          "expected an acknowledgement, got flags " + std::to_string(h.flags));
@@ -226,100 +260,6 @@ Result<PeerReport> Session::collect() {
     sum.bytes_read += j.value("bytes_read", uint64_t{0});
   }
   return sum;
-}
-
-namespace {
-
-// The peer's loop: answer syncs and the stop, echo, sink or produce data, time stamped
-// messages. Counts and CPU usage restart at every sync, so only the last phase is reported.
-Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode) {
-  PeerReport r;
-  bool measuring = false;
-  Usage start = Usage::of_thread();
-  for (;;) {
-    IPCB_TRY(FrameHeader h, ep.recv());
-    bool ok = ep.last_fault() == FrameFault::kNone;
-    if (h.flags & kFrameData) {
-      if (role == PeerRole::kEcho) {
-        IPCB_TRY_STATUS(ep.echo(h));
-      } else if (h.send_ns != 0 && measuring) {
-        r.latency.record(sys::now_ns() - h.send_ns);
-      }
-      if (measuring && ok && mode != VerifyMode::kOff) ++r.verified;
-    } else if (h.flags & kFrameBurst) {
-      if (role != PeerRole::kSource) return plain_error("peer", "burst sent to a non-source");
-      uint64_t count = 0, stride = 0;
-      decode_burst(h.send_ns, count, stride);
-      for (uint64_t i = 1; i <= count; ++i) {
-        bool stamp = stride != 0 && (i - 1) % stride == 0;  // the first, then every stride-th
-        IPCB_TRY_STATUS(ep.send(kFrameData, stamp ? sys::now_ns() : 0));
-      }
-    } else if (h.flags & kFrameSync) {
-      measuring = true;
-      r.latency.clear();
-      r.verified = 0;
-      IPCB_TRY_STATUS(ep.send(kFrameAck));
-      ep.reset_byte_counts();
-      start = Usage::of_thread();
-    } else if (h.flags & kFrameStop) {
-      r.usage = Usage::of_thread() - start;
-      r.bytes_written = ep.bytes_sent();
-      r.bytes_read = ep.bytes_received();
-      IPCB_TRY_STATUS(ep.send(kFrameAck));
-      break;
-    }
-  }
-  r.errors = ep.checker().errors();
-  r.first_error = ep.checker().first_error();
-  return r;
-}
-
-}  // namespace
-
-int peer_main(const std::vector<std::string>& args) {
-  std::map<std::string, std::string> opt;
-  for (size_t i = 0; i + 1 < args.size(); i += 2) opt[args[i]] = args[i + 1];
-  auto fail = [](const Error& e) {
-    std::fprintf(stderr, "%s\n", e.message().c_str());
-    return 3;
-  };
-  auto number = [&](const char* key) { return std::strtoull(opt[key].c_str(), nullptr, 10); };
-  pid_t parent = static_cast<pid_t>(number("--parent"));
-  int cpu = static_cast<int>(std::strtol(opt["--cpu"].c_str(), nullptr, 10));
-  size_t size = number("--size");
-  if (auto st = become_peer(parent, cpu); !st) return fail(st.error());
-  auto verify = parse_verify(opt["--verify"]);
-  if (!verify) return fail(verify.error());
-  auto mode = parse_copy_mode(opt["--mode"]);
-  if (!mode) return fail(mode.error());
-  auto role = parse_role(opt["--role"]);
-  if (!role) return fail(role.error());
-  const BackendInfo* b = find_backend(opt["--backend"]);
-  if (b == nullptr || size == 0) {
-    return fail(plain_error("peer", "bad backend or size on the command line"));
-  }
-  std::atomic<bool> abort{false};  // the peer dies with its parent (PR_SET_PDEATHSIG)
-  ChannelConfig cfg{sizeof(FrameHeader) + size, opt["--sync"], &abort, number("--sleep-ns"),
-                    number("--spin-ns")};
-  auto ch = b->open(cfg, opt["--object"]);
-  if (!ch) return fail(ch.error());
-  if (*mode == CopyMode::kInplace && !(*ch)->supports_inplace()) {
-    return fail(plain_error("peer", "this channel has no in-place mode"));
-  }
-  Endpoint ep(**ch, size, *verify, *mode);
-  auto r = serve(ep, *role, *verify);
-  if (!r) return fail(r.error());
-  nlohmann::json j = {{"verified", r->verified},
-                      {"errors", r->errors},
-                      {"first_error", r->first_error},
-                      {"latency", r->latency.serialize()},
-                      {"cpu_ns", r->usage.cpu_ns},
-                      {"voluntary_switches", r->usage.voluntary_switches},
-                      {"involuntary_switches", r->usage.involuntary_switches},
-                      {"bytes_written", r->bytes_written},
-                      {"bytes_read", r->bytes_read}};
-  std::cout << j.dump() << std::endl;
-  return 0;
 }
 
 }  // namespace ipcb

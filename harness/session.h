@@ -25,6 +25,7 @@ enum class PeerRole {
   kSource,  // sends data messages when asked with a burst command (fanin)
 };
 const char* role_name(PeerRole r);
+Result<PeerRole> parse_role(const std::string& s);
 
 // Everything that identifies one benchmark and how it runs.
 struct BenchSpec {
@@ -40,6 +41,9 @@ struct BenchSpec {
   uint64_t spin_ns = 20'000;             // `adaptive` waiter spin budget
   uint64_t stall_ns = 5'000'000'000ULL;  // a run making no progress this long is killed
   bool name_placement = false;           // the suite sweeps placement: name it
+  // Busy work (ns) the peer adds to every data message it handles: a known slowdown, to check
+  // that a regression gate can see it (--inject-ns). 0 in normal runs.
+  uint64_t inject_ns = 0;
 
   // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/PLACEMENT" when placements are swept and
   // "/inplace" for the zero-copy mode.
@@ -114,6 +118,9 @@ class Session {
   bool broadcast_ = false;
   std::vector<std::unique_ptr<Link>> links_;
 };
+
+// The most --inject-ns may add per message.
+inline constexpr uint64_t kMaxInjectNs = 10'000'000;
 
 // The peer's side: parse its command line, open the channel, serve until kFrameStop, print the
 // report. Returns the process exit code.

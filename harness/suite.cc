@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <tuple>
+#include <unordered_set>
 
 #include "backends/backend.h"
 #include "harness/manifest.h"
@@ -365,8 +368,23 @@ struct Used {
   std::vector<std::string> backends, syncs, modes;
 };
 
+// What the expansion has seen so far: names (each benchmark appears once) and the limit of each
+// (backend, size, channels), read from the kernel once (a matrix may have thousands of sizes).
+struct Seen {
+  std::unordered_set<std::string> names;
+  std::map<std::tuple<std::string, size_t, size_t, bool>, std::string> limits;
+  const std::string& size_limit(const BackendInfo& b, size_t payload, size_t channels, bool deep) {
+    auto key = std::make_tuple(std::string(b.name), payload, channels, deep);
+    auto it = limits.find(key);
+    if (it == limits.end()) {
+      it = limits.emplace(key, b.size_limit(sizeof(FrameHeader) + payload, channels, deep)).first;
+    }
+    return it->second;
+  }
+};
+
 Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, bool name_placement,
-                     Expansion& out, std::vector<std::string>& seen, Used& used) {
+                     Expansion& out, Seen& seen, Used& used) {
   auto ws = is_all(m.workloads) ? all_workloads() : m.workloads;
   auto bs = is_all(m.backends) ? all_backends() : m.backends;
   std::vector<std::string> placements = is_all(m.placements) ? kPlacements : m.placements;
@@ -400,9 +418,9 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
               spec.stall_ns = s.stall_ms * 1'000'000ULL;
               spec.name_placement = name_placement;
               std::string name = spec.name();
-              if (contains(seen, name)) continue;
-              seen.push_back(name);
-              std::string limit = b->size_limit(sizeof(FrameHeader) + z);
+              if (!seen.names.insert(name).second) continue;
+              const std::string& limit =
+                  seen.size_limit(*b, z, static_cast<size_t>(spec.fan), w->deep);
               if (!limit.empty()) {
                 out.skipped.push_back({name, limit});
               } else {
@@ -448,7 +466,7 @@ Result<Expansion> expand(const Suite& s, const CpuChoice& cpus) {
     }
   }
   Expansion out;
-  std::vector<std::string> seen;
+  Seen seen;
   Used used;
   for (const Matrix& m : s.matrices) {
     IPCB_TRY_STATUS(expand_matrix(s, m, cpus, placements.size() > 1, out, seen, used));

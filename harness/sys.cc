@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -199,10 +200,20 @@ Result<Mapping> map_shared(int fd, size_t len, const std::string& what) {
   return Mapping(p, len, Mapping::Kind::kMmap);
 }
 
-void prefault(std::span<std::byte> region) {
+Status prefault(std::span<std::byte> region, const std::string& what) {
 #ifdef MADV_POPULATE_WRITE
   // Faults every page in for writing without touching its content (Linux >= 5.14).
-  if (::madvise(region.data(), region.size(), MADV_POPULATE_WRITE) == 0) return;
+  int r = 0;
+  do {
+    r = ::madvise(region.data(), region.size(), MADV_POPULATE_WRITE);
+  } while (r != 0 && errno == EINTR);
+  if (r == 0) return ok_status();
+  if (errno != EINVAL) {
+    return errno_error("madvise(MADV_POPULATE_WRITE)",
+                       what + ", " + std::to_string(region.size()) + " bytes",
+                       "the memory for the segment cannot be had (a full tmpfs, a memory cgroup "
+                       "limit, or RAM)");
+  }
 #endif
   // Fallback: an atomic add of zero per page. Atomic, because the peer may already be writing
   // to this memory: a plain read-then-write could undo its store.
@@ -210,6 +221,7 @@ void prefault(std::span<std::byte> region) {
   for (size_t off = 0; off < region.size(); off += page) {
     __atomic_fetch_add(reinterpret_cast<unsigned char*>(region.data() + off), 0, __ATOMIC_RELAXED);
   }
+  return ok_status();
 }
 
 Result<Fd> shm_create_excl(const std::string& name) {
@@ -289,6 +301,48 @@ Result<bool> futex_wait_until(std::atomic<uint32_t>* word, uint32_t expected,
 void futex_wake_all(std::atomic<uint32_t>* word) {
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr,
             0);
+}
+
+Result<pid_t> fork_exec(const std::string& path, const std::vector<std::string>& argv, int out,
+                        int err, const std::vector<int>& keep) {
+  // Everything the child needs is built here: between fork and exec it may only make
+  // async-signal-safe calls (the parent has other threads).
+  std::vector<std::string> copy = argv;
+  std::vector<char*> args;
+  for (auto& a : copy) args.push_back(a.data());
+  args.push_back(nullptr);
+  // No handler of ours may run in the child before exec (it would clean up the parent's
+  // objects): signals stay blocked across fork, and the child resets every handler first.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid != 0) {
+    int saved = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = saved;
+  }
+  if (pid < 0) return errno_error("fork", path);
+  if (pid == 0) {
+    for (int s = 1; s < NSIG; ++s) {
+      struct sigaction sa {};
+      if (::sigaction(s, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN &&
+          sa.sa_handler != SIG_DFL) {
+        ::signal(s, SIG_DFL);
+      }
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) ::_exit(127);
+    for (int fd : keep) {
+      int flags = ::fcntl(fd, F_GETFD);
+      if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) ::_exit(127);
+    }
+    ::execv(path.c_str(), args.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 Status pin_to_cpus(pid_t pid, const std::vector<int>& cpus) {

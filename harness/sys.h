@@ -97,8 +97,11 @@ Result<size_t> pipe_capacity(int fd);
 
 // --- memory -------------------------------------------------------------------------------------
 Result<Mapping> map_shared(int fd, size_t len, const std::string& what);
-// Writes one byte in every page so no page fault happens while timing.
-void prefault(std::span<std::byte> region);
+// Faults every page of a shared mapping in for writing (MADV_POPULATE_WRITE) so no page fault
+// happens while timing. Fails cleanly (ENOMEM, EFAULT, ENOSPC...) when the memory cannot be
+// had, instead of a SIGBUS later; only a kernel without MADV_POPULATE_WRITE (EINVAL, before
+// 5.14) falls back to touching each page.
+Status prefault(std::span<std::byte> region, const std::string& what);
 
 // --- POSIX shared memory
 // --------------------------------------------------------------------------
@@ -119,6 +122,15 @@ Status shm_rmid(int id);
 // Returns true if woken or the value changed, false on timeout.
 Result<bool> futex_wait_until(std::atomic<uint32_t>* word, uint32_t expected, uint64_t deadline_ns);
 void futex_wake_all(std::atomic<uint32_t>* word);
+
+// --- processes ------------------------------------------------------------------------------
+// fork(2) + execv(2) of `path` with `argv` (argv[0] included): in the child, `out` and `err`
+// become standard output and error, the descriptors in `keep` stay open at their numbers
+// (every other one is close-on-exec), and the signal mask is cleared. Unlike posix_spawn
+// (vfork), the caller goes on at once, also if the child is stopped before it execs. An exec
+// that fails ends the child with status 127.
+Result<pid_t> fork_exec(const std::string& path, const std::vector<std::string>& argv, int out,
+                        int err, const std::vector<int>& keep);
 
 // --- processes and CPUs
 // ---------------------------------------------------------------------------

@@ -172,6 +172,27 @@ Status mutex_lock(pthread_mutex_t* m) {
   return ok_status();
 }
 
+Result<bool> mutex_lock_until(pthread_mutex_t* m, uint64_t deadline_ns) {
+  timespec ts = to_timespec(deadline_ns);
+  int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+  if (rc == EOWNERDEAD) rc = pthread_mutex_consistent(m);
+  if (rc == ETIMEDOUT) return false;
+  if (rc != 0) return pthread_error(rc, "pthread_mutex_clocklock");
+  return true;
+}
+
+int mutex_kind(const pthread_mutex_t* m) {
+  return m->__data.__kind;  // glibc's layout (bits/struct_mutex.h)
+}
+
+int robust_shared_mutex_kind() {
+  static const int kind = [] {
+    pthread_mutex_t m;
+    return mutex_init_shared_robust(&m) ? mutex_kind(&m) : -1;
+  }();
+  return kind;
+}
+
 void mutex_unlock(pthread_mutex_t* m) {
   pthread_mutex_unlock(m);
 }

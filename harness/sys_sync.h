@@ -60,6 +60,14 @@ Status mutex_init_shared_robust(pthread_mutex_t* m);
 // Locks; when the previous owner died holding it (EOWNERDEAD), marks it consistent and goes on:
 // the data it guards here is only the condvar's, which every waiter re-checks anyway.
 Status mutex_lock(pthread_mutex_t* m);
+// Locks with an absolute CLOCK_MONOTONIC deadline (pthread_mutex_clocklock): false when it
+// passed. EOWNERDEAD is handled as in mutex_lock; ENOTRECOVERABLE and EINVAL are errors.
+Result<bool> mutex_lock_until(pthread_mutex_t* m, uint64_t deadline_ns);
+// The type word glibc keeps in the mutex (robust, process-shared, ...), which decides how every
+// lock call behaves: a mutex in shared memory whose word differs from robust_shared_mutex_kind()
+// was written by someone else and must not be used (a PI or unknown type can block for ever).
+int mutex_kind(const pthread_mutex_t* m);
+int robust_shared_mutex_kind();
 void mutex_unlock(pthread_mutex_t* m);
 void mutex_destroy(pthread_mutex_t* m);
 // A PTHREAD_PROCESS_SHARED condition variable timed on CLOCK_MONOTONIC.

@@ -14,15 +14,15 @@ Result<Measurement> measure_fanin(Session& s, Loop& loop);
 const std::vector<WorkloadInfo>& workloads() {
   static const std::vector<WorkloadInfo> kAll = {
       {"pingpong", "round trip: send, the peer echoes, receive; latency = half the round trip",
-       PeerRole::kEcho, false, false, measure_pingpong},
+       PeerRole::kEcho, false, false, false, measure_pingpong},
       {"stream", "one-way: send back to back; throughput, and latency from send stamps",
-       PeerRole::kSink, false, false, measure_stream},
+       PeerRole::kSink, false, false, true, measure_stream},
       {"fanin", "N producer processes -> the measured consumer, one channel each, read in turn",
-       PeerRole::kSource, true, false, measure_fanin},
+       PeerRole::kSource, true, false, true, measure_fanin},
       {"fanout",
        "the measured producer -> N consumer processes: shared memory writes each message once "
        "for all, kernel channels N times",
-       PeerRole::kSink, true, true, measure_stream},
+       PeerRole::kSink, true, true, true, measure_stream},
   };
   return kAll;
 }

@@ -50,6 +50,7 @@ struct WorkloadInfo {
   PeerRole peer_role;
   bool fans_out;   // runs with `fan` peers (else exactly one)
   bool one_write;  // fanout: shared memory writes each message once for every peer
+  bool deep;       // many messages in flight: deep rings (see ChannelConfig::deep)
   Result<Measurement> (*measure)(Session& session, Loop& loop);
 };
 

@@ -179,10 +179,18 @@ std::pair<pid_t, pid_t> start_long_run(const std::vector<std::string>& env, cons
       {"run", "--backend", backend, "--sync", sync, "--workload", "pingpong", "--size", "64",
        "--mode", "copy", "--min-time", "30", "--timeout-ms", "1000", "--out", out},
       env, out);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  for (int i = 0; i < 500; ++i) {
+  // A peer that lives on for half a second belongs to the long call (the sizing calls, and
+  // the floors measured before them, take less).
+  pid_t seen = -1;
+  for (int i = 0; i < 2000; ++i) {
     auto kids = children_of(pid);
-    if (!kids.empty()) return {pid, kids[0]};
+    pid_t now = kids.empty() ? -1 : kids[0];
+    if (now != seen) {
+      seen = now;
+      i = 0;  // restart the half second for the new peer
+    } else if (now > 0 && i >= 50) {
+      return {pid, now};
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return {pid, -1};

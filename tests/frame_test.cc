@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -75,12 +76,41 @@ TEST_P(FrameTest, TruncatedIsDetected) {
   EXPECT_EQ(c.check(tiny), FrameFault::kTruncated);
 }
 
-TEST_P(FrameTest, VerifyOffChecksNothingAndVerifiesNothing) {
+TEST_P(FrameTest, VerifyOffChecksOnlyTheShapeAndVerifiesNothing) {
   PayloadSource src(GetParam());
   FrameChecker c(src, VerifyMode::kOff);
-  auto m = frame(src, 7);
+  auto m = frame(src, 7);  // out of order, and a payload that is not seq 7's
+  std::memset(m.data() + sizeof(FrameHeader), 0x5a, src.size());
   EXPECT_EQ(c.check(m), FrameFault::kNone);
   EXPECT_EQ(c.verified(), 0u);
+  m.resize(m.size() - 1);
+  EXPECT_EQ(c.check(m), FrameFault::kTruncated) << "the protocol needs the length in every mode";
+}
+
+// Flags decide what the receiver does: anything but exactly one known flag is a protocol fault
+// in every mode, named with its value.
+TEST_P(FrameTest, UnknownOrCombinedFlagsAreProtocolFaults) {
+  PayloadSource src(GetParam());
+  for (VerifyMode mode : {VerifyMode::kFull, VerifyMode::kSeq, VerifyMode::kOff}) {
+    FrameChecker c(src, mode);
+    for (uint32_t flags : {0u, 0x20u, 0x80000000u, kFrameData | kFrameStop, 0xffffffffu}) {
+      auto m = frame(src, 0);
+      std::memcpy(m.data() + offsetof(FrameHeader, flags), &flags, sizeof flags);
+      FrameFault f = c.check(m);
+      EXPECT_EQ(f, FrameFault::kBadFlags) << verify_name(mode) << " flags " << flags;
+      EXPECT_TRUE(is_protocol_fault(f));
+      EXPECT_NE(c.last_error().find("flags = 0x"), std::string::npos) << c.last_error();
+    }
+  }
+}
+
+TEST(Frame, OnlyChecksumFaultsLetTheRunGoOn) {
+  EXPECT_FALSE(is_protocol_fault(FrameFault::kNone));
+  EXPECT_FALSE(is_protocol_fault(FrameFault::kChecksum));
+  for (FrameFault f :
+       {FrameFault::kTruncated, FrameFault::kLost, FrameFault::kReordered, FrameFault::kBadFlags}) {
+    EXPECT_TRUE(is_protocol_fault(f)) << fault_name(f);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 20));

@@ -31,7 +31,7 @@ class ManifestTest : public ::testing::Test {
 };
 
 TEST_F(ManifestTest, CleanRemovesObjectsOfDeadOwnersOnly) {
-  std::string dead_name = "/ipcbench-test-" + sys::random_hex(8);
+  std::string dead_name = sys::owned_name("/ipcbench-");
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -45,20 +45,21 @@ TEST_F(ManifestTest, CleanRemovesObjectsOfDeadOwnersOnly) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   ASSERT_TRUE(std::filesystem::exists("/dev/shm" + dead_name));
 
-  std::string live_name = "/ipcbench-test-" + sys::random_hex(8);
+  std::string live_name = sys::owned_name("/ipcbench-");
   auto rec = manifest::record(manifest::Kind::kPosixShm, live_name);
   ASSERT_TRUE(rec.ok());
   ASSERT_TRUE(sys::shm_create_excl(live_name).ok());
 
   auto dry = manifest::clean(/*dry_run=*/true);
   ASSERT_TRUE(dry.ok());
-  ASSERT_EQ(dry->size(), 1u);
-  EXPECT_EQ((*dry)[0].name, dead_name);
+  ASSERT_EQ(dry->removed.size(), 1u);
+  EXPECT_EQ(dry->removed[0].name, dead_name);
   EXPECT_TRUE(std::filesystem::exists("/dev/shm" + dead_name)) << "dry run removed something";
 
   auto done = manifest::clean(/*dry_run=*/false);
   ASSERT_TRUE(done.ok());
-  EXPECT_EQ(done->size(), 1u);
+  EXPECT_EQ(done->removed.size(), 1u);
+  EXPECT_TRUE(done->failed.empty());
   EXPECT_FALSE(std::filesystem::exists("/dev/shm" + dead_name));
   EXPECT_TRUE(std::filesystem::exists("/dev/shm" + live_name))
       << "a live owner's object was removed";

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -33,17 +34,23 @@ std::string make_temp_dir(const std::string& tag) {
 }
 
 namespace {
+std::mutex& started_mutex() {
+  static std::mutex m;
+  return m;
+}
 std::set<pid_t>& started() {
   static std::set<pid_t> pids;
   return pids;
 }
 }  // namespace
 
-const std::set<pid_t>& started_pids() {
+std::set<pid_t> started_pids() {
+  std::lock_guard lock(started_mutex());
   return started();
 }
 
 void note_started(pid_t pid) {
+  std::lock_guard lock(started_mutex());
   if (pid > 0) started().insert(pid);
 }
 
@@ -72,7 +79,7 @@ pid_t start_ipcbench(const std::vector<std::string>& args, const std::vector<std
   const std::string journal = "IPCBENCH_JOURNAL=" + journal_path();
   pid_t pid = fork();
   if (pid != 0) {
-    if (pid > 0) started().insert(pid);
+    note_started(pid);
     return pid;
   }
   putenv(const_cast<char*>(journal.c_str()));
@@ -177,10 +184,15 @@ pid_t owner_in_name(const std::string& file) {
 }  // namespace
 
 std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs) {
+  return live_objects(journal_path(), started_pids(), extra_dirs);
+}
+
+std::set<std::string> live_objects(const std::string& journal_file, const std::set<pid_t>& pids,
+                                   const std::vector<std::string>& extra_dirs) {
   std::set<std::string> s;
   const std::set<std::string> shm = sysv_keys("shm"), msg = sysv_keys("msg"),
                               sem = sysv_keys("sem");
-  std::istringstream journal(read_file(journal_path()));
+  std::istringstream journal(read_file(journal_file));
   for (std::string kind, name; journal >> kind >> name;) {
     bool exists = false;
     if (kind == "sysv_shm")
@@ -201,7 +213,7 @@ std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs) {
   for (const char* dir : {"/dev/shm", "/dev/mqueue"}) {
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       std::string file = e.path().filename().string();
-      if (file.rfind("ipcb", 0) == 0 && started().count(owner_in_name(file)) != 0) {
+      if (file.rfind("ipcb", 0) == 0 && pids.count(owner_in_name(file)) != 0) {
         s.insert(e.path().string());
       }
     }

@@ -36,12 +36,17 @@ std::string read_file(const std::string& path);
 // Objects of other programs on the machine never count. /dev/shm and /dev/mqueue entries whose
 // name carries the pid of one of our runs count too, journaled or not.
 std::set<std::string> ipc_snapshot(const std::vector<std::string>& extra_dirs);
+// The same check for one journal and one set of run pids (e.g. a single run of a test that
+// starts several at once, so a leftover is attributed to the run that left it).
+std::set<std::string> live_objects(const std::string& journal, const std::set<pid_t>& pids,
+                                   const std::vector<std::string>& extra_dirs);
 // The journal file every run of this test program writes to (mode 0666, so a run as another
 // user can append to it).
 const std::string& journal_path();
 // Pids of every ipcbench process this test program started; note_started adds one started by
-// other means (give such a run "IPCBENCH_JOURNAL=" + journal_path() in its environment).
-const std::set<pid_t>& started_pids();
+// other means (give such a run "IPCBENCH_JOURNAL=" + journal_path() in its environment). Both
+// are safe to call from several threads (the fault tests start runs concurrently).
+std::set<pid_t> started_pids();
 void note_started(pid_t pid);
 
 std::string make_temp_dir(const std::string& tag);

@@ -20,9 +20,8 @@ class EventfdWaiter final : public Waiter {
       : s_(s), fd_(std::move(fd)), creator_(creator) {}
 
   void notify() override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     // An error here (the descriptor broke) shows as the waiter's own error, or its slice ends.
-    if (s_->waiters.load(std::memory_order_relaxed) != 0) (void)sys::eventfd_signal(fd_.get());
+    if (someone_announced(s_->waiters)) (void)sys::eventfd_signal(fd_.get());
   }
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
@@ -57,7 +56,7 @@ Result<std::unique_ptr<Waiter>> create(EventfdSlot* s) {
 Result<std::unique_ptr<Waiter>> open(EventfdSlot* s) {
   int fd = s->fd.load(std::memory_order_relaxed);
   if (!sys::is_eventfd(fd)) {
-    return plain_error("eventfd", "the slot names descriptor " + std::to_string(fd) +
+    return plain_error("eventfd", "corrupt waiter slot: it names descriptor " + std::to_string(fd) +
                                       ", which is not an eventfd open in this process (was it "
                                       "inherited?)");
   }

@@ -16,9 +16,8 @@ FutexWaiter::FutexWaiter(std::byte* slot) : s_(reinterpret_cast<FutexSlot*>(slot
 
 void FutexWaiter::notify() {
   s_->seq.fetch_add(1, std::memory_order_release);
-  // Pairs with the fence in wait(): either the waiter sees our progress or we see it waiting.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (s_->waiters.load(std::memory_order_relaxed) != 0) sys::futex_wake_all(&s_->seq);
+  // Either the waiter's re-check sees our progress or we see it waiting (see waiter.h).
+  if (someone_announced(s_->waiters)) sys::futex_wake_all(&s_->seq);
 }
 
 Result<bool> FutexWaiter::wait(ReadyFn ready, const std::atomic<bool>& abort) {

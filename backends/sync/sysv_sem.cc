@@ -31,10 +31,9 @@ class SysvSemWaiter final : public Waiter {
   }
 
   void notify() override {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     // A failure (ERANGE at SEMVMX: counts left by posts to a waiter that was already awake)
     // still leaves the semaphore positive, so the waiter wakes anyway.
-    if (s_->waiters.load(std::memory_order_relaxed) != 0) (void)sys::sem_up(id_);
+    if (someone_announced(s_->waiters)) (void)sys::sem_up(id_);
   }
 
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
@@ -69,13 +68,19 @@ Result<std::unique_ptr<Waiter>> create(SysvSemSlot* s) {
 Result<std::unique_ptr<Waiter>> open(SysvSemSlot* s) {
   key_t key = s->key.load(std::memory_order_relaxed);
   if (key <= 0) {  // IPC_PRIVATE would *create* a set; negative keys are never ours
-    return plain_error("sysv_sem", "the slot holds no valid key (" + std::to_string(key) + ")");
+    return plain_error("sysv_sem",
+                       "corrupt waiter slot: it holds no valid key (" + std::to_string(key) + ")");
   }
-  IPCB_TRY(int id, sys::semget_existing(key));
+  auto found = sys::semget_existing(key);
+  if (!found) {
+    return plain_error("sysv_sem", "corrupt waiter slot: no semaphore set of ours has key " +
+                                       std::to_string(key) + " (" + found.error().message() + ")");
+  }
+  int id = *found;
   IPCB_TRY(sys::SemSetInfo info, sys::sem_stat(id));
   uid_t me = sys::effective_uid();
   if (info.uid != me || info.cuid != me || info.mode != 0600 || info.nsems != 1) {
-    return plain_error("sysv_sem", "the set of key " + std::to_string(key) +
+    return plain_error("sysv_sem", "corrupt waiter slot: the set of key " + std::to_string(key) +
                                        " is not one of ours (owner, creator, mode 0600 and one "
                                        "semaphore expected)");
   }

@@ -49,10 +49,25 @@ class Waiter {
   virtual std::vector<int> inherited_fds() const { return {}; }
 };
 
-// The protocol every blocking waiter follows, so they differ only in the primitive:
-// announce (waiters++), fence, take a token (`prepare`, e.g. the futex word), re-check, then
-// sleep one slice (`sleep(token, deadline)` returns false on a primitive's error via Result).
-// The notifier publishes, fences, and wakes only if `waiters` is non-zero.
+// The protocol every blocking waiter follows, so they differ only in the primitive. The waiter
+// announces itself (a seq_cst RMW waiters++), takes a token (`prepare`, e.g. the futex word),
+// re-checks, then sleeps one slice (`sleep(token, deadline)` returns false on a primitive's error
+// via Result). The notifier publishes its progress, then calls someone_announced() and wakes only
+// when it is true.
+//
+// Why no wake-up is lost, without a standalone fence (which TSan cannot model): announce A and
+// the notifier's check N are both read-modify-writes of `waiters`, so they are totally ordered in
+// its modification order, and each reads the value just before it there.
+//  - A before N: N reads a count that includes A's +1 (unless the waiter's matching -1 came
+//    first, in which case that sleep is over already and its next round starts this case
+//    analysis again), so the notifier wakes it.
+//  - N before A: A reads N's value, or that of a later RMW (an RMW of any order continues N's
+//    release sequence), so N (release) synchronizes with A (acquire). The publish is sequenced
+//    before N, hence happens before the waiter's token and re-check, which therefore see it: the
+//    waiter does not sleep (or FUTEX_WAIT returns at once on the changed word).
+// acq_rel on both RMWs is what the proof uses; they are seq_cst to say "this is the Dekker pair"
+// and cost the same (one `lock xadd` on x86, one LDADDAL on ARMv8.1). The -1 after waking needs
+// no order: it only ever makes a later notifier skip a wake for a waiter that is awake.
 template <typename Prepare, typename Sleep>
 Result<bool> announce_then_sleep(std::atomic<uint32_t>& waiters, ReadyFn ready,
                                  const std::atomic<bool>& abort, Prepare&& prepare, Sleep&& sleep,
@@ -61,17 +76,32 @@ Result<bool> announce_then_sleep(std::atomic<uint32_t>& waiters, ReadyFn ready,
     if (ready()) return true;
     if (abort.load(std::memory_order_acquire))
       return ready();  // the peer may have answered, then exited
-    waiters.fetch_add(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // A (see above); a token taken after it sees every publish whose N came before it.
+    waiters.fetch_add(1, std::memory_order_seq_cst);
     auto token = prepare();
     if (ready()) {
       waiters.fetch_sub(1, std::memory_order_relaxed);
       return true;
     }
     auto slept = sleep(token, now() + Waiter::kSliceNs);
-    waiters.fetch_sub(1, std::memory_order_relaxed);
+    // Only this side waits on this condition, so while it sleeps the count holds its own
+    // announcement: a count of 0 here was written by someone else, and the notifier, reading
+    // it, stopped waking us (the run would crawl at one message per slice).
+    if (waiters.fetch_sub(1, std::memory_order_relaxed) == 0) {
+      return plain_error("waiter",
+                         "corrupt waiter slot: the count of announced sleepers was reset "
+                         "to 0 while this side slept (written by another process)");
+    }
     if (!slept) return slept.error();
   }
+}
+
+// The notifier's half (N above): call after publishing; true when a waiter may be asleep. An RMW
+// that adds nothing, not a load: the publish is a release store (Ring::commit), and a load after
+// it, even a seq_cst one, may be satisfied before that store is visible (store-load reordering,
+// which x86 does too); the RMW is what puts N in `waiters`' modification order.
+inline bool someone_announced(std::atomic<uint32_t>& waiters) {
+  return waiters.fetch_add(0, std::memory_order_seq_cst) != 0;
 }
 
 // The loop of the polling waiters (spin, yield): check, then `pause()`, until ready or aborted.

@@ -3,7 +3,11 @@
 
 #include <benchmark/benchmark.h>
 
+#include "backends/backend.h"
 #include "harness/workload.h"
+
+#include <algorithm>
+#include <cstdio>
 
 namespace ipcb {
 namespace {
@@ -50,6 +54,7 @@ void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurem
   state.counters["ivcsw_self_per_msg"] = per(m.self_usage.involuntary_switches, m.messages);
   state.counters["ivcsw_peer_per_msg"] = per(m.peer_usage.involuntary_switches, m.messages);
   state.counters["fan"] = spec.fan;
+  if (spec.inject_ns != 0) state.counters["inject_ns"] = static_cast<double>(spec.inject_ns);
   state.SetLabel(m.wait_mode + " wait, " + copy_mode_name(spec.mode) + ", " + spec.placement.name);
 }
 
@@ -62,16 +67,50 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"placement", spec.placement.name},
           {"cpu_self", spec.placement.cpu_self},
           {"cpu_peer", spec.placement.cpu_peer},
-          {"verify", verify_name(spec.verify)}};
+          {"verify", verify_name(spec.verify)},
+          {"inject_ns", spec.inject_ns}};
+}
+
+// A result read against the floor that bounds it: counters, and a note when it is below it
+// (by more than the floor's own noise, see Bound::tolerance), which no mechanism can be.
+void set_floor(benchmark::State& state, const BenchSpec& spec, const Measurement& m,
+               const Floors* floors, RunTally& tally) {
+  if (floors == nullptr) return;
+  const BackendInfo* b = find_backend(spec.backend);
+  Bound bound = bound_for(*floors, spec.workload, b ? b->kind : "", m.wait_mode,
+                          spec.mode == CopyMode::kInplace, spec.payload_bytes);
+  if (!bound.known) return;
+  double measured = bound.latency ? static_cast<double>(m.latency.percentile(0.50))
+                                  : static_cast<double>(m.payload_bytes) * 1e9 /
+                                        static_cast<double>(std::max<uint64_t>(1, m.elapsed_ns));
+  double ratio = measured / bound.value;
+  state.counters[bound.latency ? "floor_ns" : "ceiling_bytes_per_second"] = bound.value;
+  state.counters["ratio_to_floor"] = ratio;
+  tally.fields[spec.name()]["floor"] = bound.what;
+  bool below = bound.latency ? ratio < 1 - bound.tolerance : ratio > 1 + bound.tolerance;
+  if (below) {
+    char line[256];
+    std::snprintf(line, sizeof line, "%s: %s %.4g %s the %s %.4g (ratio %.2f)", spec.name().c_str(),
+                  bound.latency ? "p50" : "throughput", measured,
+                  bound.latency ? "ns is below" : "B/s is above", bound.what.c_str(), bound.value,
+                  ratio);
+    tally.below_floor.push_back(line);
+  }
 }
 
 void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<int>& all_cpus,
-             RunTally& tally) {
+             const Floors* floors, RunTally& tally) {
   const WorkloadInfo* w = find_workload(spec.workload);
   auto fail = [&](const std::string& msg) {
     tally.failures.push_back(spec.name() + ": " + msg);
+    tally.failed.insert(spec.name());
     state.SkipWithError(msg.c_str());
   };
+  if (tally.failed.count(spec.name())) {
+    // It failed already (the reason is listed once); more repetitions would only cost time.
+    state.SkipWithError("not run: an earlier repetition of this benchmark failed");
+    return;
+  }
   // The measured thread runs where the placement says; peers are pinned by their own side
   // (or, when free, inherit the whole allowed set from this thread).
   auto pinned = spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self)
@@ -93,6 +132,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<i
   state.counters["verified"] = static_cast<double>(m->verified);
   state.counters["errors"] = static_cast<double>(m->errors);
   set_fairness(state, spec, *m);
+  set_floor(state, spec, *m, floors, tally);
   tally.fields[spec.name()]["wait_mode"] = m->wait_mode;
   tally.fields[spec.name()]["writes_per_message"] =
       m->broadcast ? "one write for every peer" : "one write per peer";
@@ -107,15 +147,22 @@ void run_one(benchmark::State& state, const BenchSpec& spec, const std::vector<i
 
 }  // namespace
 
-void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally) {
+void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
+                         const std::vector<Floors>& floors, RunTally& tally) {
   std::vector<int> all_cpus = sys::allowed_cpus();  // before any benchmark pins this thread
   for (const BenchSpec& spec : specs) {
     tally.fields[spec.name()] = describe(spec);
-    benchmark::RegisterBenchmark(
-        spec.name().c_str(),
-        [spec, all_cpus, &tally](benchmark::State& st) { run_one(st, spec, all_cpus, tally); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+    auto f = std::find_if(floors.begin(), floors.end(),
+                          [&](const Floors& x) { return x.placement == spec.placement.name; });
+    const Floors* fl = f == floors.end() ? nullptr : &*f;
+    for (int rep = 0; rep < repetitions; ++rep) {
+      benchmark::RegisterBenchmark(spec.name().c_str(),
+                                   [spec, all_cpus, fl, &tally](benchmark::State& st) {
+                                     run_one(st, spec, all_cpus, fl, tally);
+                                   })
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
   }
 }
 

@@ -4,9 +4,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "harness/floors.h"
 #include "harness/session.h"
 
 namespace ipcb {
@@ -17,8 +19,19 @@ struct RunTally {
   // Per benchmark name: the descriptive fields of its results (wait_mode, copy mode, placement,
   // fan, ...) that are text, not counters; merged into every bench.json entry of that name.
   nlohmann::json fields = nlohmann::json::object();
+  // "NAME: p50 40 ns is below its floor 75 ns (...)": results a floor says are impossible.
+  std::vector<std::string> below_floor;
+  // Benchmarks that failed in a repetition: their later repetitions are not run.
+  std::set<std::string> failed;
 };
 
-void register_benchmarks(const std::vector<BenchSpec>& specs, RunTally& tally);
+// Registers every spec `repetitions` times, back to back, each as its own Google Benchmark run
+// of one repetition under the same name: Google Benchmark 1.7.1 crashes when it aggregates
+// repetitions that include a failed one, so ipcbench numbers and aggregates the repetitions
+// itself (add_repetition_aggregates in harness/report.h).
+// `floors` (one per placement of the run, may be empty) give each result its floor_ns or
+// ceiling_bytes_per_second and ratio_to_floor counters.
+void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
+                         const std::vector<Floors>& floors, RunTally& tally);
 
 }  // namespace ipcb

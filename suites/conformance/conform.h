@@ -32,6 +32,20 @@
 
 namespace ipcb::conform {
 
+// Built with ThreadSanitizer, whose interceptors judge some deliberate misuse under test (e.g.
+// unlocking an unlocked mutex) as a bug and fail the process for it.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kBuiltWithTsan = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kBuiltWithTsan = true;
+#else
+constexpr bool kBuiltWithTsan = false;
+#endif
+#else
+constexpr bool kBuiltWithTsan = false;
+#endif
+
 constexpr int kSkipCode = 77;        // a child's way of saying "cannot be checked here"
 constexpr int kSetupFailed = 250;    // a child's exit code when it could not set up its check
 constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE, capability(7)

@@ -197,6 +197,14 @@ TEST_F(PthreadSync, ErrorcheckUnlockByNonOwnerFailsEperm) {
 // pthread_mutex_lock(3p): unlocking an unlocked error-checking mutex fails with EPERM.
 TEST_F(PthreadSync, ErrorcheckUnlockOfUnlockedFailsEperm) {
   CONFORM_MAN("pthread_mutex_lock(3p)");
+  if (kBuiltWithTsan) {
+    // TSan's pthread_mutex_unlock interceptor reports "unlock of an unlocked mutex" before it
+    // calls glibc (which does return EPERM), and any report makes the process exit 66: the
+    // behaviour cannot be observed through TSan. Every other build checks it.
+    CONFORM_SKIP(
+        "built with ThreadSanitizer, which reports this deliberate unlock of an "
+        "unlocked mutex as a bug and fails the process");
+  }
   ASSERT_EQ(init_mutex(&s->mutex, PTHREAD_MUTEX_ERRORCHECK), 0);
   EXPECT_EQ(pthread_mutex_unlock(&s->mutex), EPERM);
 }

@@ -1,0 +1,254 @@
+// `ipcbench run` (see cli_run.h).
+#include "harness/cli_run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <regex>
+
+#include "backends/mmap_file.h"
+#include "harness/cli_floors.h"
+#include "harness/environment.h"
+#include "harness/manifest.h"
+#include "harness/report.h"
+#include "suites/bench/register.h"
+#include "suites/bench/run.h"
+
+namespace ipcb {
+namespace {
+
+constexpr double kFloorsBudgetS = 2.5;  // the floors of a run's placements, in all
+
+// Google Benchmark's flags, sorted into those ipcbench implements itself and those it passes on.
+struct GbenchFlags {
+  std::vector<std::string> pass;
+  std::optional<int> repetitions;
+  bool aggregates_only = false;
+};
+
+Result<GbenchFlags> sort_gbench_flags(const std::vector<std::string>& given) {
+  GbenchFlags f;
+  for (const auto& g : given) {
+    auto eq = g.find('=');
+    std::string key = g.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : g.substr(eq + 1);
+    if (key == "--benchmark_out" || key == "--benchmark_out_format") {
+      return plain_error(key, "ipcbench writes bench.json (and bench.csv) into --out DIR itself");
+    }
+    if (key == "--benchmark_repetitions") {
+      char* end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 1000) {
+        return plain_error(g, "expected a number of repetitions from 1 to 1000");
+      }
+      f.repetitions = static_cast<int>(n);
+      continue;
+    }
+    if (key == "--benchmark_min_time") {
+      char* end = nullptr;
+      double t = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(t) || t <= 0 || t > 3600) {
+        return plain_error(g, "expected seconds, more than 0 and at most 3600");
+      }
+    }
+    if (key == "--benchmark_report_aggregates_only") {
+      f.aggregates_only = value.empty() || value == "true" || value == "1";
+      continue;
+    }
+    f.pass.push_back(g);
+  }
+  return f;
+}
+
+// --inject-ns: the busy work goes to the benchmarks the filter names (all without one).
+Status apply_inject(const RunArgs& a, std::vector<BenchSpec>& specs) {
+  if (a.inject_ns > kMaxInjectNs) {
+    return plain_error("--inject-ns " + std::to_string(a.inject_ns),
+                       "at most " + std::to_string(kMaxInjectNs) + " ns per message");
+  }
+  if (!a.inject_filter.empty() && a.inject_ns == 0) {
+    return plain_error("--inject-filter", "needs --inject-ns");
+  }
+  std::regex re;
+  try {
+    re = std::regex(a.inject_filter.empty() ? ".*" : a.inject_filter);
+  } catch (const std::regex_error& e) {
+    return plain_error("--inject-filter '" + a.inject_filter + "'",
+                       std::string("not a regular expression: ") + e.what());
+  }
+  bool any = a.inject_ns == 0;
+  for (auto& sp : specs) {
+    if (a.inject_ns != 0 && std::regex_search(sp.name(), re)) {
+      sp.inject_ns = a.inject_ns;
+      any = true;
+    }
+  }
+  if (!any) return plain_error("--inject-filter '" + a.inject_filter + "'", "matches no benchmark");
+  return ok_status();
+}
+
+nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const Expansion& ex,
+                               int repetitions, const RunArgs& a) {
+  nlohmann::json matrices = nlohmann::json::array();
+  for (const auto& m : suite.matrices) {
+    matrices.push_back({{"workloads", m.workloads},
+                        {"backends", m.backends},
+                        {"syncs", m.syncs},
+                        {"sizes", m.sizes},
+                        {"modes", m.modes},
+                        {"placements", m.placements}});
+  }
+  return {
+      {"suite", suite.name},
+      {"matrices", matrices},
+      {"verify", verify_name(suite.verify)},
+      {"min_time_s", suite.min_time_s},
+      {"repetitions", repetitions},
+      {"stall_ms", suite.stall_ms},
+      {"fan", suite.fan},
+      {"sleep_us", suite.sleep_us},
+      {"spin_us", suite.spin_us},
+      {"cpus", {cpus.first, cpus.second}},
+      {"benchmarks", ex.specs.size()},
+      {"skipped", ex.skipped.size()},
+      {"mmap_dir", mmap_file_directory()},
+      {"inject_ns", a.inject_ns},
+      {"inject_filter", a.inject_filter},
+  };
+}
+
+std::vector<Placement> placements_of(const std::vector<BenchSpec>& specs) {
+  std::vector<Placement> placements;
+  for (const auto& sp : specs) {
+    bool known = std::any_of(placements.begin(), placements.end(),
+                             [&](const Placement& p) { return p.name == sp.placement.name; });
+    if (!known) placements.push_back(sp.placement);
+  }
+  return placements;
+}
+
+void print_header(const Suite& suite, const Expansion& ex, const nlohmann::json& config,
+                  const std::vector<Placement>& placements, const std::string& out) {
+  std::string where;
+  for (const auto& p : placements) {
+    where += (where.empty() ? "" : "; ") + p.name + " (measured side CPU " +
+             std::to_string(p.cpu_self) + ", peers CPU " + std::to_string(p.cpu_peer) + ")";
+  }
+  std::printf(
+      "ipcbench %s: suite %s, %zu benchmarks, %zu skipped, placement %s, verify %s, output %s\n",
+      kVersion, suite.name.c_str(), ex.specs.size(), ex.skipped.size(), where.c_str(),
+      verify_name(suite.verify), out.c_str());
+  std::printf("effective configuration: %s\n", config.dump().c_str());
+  for (const auto& sk : ex.skipped)
+    std::printf("skipped %s: %s\n", sk.name.c_str(), sk.reason.c_str());
+  for (const auto& line : limits::advice_lines(ex.skipped))
+    std::printf("limit: %s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+// bench.json, then bench.csv and summary.md derived from it, each written atomically.
+Status write_results(const std::string& dir, const nlohmann::json& bench) {
+  IPCB_TRY_STATUS(write_text(dir + "/bench.json", bench.dump(2) + "\n"));
+  IPCB_TRY_STATUS(write_text(dir + "/bench.csv", format_csv(bench)));
+  return write_text(dir + "/summary.md", format_summary(bench));
+}
+
+}  // namespace
+
+int cmd_run(const RunArgs& a) {
+  auto probe_options = a.probe.options();
+  if (!probe_options) return usage_error(probe_options.error().message());
+  auto flags = sort_gbench_flags(a.gbench);
+  if (!flags) return usage_error(flags.error().message());
+  auto suite = load_suite(a.suite);
+  if (!suite) return usage_error(suite.error().message());
+  if (auto st = apply_overrides(*suite, a.o); !st) return usage_error(st.error().message());
+  if (!std::isfinite(suite->min_time_s) || suite->min_time_s <= 0 || suite->min_time_s > 3600) {
+    return usage_error("--min-time: expected seconds, more than 0 and at most 3600");
+  }
+  const int repetitions = flags->repetitions.value_or(suite->repetitions);
+  if (repetitions < 1 || repetitions > 1000) {
+    return usage_error("--repetitions: expected a number from 1 to 1000");
+  }
+  auto cpus = choose_cpus(a.pin);
+  if (!cpus) return usage_error(cpus.error().message());
+  auto expansion = expand(*suite, *cpus);
+  if (!expansion) return usage_error(expansion.error().message());
+  if (auto st = apply_inject(a, expansion->specs); !st) return usage_error(st.error().message());
+  if (expansion->specs.empty() && expansion->skipped.empty()) {
+    return usage_error("the suite and options select no benchmark");
+  }
+  if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
+  auto lock = lock_out_dir(a.out);
+  if (!lock) return usage_error(lock.error().message());
+  manifest::install_signal_handlers();
+  // Backends skipped sizes by the configured limits; the probes catch what cannot really be had.
+  limits::Limits run_limits = limits::collect(*probe_options);
+  skip_probed(run_limits, *expansion);
+  const auto& specs = expansion->specs;
+
+  std::vector<Placement> placements = placements_of(specs);
+  nlohmann::json env = capture_environment(placements);  // before any thread is pinned
+  nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
+  add_comparability(env, config);
+  print_header(*suite, *expansion, config, placements, a.out);
+  std::vector<Floors> floors;
+  if (!a.no_floors) floors = floors_for(specs, kFloorsBudgetS);
+  for (const auto& f : floors) std::printf("%s\n", floors_summary(f).c_str());
+  std::fflush(stdout);
+
+  RunTally tally;
+  register_benchmarks(specs, repetitions, floors, tally);
+  std::vector<std::string> gb = flags->pass;
+  auto user_gave = [&](const std::string& flag) {
+    return std::any_of(gb.begin(), gb.end(), [&](const auto& g) { return g.rfind(flag, 0) == 0; });
+  };
+  if (!user_gave("--benchmark_min_time")) {
+    gb.insert(gb.begin(), "--benchmark_min_time=" + std::to_string(suite->min_time_s));
+  }
+  std::string started = utc_now();
+  BenchRun ran;
+  if (specs.empty()) {
+    // Every benchmark was skipped for a limit of this machine: a result that says so.
+    ran.json = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+  } else {
+    auto r = run_registered_benchmarks(gb);
+    if (!r) return usage_error(r.error().message());
+    if (r->listed_only) return 0;
+    ran = std::move(*r);
+  }
+  nlohmann::json& bench = ran.json;
+  add_repetition_aggregates(bench, repetitions, flags->aggregates_only);
+  nlohmann::json extra = env;
+  extra["ipcbench_config"] = config;
+  extra["ipcbench_skipped"] = nlohmann::json::array();
+  for (const auto& sk : expansion->skipped) {
+    extra["ipcbench_skipped"].push_back({{"name", sk.name}, {"reason", sk.reason}});
+  }
+  extra["verify"] = verify_name(suite->verify);
+  extra["date"] = started;
+  extra["ipcbench_failures"] = tally.failures;
+  extra["limits"] = limits::to_json(run_limits);
+  extra["floors"] = nlohmann::json::array();
+  for (const auto& f : floors) extra["floors"].push_back(floors_to_json(f));
+  extra["ipcbench_below_floor"] = tally.below_floor;
+  add_context(bench, extra, tally.fields);
+  if (auto st = write_results(a.out, bench); !st) {
+    std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
+    return kExitFailed;
+  }
+  std::printf("\nwrote %s/bench.json, bench.csv, summary.md\n", a.out.c_str());
+  if (!tally.below_floor.empty()) {
+    std::printf("\n%zu result(s) BELOW THEIR PHYSICAL FLOOR (impossible: a measuring error):\n",
+                tally.below_floor.size());
+    for (const auto& b : tally.below_floor) std::printf("  %s\n", b.c_str());
+  }
+  if (!tally.failures.empty()) {
+    std::fprintf(stderr, "\nipcbench: %zu benchmark(s) FAILED:\n", tally.failures.size());
+    for (const auto& f : tally.failures) std::fprintf(stderr, "  %s\n", f.c_str());
+    return kExitFailed;
+  }
+  return 0;
+}
+
+}  // namespace ipcb

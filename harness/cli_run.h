@@ -1,0 +1,27 @@
+// `ipcbench run`: expands the suite, registers the matrix, runs it under Google Benchmark and
+// writes bench.json, bench.csv and summary.md into --out (atomically, under a lock on the folder).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness/cli_common.h"
+#include "harness/suite.h"
+
+namespace ipcb {
+
+struct RunArgs {
+  std::string suite = "default";
+  ProbeArgs probe;
+  SuiteOverrides o;
+  std::string pin;
+  std::string out = "ipcbench-results";
+  std::vector<std::string> gbench;  // --benchmark_* passed through
+  bool no_floors = false;           // skip measuring the floors first
+  uint64_t inject_ns = 0;           // busy work per message in the peer (see BenchSpec)
+  std::string inject_filter;        // ...only for benchmarks whose name matches (ECMAScript)
+};
+
+int cmd_run(const RunArgs& a);
+
+}  // namespace ipcb

@@ -1,0 +1,374 @@
+// Reference loops for the physical floors (see floors.h). Each is the least a transfer can do:
+// no framing, no checks, no histogram, one flag per direction on its own cache line.
+#include "harness/floors.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <system_error>
+#include <thread>
+
+#include "backends/sync/cpu_relax.h"
+#include "harness/sys.h"
+#include "harness/sys_sync.h"
+
+namespace ipcb {
+namespace {
+
+constexpr uint64_t kStop = UINT64_MAX;
+
+struct alignas(64) Line {
+  std::atomic<uint64_t> v{0};
+};
+static_assert(sizeof(Line) == 64, "a flag alone on its cache line");
+
+// A buffer of `n` bytes on a 64-byte boundary, filled with a pattern (so reads are real).
+struct Buffer {
+  explicit Buffer(size_t n) : raw(new std::byte[n + 64]) {
+    data = reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(raw.get()) + 63) & ~63ULL);
+    for (size_t i = 0; i < n; ++i) data[i] = static_cast<std::byte>(i * 131 + 7);
+  }
+  std::unique_ptr<std::byte[]> raw;
+  std::byte* data;
+};
+
+// Reads every byte (the receiver's least work in place); the result is kept so it is not elided.
+uint64_t fold(const std::byte* p, size_t n) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc += w;
+  }
+  for (; i < n; ++i) acc += static_cast<uint64_t>(p[i]);
+  return acc;
+}
+
+// Polls until `line` holds `want` (or kStop); on one CPU it yields, as a spin waiter must.
+bool wait_for(const Line& line, uint64_t want, bool yield) {
+  for (;;) {
+    uint64_t v = line.v.load(std::memory_order_acquire);
+    if (v == want) return true;
+    if (v == kStop) return false;
+    if (yield) {
+      sys::yield_cpu();
+    } else {
+      cpu_relax();
+    }
+  }
+}
+
+// Runs `a` and `b` on two threads pinned like the run's two sides; false if a thread could not
+// be made (the floors are then absent, never zero).
+bool run_pair(const Floors& f, const std::function<void()>& a, const std::function<void()>& b) {
+  auto pinned = [](int cpu, const std::function<void()>& fn) {
+    return [cpu, &fn] {
+      if (cpu >= 0) (void)sys::pin_to_cpu(0, cpu);
+      fn();
+    };
+  };
+  try {
+    std::thread tb(pinned(f.cpu_b, b));
+    std::thread ta(pinned(f.cpu_a, a));
+    ta.join();
+    tb.join();
+  } catch (const std::system_error&) {
+    return false;
+  }
+  return true;
+}
+
+bool same_cpu(const Floors& f) {
+  return f.cpu_a >= 0 && f.cpu_a == f.cpu_b;
+}
+
+// One-way time of a ping-pong through one line (both directions) or two (one each way): the
+// least of five batches of `budget_ns` / 5 each.
+double line_pingpong(Floors& f, bool two_lines, uint64_t budget_ns) {
+  Line l1, l2;
+  Line& back = two_lines ? l2 : l1;
+  const bool yield = same_cpu(f);
+  double best = 0;
+  for (int batch = 0; batch < 5; ++batch) {
+    l1.v.store(0);
+    l2.v.store(0);
+    uint64_t rounds = 0, elapsed = 0;
+    auto a = [&] {
+      uint64_t t0 = sys::now_ns(), v = 0;
+      do {
+        for (int k = 0; k < 64; ++k, ++rounds) {
+          l1.v.store(v + 1, std::memory_order_release);
+          wait_for(back, v + 2, yield);
+          v += 2;
+        }
+        elapsed = sys::now_ns() - t0;
+      } while (elapsed < budget_ns / 5);
+      l1.v.store(kStop, std::memory_order_release);
+    };
+    auto b = [&] {
+      for (uint64_t v = 1;; v += 2) {
+        if (!wait_for(l1, v, yield)) return;
+        back.v.store(v + 1, std::memory_order_release);
+      }
+    };
+    if (!run_pair(f, a, b)) return 0;
+    double one_way = static_cast<double>(elapsed) / static_cast<double>(2 * rounds);
+    if (best == 0 || one_way < best) best = one_way;
+  }
+  return best;
+}
+
+// One-way time of a reference ping-pong of `n` payload bytes: the sender copies them into a
+// shared buffer, the receiver copies them out (or, in place, reads them) before answering.
+double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
+  Buffer ab(n), ba(n), src_a(n), src_b(n), dst_a(n), dst_b(n);
+  Line fab, fba;
+  const bool yield = same_cpu(f);
+  auto take = [&](std::byte* dst, const std::byte* from) {
+    if (inplace) {
+      uint64_t sum = fold(from, n);
+      asm volatile("" : : "r"(sum));  // the read is not elided
+    } else {
+      std::memcpy(dst, from, n);
+      asm volatile("" : : "r"(dst) : "memory");
+    }
+  };
+  double best = 0;
+  for (int batch = 0; batch < 3; ++batch) {
+    fab.v.store(0);
+    fba.v.store(0);
+    uint64_t rounds = 0, elapsed = 0;
+    auto a = [&] {
+      uint64_t t0 = sys::now_ns();
+      for (uint64_t v = 1;; ++v, ++rounds) {
+        elapsed = sys::now_ns() - t0;
+        if ((elapsed >= budget_ns / 3 && rounds >= 4) || rounds >= 1'000'000) break;
+        std::memcpy(ab.data, src_a.data, n);
+        fab.v.store(v, std::memory_order_release);
+        wait_for(fba, v, yield);
+        take(dst_a.data, ba.data);
+      }
+      fab.v.store(kStop, std::memory_order_release);
+    };
+    auto b = [&] {
+      for (uint64_t v = 1;; ++v) {
+        if (!wait_for(fab, v, yield)) return;
+        take(dst_b.data, ab.data);
+        std::memcpy(ba.data, src_b.data, n);
+        fba.v.store(v, std::memory_order_release);
+      }
+    };
+    if (!run_pair(f, a, b) || rounds == 0) return 0;
+    double one_way = static_cast<double>(elapsed) / static_cast<double>(2 * rounds);
+    if (best == 0 || one_way < best) best = one_way;
+  }
+  return best;
+}
+
+// Throughput of a reference stream of `n`-byte messages through a ring of at least 8 MiB (and
+// at least two slots): memcpy in, then memcpy out or (in place) a read of every byte.
+double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
+  const size_t slot = (n + 63) & ~size_t{63};
+  const size_t slots = std::max<size_t>(2, std::min<size_t>(1024, (8u << 20) / slot));
+  Buffer ring(slot * slots), src(n), dst(n);
+  Line head, tail;
+  const bool yield = same_cpu(f);
+  std::atomic<uint64_t> end{kStop};
+  double best = 0;
+  for (int batch = 0; batch < 3; ++batch) {
+    head.v.store(0);
+    tail.v.store(0);
+    end.store(kStop);
+    uint64_t t0 = 0, t1 = 0, sent = 0;
+    auto producer = [&] {
+      t0 = sys::now_ns();
+      uint64_t h = 0, cached_tail = 0;
+      while (end.load(std::memory_order_relaxed) == kStop) {
+        while (h - cached_tail >= slots) {
+          cached_tail = tail.v.load(std::memory_order_acquire);
+          if (h - cached_tail >= slots) yield ? sys::yield_cpu() : cpu_relax();
+        }
+        std::memcpy(ring.data + (h % slots) * slot, src.data, n);
+        head.v.store(++h, std::memory_order_release);
+        // The clock is read once in 256 messages, so it costs the small sizes nothing.
+        if (h % 256 == 0 || n >= 65536) {
+          if ((sys::now_ns() - t0 >= budget_ns / 3 && h >= 8) || h >= 100'000'000) end.store(h);
+        }
+      }
+      sent = h;
+    };
+    auto consumer = [&] {
+      uint64_t t = 0, cached_head = 0;
+      for (;;) {
+        while (cached_head == t) {
+          uint64_t e = end.load(std::memory_order_acquire);
+          if (e != kStop && t == e) {
+            t1 = sys::now_ns();
+            return;
+          }
+          cached_head = head.v.load(std::memory_order_acquire);
+          if (cached_head == t) yield ? sys::yield_cpu() : cpu_relax();
+        }
+        const std::byte* p = ring.data + (t % slots) * slot;
+        if (inplace) {
+          uint64_t sum = fold(p, n);
+          asm volatile("" : : "r"(sum));  // the read is not elided
+        } else {
+          std::memcpy(dst.data, p, n);
+          asm volatile("" : : "r"(dst.data) : "memory");
+        }
+        tail.v.store(++t, std::memory_order_release);
+      }
+    };
+    if (!run_pair(f, producer, consumer) || t1 <= t0) return 0;
+    double bps = static_cast<double>(sent * n) * 1e9 / static_cast<double>(t1 - t0);
+    best = std::max(best, bps);
+  }
+  return best;
+}
+
+double memcpy_rate(size_t n, uint64_t budget_ns) {
+  Buffer src(n), dst(n);
+  const uint64_t per_read = std::max<uint64_t>(1, 65536 / n);  // copies per clock read
+  uint64_t t0 = sys::now_ns(), copies = 0, elapsed = 0;
+  do {
+    for (uint64_t k = 0; k < per_read; ++k) {
+      std::memcpy(dst.data, src.data, n);
+      asm volatile("" : : "r"(dst.data) : "memory");  // every copy happens
+    }
+    copies += per_read;
+    elapsed = sys::now_ns() - t0;
+  } while (elapsed < budget_ns || copies < 3);
+  // Keep the copies from being elided.
+  if (fold(dst.data, std::min<size_t>(n, 64)) == 42) std::memcpy(src.data, dst.data, 1);
+  return static_cast<double>(copies * n) * 1e9 / static_cast<double>(elapsed);
+}
+
+// Median one-way time of a blocking hand-off: `pass(i)` moves the turn to the other thread and
+// waits for it to come back (the other side runs `answer`).
+double median_handoff(Floors& f, uint64_t budget_ns, const std::function<bool()>& pass,
+                      const std::function<bool()>& answer, const std::function<void()>& stop) {
+  std::vector<uint64_t> rtt;
+  auto a = [&] {
+    uint64_t t0 = sys::now_ns();
+    while ((sys::now_ns() - t0 < budget_ns || rtt.size() < 8) && rtt.size() < 100'000) {
+      uint64_t s = sys::now_ns();
+      if (!pass()) break;
+      rtt.push_back(sys::now_ns() - s);
+    }
+    stop();
+  };
+  auto b = [&] {
+    while (answer()) {
+    }
+  };
+  if (!run_pair(f, a, b) || rtt.empty()) return 0;
+  std::sort(rtt.begin(), rtt.end());
+  return static_cast<double>(rtt[rtt.size() / 2]) / 2;
+}
+
+// The least of three medians: a blocking hand-off varies with how deeply the other CPU slept.
+double best_handoff(Floors& f, uint64_t budget_ns, double (*one)(Floors&, uint64_t)) {
+  double best = 0;
+  for (int i = 0; i < 3; ++i) {
+    double v = one(f, budget_ns / 3);
+    if (v > 0 && (best == 0 || v < best)) best = v;
+  }
+  return best;
+}
+
+double futex_handoff(Floors& f, uint64_t budget_ns) {
+  struct alignas(64) Word {
+    std::atomic<uint32_t> v{0};  // 1: B's turn, 2: A's turn, 3: stop
+  } w;
+  auto wait_while = [&](uint32_t seen) {
+    while (w.v.load(std::memory_order_acquire) == seen) {
+      (void)sys::futex_wait_until(&w.v, seen, sys::now_ns() + 1'000'000'000);
+    }
+    return w.v.load(std::memory_order_acquire);
+  };
+  auto set = [&](uint32_t v) {
+    w.v.store(v, std::memory_order_release);
+    sys::futex_wake_all(&w.v);
+  };
+  set(2);
+  return median_handoff(
+      f, budget_ns,
+      [&] {
+        set(1);
+        return wait_while(1) == 2;
+      },
+      [&] {
+        uint32_t v = wait_while(2);
+        if (v == 3) return false;
+        set(2);
+        return true;
+      },
+      [&] { set(3); });
+}
+
+double pipe_handoff(Floors& f, uint64_t budget_ns) {
+  auto p1 = sys::make_pipe(O_CLOEXEC);
+  auto p2 = sys::make_pipe(O_CLOEXEC);
+  if (!p1 || !p2) return 0;
+  auto put = [](int fd, char c) {
+    std::byte b{static_cast<unsigned char>(c)};
+    return sys::write_full(fd, std::span(&b, 1), "floor pipe").ok();
+  };
+  auto get = [](int fd, char* c) {
+    std::byte b{};
+    bool ok = sys::read_full(fd, std::span(&b, 1), "floor pipe").ok();
+    *c = static_cast<char>(b);
+    return ok;
+  };
+  return median_handoff(
+      f, budget_ns,
+      [&] {
+        char c = 0;
+        return put(p1->second.get(), 'p') && get(p2->first.get(), &c);
+      },
+      [&] {
+        char c = 0;
+        if (!get(p1->first.get(), &c) || c == 'q') return false;
+        return put(p2->second.get(), 'p');
+      },
+      [&] { put(p1->second.get(), 'q'); });
+}
+
+}  // namespace
+
+Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes,
+                      double budget_s) {
+  Floors f;
+  f.placement = placement.name;
+  f.cpu_a = placement.cpu_self;
+  f.cpu_b = placement.cpu_peer;
+  const uint64_t t0 = sys::now_ns();
+  const auto budget = static_cast<uint64_t>(budget_s * 1e9);
+  f.clock_ns = static_cast<double>(timer_cost_ns());
+  f.line1_ns = line_pingpong(f, false, budget / 20);
+  f.line2_ns = line_pingpong(f, true, budget / 20);
+  f.futex_ns = best_handoff(f, budget / 10, futex_handoff);
+  f.pipe_ns = best_handoff(f, budget / 10, pipe_handoff);
+  const uint64_t per_size = sizes.empty() ? 0 : (budget * 7 / 10) / sizes.size();
+  for (size_t n : sizes) {
+    SizeFloors s;
+    s.bytes = n;
+    s.memcpy_bytes_per_second = memcpy_rate(n, per_size / 10);
+    s.pingpong_copy_ns = payload_pingpong(f, n, false, per_size / 5);
+    s.pingpong_inplace_ns = payload_pingpong(f, n, true, per_size / 5);
+    s.stream_copy_bytes_per_second = stream_ceiling(f, n, false, per_size / 4);
+    s.stream_inplace_bytes_per_second = stream_ceiling(f, n, true, per_size / 4);
+    f.sizes.push_back(s);
+  }
+  if (f.line2_ns == 0) f.error = "the reference threads could not be started";
+  f.seconds = static_cast<double>(sys::now_ns() - t0) * 1e-9;
+  return f;
+}
+
+}  // namespace ipcb

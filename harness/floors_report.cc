@@ -1,0 +1,73 @@
+// The floors as results read them (see floors.h): JSON for bench.json, and which floor bounds
+// which benchmark.
+#include <algorithm>
+
+#include "harness/floors.h"
+
+namespace ipcb {
+
+nlohmann::json floors_to_json(const Floors& f) {
+  nlohmann::json sizes = nlohmann::json::array();
+  for (const auto& s : f.sizes) {
+    sizes.push_back({{"bytes", s.bytes},
+                     {"memcpy_bytes_per_second", s.memcpy_bytes_per_second},
+                     {"pingpong_copy_ns", s.pingpong_copy_ns},
+                     {"pingpong_inplace_ns", s.pingpong_inplace_ns},
+                     {"stream_copy_bytes_per_second", s.stream_copy_bytes_per_second},
+                     {"stream_inplace_bytes_per_second", s.stream_inplace_bytes_per_second}});
+  }
+  nlohmann::json j = {{"placement", f.placement},
+                      {"cpu_a", f.cpu_a},
+                      {"cpu_b", f.cpu_b},
+                      {"clock_ns", f.clock_ns},
+                      {"line1_ns", f.line1_ns},
+                      {"line2_ns", f.line2_ns},
+                      {"futex_handoff_ns", f.futex_ns},
+                      {"pipe_handoff_ns", f.pipe_ns},
+                      {"sizes", sizes},
+                      {"seconds", f.seconds}};
+  if (!f.error.empty()) j["error"] = f.error;
+  return j;
+}
+
+Bound bound_for(const Floors& f, const std::string& workload, const std::string& backend_kind,
+                const std::string& wait_mode, bool inplace, size_t payload_bytes) {
+  Bound b;
+  if (!f.error.empty()) return b;
+  auto s = std::find_if(f.sizes.begin(), f.sizes.end(),
+                        [&](const SizeFloors& z) { return z.bytes == payload_bytes; });
+  if (s == f.sizes.end()) return b;
+  const char* mode = inplace ? "inplace" : "copy";
+  if (workload == "pingpong") {
+    double passes = inplace ? s->pingpong_inplace_ns : s->pingpong_copy_ns;
+    if (passes <= 0) return b;
+    b.known = true;
+    b.latency = true;
+    if (wait_mode == "block") {
+      // A blocking hand-off, plus what the copies add beyond a line hand-off.
+      double handoff =
+          backend_kind == "shm" || f.pipe_ns <= 0 ? f.futex_ns : std::min(f.futex_ns, f.pipe_ns);
+      if (handoff <= 0) return Bound{};
+      b.value = handoff + std::max(0.0, passes - f.line2_ns);
+      b.tolerance = 0.3;
+      b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") + " hand-off + the " +
+               mode + " passes";
+    } else {
+      b.value = passes;
+      b.what = std::string("cache-line hand-off + the ") + mode + " passes";
+    }
+    return b;
+  }
+  if (workload == "stream") {
+    double ceiling = inplace ? s->stream_inplace_bytes_per_second : s->stream_copy_bytes_per_second;
+    if (ceiling <= 0) return b;
+    b.known = true;
+    b.latency = false;
+    b.value = ceiling;
+    b.what = std::string("ring ") + (inplace ? "write-in + read-out" : "copy-in + copy-out") +
+             " ceiling";
+  }
+  return b;
+}
+
+}  // namespace ipcb
