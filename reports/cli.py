@@ -1,6 +1,7 @@
-"""The command line of scripts/ipcreport: `report` (charts, summary.md, index.html) and
-`compare` (the regression gate). Bad input, including an output that cannot be written, is one
-line on stderr and exit status 2, never a traceback (a verdict of 1 must mean a regression).
+"""The command line of scripts/ipcreport: `report` (charts, summary.md, index.html),
+`compare` (the regression gate), `calibrate` (this runner's noise) and `export` (dashboards).
+Bad input, including an output that cannot be written, is one line on stderr and exit
+status 2, never a traceback (a verdict of 1 must mean a regression).
 """
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ import argparse
 import os
 import sys
 
-from reports import compare as cmp
-from reports import load
-
-EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
+from reports import commands, load
+from reports.commands import EXIT_BAD_INPUT
 
 
 def _fraction(text: str) -> float:
@@ -49,6 +48,25 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _rounds(text: str) -> int:
+    if not text.isdigit() or not 2 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f'rounds must be 2 or more: {text}')
+    return int(text)
+
+
+def _gate_options(c) -> None:
+    c.add_argument('--metric', default='real_time',
+                   help='real_time (default), cpu_time or a counter, e.g. latency_p99_ns')
+    c.add_argument('--threshold', type=_fraction, default=0.05,
+                   help='smallest relative change that counts, e.g. 0.05 or 5%% (default 5%%)')
+    c.add_argument('--tail-threshold', type=_fraction, default=0.25,
+                   help='the threshold of tail metrics (p99, p99.9, max; default 25%%)')
+    c.add_argument('--alpha', type=_alpha, default=0.05,
+                   help='significance level, before the correction (default 0.05)')
+    c.add_argument('--power', type=_alpha, default=0.8,
+                   help='power at which the detectable change is stated (default 0.8)')
+
+
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog='ipcreport', description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest='command', required=True)
@@ -63,98 +81,54 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser('compare', help='regression verdict of NEW against BASE',
                        description='Exit status: 0 no regression, 1 regression (or a benchmark '
                        'failing only in NEW), 2 bad input. BASE and NEW are bench.json files or '
-                       'folders (DIR/bench.json, or DIR/*/bench.json pooled: interleaved rounds).')
+                       'folders: DIR/bench.json (one round) or DIR/*/bench.json (rounds; '
+                       'interleaved when both sides have the same round names).')
     c.add_argument('base', metavar='BASE')
     c.add_argument('new', metavar='NEW')
-    c.add_argument('--metric', default='real_time',
-                   help='real_time (default), cpu_time or a counter, e.g. latency_p99_ns')
-    c.add_argument('--threshold', type=_fraction, default=0.05,
-                   help='smallest relative change that counts, e.g. 0.05 or 5%% (default 5%%)')
-    c.add_argument('--alpha', type=_alpha, default=0.05,
-                   help='significance level of the Mann-Whitney U test (default 0.05)')
+    _gate_options(c)
     c.add_argument('--correction', choices=('holm', 'none'), default='holm',
                    help='adjust p for the number of benchmarks (holm, default) or not (none)')
+    c.add_argument('--calibration', default=os.environ.get('IPCBENCH_CALIBRATION', ''),
+                   help='noise calibration of this runner (ipcreport calibrate; default '
+                   '$IPCBENCH_CALIBRATION)')
+    c.add_argument('--allow-env-mismatch', nargs='?', const='all', default='',
+                   metavar='FIELDS', help='compare runs whose environment fingerprints differ '
+                   '(in any field, or only in these comma-separated ones); warned')
     c.add_argument('--output', help='also write the Markdown table to this file')
     c.add_argument('--base-label', default='', help='name of BASE in the table')
     c.add_argument('--new-label', default='', help='name of NEW in the table')
+    _tool_parsers(sub)
     return p
 
 
-def write_file(path: str, text: str) -> None:
-    """Writes text to path; an OSError (also one raised when closing, e.g. a full disk)
-    becomes BadInput naming the path and errno's text."""
-    try:
-        with open(path, 'w', encoding='utf-8') as f:
-            f.write(text)
-    except OSError as err:
-        raise load.BadInput(f'{path}: cannot write ({err.strerror})') from None
-
-
-def write_stdout(text: str) -> None:
-    """Prints text; a closed pipe or full disk on stdout is BadInput, and stdout is pointed
-    at /dev/null so that the interpreter's own flush at exit cannot print a second error."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError as err:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise load.BadInput(f'standard output: cannot write ({err.strerror})') from None
-
-
-def _prepare_dir(out_dir: str) -> None:
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise load.BadInput(f'{out_dir}: exists and is not a folder')
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as err:
-        raise load.BadInput(f'{out_dir}: cannot create ({err.strerror})') from None
-    if not os.access(out_dir, os.W_OK):
-        raise load.BadInput(f'{out_dir}: not writable')
-
-
-def run_report(args) -> int:
-    labels = load.unique_labels(args.dirs, args.label)
-    sets = [load.load(d, lab) for d, lab in zip(args.dirs, labels)]
-    from reports import charts, summary  # matplotlib only where it is needed, after the input
-    groups = [(args.out, sets)] if args.out else [
-        (d if os.path.isdir(d) else os.path.dirname(os.path.abspath(d)), [s])
-        for d, s in zip(args.dirs, sets)]
-    for out_dir, group in groups:
-        _prepare_dir(out_dir)
-        try:
-            charts.remove_old(out_dir)
-            made = charts.draw_all(group, out_dir, args.size)
-        except OSError as err:
-            raise load.BadInput(f'{err.filename or out_dir}: cannot write charts '
-                                f'({err.strerror})') from None
-        write_file(os.path.join(out_dir, 'summary.md'), summary.markdown(group, made))
-        write_file(os.path.join(out_dir, 'index.html'), summary.html_page(group, made, out_dir))
-        files = [f for _, fs in made for f in fs if f.endswith('.svg')]
-        write_stdout(f'ipcreport: wrote {out_dir}/summary.md, index.html and {len(files)} '
-                     f'charts (PNG + SVG): {", ".join(f[:-4] for f in files)}\n')
-    return EXIT_OK
-
-
-def run_compare(args) -> int:
-    base = load.load(args.base, args.base_label)
-    new = load.load(args.new, args.new_label)
-    opts = dict(metric=args.metric, alpha=args.alpha, threshold=args.threshold,
-                correction=args.correction)
-    outcome = cmp.compare(base, new, **opts)
-    text = cmp.markdown(outcome, base, new, **opts)
-    if args.output:                 # first: a table on stdout must not hide a failed write
-        write_file(args.output, text)
-    for w in outcome.warnings:
-        print(f'ipcreport: warning: {w}', file=sys.stderr)
-    write_stdout(text)
-    return EXIT_REGRESSION if outcome.failed else EXIT_OK
+def _tool_parsers(sub) -> None:
+    """calibrate and export."""
+    k = sub.add_parser('calibrate', help="this runner's noise from A/A rounds",
+                       description='A and B: folders of the same rounds (round-1 ... round-N) '
+                       'of one binary, run alternately. Writes, per benchmark and metric, the '
+                       'spread between rounds and the detectable change at --rounds.')
+    k.add_argument('a', metavar='A')
+    k.add_argument('b', metavar='B')
+    k.add_argument('--output', required=True, help='the calibration file to write')
+    k.add_argument('--rounds', type=_rounds, default=12,
+                   help='rounds per side the gate will run (default 12)')
+    _gate_options(k)
+    e = sub.add_parser('export', help='results for dashboards (Bencher, github-action-benchmark)')
+    e.add_argument('dir', metavar='DIR', help='result folder, or a folder of rounds')
+    e.add_argument('--format', choices=('bmf', 'gab'), required=True,
+                   help='bmf: Bencher Metric Format; gab: github-action-benchmark custom JSON')
+    e.add_argument('--direction', choices=('smaller', 'bigger'), default='smaller',
+                   help='gab: customSmallerIsBetter (latency, CPU) or customBiggerIsBetter '
+                   '(throughput)')
+    e.add_argument('--output', required=True, help='the file to write')
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    run = {'report': commands.run_report, 'compare': commands.run_compare,
+           'calibrate': commands.run_calibrate, 'export': commands.run_export}[args.command]
     try:
-        return run_report(args) if args.command == 'report' else run_compare(args)
+        return run(args)
     except load.BadInput as err:
         print(f'ipcreport {args.command}: {err}', file=sys.stderr)
         return EXIT_BAD_INPUT

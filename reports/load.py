@@ -114,6 +114,11 @@ def read_text(path: str) -> str:
                        f'{err.start}); not a bench.json?') from None
 
 
+def _natural(name: str) -> list:
+    """Sort key that puts round-2 before round-10."""
+    return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', name)]
+
+
 def bench_files(path: str) -> list:
     """The bench.json files a path stands for: the file itself, DIR/bench.json, or the
     bench.json of DIR's immediate subfolders (rounds of scripts/ci-regression), sorted."""
@@ -130,8 +135,8 @@ def bench_files(path: str) -> list:
         names = os.listdir(path)
     except OSError as err:
         raise BadInput(f'{path}: cannot list ({err.strerror})') from None
-    found = sorted(os.path.join(path, d, 'bench.json') for d in names
-                   if os.path.isfile(os.path.join(path, d, 'bench.json')))
+    found = [os.path.join(path, d, 'bench.json') for d in sorted(names, key=_natural)
+             if os.path.isfile(os.path.join(path, d, 'bench.json'))]
     if not found:
         raise BadInput(f'{path}: no bench.json in this folder or its subfolders')
     return found

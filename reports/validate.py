@@ -19,7 +19,7 @@ CONTEXT_TYPES = {
     'library_build_type': _STR, 'cpu_governor': _STR, 'clocksource': _STR, 'verify': _STR,
     'timer_cost_ns': _NUM, 'cpus_allowed': _LIST, 'placements': _LIST,
     'ipcbench_config': _OBJ, 'ipcbench_skipped': _LIST, 'ipcbench_failures': _LIST,
-    'comparability_key': _STR, 'environment': _OBJ,
+    'comparability_key': _STR, 'comparability': _OBJ,
 }
 # Fields of a clean repetition that are measurements: finite and never negative. (Others,
 # such as cpu_self, may be -1: "not pinned".)

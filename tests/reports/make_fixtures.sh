@@ -46,3 +46,16 @@ for us in 20 200; do
     --placement same --sleep-us "$us" --repetitions 5 --min-time 0.01
 done
 du -sh "$fx"
+
+# aa-rounds.json: real A/A rounds of the ci suite as scripts/ci-regression runs them (the same
+# binary as both sides, a b a b ...), packed small (aa_rounds.py). Set AA_ROUNDS=0 to skip.
+rounds="${AA_ROUNDS:-16}"
+if [ "$rounds" -gt 0 ]; then
+  for r in $(seq 1 "$rounds"); do
+    for side in a b; do
+      run "$tmp/aa/$side/round-$r" --suite ci --repetitions 2 --no-floors
+    done
+  done
+  py="$("$here/../../scripts/ipcreport" --python)"
+  "$py" "$here/aa_rounds.py" "$tmp/aa"
+fi

@@ -10,10 +10,13 @@ import tempfile
 import time
 import unittest
 
+from roundsfx import noisy, write_rounds
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FX = os.path.join(HERE, 'fixtures')
 IPCREPORT = os.path.join(HERE, '..', '..', 'scripts', 'ipcreport')
 GOOD = os.path.join(FX, 'sleep20')
+FUTEX = 'pingpong/posix_shm/futex/64'
 
 
 def fixture_doc(name='sleep20'):
@@ -93,7 +96,12 @@ class BadInput(unittest.TestCase):
                   'context.ipcbench_skipped is a string, expected a list')
 
     def test_unwritable_output_is_bad_input_not_a_regression(self):
-        regress = [os.path.join(FX, 'sleep20'), os.path.join(FX, 'sleep200')]
+        # Rounds whose comparison is a regression (exit 1) when the output can be written.
+        doc = fixture_doc()
+        regress = [write_rounds(os.path.join(self.tmp, side), doc, noisy(seed, 4, 0.01, shift))
+                   for side, seed, shift in (('base', 1, None), ('new', 2, {FUTEX: 1.5}))]
+        p = subprocess.run([IPCREPORT, 'compare', *regress], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.refused(['compare', *regress, '--output', os.path.join(self.tmp, 'no', 'x.md')],
                      'cannot write (No such file or directory)')
         self.refused(['compare', *regress, '--output', '/dev/full'],
@@ -207,6 +215,8 @@ class GoodInputStillReads(unittest.TestCase):
     def test_every_fixture_loads(self):
         from reports import load
         for name in sorted(os.listdir(FX)):
+            if not os.path.isdir(os.path.join(FX, name)):
+                continue                        # aa-rounds.json is packed rounds
             rs = load.load(os.path.join(FX, name))
             self.assertGreater(len(rs.iterations()), 0, name)
 

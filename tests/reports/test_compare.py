@@ -1,19 +1,23 @@
-"""`compare` through its command line on fixture runs: verdicts, exit codes, bad input, the
-Markdown it prints, environment warnings, benchmarks present on one side only."""
+"""`compare` through its command line: rounds as the unit (paired when interleaved, pooled
+when not), one round per side inconclusive unless calibrated, too-noisy benchmarks, the tail
+rule, the environment fingerprint, exit codes and the Markdown. Rounds are made from a real
+fixture run scaled by known factors (roundsfx.py)."""
 import contextlib
 import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import unittest
 
 import numpy as np
 
-from reports import cli, stats
+from reports import cli, environment, stats
+from roundsfx import FX, fixture_doc, noisy, write_rounds
 
-FX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
+SLEEP, FUTEX = 'pingpong/posix_shm/sleep/64', 'pingpong/posix_shm/futex/64'
 
 
 def run(*argv):
@@ -26,125 +30,169 @@ def run(*argv):
     return rc, out.getvalue(), err.getvalue()
 
 
+def verdicts(markdown):
+    rows = re.findall(r'^\| `([^`]+)` \|.*\| ([^|]+) \|$', markdown, re.M)
+    return {name: verdict.strip() for name, verdict in rows}
+
+
 class Compare(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.tmp)
+        self.doc = fixture_doc('sleep20')
 
-    def edited(self, name, edit):
-        """A copy of fixture `name` with edit(doc) applied."""
-        with open(os.path.join(FX, name, 'bench.json')) as f:
-            doc = json.load(f)
-        edit(doc)
-        path = os.path.join(self.tmp, f'{name}-{len(os.listdir(self.tmp))}.json')
+    def sides(self, base_factors, new_factors, new_names=None, doc=None):
+        b = write_rounds(os.path.join(self.tmp, 'base'), doc or self.doc, base_factors)
+        n = write_rounds(os.path.join(self.tmp, 'new'), doc or self.doc, new_factors, new_names)
+        return b, n
+
+    def test_one_round_per_side_is_inconclusive(self):
+        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--allow-env-mismatch')
+        self.assertEqual(rc, 0, 'no exit 1 without knowing the noise between runs')
+        self.assertIn('## ipcbench compare: inconclusive (1 round per side)', out)
+        self.assertIn('inconclusive (1 round per side; run scripts/ci-regression', out)
+
+    def test_one_round_per_side_with_calibration(self):
+        fp = environment.fingerprint(self.doc['context'])
+        cal = {'ipcbench_calibration': 1, 'comparability_key': '', 'comparability': fp,
+               'settings': {'rounds': 12, 'alpha': 0.05, 'power': 0.8, 'benchmarks': 2},
+               'benchmarks': {n: {'real_time': {'rounds': 12, 'sigma_pair': 0.03, 'df': 11,
+                                                'sigma_round': 0.02, 'detectable': 0.1}}
+                              for n in (SLEEP, FUTEX)}}
+        path = os.path.join(self.tmp, 'cal.json')
         with open(path, 'w') as f:
-            json.dump(doc, f)
-        return path
-
-    def test_regression_named(self):
-        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200')
-        self.assertEqual(rc, 1)
-        self.assertIn('## ipcbench compare: 1 regression', out)
-        self.assertRegex(out, r'\| `pingpong/posix_shm/sleep/64` \|.*\*\*regression\*\* \|')
-        self.assertRegex(out, r'\| `pingpong/posix_shm/futex/64` \|.* unchanged')
-        self.assertIn('sleep_us 20 (base) vs 200 (new)', out)
-
-    def test_same_file_and_reverse(self):
-        self.assertEqual(run(f'{FX}/sleep20', f'{FX}/sleep20')[0], 0)
-        rc, out, _ = run(f'{FX}/sleep200', f'{FX}/sleep20')
+            json.dump(cal, f)
+        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--allow-env-mismatch',
+                         '--calibration', path)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('**regression**', verdicts(out)[SLEEP])
+        self.assertIn("against this runner's calibrated noise", out)
+        cal['comparability']['kernel'] = 'Linux 0.1'
+        with open(path, 'w') as f:
+            json.dump(cal, f)
+        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--allow-env-mismatch',
+                         '--calibration', path)
         self.assertEqual(rc, 0)
-        self.assertIn('| improvement', out)
+        self.assertIn('calibration not used, it is of another environment: kernel', out)
 
-    def test_counter_metric_and_direction(self):
-        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--metric', 'latency_p99_ns')
-        self.assertEqual(rc, 1)
-        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--metric', 'items_per_second')
+    def test_interleaved_aa_is_green_and_a_shift_is_caught(self):
+        b, n = self.sides(noisy(1, 8, 0.02), noisy(2, 8, 0.02))
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 0, out)
+        self.assertIn('paired t test', out)
+        b, n = self.sides(noisy(3, 8, 0.02), noisy(4, 8, 0.02, shift={FUTEX: 1.25}))
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 1, out)
+        v = verdicts(out)
+        self.assertIn('regression', v[FUTEX])
+        self.assertTrue(v[SLEEP].startswith('unchanged'), v[SLEEP])
+        rc, out, _ = run(n, b)
+        self.assertEqual(rc, 0)
+        self.assertTrue(verdicts(out)[FUTEX].startswith('improvement'))
+
+    def test_rounds_not_interleaved_are_pooled(self):
+        names = {i: f'run-{i}' for i in range(6)}
+        b, n = self.sides(noisy(5, 6, 0.02), noisy(6, 6, 0.02, shift={FUTEX: 1.3}), names)
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 1, out)
+        self.assertIn('two-sample t test', out)
+
+    def test_too_noisy_to_gate(self):
+        b, n = self.sides(noisy(7, 6, 0.02, sigma_of={SLEEP: 0.3}),
+                          noisy(8, 6, 0.02, sigma_of={SLEEP: 0.3}, shift={SLEEP: 1.1}))
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(verdicts(out)[SLEEP], r'^too noisy \(to gate at 6 rounds: detects '
+                                               r'\+\d+\.\d% or more, threshold 5%\)')
+
+    def test_tail_metric_has_its_own_threshold(self):
+        b, n = self.sides(noisy(9, 8, 0.01), noisy(10, 8, 0.01, shift={FUTEX: 1.15}))
+        rc, out, _ = run(b, n, '--metric', 'latency_p99_ns')
+        self.assertEqual(rc, 0, out)
+        self.assertIn('worse than 25%', out)
+        self.assertEqual(verdicts(out)[FUTEX], 'unchanged (below threshold)')
+        self.assertEqual(run(b, n, '--metric', 'latency_p50_ns')[0], 1)
+        rc, out, _ = run(b, n, '--metric', 'items_per_second')
         self.assertEqual(rc, 1, 'fewer items per second is worse')
         self.assertIn('higher is better', out)
 
-    def test_threshold_and_alpha(self):
-        self.assertEqual(run(f'{FX}/sleep20', f'{FX}/sleep200', '--threshold', '300%')[0], 0)
-        self.assertEqual(run(f'{FX}/sleep20', f'{FX}/sleep200', '--threshold', 'x')[0], 2)
-        rc, _, err = run(f'{FX}/sleep20', f'{FX}/sleep200', '--alpha', '0.001')
-        self.assertEqual(rc, 2)
-        self.assertIn('too few repetitions', err)
-        self.assertIn('over 2 benchmarks (Holm), each side needs at least 8', err)
-
-    def test_bad_input(self):
-        rc, out, err = run(f'{FX}/sleep20', os.path.join(self.tmp, 'nope'))
+    def test_environment_fingerprint(self):
+        other = fixture_doc('sleep20')
+        other['context']['kernel'] = 'Linux 1.0'
+        b, _ = self.sides(noisy(11, 4, 0.02), noisy(12, 4, 0.02))
+        n = write_rounds(os.path.join(self.tmp, 'other'), other, noisy(12, 4, 0.02))
+        rc, out, err = run(b, n)
         self.assertEqual((rc, out), (2, ''))
-        self.assertIn('no such file', err)
-        rc, _, err = run(f'{FX}/sizes', f'{FX}/sizes')
+        self.assertIn('different environments', err)
+        self.assertIn('kernel Linux', err)
+        self.assertEqual(run(b, n, '--allow-env-mismatch=sleep_us')[0], 2)
+        rc, out, err = run(b, n, '--allow-env-mismatch=kernel')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('> **Warning:** environment differs: kernel', out)
+        shutil.copy(os.path.join(n, 'round-1', 'bench.json'), os.path.join(b, 'round-2'))
+        rc, _, err = run(b, b)
         self.assertEqual(rc, 2)
-        self.assertIn('too few repetitions', err)
-        self.assertIn('--repetitions', err)
-        rc, _, err = run(f'{FX}/sleep20', f'{FX}/fan4')
-        self.assertEqual(rc, 2)
-        self.assertIn('no benchmark in common', err)
-        rc, _, err = run(f'{FX}/sleep20', f'{FX}/sleep200', '--metric', 'no_such_counter')
+        self.assertIn('base: round', err)
+
+    def test_failure_in_new_fails_and_one_side_only_is_listed(self):
+        def fail_futex(doc):
+            for x in doc['benchmarks']:
+                if '/futex/' in x['name'] and x['run_type'] == 'iteration':
+                    x.update(error_occurred=True, error_message='checksum mismatch')
+        broken = fixture_doc('sleep20')
+        fail_futex(broken)
+        b, _ = self.sides(noisy(13, 3, 0.02), noisy(14, 3, 0.02))
+        n = write_rounds(os.path.join(self.tmp, 'broken'), broken, noisy(14, 3, 0.02))
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 1)
+        self.assertIn('failed in new', out)
+        alone = fixture_doc('sleep20')
+        alone['benchmarks'] = [x for x in alone['benchmarks'] if '/futex/' not in x['name']]
+        n = write_rounds(os.path.join(self.tmp, 'alone'), alone, noisy(14, 3, 0.02))
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 0)
+        self.assertIn(f'Only in base (not compared): `{FUTEX}`', out)
+
+    def test_output_file_and_bad_metric(self):
+        b, n = self.sides(noisy(15, 3, 0.02), noisy(16, 3, 0.02))
+        path = os.path.join(self.tmp, 'compare.md')
+        rc, out, _ = run(b, n, '--output', path)
+        with open(path) as f:
+            self.assertEqual(f.read(), out)
+        rc, _, err = run(b, n, '--metric', 'no_such_counter')
         self.assertEqual(rc, 2)
         self.assertIn('no_such_counter', err)
 
-    def test_one_side_only_is_listed_not_failed(self):
-        def drop_futex(doc):
-            doc['benchmarks'] = [b for b in doc['benchmarks'] if '/futex/' not in b['name']]
-        rc, out, _ = run(f'{FX}/sleep20', self.edited('sleep20', drop_futex))
-        self.assertEqual(rc, 0)
-        self.assertIn('Only in base (not compared): `pingpong/posix_shm/futex/64`', out)
-
-    def test_failure_in_new_fails(self):
-        def fail_futex(doc):
-            for b in doc['benchmarks']:
-                if '/futex/' in b['name'] and b['run_type'] == 'iteration':
-                    b.update(error_occurred=True, error_message='checksum mismatch')
-        rc, out, _ = run(f'{FX}/sleep20', self.edited('sleep20', fail_futex))
-        self.assertEqual(rc, 1)
-        self.assertIn('failed in new', out)
-
-    def test_environment_difference_is_a_warning(self):
-        def other_kernel(doc):
-            doc['context']['kernel'] = 'Linux 1.0'
-            doc['context']['build_type'] = 'Debug'
-        rc, out, err = run(f'{FX}/sleep20', self.edited('sleep20', other_kernel))
-        self.assertEqual(rc, 0)
-        self.assertIn('warning: environment differs: kernel', err)
-        self.assertIn('> **Warning:** environment differs: build_type', out)
-
-    def test_output_file(self):
-        path = os.path.join(self.tmp, 'compare.md')
-        rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--output', path)
-        with open(path) as f:
-            self.assertEqual(f.read(), out)
-
 
 class Statistics(unittest.TestCase):
-    def test_exact_u_distribution(self):
-        self.assertEqual(stats.u_counts(2, 2), (1, 1, 2, 1, 1))
-        self.assertEqual(sum(stats.u_counts(10, 12)), 646646)   # C(22, 10)
-        self.assertEqual(stats.critical_rank(20, 20, 0.05), 128)  # table: U crit 127
-        self.assertEqual(stats.min_repetitions(0.05), 4)
-
-    def test_interval_contains_the_shift(self):
-        base = [100, 102, 98, 101, 99, 103, 97, 100]
-        new = [x * 1.2 for x in base]
-        change, low, high = stats.shift_estimate(base, new, 0.05)
-        self.assertAlmostEqual(change, 0.2, places=6)
-        self.assertLessEqual(low, 0.2)
-        self.assertGreaterEqual(high, 0.2)
-
     @unittest.skipUnless(importlib.util.find_spec('scipy'), 'scipy not installed')
-    def test_u_test_matches_scipy(self):
+    def test_t_distribution_matches_scipy(self):
         from scipy import stats as sps
+        for df in (1, 2, 5, 11, 40):
+            for t in (0.1, 1.0, 2.5, 6.0, 20.0):
+                self.assertAlmostEqual(stats.t_two_sided(t, df) / (2 * sps.t.sf(t, df)), 1, 7)
+            for q in (0.2, 0.8, 0.975, 0.99995):
+                self.assertAlmostEqual(stats.t_quantile(q, df) / sps.t.ppf(q, df), 1, 8)
+        rng = np.random.default_rng(5)
+        a, b = rng.normal(0, 1, 7), rng.normal(0.5, 1, 5)
+        self.assertAlmostEqual(stats.pooled_test(a, b, 0.05).p_value,
+                               sps.ttest_ind(b, a).pvalue, 9)
+        self.assertAlmostEqual(stats.paired_test(b - a[:5], 0.05).p_value,
+                               sps.ttest_rel(b, a[:5]).pvalue, 9)
+
+    def test_interval_and_detectable_change(self):
         rng = np.random.default_rng(3)
-        for i in range(400):
-            n, m = int(rng.integers(2, 30)), int(rng.integers(2, 30))
-            a, b = rng.lognormal(0, 0.05, n), rng.lognormal(0.02, 0.05, m)
-            if i % 2:                     # ties, as latency percentiles from a histogram have
-                a, b = np.round(a, 2), np.round(b, 2)
-            ties = len(np.unique(np.r_[a, b])) < n + m
-            method = 'asymptotic' if ties or n * m > 2500 else 'exact'
-            ref = sps.mannwhitneyu(a, b, alternative='two-sided', method=method).pvalue
-            self.assertAlmostEqual(stats.u_test(a, b), ref, places=12)
+        inside = 0
+        for _ in range(400):
+            e = stats.paired_test(rng.normal(np.log(1.1), 0.05, 8), 0.05)
+            inside += e.low <= 0.1 <= e.high
+        self.assertGreater(inside / 400, 0.92)
+        self.assertLess(inside / 400, 0.98)
+        se = 0.03 / np.sqrt(12)
+        mdc = stats.detectable(se, 11, 0.05 / 56, 0.8)
+        hits = sum(stats.paired_test(rng.normal(np.log1p(mdc), 0.03, 12), 0.05).p_value
+                   < 0.05 / 56 for _ in range(400))
+        self.assertAlmostEqual(hits / 400, 0.8, delta=0.07)
 
     def test_holm(self):
         self.assertEqual(stats.holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
