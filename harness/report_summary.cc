@@ -13,6 +13,7 @@ namespace {
 struct Cell {
   double p50 = 0, p99 = 0, bps = 0;
   double cpu_self = 0, cpu_peer = 0;  // ns per message
+  double ratio = 0;                   // to the physical floor that bounds it (0: none)
   bool error = false;
 };
 
@@ -44,6 +45,41 @@ std::string size_text(size_t b) {
   return std::to_string(b) + " B";
 }
 
+// context.floors as tables, one per placement: what no mechanism can beat on this machine.
+void floors_section(std::ostringstream& out, const nlohmann::json& ctx) {
+  auto floors = ctx.value("floors", nlohmann::json::array());
+  if (!floors.is_array() || floors.empty()) return;
+  out << "## Physical floors\n\n"
+      << "Measured at the start of the run, pinned like it: cache-line hand-offs (one line, and "
+         "two lines: flag + reply), the clock's cost, a blocking futex and pipe hand-off; per "
+         "size the lowest one-way ping-pong (hand-off + the copy passes) and the highest stream "
+         "(copy in + copy out of a ring). Each cell above ends with its ratio to the floor that "
+         "bounds it.\n\n";
+  for (const auto& f : floors) {
+    if (!f.is_object()) continue;
+    out << "**" << f.value("placement", "?") << "** (CPU " << f.value("cpu_a", -1) << " / CPU "
+        << f.value("cpu_b", -1) << "): one line " << ns_text(f.value("line1_ns", 0.0))
+        << ", two lines " << ns_text(f.value("line2_ns", 0.0)) << ", clock read "
+        << ns_text(f.value("clock_ns", 0.0)) << ", futex hand-off "
+        << ns_text(f.value("futex_handoff_ns", 0.0)) << ", pipe hand-off "
+        << ns_text(f.value("pipe_handoff_ns", 0.0)) << "\n\n";
+    auto sizes = f.value("sizes", nlohmann::json::array());
+    if (!sizes.is_array() || sizes.empty()) continue;
+    out << "| size | ping-pong one-way, copy | in place | stream ceiling, copy | in place | "
+           "memcpy |\n|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& z : sizes) {
+      if (!z.is_object()) continue;
+      out << "| " << size_text(z.value("bytes", size_t{0})) << " | "
+          << ns_text(z.value("pingpong_copy_ns", 0.0)) << " | "
+          << ns_text(z.value("pingpong_inplace_ns", 0.0)) << " | "
+          << rate_text(z.value("stream_copy_bytes_per_second", 0.0)) << " | "
+          << rate_text(z.value("stream_inplace_bytes_per_second", 0.0)) << " | "
+          << rate_text(z.value("memcpy_bytes_per_second", 0.0)) << " |\n";
+    }
+    out << "\n";
+  }
+}
+
 }  // namespace
 
 std::string format_summary(const nlohmann::json& bench) {
@@ -71,6 +107,7 @@ std::string format_summary(const nlohmann::json& bench) {
     c.bps = b.value("bytes_per_second", 0.0);
     c.cpu_self = b.value("cpu_self_ns_per_msg", 0.0);
     c.cpu_peer = b.value("cpu_peer_ns_per_msg", 0.0);
+    c.ratio = b.value("ratio_to_floor", 0.0);
     std::string row = be + " / " + sy;
     if (b.value("copy_mode", "copy") == "inplace") row += " (inplace)";
     if (ctx.value("placement", "") == "mixed") row += " @" + b.value("placement", "?");
@@ -116,13 +153,28 @@ std::string format_summary(const nlohmann::json& bench) {
           } else {
             out << " " << rate_text(c.bps) << " (" << ns_text(c.p50) << ")";
           }
-          out << "; cpu " << ns_text(c.cpu_self) << " + " << ns_text(c.cpu_peer) << " |";
+          out << "; cpu " << ns_text(c.cpu_self) << " + " << ns_text(c.cpu_peer);
+          if (c.ratio > 0) {
+            char r[32];
+            std::snprintf(r, sizeof r, "; %.2fx floor", c.ratio);
+            out << r;
+          }
+          out << " |";
         }
       }
       out << "\n";
     }
     out << "\n";
   }
+  auto below = ctx.value("ipcbench_below_floor", nlohmann::json::array());
+  if (below.is_array() && !below.empty()) {
+    out << "## Below the physical floor (impossible: a measuring error)\n\n";
+    for (const auto& line : below) {
+      if (line.is_string()) out << "- " << line.get<std::string>() << "\n";
+    }
+    out << "\n";
+  }
+  floors_section(out, ctx);
   auto skipped = ctx.value("ipcbench_skipped", nlohmann::json::array());
   if (!skipped.empty()) {
     out << "## Skipped (limits of this machine)\n\n";

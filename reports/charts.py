@@ -165,7 +165,9 @@ def _log_ticks(axis, formatter):
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def _panels(by_backend, sets, title, draw, stem, finish):
+def _panels(by_backend, sets, title, draw, stem, finish, floors=None):
+    """One panel per backend; `floors` (backend -> (sizes, values)) adds its physical floor as a
+    dotted black line."""
     backends = sorted(by_backend, key=compute.backend_rank)
     pal = Palette([s.name for b in backends for s in by_backend[b]],
                   [s.label for b in backends for s in by_backend[b]], sets)
@@ -175,6 +177,11 @@ def _panels(by_backend, sets, title, draw, stem, finish):
         for s in by_backend[backend]:
             ls, marker = pal.style(s.label)
             draw(ax, s, dict(color=pal.colour[s.name], ls=ls, marker=marker, ms=3, lw=1.2))
+        if floors and backend in floors:
+            xs, ys = floors[backend]
+            ax.plot(xs, ys, color='black', ls=':', lw=1)
+            ax.annotate('floor', (xs[-1], ys[-1]), fontsize=6, xytext=(2, 0),
+                        textcoords='offset points', va='center')
         finish(ax)
     return _finish(fig, pal, legend_frac, stem)
 
@@ -196,9 +203,9 @@ def latency_vs_size(sets, workload, out_dir) -> list:
         _size_axis(ax, sizes)
         ax.set_yscale('log')
         _log_ticks(ax.yaxis, _ns_tick)
-    title = f'{workload}: one-way latency vs payload size (line p50, band to p99)'
+    title = f'{workload}: one-way latency vs payload size (line p50, band to p99; dotted: floor)'
     return _panels(by_backend, sets, title, draw, os.path.join(out_dir, 'latency_vs_size'),
-                   finish)
+                   finish, compute.floor_lines(sets, workload, 'floor_ns'))
 
 
 def throughput_vs_size(sets, workload, out_dir) -> list:
@@ -216,9 +223,9 @@ def throughput_vs_size(sets, workload, out_dir) -> list:
         _size_axis(ax, sizes)
         ax.set_yscale('log')
         _log_ticks(ax.yaxis, _rate_tick)
-    title = f'{workload}: payload throughput vs payload size'
+    title = f'{workload}: payload throughput vs payload size (dotted: ceiling)'
     return _panels(by_backend, sets, title, draw, os.path.join(out_dir, 'throughput_vs_size'),
-                   finish)
+                   finish, compute.floor_lines(sets, workload, 'ceiling_bytes_per_second'))
 
 
 def latency_cdf(sets, workload, size, out_dir) -> list:

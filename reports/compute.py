@@ -101,6 +101,19 @@ def size_series(sets: list, workload: str, metrics: tuple) -> dict:
     return by_backend
 
 
+def floor_lines(sets: list, workload: str, metric: str) -> dict:
+    """backend -> ([sizes], [values]): the physical floor under that backend's lines, from the
+    first set's per-benchmark counters (`floor_ns`: the lowest at each size, i.e. the floor of
+    its fastest waiter; `ceiling_bytes_per_second`: the highest). Empty without floors."""
+    best = min if metric == 'floor_ns' else max
+    per = {}
+    for key, vals in (points(sets[0]).items() if sets else ()):
+        if key.workload == workload and metric in vals:
+            at = per.setdefault(key.backend, {})
+            at[key.size] = best(at.get(key.size, vals[metric]), vals[metric])
+    return {b: (sorted(at), [at[x] for x in sorted(at)]) for b, at in per.items() if len(at) > 1}
+
+
 def sizes_of(sets: list, workload: str) -> list:
     return sorted({e.key.size for rs in sets for e in rs.entries if e.key.workload == workload})
 

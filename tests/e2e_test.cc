@@ -251,7 +251,17 @@ TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
   std::set<std::string> aggregates;
   for (const auto& b : j["benchmarks"]) aggregates.insert(b.value("aggregate_name", ""));
   EXPECT_TRUE(aggregates.count("median") && aggregates.count("stddev"));
-  EXPECT_NE(read_file(out_ + "/summary.md").find("pipe / block"), std::string::npos);
+  const std::string summary = read_file(out_ + "/summary.md");
+  EXPECT_NE(summary.find("pipe / block"), std::string::npos);
+  // The floors measured at the start are in the context and in summary.md, with each cell's
+  // ratio to the floor that bounds it.
+  ASSERT_TRUE(j["context"]["floors"].is_array() && !j["context"]["floors"].empty());
+  EXPECT_NE(summary.find("## Physical floors"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("pipe hand-off"), std::string::npos) << summary;
+  bool has_ratio = false;
+  for (const auto& b : j["benchmarks"]) has_ratio = has_ratio || b.contains("ratio_to_floor");
+  EXPECT_TRUE(has_ratio);
+  EXPECT_NE(summary.find("x floor |"), std::string::npos) << summary;
 }
 
 struct BadInput {

@@ -137,15 +137,24 @@ TEST_F(FaultHarness, InterruptedRunKeepsThePreviousResult) {
 TEST_F(FaultHarness, ManifestFolderSquattedByAnotherUser) {
   Sandbox box("squat");
   const std::string root = box.root();
+  // The binary's folder too, when it lies under /tmp (a CI clone there): the tmpfs hides it.
+  const std::string bin_dir = fs::path(IPCBENCH_BIN).parent_path().string();
   MountNs ns([&] {
     // Opened inside the new namespace (a descriptor of the old one cannot be bound here),
-    // before the tmpfs hides it.
+    // before the tmpfs hides them; mkdir -p and bound back at their paths.
+    auto bind_back = [](const std::string& dir, int fd) {
+      char fd_path[32];
+      std::snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", fd);
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      return !ec && ::mount(fd_path, dir.c_str(), nullptr, MS_BIND, nullptr) == 0;
+    };
+    const bool bin_in_tmp = bin_dir.rfind("/tmp/", 0) == 0;
     int keep = ::open(root.c_str(), O_PATH | O_DIRECTORY);
-    char fd_path[32];
-    std::snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", keep);
-    return keep >= 0 && ::mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777,size=16m") == 0 &&
-           ::mkdir(root.c_str(), 0711) == 0 &&
-           ::mount(fd_path, root.c_str(), nullptr, MS_BIND, nullptr) == 0 &&
+    int keep_bin = bin_in_tmp ? ::open(bin_dir.c_str(), O_PATH | O_DIRECTORY) : -1;
+    return keep >= 0 && (!bin_in_tmp || keep_bin >= 0) &&
+           ::mount("tmpfs", "/tmp", "tmpfs", 0, "mode=1777,size=16m") == 0 &&
+           bind_back(root, keep) && (!bin_in_tmp || bind_back(bin_dir, keep_bin)) &&
            ::mkdir("/tmp/ipcbench-0", 0700) == 0 &&
            ::chown("/tmp/ipcbench-0", kNobody, kNobody) == 0;
   });

@@ -131,5 +131,28 @@ class Computed(unittest.TestCase):
         self.assertEqual(header, ['backend / sync', '4 KiB (sizes)', '4 KiB (fan4)'])
 
 
+class FloorLines(unittest.TestCase):
+    def entry(self, backend, sync, size, **values):
+        key = load.Key('pingpong', backend, sync, size, 'cross')
+        return load.Entry(key=key, name=key.name, run_type='iteration', aggregate='',
+                          repetition=0, error='', values=values)
+
+    def test_lowest_floor_per_size_and_backend(self):
+        rs = load.ResultSet('x', 'x', {}, [
+            self.entry('posix_shm', 'spin', 64, floor_ns=100.0),
+            self.entry('posix_shm', 'futex', 64, floor_ns=20000.0),
+            self.entry('posix_shm', 'spin', 4096, floor_ns=900.0),
+            self.entry('pipe', 'block', 64, floor_ns=21000.0),      # one size: no line
+            self.entry('posix_shm', 'sleep', 65536)])                # no floor counter
+        lines = compute.floor_lines([rs], 'pingpong', 'floor_ns')
+        self.assertEqual(lines, {'posix_shm': ([64, 4096], [100.0, 900.0])})
+        self.assertEqual(compute.floor_lines([rs], 'stream', 'floor_ns'), {})
+        rs.entries[0].values['ceiling_bytes_per_second'] = 5.0
+        rs.entries[2].values['ceiling_bytes_per_second'] = 7.0
+        rs.entries[1].values['ceiling_bytes_per_second'] = 9.0
+        self.assertEqual(compute.floor_lines([rs], 'pingpong', 'ceiling_bytes_per_second'),
+                         {'posix_shm': ([64, 4096], [9.0, 7.0])})
+
+
 if __name__ == '__main__':
     unittest.main()
