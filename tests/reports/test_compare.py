@@ -64,8 +64,10 @@ class Compare(unittest.TestCase):
             json.dump(cal, f)
         rc, out, _ = run(f'{FX}/sleep20', f'{FX}/sleep200', '--allow-env-mismatch',
                          '--calibration', path)
-        self.assertEqual(rc, 1, out)
-        self.assertIn('**regression**', verdicts(out)[SLEEP])
+        # One round per side never fails the gate; beyond the calibrated noise it is named.
+        self.assertEqual(rc, 0, out)
+        self.assertIn('possible regression', verdicts(out)[SLEEP])
+        # (The futex row of these two runs differs by +48%: noise between runs, which is why.)
         self.assertIn("against this runner's calibrated noise", out)
         cal['comparability']['kernel'] = 'Linux 0.1'
         with open(path, 'w') as f:
