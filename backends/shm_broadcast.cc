@@ -105,6 +105,7 @@ class BroadcastView final : public SlotChannel {
       : sh_(std::move(sh)), i_(i), owner_(owner), any_abort_(any), abort_(mine) {}
 
   std::string wait_mode() const override { return sh_->space->wait_mode(); }
+  size_t ring_bytes() const override { return sh_->layout.slots * sh_->layout.slot_bytes; }
 
   Result<std::span<std::byte>> reserve_send() override {
     if (owner_) {

@@ -49,6 +49,7 @@ class ShmChannel : public SlotChannel {
       : seg_(std::move(seg)), abort_(c.abort), tx_(std::move(tx)), rx_(std::move(rx)) {}
 
   std::string wait_mode() const override { return tx_.data->wait_mode(); }
+  size_t ring_bytes() const override { return tx_.ring.slots() * tx_.ring.slot_bytes(); }
 
   Result<std::span<std::byte>> reserve_send() override {
     return attempt_or_wait(

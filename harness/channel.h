@@ -44,6 +44,9 @@ class Channel {
   // How a wait on this channel waits ("spin", "sleep", "block", ...); "" when the sync
   // strategy's name says it (kernel channels).
   virtual std::string wait_mode() const { return {}; }
+  // Shared memory: the bytes of the ring the measured side sends into (slots x slot size); 0
+  // for kernel channels, whose buffers the kernel sizes.
+  virtual size_t ring_bytes() const { return 0; }
   virtual Result<std::span<std::byte>> reserve_send();
   virtual void commit_send() {}
   virtual Result<std::span<const std::byte>> peek_recv();

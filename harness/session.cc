@@ -174,6 +174,10 @@ Session::~Session() {
   }
 }
 
+size_t Session::ring_bytes() const {
+  return links_.front()->channel->ring_bytes();
+}
+
 std::string Session::wait_mode() const {
   std::string m = links_.front()->channel->wait_mode();
   return m.empty() ? kernel_wait_mode(spec_.sync) : m;

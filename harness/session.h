@@ -84,6 +84,8 @@ class Session {
   const BenchSpec& spec() const { return spec_; }
   // How the measured side's channel waits ("spin", "sleep", "block", ...).
   std::string wait_mode() const;
+  // The measured side's ring, in bytes (0 for kernel channels; see Channel::ring_bytes).
+  size_t ring_bytes() const;
 
   // True when one write reaches every peer (shared-memory fanout).
   bool broadcast() const { return broadcast_; }

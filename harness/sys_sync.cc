@@ -173,8 +173,22 @@ Status mutex_lock(pthread_mutex_t* m) {
 }
 
 Result<bool> mutex_lock_until(pthread_mutex_t* m, uint64_t deadline_ns) {
+#if defined(__SANITIZE_THREAD__)
+  // TSan (GCC 12) does not intercept pthread_mutex_clocklock, so it would not see this lock
+  // taken and report the condvar's unlock inside the wait as "unlock of an unlocked mutex".
+  // Its intercepted timedlock takes a CLOCK_REALTIME deadline: the same instant, converted
+  // (a wall-clock step can only lengthen or shorten one slice, in the TSan build only).
+  const uint64_t mono = now_ns();
+  timespec real_now;
+  clock_gettime(CLOCK_REALTIME, &real_now);
+  const uint64_t real = static_cast<uint64_t>(real_now.tv_sec) * 1'000'000'000ULL +
+                        static_cast<uint64_t>(real_now.tv_nsec);
+  timespec ts = to_timespec(real + (deadline_ns > mono ? deadline_ns - mono : 0));
+  int rc = pthread_mutex_timedlock(m, &ts);
+#else
   timespec ts = to_timespec(deadline_ns);
   int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
+#endif
   if (rc == EOWNERDEAD) rc = pthread_mutex_consistent(m);
   if (rc == ETIMEDOUT) return false;
   if (rc != 0) return pthread_error(rc, "pthread_mutex_clocklock");

@@ -115,6 +115,7 @@ Status finish(Session& s, Measurement& m, uint64_t own_verified) {
   if (!m.has_rtt && w->peer_role != PeerRole::kSource) m.latency = r.latency;
   m.peer_usage = r.usage;
   m.wait_mode = s.wait_mode();
+  m.ring_bytes = s.ring_bytes();
   return ok_status();
 }
 

@@ -40,7 +40,8 @@ struct Measurement {
   Usage peer_usage;            // all peers together, over the measured phase
   uint64_t bytes_written = 0;  // message bytes (headers included) both sides sent
   uint64_t bytes_read = 0;     // message bytes both sides received
-  double copies_per_msg = 0;   // copies per delivered message (2; 0 in place; 1 + 1/N broadcast)
+  double copies_per_msg = 0;   // copies per delivered message (2; 1 in place; 1 + 1/N broadcast)
+  size_t ring_bytes = 0;       // shared memory: the measured side's ring (0: a kernel channel)
   bool broadcast = false;      // one write reached every peer
 };
 

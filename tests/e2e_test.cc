@@ -112,6 +112,20 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
     bool broadcast = c.shm && name.rfind("fanout/", 0) == 0;  // one write for both peers
     EXPECT_EQ(b["copy_mode"], inplace ? "inplace" : "copy");
     EXPECT_EQ(b["copies_per_msg"].get<double>(), inplace ? 1 : broadcast ? 1.5 : 2);
+    // The ring actually used: none for kernel channels; 64 slots of at least a message for a
+    // ping-pong (fewer when large); 8 MiB for the deep workloads (stream, fanin; fanout's broadcast
+    // ring differs).
+    const double ring = b["ring_bytes"].get<double>();
+    const double msg = 32 + b["payload_bytes"].get<double>();
+    if (!c.shm) {
+      EXPECT_EQ(ring, 0);
+    } else if (pingpong) {
+      EXPECT_GE(ring, std::min(64 * msg, 256.0 * 1024));  // 64 slots, or 256 KiB of large ones
+    } else if (!broadcast) {
+      EXPECT_GE(ring, 8 << 20);
+    } else {
+      EXPECT_GE(ring, 2 * msg);
+    }
     if (name.rfind("fanout/", 0) == 0) {
       EXPECT_EQ(b["bytes_read"].get<double>(),
                 (broadcast ? 2 : 1) * b["bytes_written"].get<double>());

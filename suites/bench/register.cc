@@ -45,6 +45,7 @@ double per(uint64_t value, uint64_t messages) {
 // The fairness contract: how both sides waited and what each delivered message cost them.
 void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurement& m) {
   state.counters["copies_per_msg"] = m.copies_per_msg;
+  state.counters["ring_bytes"] = static_cast<double>(m.ring_bytes);
   state.counters["bytes_written"] = static_cast<double>(m.bytes_written);
   state.counters["bytes_read"] = static_cast<double>(m.bytes_read);
   state.counters["cpu_self_ns_per_msg"] = per(m.self_usage.cpu_ns, m.messages);

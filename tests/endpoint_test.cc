@@ -1,0 +1,126 @@
+// The receiver reads every payload byte at every verify level, also in place where nothing is
+// copied out: the message lies across pages that are all made inaccessible, and a fault handler
+// records each page the receive reads before it lets the read go on. The last payload byte sits
+// alone at the start of its page, so a receive that stops one byte short is caught.
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness/endpoint.h"
+
+namespace ipcb {
+namespace {
+
+constexpr size_t kPage = 4096;
+constexpr size_t kPages = 6;
+std::byte* g_base = nullptr;
+volatile sig_atomic_t g_touched[kPages];
+
+void on_fault(int, siginfo_t* si, void*) {
+  auto* addr = static_cast<std::byte*>(si->si_addr);
+  if (g_base == nullptr || addr < g_base || addr >= g_base + kPages * kPage) _exit(99);
+  size_t page = static_cast<size_t>(addr - g_base) / kPage;
+  g_touched[page] = 1;
+  mprotect(g_base + page * kPage, kPage, PROT_READ | PROT_WRITE);
+}
+
+// One message, in place: peek_recv hands out where it lies.
+class InPlaceChannel final : public Channel {
+ public:
+  explicit InPlaceChannel(std::span<const std::byte> msg) : msg_(msg) {}
+  Status send(const FrameHeader&, std::span<const std::byte>) override { return ok_status(); }
+  Result<size_t> recv(std::span<std::byte>) override {
+    return plain_error("recv", "this test receives in place only");
+  }
+  bool supports_inplace() const override { return true; }
+  Result<std::span<const std::byte>> peek_recv() override { return msg_; }
+
+ private:
+  std::span<const std::byte> msg_;
+};
+
+class EveryByteRead : public ::testing::TestWithParam<VerifyMode> {
+ protected:
+  void SetUp() override {
+#if defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "TSan defers and wraps signal handlers; the release and ASan builds run it";
+#endif
+    void* p =
+        mmap(nullptr, kPages * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    g_base = static_cast<std::byte*>(p);
+    struct sigaction sa = {};
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ASSERT_EQ(sigaction(SIGSEGV, &sa, &old_), 0);
+  }
+  void TearDown() override {
+    if (g_base == nullptr) return;
+    sigaction(SIGSEGV, &old_, nullptr);
+    munmap(g_base, kPages * kPage);
+    g_base = nullptr;
+  }
+  struct sigaction old_ = {};
+};
+
+TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
+  // A payload over four pages; the message ends on the first byte of page 5.
+  const size_t payload = 3 * kPage + 100;
+  const size_t len = sizeof(FrameHeader) + payload;
+  const size_t start = 5 * kPage - (len - 1);
+  PayloadSource source(payload);
+  FrameHeader h{0, static_cast<uint32_t>(payload), kFrameData, 0, source.checksum(0)};
+  std::memcpy(g_base + start, &h, sizeof h);
+  std::memcpy(g_base + start + sizeof h, source.payload(0).data(), payload);
+  const size_t first = start / kPage, last = (start + len - 1) / kPage;
+  ASSERT_EQ(last, 5u);
+
+  InPlaceChannel ch(std::span<const std::byte>(g_base + start, len));
+  Endpoint ep(ch, payload, GetParam(), CopyMode::kInplace);
+  for (auto& t : g_touched) t = 0;
+  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);
+  auto r = ep.recv();
+  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_READ | PROT_WRITE), 0);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(ep.last_fault(), FrameFault::kNone);
+  for (size_t p = 0; p < kPages; ++p) {
+    EXPECT_EQ(g_touched[p] != 0, p >= first && p <= last) << "page " << p;
+  }
+}
+
+// The deferred check (an echo goes out first) reads it all too, at finish_check.
+TEST_P(EveryByteRead, DeferredCheckReadsEveryPageBeforeTheRelease) {
+  const size_t payload = 2 * kPage;
+  const size_t len = sizeof(FrameHeader) + payload;
+  const size_t start = 4 * kPage - (len - 1);
+  PayloadSource source(payload);
+  FrameHeader h{0, static_cast<uint32_t>(payload), kFrameData, 0, source.checksum(0)};
+  std::memcpy(g_base + start, &h, sizeof h);
+  std::memcpy(g_base + start + sizeof h, source.payload(0).data(), payload);
+  InPlaceChannel ch(std::span<const std::byte>(g_base + start, len));
+  Endpoint ep(ch, payload, GetParam(), CopyMode::kInplace);
+  for (auto& t : g_touched) t = 0;
+  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);
+  auto r = ep.recv(/*defer_check=*/true);
+  const bool last_page_before = g_touched[4] != 0;
+  auto st = ep.finish_check();
+  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_READ | PROT_WRITE), 0);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_TRUE(st) << st.error().message();
+  EXPECT_FALSE(last_page_before) << "the payload pass belongs after the echo";
+  EXPECT_TRUE(g_touched[4] != 0) << "the last byte was not read";
+  EXPECT_EQ(ep.last_fault(), FrameFault::kNone);
+}
+
+INSTANTIATE_TEST_SUITE_P(Levels, EveryByteRead,
+                         ::testing::Values(VerifyMode::kOff, VerifyMode::kSeq, VerifyMode::kFull),
+                         [](const auto& info) { return std::string(verify_name(info.param)); });
+
+}  // namespace
+}  // namespace ipcb
