@@ -55,9 +55,10 @@ struct Bound {
   double value = 0;
   std::string what;  // which floor, for the report
   // How far past the bound a result may lie before it is flagged as impossible: the floors are
-  // measured too (a polling hand-off to within a few percent; a blocking one varies with how
-  // deeply the other CPU slept, by tens of percent on a VM).
-  double tolerance = 0.05;
+  // measured too (a polling hand-off and the copy passes to within about 15% between runs on a
+  // shared 2-vCPU VM; a blocking one varies with how deeply the other CPU slept, by tens of
+  // percent).
+  double tolerance = 0.15;
 };
 Bound bound_for(const Floors& f, const std::string& workload, const std::string& backend_kind,
                 const std::string& wait_mode, bool inplace, size_t payload_bytes);

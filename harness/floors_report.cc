@@ -53,7 +53,11 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
       b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") + " hand-off + the " +
                mode + " passes";
     } else {
-      b.value = passes;
+      // The reference raises its flag on a line of its own, so each hand-off moves the flag's
+      // line and then the data's. A slot whose stamp shares the first line with the message
+      // moves only the data: the floor is the reference less one line hand-off (line2), and
+      // never below that hand-off itself.
+      b.value = f.line2_ns > 0 ? std::max(f.line2_ns, passes - f.line2_ns) : passes;
       b.what = std::string("cache-line hand-off + the ") + mode + " passes";
     }
     return b;
