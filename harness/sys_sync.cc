@@ -1,6 +1,10 @@
 // See sys_sync.h.
 #include "harness/sys_sync.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -189,7 +193,16 @@ Result<bool> mutex_lock_until(pthread_mutex_t* m, uint64_t deadline_ns) {
   timespec ts = to_timespec(deadline_ns);
   int rc = pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &ts);
 #endif
-  if (rc == EOWNERDEAD) rc = pthread_mutex_consistent(m);
+  if (rc == EOWNERDEAD) {
+    rc = pthread_mutex_consistent(m);
+#if defined(__SANITIZE_THREAD__)
+    // TSan's timedlock does not count a lock taken back from a dead owner as taken; tell it.
+    if (rc == 0) {
+      __tsan_mutex_pre_lock(m, 0);
+      __tsan_mutex_post_lock(m, 0, 0);
+    }
+#endif
+  }
   if (rc == ETIMEDOUT) return false;
   if (rc != 0) return pthread_error(rc, "pthread_mutex_clocklock");
   return true;

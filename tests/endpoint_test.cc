@@ -66,22 +66,29 @@ class EveryByteRead : public ::testing::TestWithParam<VerifyMode> {
     munmap(g_base, kPages * kPage);
     g_base = nullptr;
   }
+  // Writes message 0 of a `payload`-byte pattern so that its last byte is the first byte of
+  // page `end_page`; returns where it lies.
+  static std::span<const std::byte> place(const PayloadSource& source, size_t end_page) {
+    const size_t len = sizeof(FrameHeader) + source.size();
+    const size_t start = end_page * kPage - (len - 1);
+    FrameHeader h{0, static_cast<uint32_t>(source.size()), kFrameData, 0, source.checksum(0)};
+    std::memcpy(g_base + start, &h, sizeof h);
+    std::memcpy(g_base + start + sizeof h, source.payload(0).data(), source.size());
+    return {g_base + start, len};
+  }
   struct sigaction old_ = {};
 };
 
 TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
   // A payload over four pages; the message ends on the first byte of page 5.
   const size_t payload = 3 * kPage + 100;
-  const size_t len = sizeof(FrameHeader) + payload;
-  const size_t start = 5 * kPage - (len - 1);
   PayloadSource source(payload);
-  FrameHeader h{0, static_cast<uint32_t>(payload), kFrameData, 0, source.checksum(0)};
-  std::memcpy(g_base + start, &h, sizeof h);
-  std::memcpy(g_base + start + sizeof h, source.payload(0).data(), payload);
-  const size_t first = start / kPage, last = (start + len - 1) / kPage;
+  auto msg = place(source, 5);
+  const size_t first = static_cast<size_t>(msg.data() - g_base) / kPage;
+  const size_t last = static_cast<size_t>(msg.data() + msg.size() - 1 - g_base) / kPage;
   ASSERT_EQ(last, 5u);
 
-  InPlaceChannel ch(std::span<const std::byte>(g_base + start, len));
+  InPlaceChannel ch(msg);
   Endpoint ep(ch, payload, GetParam(), CopyMode::kInplace);
   for (auto& t : g_touched) t = 0;
   ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);
@@ -97,13 +104,8 @@ TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
 // The deferred check (an echo goes out first) reads it all too, at finish_check.
 TEST_P(EveryByteRead, DeferredCheckReadsEveryPageBeforeTheRelease) {
   const size_t payload = 2 * kPage;
-  const size_t len = sizeof(FrameHeader) + payload;
-  const size_t start = 4 * kPage - (len - 1);
   PayloadSource source(payload);
-  FrameHeader h{0, static_cast<uint32_t>(payload), kFrameData, 0, source.checksum(0)};
-  std::memcpy(g_base + start, &h, sizeof h);
-  std::memcpy(g_base + start + sizeof h, source.payload(0).data(), payload);
-  InPlaceChannel ch(std::span<const std::byte>(g_base + start, len));
+  InPlaceChannel ch(place(source, 4));
   Endpoint ep(ch, payload, GetParam(), CopyMode::kInplace);
   for (auto& t : g_touched) t = 0;
   ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);

@@ -137,8 +137,11 @@ TEST_F(FaultHarness, InterruptedRunKeepsThePreviousResult) {
 TEST_F(FaultHarness, ManifestFolderSquattedByAnotherUser) {
   Sandbox box("squat");
   const std::string root = box.root();
-  // The binary's folder too, when it lies under /tmp (a CI clone there): the tmpfs hides it.
-  const std::string bin_dir = fs::path(IPCBENCH_BIN).parent_path().string();
+  // The checkout too, when it lies under /tmp (a CI clone there: the binary and the suites the
+  // run reads): the tmpfs would hide it. Its top folder under /tmp is bound back.
+  const std::string bin = IPCBENCH_BIN;
+  const std::string bin_dir =
+      bin.rfind("/tmp/", 0) == 0 ? bin.substr(0, bin.find('/', 5)) : std::string();
   MountNs ns([&] {
     // Opened inside the new namespace (a descriptor of the old one cannot be bound here),
     // before the tmpfs hides them; mkdir -p and bound back at their paths.
@@ -149,7 +152,7 @@ TEST_F(FaultHarness, ManifestFolderSquattedByAnotherUser) {
       fs::create_directories(dir, ec);
       return !ec && ::mount(fd_path, dir.c_str(), nullptr, MS_BIND, nullptr) == 0;
     };
-    const bool bin_in_tmp = bin_dir.rfind("/tmp/", 0) == 0;
+    const bool bin_in_tmp = !bin_dir.empty();
     int keep = ::open(root.c_str(), O_PATH | O_DIRECTORY);
     int keep_bin = bin_in_tmp ? ::open(bin_dir.c_str(), O_PATH | O_DIRECTORY) : -1;
     return keep >= 0 && (!bin_in_tmp || keep_bin >= 0) &&
