@@ -7,7 +7,7 @@ import html
 import os
 import re
 
-from reports import compute
+from reports import compute, fmt
 
 EXPLAIN = {
     'pingpong': 'One-way latency p50 / p99 (half the round trip).',
@@ -52,6 +52,44 @@ def problems(sets) -> tuple:
     return skipped, failed
 
 
+def _num(d: dict, key: str) -> float:
+    v = d.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
+
+
+def floor_lines(rs) -> list:
+    """context.floors as Markdown, one block per placement, and the results below their floor."""
+    out = []
+    below = rs.context.get('ipcbench_below_floor') or []
+    if below:
+        out += ['### Below the physical floor (impossible: a measuring error)', '']
+        out += [f'- {b}' for b in below if isinstance(b, str)] + ['']
+    for f in rs.context.get('floors') or []:
+        if not isinstance(f, dict):
+            continue
+        def num(k, d=f):
+            return _num(d, k)
+        out += [f'**{f.get("placement", "?")}** (CPU {f.get("cpu_a", "?")} / CPU '
+                f'{f.get("cpu_b", "?")}): one line {fmt.ns_text(num("line1_ns"))}, two lines '
+                f'{fmt.ns_text(num("line2_ns"))}, clock read {fmt.ns_text(num("clock_ns"))}, '
+                f'futex hand-off {fmt.ns_text(num("futex_handoff_ns"))}, pipe hand-off '
+                f'{fmt.ns_text(num("pipe_handoff_ns"))}', '',
+                '| size | ping-pong one-way, copy | in place | stream ceiling, copy | in place '
+                '| memcpy |', '|---|---:|---:|---:|---:|---:|']
+        for z in f.get('sizes') or []:
+            if isinstance(z, dict):
+                def v(k, d=z):
+                    return _num(d, k)
+                out.append(f'| {fmt.size_text(int(v("bytes")))} | '
+                           f'{fmt.ns_text(v("pingpong_copy_ns"))} | '
+                           f'{fmt.ns_text(v("pingpong_inplace_ns"))} | '
+                           f'{fmt.rate_text(v("stream_copy_bytes_per_second"))} | '
+                           f'{fmt.rate_text(v("stream_inplace_bytes_per_second"))} | '
+                           f'{fmt.rate_text(v("memcpy_bytes_per_second"))} |')
+        out.append('')
+    return out
+
+
 def markdown(sets, charts) -> str:
     out = ['# ipcbench results', '']
     for rs in sets:
@@ -71,6 +109,16 @@ def markdown(sets, charts) -> str:
                 '|---|' + '---:|' * (len(header) - 1)]
         out += ['| ' + ' | '.join(r) + ' |' for r in rows]
         out.append('')
+    floors = [(rs, floor_lines(rs)) for rs in sets]
+    if any(lines for _, lines in floors):
+        out += ['## Physical floors', '',
+                'Measured at the start of each run, pinned like it: what no mechanism can beat '
+                'here. Each result carries `floor_ns` or `ceiling_bytes_per_second` and '
+                '`ratio_to_floor` (see the README).', '']
+        for rs, lines in floors:
+            if lines and len(sets) > 1:
+                out += [f'*{rs.label}*', '']
+            out += lines
     skipped, failed = problems(sets)
     if failed:
         out += ['## Failed', ''] + [f'- {f}' for f in failed] + ['']

@@ -154,5 +154,27 @@ class FloorLines(unittest.TestCase):
                          {'posix_shm': ([64, 4096], [9.0, 7.0])})
 
 
+class FloorsInSummary(unittest.TestCase):
+    def test_floors_and_below_floor_lines(self):
+        from reports import summary
+        rs = load.ResultSet('x', 'x', {
+            'floors': [{'placement': 'cross', 'cpu_a': 0, 'cpu_b': 1, 'line1_ns': 36.0,
+                        'line2_ns': 60.0, 'clock_ns': 23.0, 'futex_handoff_ns': 20500.0,
+                        'pipe_handoff_ns': 19000.0,
+                        'sizes': [{'bytes': 64, 'pingpong_copy_ns': 91.0,
+                                   'pingpong_inplace_ns': 95.0,
+                                   'stream_copy_bytes_per_second': 7.8e9,
+                                   'stream_inplace_bytes_per_second': 8.3e9,
+                                   'memcpy_bytes_per_second': 4.6e10}]}],
+            'ipcbench_below_floor': ['pingpong/x/spin/64: p50 50 ns is below ...']}, [])
+        lines = '\n'.join(summary.floor_lines(rs))
+        self.assertIn('**cross** (CPU 0 / CPU 1): one line 36 ns, two lines 60 ns', lines)
+        self.assertIn('| 64 B | 91 ns | 95 ns |', lines)
+        self.assertIn('Below the physical floor', lines)
+        self.assertIn('pingpong/x/spin/64: p50 50 ns is below', lines)
+        self.assertEqual(summary.floor_lines(load.ResultSet('y', 'y', {}, [])), [])
+        self.assertIn('## Physical floors', summary.markdown([rs], []))
+
+
 if __name__ == '__main__':
     unittest.main()
