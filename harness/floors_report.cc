@@ -24,6 +24,8 @@ nlohmann::json floors_to_json(const Floors& f) {
                       {"line2_ns", f.line2_ns},
                       {"futex_handoff_ns", f.futex_ns},
                       {"pipe_handoff_ns", f.pipe_ns},
+                      {"futex_handoff_fast_ns", f.futex_fast_ns},
+                      {"pipe_handoff_fast_ns", f.pipe_fast_ns},
                       {"sizes", sizes},
                       {"seconds", f.seconds}};
   if (!f.error.empty()) j["error"] = f.error;
@@ -45,10 +47,13 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
     b.latency = true;
     if (wait_mode == "block") {
       // A blocking hand-off, plus what the copies add beyond a line hand-off.
-      double handoff =
-          backend_kind == "shm" || f.pipe_ns <= 0 ? f.futex_ns : std::min(f.futex_ns, f.pipe_ns);
+      bool futex_only = backend_kind == "shm" || f.pipe_ns <= 0;
+      double handoff = futex_only ? f.futex_ns : std::min(f.futex_ns, f.pipe_ns);
+      double fast = futex_only ? f.futex_fast_ns : std::min(f.futex_fast_ns, f.pipe_fast_ns);
       if (handoff <= 0) return Bound{};
-      b.value = handoff + std::max(0.0, passes - f.line2_ns);
+      double copies = std::max(0.0, passes - f.line2_ns);
+      b.value = handoff + copies;
+      if (fast > 0) b.impossible = fast + copies;
       b.tolerance = 0.3;
       b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") + " hand-off + the " +
                mode + " passes";

@@ -88,13 +88,16 @@ void set_floor(benchmark::State& state, const BenchSpec& spec, const Measurement
   state.counters[bound.latency ? "floor_ns" : "ceiling_bytes_per_second"] = bound.value;
   state.counters["ratio_to_floor"] = ratio;
   tally.fields[spec.name()]["floor"] = bound.what;
-  bool below = bound.latency ? ratio < 1 - bound.tolerance : ratio > 1 + bound.tolerance;
+  double limit = bound.impossible > 0 ? bound.impossible : bound.value;
+  bool below = bound.latency ? measured < limit * (1 - bound.tolerance)
+                             : measured > limit * (1 + bound.tolerance);
   if (below) {
-    char line[256];
+    std::string what = bound.impossible > 0 ? "fastest tenth of the " + bound.what : bound.what;
+    char line[320];
     std::snprintf(line, sizeof line, "%s: %s %.4g %s the %s %.4g (ratio %.2f)", spec.name().c_str(),
                   bound.latency ? "p50" : "throughput", measured,
-                  bound.latency ? "ns is below" : "B/s is above", bound.what.c_str(), bound.value,
-                  ratio);
+                  bound.latency ? "ns is below" : "B/s is above", what.c_str(), limit,
+                  measured / limit);
     tally.below_floor.push_back(line);
   }
 }

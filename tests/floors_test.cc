@@ -1,0 +1,84 @@
+// Which floor bounds which benchmark (bound_for), and the blocking hand-off's two figures: the
+// median a result is compared with, and the fastest tenth below which a result is impossible.
+#include <gtest/gtest.h>
+
+#include "harness/floors.h"
+
+namespace ipcb {
+namespace {
+
+Floors sample_floors() {
+  Floors f;
+  f.placement = "cross";
+  f.line1_ns = 90;
+  f.line2_ns = 100;
+  f.futex_ns = 24000;
+  f.futex_fast_ns = 15000;
+  f.pipe_ns = 26000;
+  f.pipe_fast_ns = 14000;
+  SizeFloors s;
+  s.bytes = 4096;
+  s.pingpong_copy_ns = 700;
+  s.pingpong_inplace_ns = 500;
+  s.stream_copy_bytes_per_second = 10e9;
+  s.stream_inplace_bytes_per_second = 20e9;
+  f.sizes.push_back(s);
+  return f;
+}
+
+TEST(Floors, BlockingShmIsBoundedByTheFutexHandOffAndFlaggedBelowItsFastestTenth) {
+  Bound b = bound_for(sample_floors(), "pingpong", "shm", "block", false, 4096);
+  ASSERT_TRUE(b.known);
+  EXPECT_TRUE(b.latency);
+  EXPECT_DOUBLE_EQ(b.value, 24000 + (700 - 100));
+  EXPECT_DOUBLE_EQ(b.impossible, 15000 + (700 - 100));
+}
+
+TEST(Floors, BlockingKernelChannelTakesTheFasterOfFutexAndPipe) {
+  Bound b = bound_for(sample_floors(), "pingpong", "kernel", "block", true, 4096);
+  ASSERT_TRUE(b.known);
+  EXPECT_DOUBLE_EQ(b.value, 24000 + (500 - 100));
+  EXPECT_DOUBLE_EQ(b.impossible, 14000 + (500 - 100));
+}
+
+TEST(Floors, WithoutAFastFigureTheMedianIsTheLimit) {
+  Floors f = sample_floors();
+  f.futex_fast_ns = 0;
+  Bound b = bound_for(f, "pingpong", "shm", "block", false, 4096);
+  ASSERT_TRUE(b.known);
+  EXPECT_DOUBLE_EQ(b.impossible, 0);
+}
+
+TEST(Floors, PollingPingPongDropsTheReferencesFlagLineButNeverALineHandOff) {
+  Floors f = sample_floors();
+  Bound b = bound_for(f, "pingpong", "shm", "poll", false, 4096);
+  ASSERT_TRUE(b.known);
+  EXPECT_DOUBLE_EQ(b.value, 600);
+  EXPECT_DOUBLE_EQ(b.impossible, 0);
+  f.sizes[0].pingpong_copy_ns = 150;
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "poll", false, 4096).value, 100);
+}
+
+TEST(Floors, StreamIsBoundedByItsRingCeilingAndUnknownSizesByNothing) {
+  Floors f = sample_floors();
+  Bound c = bound_for(f, "stream", "shm", "poll", false, 4096);
+  ASSERT_TRUE(c.known);
+  EXPECT_FALSE(c.latency);
+  EXPECT_DOUBLE_EQ(c.value, 10e9);
+  EXPECT_DOUBLE_EQ(bound_for(f, "stream", "shm", "block", true, 4096).value, 20e9);
+  EXPECT_FALSE(bound_for(f, "stream", "shm", "poll", false, 64).known);
+  f.error = "the reference threads could not be started";
+  EXPECT_FALSE(bound_for(f, "pingpong", "shm", "block", false, 4096).known);
+}
+
+TEST(Floors, MeasuredHandOffsHaveAFastestTenthAtOrBelowTheirMedian) {
+  Floors f = measure_floors(Placement{"same", 0, 0}, {64}, 0.3);
+  ASSERT_TRUE(f.error.empty()) << f.error;
+  EXPECT_GT(f.futex_fast_ns, 0);
+  EXPECT_LE(f.futex_fast_ns, f.futex_ns);
+  EXPECT_GT(f.pipe_fast_ns, 0);
+  EXPECT_LE(f.pipe_fast_ns, f.pipe_ns);
+}
+
+}  // namespace
+}  // namespace ipcb
