@@ -2,6 +2,7 @@
 #include "harness/endpoint.h"
 
 #include <cstring>
+#include <string>
 
 namespace ipcb {
 
@@ -65,7 +66,27 @@ Result<FrameHeader> Endpoint::recv(bool defer_check) {
   IPCB_TRY_STATUS(finish_check());
   release_held();
   std::span<const std::byte> msg;
-  if (mode_ == CopyMode::kCopy) {
+  compared_ = FrameChecker::Compared::kNot;
+  if (mode_ == CopyMode::kCopy && verify_ == VerifyMode::kFull && !defer_check &&
+      channel_.supports_inplace()) {
+    // Shared memory, checked now: copy out and compare with the pattern in one pass.
+    IPCB_TRY(auto src, channel_.peek_recv());
+    if (src.size() > rx_buf_.size()) {
+      return plain_error("recv",
+                         "message of " + std::to_string(src.size()) + " bytes exceeds the buffer");
+    }
+    size_t n = src.size();
+    if (n == rx_buf_.size()) {
+      std::memcpy(rx_buf_.data(), src.data(), sizeof(FrameHeader));
+      bool same = source_.copy_matching(rx_buf_.data() + sizeof(FrameHeader),
+                                        src.data() + sizeof(FrameHeader), checker_.next_seq());
+      compared_ = same ? FrameChecker::Compared::kMatched : FrameChecker::Compared::kDiffered;
+    } else {
+      std::memcpy(rx_buf_.data(), src.data(), n);  // the wrong length: check() names it
+    }
+    channel_.release_recv();
+    msg = std::span<const std::byte>(rx_buf_).first(n);
+  } else if (mode_ == CopyMode::kCopy) {
     IPCB_TRY(size_t n, channel_.recv(rx_buf_));  // the copy out reads every byte
     msg = std::span<const std::byte>(rx_buf_).first(n);
   } else {
@@ -101,7 +122,8 @@ Status Endpoint::check_last() {
   // In place with no payload check, nothing else reads the payload: read it here, so every
   // mode and verify level touches every byte the sender wrote.
   if (mode_ == CopyMode::kInplace && verify_ != VerifyMode::kFull) sink_ += touch_all(last_msg_);
-  last_fault_ = checker_.check(last_msg_);
+  last_fault_ = checker_.check(last_msg_, compared_);
+  compared_ = FrameChecker::Compared::kNot;
   // A frame the protocol cannot act on ends the run now, naming the field; waiting for the
   // answer it will never get would only be reported later as a stall.
   if (is_protocol_fault(last_fault_)) {

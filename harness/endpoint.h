@@ -56,6 +56,7 @@ class Endpoint {
   std::span<const std::byte> held_;      // in place: the last received message, still in the ring
   std::span<const std::byte> last_msg_;  // the last received message (held_ or rx_buf_)
   bool pending_ = false;                 // its check was deferred
+  FrameChecker::Compared compared_ = FrameChecker::Compared::kNot;  // by the copy out
   uint64_t tx_seq_ = 0;
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;

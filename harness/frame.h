@@ -1,8 +1,8 @@
 // The frame every message carries, and the checks the receiver makes on it.
 //
 // A message is a 32-byte FrameHeader followed by the payload. The payload for sequence number s
-// is a window of a random pattern that starts at an offset derived from s, so consecutive
-// messages differ in every byte at no cost to the sender, and the receiver can tell a stale or
+// is a window of a fixed pattern that starts at an offset derived from s, so consecutive
+// messages differ in every word at no cost to the sender, and the receiver can tell a stale or
 // torn payload from the right one. Checksums (XXH3-64) of every window are computed once up
 // front, so the sender's per-message cost is the copy alone.
 #pragma once
@@ -41,17 +41,32 @@ enum class VerifyMode { kFull, kSeq, kOff };
 const char* verify_name(VerifyMode m);
 Result<VerifyMode> parse_verify(const std::string& s);
 
-// Payload windows and their checksums for one payload size.
+// Payload windows and their checksums for one payload size. The pattern is the sequence of
+// 64-bit words w[t] = kBase + t * kStep (little-endian bytes); window v starts at word 8 * v.
+// The sender copies its window from a stored copy; a receiver compares with the stored copy or,
+// for large payloads (whose stored copy would compete with the message for the cache), with
+// the words generated as it goes. Consecutive windows differ in every word.
 class PayloadSource {
  public:
   static constexpr size_t kVariants = 61;  // prime, so it divides no ring's record count
+  static constexpr uint64_t kBase = 0x2545F4914F6CDD1DULL;
+  static constexpr uint64_t kStep = 0x9E3779B97F4A7C15ULL;  // odd: no two words of a window agree
+  // Above this, receivers compare with generated words rather than the stored pattern.
+  static constexpr size_t kGenerateAbove = 256 * 1024;
 
   explicit PayloadSource(size_t payload_bytes);
   size_t size() const { return size_; }
   std::span<const std::byte> payload(uint64_t seq) const;
   uint64_t checksum(uint64_t seq) const { return checksums_[seq % kVariants]; }
+  // Whether `data` (size() bytes) is the payload of `seq`: every byte is read and compared.
+  bool matches(std::span<const std::byte> data, uint64_t seq) const;
+  // Copies size() bytes from src to dst and says whether they are the payload of `seq`, in one
+  // pass (each source byte is read once; the compare uses the value that was stored).
+  bool copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const;
 
  private:
+  uint64_t first_word(uint64_t seq) const { return kBase + (seq % kVariants) * 8 * kStep; }
+
   size_t size_;
   std::vector<std::byte> pattern_;
   std::vector<uint64_t> checksums_;
@@ -74,8 +89,12 @@ class FrameChecker {
  public:
   FrameChecker(const PayloadSource& source, VerifyMode mode) : source_(source), mode_(mode) {}
 
-  // `message` is the header and payload as received (copied out, or where it lies).
-  FrameFault check(std::span<const std::byte> message);
+  // How the payload was compared before check() (copy_compare while copying it out).
+  enum class Compared { kNot, kMatched, kDiffered };
+  // `message` is the header and payload as received (copied out, or where it lies). With
+  // kFull, `compared` other than kNot is the result of comparing the payload with the pattern
+  // of next_seq() (what a message in order carries), so the payload is not read again.
+  FrameFault check(std::span<const std::byte> message, Compared compared = Compared::kNot);
   // The shape alone (length, payload_bytes, flags), neither counted nor remembered: what a
   // receiver needs to act before the full check (which checks it again).
   FrameFault check_shape(std::span<const std::byte> message) const;
@@ -105,5 +124,12 @@ FrameHeader read_header(std::span<const std::byte> message);
 uint64_t checksum_of(std::span<const std::byte> data);
 // Reads every byte of `data` (a cheap fold) so even --verify off really reads the payload.
 uint64_t touch_all(std::span<const std::byte> data);
+// Copies n bytes from src to dst and compares them with `expected` in the same pass (each
+// source byte is read once, the compare uses the value that was stored). True when equal.
+bool copy_compare(std::byte* dst, const std::byte* src, const std::byte* expected, size_t n);
+// The same against generated words first, first + step, ... (little-endian); dst may be null
+// (compare only).
+bool copy_compare_words(std::byte* dst, const std::byte* src, uint64_t first, uint64_t step,
+                        size_t n);
 
 }  // namespace ipcb

@@ -29,13 +29,15 @@ void on_fault(int, siginfo_t* si, void*) {
   mprotect(g_base + page * kPage, kPage, PROT_READ | PROT_WRITE);
 }
 
-// One message, in place: peek_recv hands out where it lies.
+// One message, in place: peek_recv hands out where it lies; recv copies it out.
 class InPlaceChannel final : public Channel {
  public:
   explicit InPlaceChannel(std::span<const std::byte> msg) : msg_(msg) {}
   Status send(const FrameHeader&, std::span<const std::byte>) override { return ok_status(); }
-  Result<size_t> recv(std::span<std::byte>) override {
-    return plain_error("recv", "this test receives in place only");
+  Result<size_t> recv(std::span<std::byte> buf) override {  // as SlotChannel's copy out
+    if (msg_.size() > buf.size()) return plain_error("recv", "message exceeds the buffer");
+    std::memcpy(buf.data(), msg_.data(), msg_.size());
+    return msg_.size();
   }
   bool supports_inplace() const override { return true; }
   Result<std::span<const std::byte>> peek_recv() override { return msg_; }
@@ -101,6 +103,25 @@ TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
   }
 }
 
+// Copied out (checked while copying with --verify full), every page is read too.
+TEST_P(EveryByteRead, CopyOutReadsEveryPageUpToTheLastByte) {
+  const size_t payload = 3 * kPage + 100;
+  PayloadSource source(payload);
+  auto msg = place(source, 5);
+  const size_t first = static_cast<size_t>(msg.data() - g_base) / kPage;
+  InPlaceChannel ch(msg);
+  Endpoint ep(ch, payload, GetParam(), CopyMode::kCopy);
+  for (auto& t : g_touched) t = 0;
+  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);
+  auto r = ep.recv();
+  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_READ | PROT_WRITE), 0);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(ep.last_fault(), FrameFault::kNone);
+  for (size_t p = 0; p < kPages; ++p) {
+    EXPECT_EQ(g_touched[p] != 0, p >= first && p <= 5) << "page " << p;
+  }
+}
+
 // The deferred check (an echo goes out first) reads it all too, at finish_check.
 TEST_P(EveryByteRead, DeferredCheckReadsEveryPageBeforeTheRelease) {
   const size_t payload = 2 * kPage;
@@ -123,6 +144,41 @@ TEST_P(EveryByteRead, DeferredCheckReadsEveryPageBeforeTheRelease) {
 INSTANTIATE_TEST_SUITE_P(Levels, EveryByteRead,
                          ::testing::Values(VerifyMode::kOff, VerifyMode::kSeq, VerifyMode::kFull),
                          [](const auto& info) { return std::string(verify_name(info.param)); });
+
+// Copy mode with --verify full compares while it copies out: one changed payload byte, first,
+// middle or last, at any size, is a checksum fault, and so is a message of another sequence.
+TEST(CopyOutCheck, AChangedByteAnywhereIsCaught) {
+  for (size_t size : {size_t{1}, size_t{7}, size_t{8}, size_t{63}, size_t{64}, size_t{4101}}) {
+    PayloadSource source(size);
+    for (size_t at : {size_t{0}, size / 2, size - 1}) {
+      std::vector<std::byte> m(sizeof(FrameHeader) + size);
+      FrameHeader h{0, static_cast<uint32_t>(size), kFrameData, 0, source.checksum(0)};
+      std::memcpy(m.data(), &h, sizeof h);
+      std::memcpy(m.data() + sizeof h, source.payload(0).data(), size);
+      {
+        InPlaceChannel good(m);
+        Endpoint ep(good, size, VerifyMode::kFull, CopyMode::kCopy);
+        ASSERT_TRUE(ep.recv());
+        EXPECT_EQ(ep.last_fault(), FrameFault::kNone) << size;
+      }
+      m[sizeof h + at] ^= std::byte{0x01};
+      InPlaceChannel bad(m);
+      Endpoint ep(bad, size, VerifyMode::kFull, CopyMode::kCopy);
+      ASSERT_TRUE(ep.recv());
+      EXPECT_EQ(ep.last_fault(), FrameFault::kChecksum) << "size " << size << " byte " << at;
+    }
+  }
+  // Message 0's header over message 1's payload (a stale slot with a fresh header).
+  PayloadSource source(256);
+  std::vector<std::byte> m(sizeof(FrameHeader) + 256);
+  FrameHeader h{0, 256, kFrameData, 0, source.checksum(0)};
+  std::memcpy(m.data(), &h, sizeof h);
+  std::memcpy(m.data() + sizeof h, source.payload(1).data(), 256);
+  InPlaceChannel stale(m);
+  Endpoint ep(stale, 256, VerifyMode::kFull, CopyMode::kCopy);
+  ASSERT_TRUE(ep.recv());
+  EXPECT_EQ(ep.last_fault(), FrameFault::kChecksum);
+}
 
 }  // namespace
 }  // namespace ipcb

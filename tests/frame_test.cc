@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -114,6 +115,61 @@ TEST(Frame, OnlyChecksumFaultsLetTheRunGoOn) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 20));
+
+TEST(Frame, CopyCompareCopiesEveryByteAndSeesAnyDifference) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33},
+                   size_t{1000}, size_t{65536 + 3}}) {
+    std::vector<std::byte> src(n), expected(n), dst(n, std::byte{0xEE});
+    for (size_t i = 0; i < n; ++i) src[i] = expected[i] = static_cast<std::byte>(i * 7 + 3);
+    EXPECT_TRUE(copy_compare(dst.data(), src.data(), expected.data(), n)) << n;
+    EXPECT_EQ(dst, src) << n;
+    for (size_t at : {size_t{0}, n / 3, n - 1}) {
+      if (n == 0) break;
+      expected[at] ^= std::byte{0x80};
+      EXPECT_FALSE(copy_compare(dst.data(), src.data(), expected.data(), n))
+          << "size " << n << " byte " << at;
+      EXPECT_EQ(dst, src) << "the copy does not depend on the compare";
+      expected[at] ^= std::byte{0x80};
+    }
+  }
+}
+
+TEST(Frame, GeneratedWordsAreThePatternAndAnyDifferenceIsSeen) {
+  // Above kGenerateAbove receivers compare with generated words: the same bytes as the stored
+  // pattern, tail included (the size is no multiple of 8).
+  const size_t n = PayloadSource::kGenerateAbove + 13;
+  PayloadSource src(n);
+  std::vector<std::byte> dst(n);
+  for (uint64_t seq : {uint64_t{0}, uint64_t{1}, uint64_t{60}, uint64_t{61}, uint64_t{1000}}) {
+    auto p = src.payload(seq);
+    EXPECT_TRUE(src.matches(p, seq)) << seq;
+    EXPECT_FALSE(src.matches(p, seq + 1)) << seq;
+    std::fill(dst.begin(), dst.end(), std::byte{0});
+    EXPECT_TRUE(src.copy_matching(dst.data(), p.data(), seq)) << seq;
+    EXPECT_TRUE(std::equal(dst.begin(), dst.end(), p.begin())) << seq;
+  }
+  std::vector<std::byte> m(src.payload(5).begin(), src.payload(5).end());
+  for (size_t at : {size_t{0}, n / 2, n - 9, n - 1}) {
+    m[at] ^= std::byte{0x04};
+    EXPECT_FALSE(src.matches(m, 5)) << "byte " << at;
+    EXPECT_FALSE(src.copy_matching(dst.data(), m.data(), 5)) << "byte " << at;
+    m[at] ^= std::byte{0x04};
+  }
+  EXPECT_TRUE(src.matches(m, 5));
+  EXPECT_FALSE(src.matches(std::span<const std::byte>(m).first(n - 1), 5));
+  // Small payloads compare with the stored copy; the verdicts are the same.
+  PayloadSource small(100);
+  EXPECT_TRUE(small.matches(small.payload(7), 7));
+  EXPECT_FALSE(small.matches(small.payload(7), 8));
+}
+
+TEST(Frame, ACompareMadeWhileCopyingIsTheVerdict) {
+  PayloadSource src(128);
+  FrameChecker c(src, VerifyMode::kFull);
+  EXPECT_EQ(c.check(frame(src, 0), FrameChecker::Compared::kDiffered), FrameFault::kChecksum);
+  EXPECT_EQ(c.check(frame(src, 1), FrameChecker::Compared::kMatched), FrameFault::kNone);
+  EXPECT_EQ(c.verified(), 1u);
+}
 
 TEST(Frame, ConsecutivePayloadsDiffer) {
   PayloadSource src(256);
