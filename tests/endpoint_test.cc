@@ -78,11 +78,13 @@ class EveryByteRead : public ::testing::TestWithParam<VerifyMode> {
     std::memcpy(g_base + start + sizeof h, source.payload(0).data(), source.size());
     return {g_base + start, len};
   }
+  void receive_reads_every_page(CopyMode mode);
   struct sigaction old_ = {};
 };
 
-TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
-  // A payload over four pages; the message ends on the first byte of page 5.
+// Receives a payload over four pages, the message ending on the first byte of page 5, in
+// `mode`, and checks that exactly the message's pages were read.
+void EveryByteRead::receive_reads_every_page(CopyMode mode) {
   const size_t payload = 3 * kPage + 100;
   PayloadSource source(payload);
   auto msg = place(source, 5);
@@ -91,7 +93,7 @@ TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
   ASSERT_EQ(last, 5u);
 
   InPlaceChannel ch(msg);
-  Endpoint ep(ch, payload, GetParam(), CopyMode::kInplace);
+  Endpoint ep(ch, payload, GetParam(), mode);
   for (auto& t : g_touched) t = 0;
   ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);
   auto r = ep.recv();
@@ -103,23 +105,13 @@ TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
   }
 }
 
+TEST_P(EveryByteRead, InPlaceReadsEveryPageUpToTheLastByte) {
+  receive_reads_every_page(CopyMode::kInplace);
+}
+
 // Copied out (checked while copying with --verify full), every page is read too.
 TEST_P(EveryByteRead, CopyOutReadsEveryPageUpToTheLastByte) {
-  const size_t payload = 3 * kPage + 100;
-  PayloadSource source(payload);
-  auto msg = place(source, 5);
-  const size_t first = static_cast<size_t>(msg.data() - g_base) / kPage;
-  InPlaceChannel ch(msg);
-  Endpoint ep(ch, payload, GetParam(), CopyMode::kCopy);
-  for (auto& t : g_touched) t = 0;
-  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_NONE), 0);
-  auto r = ep.recv();
-  ASSERT_EQ(mprotect(g_base, kPages * kPage, PROT_READ | PROT_WRITE), 0);
-  ASSERT_TRUE(r) << r.error().message();
-  EXPECT_EQ(ep.last_fault(), FrameFault::kNone);
-  for (size_t p = 0; p < kPages; ++p) {
-    EXPECT_EQ(g_touched[p] != 0, p >= first && p <= 5) << "page " << p;
-  }
+  receive_reads_every_page(CopyMode::kCopy);
 }
 
 // The deferred check (an echo goes out first) reads it all too, at finish_check.
