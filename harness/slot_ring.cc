@@ -29,7 +29,9 @@ SlotRing::SlotRing(SlotCredit* credit, std::byte* data, size_t slots, size_t mes
       slots_(slots),
       mask_(slots - 1),
       slot_bytes_(slot_bytes_for(message_bytes)),
-      message_bytes_(message_bytes) {}
+      message_bytes_(message_bytes),
+      stamp_off_(stamp_offset_for(message_bytes)),
+      message_off_(message_offset_for(message_bytes)) {}
 
 Error SlotRing::corrupt(const char* what, uint64_t value, uint64_t expected) const {
   return plain_error("ring", std::string("corrupt shared state: ") + what + " = " +
@@ -63,7 +65,7 @@ Result<std::optional<std::span<std::byte>>> SlotRing::try_reserve() {
     return std::optional<std::span<std::byte>>{};
   }
   std::byte* slot = data_ + (head_ & mask_) * slot_bytes_;
-  return std::optional<std::span<std::byte>>(std::span(slot + kStampBytes, message_bytes_));
+  return std::optional<std::span<std::byte>>(std::span(slot + message_off_, message_bytes_));
 }
 
 Result<std::optional<std::span<const std::byte>>> SlotRing::try_peek() {
@@ -74,7 +76,7 @@ Result<std::optional<std::span<const std::byte>>> SlotRing::try_peek() {
   }
   const std::byte* slot = data_ + (tail_ & mask_) * slot_bytes_;
   return std::optional<std::span<const std::byte>>(
-      std::span<const std::byte>(slot + kStampBytes, message_bytes_));
+      std::span<const std::byte>(slot + message_off_, message_bytes_));
 }
 
 bool SlotRing::release() {

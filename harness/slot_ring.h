@@ -1,11 +1,14 @@
 // A single-producer/single-consumer ring of fixed-size slots in shared memory, laid out so a
 // message costs the receiver as few cache-line transfers as the payload allows.
 //
-// Every slot is a multiple of 64 bytes and starts on a cache line with an 8-byte stamp, then the
-// message (message_bytes, fixed for the ring). The producer writes the message, then stores the
-// stamp (position + 1) with release; the consumer polls the stamp of the slot it will read next,
-// so the "ready" signal and the message's first bytes arrive in one transfer: no separate head
-// line, no length to fetch. The consumer returns slots through a credit counter (on its own line)
+// Every slot is a multiple of 64 bytes on a cache line and holds an 8-byte stamp and the message
+// (message_bytes, fixed for the ring). The producer writes the message, then stores the stamp
+// (position + 1) with release; the consumer polls the stamp of the slot it will read next: no
+// separate head line, no length to fetch. A one-line slot starts with the stamp, so the "ready"
+// signal and the message arrive in one transfer; a longer slot ends with it, so a consumer
+// waiting close behind the producer polls (and trains its prefetcher on) the one line the
+// producer writes last, not the lines it is still writing (stamp first, a 4 KiB stream fell into
+// a mode ten times slower whenever the consumer caught up). The consumer returns slots through a credit counter (on its own line)
 // that it publishes lazily, once per half ring (at least), so the producer rarely reads a line
 // the consumer writes.
 //
@@ -69,13 +72,25 @@ class SlotRing {
     return s != not_yet(tail_);
   }
 
+  // Where in a slot the message and the stamp lie: a one-line slot holds the stamp first; a
+  // longer one ends with it (the consumer polls the last line, so neither its polls nor the
+  // prefetches they train reach the lines the producer is still writing).
+  static constexpr size_t stamp_offset_for(size_t message_bytes) {
+    return slot_bytes_for(message_bytes) == kCacheLine
+               ? 0
+               : slot_bytes_for(message_bytes) - kStampBytes;
+  }
+  static constexpr size_t message_offset_for(size_t message_bytes) {
+    return slot_bytes_for(message_bytes) == kCacheLine ? kStampBytes : 0;
+  }
+
   size_t slots() const { return slots_; }
   size_t slot_bytes() const { return slot_bytes_; }
 
  private:
   std::atomic_ref<uint64_t> stamp(uint64_t pos) const {
     return std::atomic_ref<uint64_t>(
-        *reinterpret_cast<uint64_t*>(data_ + (pos & mask_) * slot_bytes_));
+        *reinterpret_cast<uint64_t*>(data_ + (pos & mask_) * slot_bytes_ + stamp_off_));
   }
   // What a slot's stamp holds before position `pos` is written: the previous lap's (0 at first).
   uint64_t not_yet(uint64_t pos) const { return pos < slots_ ? 0 : pos + 1 - slots_; }
@@ -88,6 +103,8 @@ class SlotRing {
   size_t mask_;
   size_t slot_bytes_;
   size_t message_bytes_;
+  size_t stamp_off_;
+  size_t message_off_;
   // Producer state (local, trusted).
   uint64_t head_ = 0;
   uint64_t cached_credit_ = 0;

@@ -174,7 +174,7 @@ TEST_F(FaultScribble, SlotStamps) {
       s.act = [ring, val](const SegmentView& v) {
         const auto next = caught_up(v, ring);
         if (!next || *next + 1 < 2 * v.slots) return false;
-        return v.store(v.slot(ring, *next), val.of(*next, v.slots));
+        return v.store(v.stamp_at(ring, *next), val.of(*next, v.slots));
       };
       cases.push_back(rotated(2 + ring, i, s));
     }

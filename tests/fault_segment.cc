@@ -29,7 +29,8 @@ std::optional<uint64_t> SegmentView::head(int r) const {
   std::vector<std::byte> ring(slots * kSlotBytes);
   if (!peek(pid, slot(r, 0), ring.data(), ring.size())) return std::nullopt;
   uint64_t h = 0;
-  for (size_t i = 0; i < slots; ++i) h = std::max(h, get<uint64_t>(ring, i * kSlotBytes));
+  for (size_t i = 0; i < slots; ++i)
+    h = std::max(h, get<uint64_t>(ring, i * kSlotBytes + kStampAt));
   return h;
 }
 
@@ -66,7 +67,7 @@ bool forge_slot(const SegmentView& v, int r,
   const auto next = caught_up(v, r);
   if (!next) return false;
   std::vector<std::byte> msg(SegmentView::kMessage);
-  if (!peek(v.pid, v.slot(r, *next - 1) + SegmentView::kStampBytes, msg.data(), msg.size())) {
+  if (!peek(v.pid, v.slot(r, *next - 1) + SegmentView::kMessageAt, msg.data(), msg.size())) {
     return false;
   }
   FrameHeader h = read_header(msg);
@@ -81,8 +82,8 @@ bool forge_slot(const SegmentView& v, int r,
   std::memcpy(msg.data() + sizeof h, source.payload(h.seq).data(), SegmentView::kPayload);
   edit(msg);
   // The message first, then the stamp that publishes it (the consumer polls the stamp).
-  return poke(v.pid, v.slot(r, *next) + SegmentView::kStampBytes, msg.data(), msg.size()) &&
-         v.store(v.slot(r, *next), *next + 1);
+  return poke(v.pid, v.slot(r, *next) + SegmentView::kMessageAt, msg.data(), msg.size()) &&
+         v.store(v.stamp_at(r, *next), *next + 1);
 }
 
 namespace {

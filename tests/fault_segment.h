@@ -25,14 +25,16 @@ namespace ipcb::test::fault {
 //   0     SegmentHeader (magic, version 2, slots per ring, message_bytes, sync name)
 //   256   ring 0's SlotCredit, 320 ring 1's: `released`, written by the ring's consumer only
 //   512   four waiter slots: ring 0 data, ring 0 space, ring 1 data, ring 1 space
-//   4096  ring 0's slots, then ring 1's; a slot is [u64 stamp = position + 1][message]
+//   4096  ring 0's slots, then ring 1's; a slot of two lines is [message][...][u64 stamp =
+//         position + 1] (the stamp ends the slot)
 // Ring 0 carries harness -> peer, ring 1 peer -> harness.
 struct SegmentView {
   static constexpr size_t kCredits = 256, kWaiters = 512, kWaiterBytes = 256, kData = 4096;
   static constexpr size_t kPayload = 64;
-  static constexpr size_t kMessage = sizeof(FrameHeader) + kPayload;        // 96
-  static constexpr size_t kSlotBytes = SlotRing::slot_bytes_for(kMessage);  // 128
-  static constexpr size_t kStampBytes = SlotRing::kStampBytes;              // message at 8
+  static constexpr size_t kMessage = sizeof(FrameHeader) + kPayload;            // 96
+  static constexpr size_t kSlotBytes = SlotRing::slot_bytes_for(kMessage);      // 128
+  static constexpr size_t kStampAt = SlotRing::stamp_offset_for(kMessage);      // 120
+  static constexpr size_t kMessageAt = SlotRing::message_offset_for(kMessage);  // 0
   pid_t pid = -1;
   Mapping map;
   size_t slots = 0;  // per ring: 64 (pingpong), 65536 (deep rings: stream, fanin, fanout)
@@ -41,11 +43,12 @@ struct SegmentView {
   uintptr_t credit(int r) const { return map.start + kCredits + sizeof(SlotCredit) * r; }
   // Waiter slot i: 0 ring 0 data, 1 ring 0 space, 2 ring 1 data, 3 ring 1 space.
   uintptr_t waiter(int i) const { return map.start + kWaiters + kWaiterBytes * i; }
-  // The slot of ring r that position `pos` uses (its stamp; the message follows).
+  // The slot of ring r that position `pos` uses (its first byte).
   uintptr_t slot(int r, uint64_t pos) const {
     return map.start + kData + (r * slots + (pos & (slots - 1))) * kSlotBytes;
   }
-  uint64_t stamp(int r, uint64_t pos) const { return load(slot(r, pos)); }
+  uintptr_t stamp_at(int r, uint64_t pos) const { return slot(r, pos) + kStampAt; }
+  uint64_t stamp(int r, uint64_t pos) const { return load(stamp_at(r, pos)); }
   // What the stamp of position `pos` holds before it is written: the previous lap's, 0 at first.
   uint64_t not_yet(uint64_t pos) const { return pos < slots ? 0 : pos + 1 - slots; }
   // Messages published on ring r so far: the highest stamp of its slots (reads the whole ring:

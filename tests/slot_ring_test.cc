@@ -49,7 +49,8 @@ struct Fixture {
     return seed;
   }
   uint64_t& stamp_of(size_t slot) {
-    return *reinterpret_cast<uint64_t*>(data + slot * SlotRing::slot_bytes_for(msg_bytes));
+    return *reinterpret_cast<uint64_t*>(data + slot * SlotRing::slot_bytes_for(msg_bytes) +
+                                        SlotRing::stamp_offset_for(msg_bytes));
   }
 };
 
@@ -121,18 +122,39 @@ TEST(SlotRing, RandomInterleavingsMatchAQueue) {
 // A stamp from the previous lap (a slot not yet rewritten after wrap-around) is "not yet", never
 // the old message again; a stamp of any other lap is corruption, named.
 TEST(SlotRing, StampsOfOtherLapsAreStaleOrCorrupt) {
-  Fixture f(4, 32);
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(f.push(static_cast<uint8_t>(i)));
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(f.pop().has_value());
-  // Position 4 uses slot 0, whose stamp still says position 0 (the previous lap): not ready.
-  EXPECT_FALSE(f.consumer.readable());
-  EXPECT_FALSE(f.consumer.try_peek().value().has_value());
-  for (uint64_t bad : {uint64_t{2}, uint64_t{3}, uint64_t{4 + 1 + 4}, ~uint64_t{0}, uint64_t{0}}) {
-    f.stamp_of(0) = bad;
-    auto r = f.consumer.try_peek();
-    ASSERT_FALSE(r.ok()) << "stamp " << bad;
-    EXPECT_NE(r.error().message().find("slot stamp"), std::string::npos) << r.error().message();
-    EXPECT_TRUE(f.consumer.readable()) << "a waiter must wake to report it";
+  for (size_t msg : {32ul, 100ul}) {  // the stamp first in a one-line slot, last in a longer one
+    SCOPED_TRACE(msg);
+    Fixture f(4, msg);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(f.push(static_cast<uint8_t>(i)));
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(f.pop().has_value());
+    // Position 4 uses slot 0, whose stamp still says position 0 (the previous lap): not ready.
+    EXPECT_FALSE(f.consumer.readable());
+    EXPECT_FALSE(f.consumer.try_peek().value().has_value());
+    for (uint64_t bad :
+         {uint64_t{2}, uint64_t{3}, uint64_t{4 + 1 + 4}, ~uint64_t{0}, uint64_t{0}}) {
+      f.stamp_of(0) = bad;
+      auto r = f.consumer.try_peek();
+      ASSERT_FALSE(r.ok()) << "stamp " << bad;
+      EXPECT_NE(r.error().message().find("slot stamp"), std::string::npos) << r.error().message();
+      EXPECT_TRUE(f.consumer.readable()) << "a waiter must wake to report it";
+    }
+  }
+}
+
+// The stamp lies in the slot's first line when the slot is one line, in its last otherwise, and
+// never inside the message: a full-length message written into a slot leaves the stamp alone.
+TEST(SlotRing, TheStampNeverOverlapsTheMessage) {
+  for (size_t msg : {1ul, 56ul, 57ul, 100ul, 120ul, 4128ul}) {
+    SCOPED_TRACE(msg);
+    const size_t slot = SlotRing::slot_bytes_for(msg);
+    const size_t stamp = SlotRing::stamp_offset_for(msg), at = SlotRing::message_offset_for(msg);
+    EXPECT_EQ(stamp, slot == 64 ? 0u : slot - 8);
+    EXPECT_TRUE(stamp + 8 <= at || at + msg <= stamp) << stamp << " " << at;
+    EXPECT_LE(at + msg, slot);
+    Fixture f(2, msg);
+    ASSERT_TRUE(f.push(0xA5));  // fills all msg bytes
+    EXPECT_EQ(f.stamp_of(0), 1u);
+    ASSERT_EQ(f.pop(), std::optional<uint8_t>(0xA5));
   }
 }
 

@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <new>
 #include <memory>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -117,8 +117,8 @@ class SlotScript {
     (void)read_all(msg);
     if (!tampered_) {
       FUZZ_CHECK(!committed_.empty());
-      FUZZ_CHECK(std::equal(msg.begin(), msg.end(), committed_.front().begin(),
-                            committed_.front().end()));
+      FUZZ_CHECK(
+          std::equal(msg.begin(), msg.end(), committed_.front().begin(), committed_.front().end()));
     }
     peeked_ = msg;
   }
@@ -152,7 +152,8 @@ class SlotScript {
       case 1: {  // the stamp of the consumer's next slot, or of any slot
         size_t slot = in_.u8() % 2 ? consumed_ % slots_ : in_.u16() % slots_;
         uint64_t v = in_.position_near(consumed_ + 1, slots_);
-        std::memcpy(data_.get() + slot * slot_bytes, &v, sizeof v);
+        std::memcpy(data_.get() + slot * slot_bytes + SlotRing::stamp_offset_for(message_), &v,
+                    sizeof v);
         break;
       }
       default: {  // any bytes anywhere in the data
