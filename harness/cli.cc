@@ -178,6 +178,11 @@ int cli_main(int argc, char** argv) {
   run->add_flag("--no-floors", ra.no_floors,
                 "do not measure the physical floors first (results then have no floor_ns, "
                 "ceiling_bytes_per_second or ratio_to_floor)");
+  run->add_option("--floors", ra.floors,
+                  "when to measure the floors: start (once, before the benchmarks), each (also "
+                  "right after every benchmark, for the ratio of that benchmark: on a VM the "
+                  "floors move as the host moves the vCPUs) or off (default: the suite's, else "
+                  "start)");
   run->allow_extras();
   run->footer(
       "Google Benchmark's own --benchmark_* flags are passed through (e.g. "

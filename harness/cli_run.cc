@@ -17,7 +17,8 @@
 namespace ipcb {
 namespace {
 
-constexpr double kFloorsBudgetS = 2.5;  // the floors of a run's placements, in all
+constexpr double kFloorsBudgetS = 2.5;      // the floors of a run's placements, in all
+constexpr double kFloorsEachBudgetS = 0.2;  // with --floors each: after every benchmark
 
 // Google Benchmark's flags, sorted into those ipcbench implements itself and those it passes on.
 struct GbenchFlags {
@@ -160,6 +161,9 @@ int cmd_run(const RunArgs& a) {
   if (!probe_options) return usage_error(probe_options.error().message());
   auto flags = sort_gbench_flags(a.gbench);
   if (!flags) return usage_error(flags.error().message());
+  if (!a.floors.empty() && a.floors != "start" && a.floors != "each" && a.floors != "off") {
+    return usage_error("--floors: expected start, each or off, not '" + a.floors + "'");
+  }
   auto suite = load_suite(a.suite);
   if (!suite) return usage_error(suite.error().message());
   if (auto st = apply_overrides(*suite, a.o); !st) return usage_error(st.error().message());
@@ -192,13 +196,15 @@ int cmd_run(const RunArgs& a) {
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
   print_header(*suite, *expansion, config, placements, a.out);
+  const std::string floors_mode = a.no_floors ? "off" : a.floors.empty() ? suite->floors : a.floors;
   std::vector<Floors> floors;
-  if (!a.no_floors) floors = floors_for(specs, kFloorsBudgetS);
+  if (floors_mode != "off") floors = floors_for(specs, kFloorsBudgetS);
   for (const auto& f : floors) std::printf("%s\n", floors_summary(f).c_str());
   std::fflush(stdout);
 
   RunTally tally;
-  register_benchmarks(specs, repetitions, floors, tally);
+  register_benchmarks(specs, repetitions, floors, floors_mode == "each" ? kFloorsEachBudgetS : 0,
+                      tally);
   std::vector<std::string> gb = flags->pass;
   auto user_gave = [&](const std::string& flag) {
     return std::any_of(gb.begin(), gb.end(), [&](const auto& g) { return g.rfind(flag, 0) == 0; });
@@ -231,7 +237,9 @@ int cmd_run(const RunArgs& a) {
   extra["limits"] = limits::to_json(run_limits);
   extra["floors"] = nlohmann::json::array();
   for (const auto& f : floors) extra["floors"].push_back(floors_to_json(f));
-  extra["ipcbench_below_floor"] = tally.below_floor;
+  std::vector<std::string> below;
+  for (const auto& [key, line] : tally.below_floor) below.push_back(line);
+  extra["ipcbench_below_floor"] = below;
   add_context(bench, extra, tally.fields);
   if (auto st = write_results(a.out, bench); !st) {
     std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
@@ -241,7 +249,7 @@ int cmd_run(const RunArgs& a) {
   if (!tally.below_floor.empty()) {
     std::printf("\n%zu result(s) BELOW THEIR PHYSICAL FLOOR (impossible: a measuring error):\n",
                 tally.below_floor.size());
-    for (const auto& b : tally.below_floor) std::printf("  %s\n", b.c_str());
+    for (const auto& b : below) std::printf("  %s\n", b.c_str());
   }
   if (!tally.failures.empty()) {
     std::fprintf(stderr, "\nipcbench: %zu benchmark(s) FAILED:\n", tally.failures.size());

@@ -83,44 +83,50 @@ bool run_pair(const Floors& f, const std::function<void()>& a, const std::functi
   return true;
 }
 
+// The median of per-window values: what a result's p50 is compared with. A run's windows see
+// the same interruptions the benchmark does (a timer tick, a vCPU preempted by the host), and the
+// median leaves them out as the benchmark's p50 does; the best window would be a lucky outlier.
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 bool same_cpu(const Floors& f) {
   return f.cpu_a >= 0 && f.cpu_a == f.cpu_b;
 }
 
 // One-way time of a ping-pong through one line (both directions) or two (one each way): the
-// least of five batches of `budget_ns` / 5 each.
+// median over windows of 64 round trips, for about `budget_ns`.
 double line_pingpong(Floors& f, bool two_lines, uint64_t budget_ns) {
   Line l1, l2;
   Line& back = two_lines ? l2 : l1;
   const bool yield = same_cpu(f);
-  double best = 0;
-  for (int batch = 0; batch < 5; ++batch) {
-    l1.v.store(0);
-    l2.v.store(0);
-    uint64_t rounds = 0, elapsed = 0;
-    auto a = [&] {
-      uint64_t t0 = sys::now_ns(), v = 0;
-      do {
-        for (int k = 0; k < 64; ++k, ++rounds) {
-          l1.v.store(v + 1, std::memory_order_release);
-          wait_for(back, v + 2, yield);
-          v += 2;
-        }
-        elapsed = sys::now_ns() - t0;
-      } while (elapsed < budget_ns / 5);
-      l1.v.store(kStop, std::memory_order_release);
-    };
-    auto b = [&] {
-      for (uint64_t v = 1;; v += 2) {
-        if (!wait_for(l1, v, yield)) return;
-        back.v.store(v + 1, std::memory_order_release);
+  std::vector<double> windows;
+  windows.reserve(1 << 16);
+  auto a = [&] {
+    uint64_t start = sys::now_ns(), v = 0;
+    for (;;) {
+      const uint64_t t0 = sys::now_ns();
+      for (int k = 0; k < 64; ++k) {
+        l1.v.store(v + 1, std::memory_order_release);
+        wait_for(back, v + 2, yield);
+        v += 2;
       }
-    };
-    if (!run_pair(f, a, b)) return 0;
-    double one_way = static_cast<double>(elapsed) / static_cast<double>(2 * rounds);
-    if (best == 0 || one_way < best) best = one_way;
-  }
-  return best;
+      const uint64_t t1 = sys::now_ns();
+      windows.push_back(static_cast<double>(t1 - t0) / 128);
+      if (t1 - start >= budget_ns || windows.size() == windows.capacity()) break;
+    }
+    l1.v.store(kStop, std::memory_order_release);
+  };
+  auto b = [&] {
+    for (uint64_t v = 1;; v += 2) {
+      if (!wait_for(l1, v, yield)) return;
+      back.v.store(v + 1, std::memory_order_release);
+    }
+  };
+  if (!run_pair(f, a, b)) return 0;
+  return median_of(std::move(windows));
 }
 
 // Reads every byte of `from` the fastest way this library knows: compared with the sender's
@@ -133,21 +139,21 @@ void read_all(const std::byte* from, const std::byte* expect, size_t n) {
 // One-way time of a reference ping-pong of `n` payload bytes: the sender copies them into a
 // shared buffer and raises a flag on its own line; the receiver copies them out before
 // answering, or in place echoes them straight from where they arrived (as ipcbench's peer
-// does), and the first side reads them all.
+// does), and the first side reads them all. The median over windows of a few round trips (64
+// for small payloads, one for 1 MiB), for about `budget_ns`.
 double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   Buffer ab(n), ba(n), src_a(n), src_b(n), dst_a(n), dst_b(n);
   Line fab, fba;
   const bool yield = same_cpu(f);
-  double best = 0;
-  for (int batch = 0; batch < 3; ++batch) {
-    fab.v.store(0);
-    fba.v.store(0);
-    uint64_t rounds = 0, elapsed = 0;
-    auto a = [&] {
-      uint64_t t0 = sys::now_ns();
-      for (uint64_t v = 1;; ++v, ++rounds) {
-        elapsed = sys::now_ns() - t0;
-        if ((elapsed >= budget_ns / 3 && rounds >= 4) || rounds >= 1'000'000) break;
+  const uint64_t per_window = std::clamp<uint64_t>((256u << 10) / std::max<size_t>(n, 1), 1, 64);
+  std::vector<double> windows;
+  windows.reserve(1 << 16);
+  auto a = [&] {
+    uint64_t start = sys::now_ns(), v = 0;
+    for (;;) {
+      const uint64_t t0 = sys::now_ns();
+      for (uint64_t k = 0; k < per_window; ++k) {
+        ++v;
         std::memcpy(ab.data, src_a.data, n);
         fab.v.store(v, std::memory_order_release);
         wait_for(fba, v, yield);
@@ -158,87 +164,87 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
           asm volatile("" : : "r"(dst_a.data) : "memory");
         }
       }
-      fab.v.store(kStop, std::memory_order_release);
-    };
-    auto b = [&] {
-      for (uint64_t v = 1;; ++v) {
-        if (!wait_for(fab, v, yield)) return;
-        if (inplace) {
-          std::memcpy(ba.data, ab.data, n);  // the echo: one pass reads it and writes it back
-        } else {
-          std::memcpy(dst_b.data, ab.data, n);
-          asm volatile("" : : "r"(dst_b.data) : "memory");
-          std::memcpy(ba.data, src_b.data, n);
-        }
-        fba.v.store(v, std::memory_order_release);
+      const uint64_t t1 = sys::now_ns();
+      windows.push_back(static_cast<double>(t1 - t0) / static_cast<double>(2 * per_window));
+      if ((t1 - start >= budget_ns && windows.size() >= 5) || windows.size() == windows.capacity())
+        break;
+    }
+    fab.v.store(kStop, std::memory_order_release);
+  };
+  auto b = [&] {
+    for (uint64_t v = 1;; ++v) {
+      if (!wait_for(fab, v, yield)) return;
+      if (inplace) {
+        std::memcpy(ba.data, ab.data, n);  // the echo: one pass reads it and writes it back
+      } else {
+        std::memcpy(dst_b.data, ab.data, n);
+        asm volatile("" : : "r"(dst_b.data) : "memory");
+        std::memcpy(ba.data, src_b.data, n);
       }
-    };
-    if (!run_pair(f, a, b) || rounds == 0) return 0;
-    double one_way = static_cast<double>(elapsed) / static_cast<double>(2 * rounds);
-    if (best == 0 || one_way < best) best = one_way;
-  }
-  return best;
+      fba.v.store(v, std::memory_order_release);
+    }
+  };
+  if (!run_pair(f, a, b)) return 0;
+  return median_of(std::move(windows));
 }
 
 // Throughput of a reference stream of `n`-byte messages through a ring of at least 8 MiB (and
 // at least two slots): memcpy in, then memcpy out or (in place) a read of every byte (read_all).
+// The consumer times windows of about 1 MiB (at least one message); the result is the median
+// window, for about `budget_ns` and at least five windows.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
   const size_t slots = std::max<size_t>(2, std::min<size_t>(1024, (8u << 20) / slot));
+  const uint64_t per_window = std::max<uint64_t>(1, (1u << 20) / std::max<size_t>(n, 1));
   Buffer ring(slot * slots), src(n), dst(n);
   Line head, tail;
   const bool yield = same_cpu(f);
-  std::atomic<uint64_t> end{kStop};
-  double best = 0;
-  for (int batch = 0; batch < 3; ++batch) {
-    head.v.store(0);
-    tail.v.store(0);
-    end.store(kStop);
-    uint64_t t0 = 0, t1 = 0, sent = 0;
-    auto producer = [&] {
-      t0 = sys::now_ns();
-      uint64_t h = 0, cached_tail = 0;
-      while (end.load(std::memory_order_relaxed) == kStop) {
-        while (h - cached_tail >= slots) {
-          cached_tail = tail.v.load(std::memory_order_acquire);
-          if (h - cached_tail >= slots) yield ? sys::yield_cpu() : cpu_relax();
-        }
-        std::memcpy(ring.data + (h % slots) * slot, src.data, n);
-        head.v.store(++h, std::memory_order_release);
-        // The clock is read once in 256 messages, so it costs the small sizes nothing.
-        if (h % 256 == 0 || n >= 65536) {
-          if ((sys::now_ns() - t0 >= budget_ns / 3 && h >= 8) || h >= 100'000'000) end.store(h);
+  std::atomic<bool> stop{false};
+  std::vector<double> windows;
+  windows.reserve(1 << 16);
+  auto producer = [&] {
+    uint64_t h = 0, cached_tail = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      while (h - cached_tail >= slots && !stop.load(std::memory_order_relaxed)) {
+        cached_tail = tail.v.load(std::memory_order_acquire);
+        if (h - cached_tail >= slots) yield ? sys::yield_cpu() : cpu_relax();
+      }
+      std::memcpy(ring.data + (h % slots) * slot, src.data, n);
+      head.v.store(++h, std::memory_order_release);
+    }
+  };
+  auto consumer = [&] {
+    uint64_t t = 0, cached_head = 0;
+    const uint64_t start = sys::now_ns();
+    uint64_t w0 = start;
+    for (;;) {
+      while (cached_head == t) {
+        cached_head = head.v.load(std::memory_order_acquire);
+        if (cached_head == t) yield ? sys::yield_cpu() : cpu_relax();
+      }
+      const std::byte* p = ring.data + (t % slots) * slot;
+      if (inplace) {
+        read_all(p, src.data, n);
+      } else {
+        std::memcpy(dst.data, p, n);
+        asm volatile("" : : "r"(dst.data) : "memory");
+      }
+      tail.v.store(++t, std::memory_order_release);
+      if (t % per_window == 0) {
+        const uint64_t w1 = sys::now_ns();
+        windows.push_back(static_cast<double>(per_window * n) * 1e9 /
+                          static_cast<double>(std::max<uint64_t>(1, w1 - w0)));
+        w0 = w1;
+        if ((w1 - start >= budget_ns && windows.size() >= 5) ||
+            windows.size() == windows.capacity()) {
+          stop.store(true, std::memory_order_relaxed);
+          return;
         }
       }
-      sent = h;
-    };
-    auto consumer = [&] {
-      uint64_t t = 0, cached_head = 0;
-      for (;;) {
-        while (cached_head == t) {
-          uint64_t e = end.load(std::memory_order_acquire);
-          if (e != kStop && t == e) {
-            t1 = sys::now_ns();
-            return;
-          }
-          cached_head = head.v.load(std::memory_order_acquire);
-          if (cached_head == t) yield ? sys::yield_cpu() : cpu_relax();
-        }
-        const std::byte* p = ring.data + (t % slots) * slot;
-        if (inplace) {
-          read_all(p, src.data, n);
-        } else {
-          std::memcpy(dst.data, p, n);
-          asm volatile("" : : "r"(dst.data) : "memory");
-        }
-        tail.v.store(++t, std::memory_order_release);
-      }
-    };
-    if (!run_pair(f, producer, consumer) || t1 <= t0) return 0;
-    double bps = static_cast<double>(sent * n) * 1e9 / static_cast<double>(t1 - t0);
-    best = std::max(best, bps);
-  }
-  return best;
+    }
+  };
+  if (!run_pair(f, producer, consumer)) return 0;
+  return median_of(std::move(windows));
 }
 
 double memcpy_rate(size_t n, uint64_t budget_ns) {
@@ -289,16 +295,18 @@ Handoff measure_handoff(Floors& f, uint64_t budget_ns, const std::function<bool(
           static_cast<double>(rtt[rtt.size() / 10]) / 2};
 }
 
-// The least of three measurements: a blocking hand-off varies with how deeply the other CPU
-// slept.
+// The median of three measurements (a blocking hand-off varies with how deeply the other CPU
+// slept, from one thread pair to the next); the fastest tenth is the least of the three.
 Handoff best_handoff(Floors& f, uint64_t budget_ns, Handoff (*one)(Floors&, uint64_t)) {
-  Handoff best;
+  std::vector<double> medians;
+  Handoff out;
   for (int i = 0; i < 3; ++i) {
     Handoff v = one(f, budget_ns / 3);
-    if (v.median > 0 && (best.median == 0 || v.median < best.median)) best.median = v.median;
-    if (v.fast > 0 && (best.fast == 0 || v.fast < best.fast)) best.fast = v.fast;
+    if (v.median > 0) medians.push_back(v.median);
+    if (v.fast > 0 && (out.fast == 0 || v.fast < out.fast)) out.fast = v.fast;
   }
-  return best;
+  out.median = median_of(std::move(medians));
+  return out;
 }
 
 Handoff futex_handoff(Floors& f, uint64_t budget_ns) {
@@ -361,35 +369,62 @@ Handoff pipe_handoff(Floors& f, uint64_t budget_ns) {
 
 }  // namespace
 
-Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes,
-                      double budget_s) {
+FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode) {
+  FloorParts p{false, false, false, false};
+  if (workload == "pingpong") {
+    p.lines = p.pingpong = true;
+    p.handoffs = wait_mode == "block";
+  } else if (workload == "stream") {
+    p.stream = true;
+  }
+  return p;
+}
+
+Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
+                      FloorParts parts) {
   Floors f;
   f.placement = placement.name;
   f.cpu_a = placement.cpu_self;
   f.cpu_b = placement.cpu_peer;
   const uint64_t t0 = sys::now_ns();
-  const auto budget = static_cast<uint64_t>(budget_s * 1e9);
+  // Shares of the budget: lines 1, hand-offs 2, and per size memcpy 0.7, ping-pongs 2.8,
+  // streams 3.5 (all parts: a tenth for the lines, a fifth for the hand-offs).
+  const double n_sizes = static_cast<double>(sizes.size());
+  const double shares = (parts.lines ? 1.0 : 0.0) + (parts.handoffs ? 2.0 : 0.0) +
+                        n_sizes * (0.7 + (parts.pingpong ? 2.8 : 0.0) + (parts.stream ? 3.5 : 0.0));
+  const double unit = shares > 0 ? budget_s * 1e9 / shares : 0;  // ns per share
+  auto ns = [&](double share) { return static_cast<uint64_t>(share * unit); };
   f.clock_ns = static_cast<double>(timer_cost_ns());
-  f.line1_ns = line_pingpong(f, false, budget / 20);
-  f.line2_ns = line_pingpong(f, true, budget / 20);
-  Handoff futex = best_handoff(f, budget / 10, futex_handoff);
-  Handoff pipe = best_handoff(f, budget / 10, pipe_handoff);
-  f.futex_ns = futex.median;
-  f.futex_fast_ns = futex.fast;
-  f.pipe_ns = pipe.median;
-  f.pipe_fast_ns = pipe.fast;
-  const uint64_t per_size = sizes.empty() ? 0 : (budget * 7 / 10) / sizes.size();
+  if (parts.lines) {
+    f.line1_ns = line_pingpong(f, false, ns(0.5));
+    f.line2_ns = line_pingpong(f, true, ns(0.5));
+    if (f.line2_ns == 0) f.error = "the reference threads could not be started";
+  }
+  if (parts.handoffs) {
+    Handoff futex = best_handoff(f, ns(1), futex_handoff);
+    Handoff pipe = best_handoff(f, ns(1), pipe_handoff);
+    f.futex_ns = futex.median;
+    f.futex_fast_ns = futex.fast;
+    f.pipe_ns = pipe.median;
+    f.pipe_fast_ns = pipe.fast;
+  }
   for (size_t n : sizes) {
     SizeFloors s;
     s.bytes = n;
-    s.memcpy_bytes_per_second = memcpy_rate(n, per_size / 10);
-    s.pingpong_copy_ns = payload_pingpong(f, n, false, per_size / 5);
-    s.pingpong_inplace_ns = payload_pingpong(f, n, true, per_size / 5);
-    s.stream_copy_bytes_per_second = stream_ceiling(f, n, false, per_size / 4);
-    s.stream_inplace_bytes_per_second = stream_ceiling(f, n, true, per_size / 4);
+    s.memcpy_bytes_per_second = memcpy_rate(n, ns(0.7));
+    if (parts.pingpong) {
+      s.pingpong_copy_ns = payload_pingpong(f, n, false, ns(1.4));
+      s.pingpong_inplace_ns = payload_pingpong(f, n, true, ns(1.4));
+    }
+    if (parts.stream) {
+      s.stream_copy_bytes_per_second = stream_ceiling(f, n, false, ns(1.75));
+      s.stream_inplace_bytes_per_second = stream_ceiling(f, n, true, ns(1.75));
+      if (s.stream_copy_bytes_per_second == 0 && f.error.empty()) {
+        f.error = "the reference threads could not be started";
+      }
+    }
     f.sizes.push_back(s);
   }
-  if (f.line2_ns == 0) f.error = "the reference threads could not be started";
   f.seconds = static_cast<double>(sys::now_ns() - t0) * 1e-9;
   return f;
 }

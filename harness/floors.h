@@ -46,10 +46,21 @@ struct Floors {
   std::string error;   // non-empty when the floors could not be measured (threads, memory)
 };
 
+// What measure_floors measures: everything (a run's start, `ipcbench floors`), or, for a floor
+// taken next to one benchmark, only what bounds it (floor_parts_for).
+struct FloorParts {
+  bool lines = true;     // line1_ns, line2_ns
+  bool handoffs = true;  // futex and pipe hand-offs
+  bool pingpong = true;  // per size: the reference ping-pongs
+  bool stream = true;    // per size: the stream ceilings
+};
+FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode);
 // Measures the floors for one placement and the given payload sizes, in at most about
-// `budget_s` seconds (the time is split between the items; larger sizes get fewer rounds).
-Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes,
-                      double budget_s);
+// `budget_s` seconds (the time is split between the items; larger sizes get fewer rounds). Each
+// floor is the median over short windows, the way a result's p50 is read: on a VM whose host
+// moves the vCPUs, a hand-off between them changes by up to 10x from one second to the next.
+Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
+                      FloorParts parts = {});
 nlohmann::json floors_to_json(const Floors& f);
 // The floor (latency, ns) or ceiling (throughput, bytes/s) that bounds one benchmark, and
 // whether a smaller value is better. `wait_mode` says how the sides waited (blocking waits are

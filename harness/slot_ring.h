@@ -8,9 +8,9 @@
 // signal and the message arrive in one transfer; a longer slot ends with it, so a consumer
 // waiting close behind the producer polls (and trains its prefetcher on) the one line the
 // producer writes last, not the lines it is still writing (stamp first, a 4 KiB stream fell into
-// a mode ten times slower whenever the consumer caught up). The consumer returns slots through a credit counter (on its own line)
-// that it publishes lazily, once per half ring (at least), so the producer rarely reads a line
-// the consumer writes.
+// a mode ten times slower whenever the consumer caught up). The consumer returns slots through a
+// credit counter (on its own line) that it publishes lazily, once per half ring (at least), so the
+// producer rarely reads a line the consumer writes.
 //
 // Everything read from shared memory is untrusted: a stamp that is neither this lap's (ready)
 // nor the previous lap's (not yet written) is corruption, and so is a credit that runs ahead of

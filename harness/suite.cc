@@ -218,6 +218,10 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   s.fan = static_cast<int>(t["fan"].value_or(int64_t{2}));
   s.sleep_us = static_cast<uint64_t>(t["sleep_us"].value_or(int64_t{50}));
   s.spin_us = static_cast<uint64_t>(t["spin_us"].value_or(int64_t{20}));
+  s.floors = t["floors"].value_or(std::string("start"));
+  if (s.floors != "start" && s.floors != "each" && s.floors != "off") {
+    return plain_error("suite " + origin, "floors must be \"start\", \"each\" or \"off\"");
+  }
   if (s.min_time_s <= 0 || s.repetitions < 1 || s.stall_ms < 100) {
     return plain_error("suite " + origin,
                        "min_time must be > 0, repetitions >= 1, stall_ms >= 100");

@@ -36,6 +36,10 @@ struct Suite {
   int fan = 2;             // peers of fanin/fanout
   uint64_t sleep_us = 50;  // `sleep` waiter interval
   uint64_t spin_us = 20;   // `adaptive` waiter spin budget
+  // When the physical floors are measured: "start" (once, at the start of the run), "each"
+  // (also right after every benchmark, for its own bound: what a ratio to the floor needs on a
+  // VM whose host moves the vCPUs) or "off".
+  std::string floors = "start";
 };
 
 // What the user said on the command line; unset fields keep the suite's values. The matrix

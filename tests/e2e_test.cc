@@ -278,6 +278,30 @@ TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
   EXPECT_NE(summary.find("x floor |"), std::string::npos) << summary;
 }
 
+// --floors each: every result is read against a floor measured right after it (and says so),
+// one line per benchmark in the below-floor list at most, whatever Google Benchmark's sizing
+// calls did.
+TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
+  Outcome o = run_ipcbench(
+      {"run", "--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream", "--size",
+       "4K", "--min-time", "0.02", "--floors", "each", "--out", out_},
+      env_, 90);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  auto j = nlohmann::json::parse(read_file(out_ + "/bench.json"), nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  std::set<std::string> names;
+  for (const auto& b : j["benchmarks"]) {
+    SCOPED_TRACE(b.value("name", ""));
+    names.insert(b.value("name", ""));
+    EXPECT_EQ(b.value("floor_measured", ""), "after the benchmark");
+    EXPECT_GT(b.value("ratio_to_floor", 0.0), 0.0);
+    EXPECT_TRUE(b.contains(b.value("name", "").rfind("stream", 0) == 0 ? "ceiling_bytes_per_second"
+                                                                       : "floor_ns"));
+  }
+  EXPECT_GE(names.size(), 2u);
+  EXPECT_LE(j["context"]["ipcbench_below_floor"].size(), names.size());
+}
+
 struct BadInput {
   std::vector<std::string> args;
   const char* expect;  // a substring of the one error line
@@ -298,6 +322,7 @@ TEST_F(E2E, BadInputGetsOneClearLineAndNonZeroExit) {
       {{"run", "--pin", "0,4096"}, "not one this process may run on"},
       {{"run", "--suite", "no-such-suite"}, "cannot read"},
       {{"run", "--frobnicate"}, "unknown option"},
+      {{"run", "--floors", "sometimes"}, "--floors: expected start, each or off"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = c.args;

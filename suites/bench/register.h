@@ -3,6 +3,7 @@
 // reporting the counters every result carries.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -19,8 +20,10 @@ struct RunTally {
   // Per benchmark name: the descriptive fields of its results (wait_mode, copy mode, placement,
   // fan, ...) that are text, not counters; merged into every bench.json entry of that name.
   nlohmann::json fields = nlohmann::json::object();
-  // "NAME: p50 40 ns is below its floor 75 ns (...)": results a floor says are impossible.
-  std::vector<std::string> below_floor;
+  // "NAME: p50 40 ns is below its floor 75 ns (...)": results a floor says are impossible, per
+  // benchmark and repetition (Google Benchmark calls a benchmark several times to size its run:
+  // the last call is the result, so it replaces what the earlier ones said).
+  std::map<std::pair<std::string, int>, std::string> below_floor;
   // Benchmarks that failed in a repetition: their later repetitions are not run.
   std::set<std::string> failed;
 };
@@ -30,8 +33,10 @@ struct RunTally {
 // repetitions that include a failed one, so ipcbench numbers and aggregates the repetitions
 // itself (add_repetition_aggregates in harness/report.h).
 // `floors` (one per placement of the run, may be empty) give each result its floor_ns or
-// ceiling_bytes_per_second and ratio_to_floor counters.
+// ceiling_bytes_per_second and ratio_to_floor counters. With `each_budget_s` > 0 the floor that
+// bounds a result is measured again right after it, for that long, and the result is read
+// against that one.
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
-                         const std::vector<Floors>& floors, RunTally& tally);
+                         const std::vector<Floors>& floors, double each_budget_s, RunTally& tally);
 
 }  // namespace ipcb
