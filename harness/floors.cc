@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "backends/sync/cpu_relax.h"
+#include "harness/frame.h"
+#include "harness/slot_ring.h"
 #include "harness/sys.h"
 #include "harness/sys_sync.h"
 
@@ -129,11 +131,16 @@ double line_pingpong(Floors& f, bool two_lines, uint64_t budget_ns) {
   return median_of(std::move(windows));
 }
 
-// Reads every byte of `from` the fastest way this library knows: compared with the sender's
-// source (what --verify full does), so no receiver that reads them all can be faster.
+// Reads every byte of `from` the fastest way this library knows, as --verify full does: compared
+// with the sender's source, or above PayloadSource::kGenerateAbove with generated words (a stored
+// copy would compete with the message for the cache), so no receiver that checks them all can be
+// faster. (Comparing a 1 MiB message with a stored copy made the in-place floor twice what
+// ipcbench's generated-word check takes.)
 void read_all(const std::byte* from, const std::byte* expect, size_t n) {
-  int r = std::memcmp(from, expect, n);
-  asm volatile("" : : "r"(r));  // the read is not elided
+  bool same = n > PayloadSource::kGenerateAbove
+                  ? copy_compare_words(nullptr, from, PayloadSource::kBase, PayloadSource::kStep, n)
+                  : std::memcmp(from, expect, n) == 0;
+  asm volatile("" : : "r"(same));  // the read is not elided
 }
 
 // One-way time of a reference ping-pong of `n` payload bytes: the sender copies them into a
@@ -142,7 +149,11 @@ void read_all(const std::byte* from, const std::byte* expect, size_t n) {
 // does), and the first side reads them all. The median over windows of a few round trips (64
 // for small payloads, one for 1 MiB), for about `budget_ns`.
 double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
-  Buffer ab(n), ba(n), src_a(n), src_b(n), dst_a(n), dst_b(n);
+  // Two buffers per direction, used in turn (as a ring of two slots is): the one a sender
+  // writes was not just read on the other CPU.
+  Buffer ab0(n), ab1(n), ba0(n), ba1(n), src_a(n), src_b(n), dst_a(n), dst_b(n);
+  auto ab = [&](uint64_t v) { return (v & 1) ? ab1.data : ab0.data; };
+  auto ba = [&](uint64_t v) { return (v & 1) ? ba1.data : ba0.data; };
   Line fab, fba;
   const bool yield = same_cpu(f);
   const uint64_t per_window = std::clamp<uint64_t>((256u << 10) / std::max<size_t>(n, 1), 1, 64);
@@ -154,13 +165,13 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
       const uint64_t t0 = sys::now_ns();
       for (uint64_t k = 0; k < per_window; ++k) {
         ++v;
-        std::memcpy(ab.data, src_a.data, n);
+        std::memcpy(ab(v), src_a.data, n);
         fab.v.store(v, std::memory_order_release);
         wait_for(fba, v, yield);
         if (inplace) {
-          read_all(ba.data, src_a.data, n);
+          read_all(ba(v), src_a.data, n);
         } else {
-          std::memcpy(dst_a.data, ba.data, n);
+          std::memcpy(dst_a.data, ba(v), n);
           asm volatile("" : : "r"(dst_a.data) : "memory");
         }
       }
@@ -175,13 +186,70 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     for (uint64_t v = 1;; ++v) {
       if (!wait_for(fab, v, yield)) return;
       if (inplace) {
-        std::memcpy(ba.data, ab.data, n);  // the echo: one pass reads it and writes it back
+        std::memcpy(ba(v), ab(v), n);  // the echo: one pass reads it and writes it back
       } else {
-        std::memcpy(dst_b.data, ab.data, n);
+        std::memcpy(dst_b.data, ab(v), n);
         asm volatile("" : : "r"(dst_b.data) : "memory");
-        std::memcpy(ba.data, src_b.data, n);
+        std::memcpy(ba(v), src_b.data, n);
       }
       fba.v.store(v, std::memory_order_release);
+    }
+  };
+  if (!run_pair(f, a, b)) return 0;
+  return median_of(std::move(windows));
+}
+
+// One-way time of ipcbench's slot protocol alone (see SizeFloors::pingpong_slot_ns): each side
+// copies a frame of header + `n` bytes into the next slot of its ring and stores the stamp; the
+// other polls that stamp, copies the frame out and (the echo) into its own ring. The median
+// over windows, as payload_pingpong.
+double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
+  const size_t msg = sizeof(FrameHeader) + n, slot = SlotRing::slot_bytes_for(msg);
+  const size_t stamp_at = SlotRing::stamp_offset_for(msg), at = SlotRing::message_offset_for(msg);
+  constexpr size_t kSlots = 64;
+  Buffer ring_ab(slot * kSlots), ring_ba(slot * kSlots), src(msg), rx_a(msg), rx_b(msg);
+  std::memset(ring_ab.data, 0, slot * kSlots);
+  std::memset(ring_ba.data, 0, slot * kSlots);
+  std::atomic<bool> stop{false};
+  const bool yield = same_cpu(f);
+  auto stamp = [&](std::byte* ring, uint64_t pos) {
+    return std::atomic_ref<uint64_t>(
+        *reinterpret_cast<uint64_t*>(ring + (pos % kSlots) * slot + stamp_at));
+  };
+  auto await = [&](std::byte* ring, uint64_t pos) {
+    while (stamp(ring, pos).load(std::memory_order_acquire) != pos + 1) {
+      if (stop.load(std::memory_order_relaxed)) return false;
+      yield ? sys::yield_cpu() : cpu_relax();
+    }
+    return true;
+  };
+  const uint64_t per_window = std::clamp<uint64_t>((256u << 10) / std::max<size_t>(n, 1), 1, 64);
+  std::vector<double> windows;
+  windows.reserve(1 << 16);
+  auto a = [&] {
+    uint64_t start = sys::now_ns(), pos = 0;
+    for (;;) {
+      const uint64_t t0 = sys::now_ns();
+      for (uint64_t k = 0; k < per_window; ++k, ++pos) {
+        std::memcpy(ring_ab.data + (pos % kSlots) * slot + at, src.data, msg);
+        stamp(ring_ab.data, pos).store(pos + 1, std::memory_order_release);
+        await(ring_ba.data, pos);
+        std::memcpy(rx_a.data, ring_ba.data + (pos % kSlots) * slot + at, msg);
+        asm volatile("" : : "r"(rx_a.data) : "memory");
+      }
+      const uint64_t t1 = sys::now_ns();
+      windows.push_back(static_cast<double>(t1 - t0) / static_cast<double>(2 * per_window));
+      if ((t1 - start >= budget_ns && windows.size() >= 5) || windows.size() == windows.capacity())
+        break;
+    }
+    stop.store(true, std::memory_order_relaxed);
+  };
+  auto b = [&] {
+    for (uint64_t pos = 0;; ++pos) {
+      if (!await(ring_ab.data, pos)) return;
+      std::memcpy(rx_b.data, ring_ab.data + (pos % kSlots) * slot + at, msg);
+      std::memcpy(ring_ba.data + (pos % kSlots) * slot + at, rx_b.data, msg);
+      stamp(ring_ba.data, pos).store(pos + 1, std::memory_order_release);
     }
   };
   if (!run_pair(f, a, b)) return 0;
@@ -387,11 +455,11 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
   f.cpu_a = placement.cpu_self;
   f.cpu_b = placement.cpu_peer;
   const uint64_t t0 = sys::now_ns();
-  // Shares of the budget: lines 1, hand-offs 2, and per size memcpy 0.7, ping-pongs 2.8,
+  // Shares of the budget: lines 1, hand-offs 2, and per size memcpy 0.7, ping-pongs 3.5,
   // streams 3.5 (all parts: a tenth for the lines, a fifth for the hand-offs).
   const double n_sizes = static_cast<double>(sizes.size());
   const double shares = (parts.lines ? 1.0 : 0.0) + (parts.handoffs ? 2.0 : 0.0) +
-                        n_sizes * (0.7 + (parts.pingpong ? 2.8 : 0.0) + (parts.stream ? 3.5 : 0.0));
+                        n_sizes * (0.7 + (parts.pingpong ? 3.5 : 0.0) + (parts.stream ? 3.5 : 0.0));
   const double unit = shares > 0 ? budget_s * 1e9 / shares : 0;  // ns per share
   auto ns = [&](double share) { return static_cast<uint64_t>(share * unit); };
   f.clock_ns = static_cast<double>(timer_cost_ns());
@@ -415,6 +483,7 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
     if (parts.pingpong) {
       s.pingpong_copy_ns = payload_pingpong(f, n, false, ns(1.4));
       s.pingpong_inplace_ns = payload_pingpong(f, n, true, ns(1.4));
+      s.pingpong_slot_ns = slot_pingpong(f, n, ns(0.7));
     }
     if (parts.stream) {
       s.stream_copy_bytes_per_second = stream_ceiling(f, n, false, ns(1.75));

@@ -22,6 +22,10 @@ struct SizeFloors {
   // payload copied into a shared buffer and out again (copy) or copied in and read (inplace).
   double pingpong_copy_ns = 0;
   double pingpong_inplace_ns = 0;
+  // One-way time of ipcbench's own slot protocol with nothing else (two rings of 64 slots, the
+  // stamp in the slot, frame header + payload copied in and out, no checks, no framing code):
+  // a spin ping-pong's ratio to it is the harness's own overhead.
+  double pingpong_slot_ns = 0;
   // Throughput of a reference stream through a ring of at least 8 MiB: memcpy in, memcpy out
   // (copy) or memcpy in, read (inplace).
   double stream_copy_bytes_per_second = 0;

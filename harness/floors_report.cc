@@ -13,6 +13,7 @@ nlohmann::json floors_to_json(const Floors& f) {
                      {"memcpy_bytes_per_second", s.memcpy_bytes_per_second},
                      {"pingpong_copy_ns", s.pingpong_copy_ns},
                      {"pingpong_inplace_ns", s.pingpong_inplace_ns},
+                     {"pingpong_slot_ns", s.pingpong_slot_ns},
                      {"stream_copy_bytes_per_second", s.stream_copy_bytes_per_second},
                      {"stream_inplace_bytes_per_second", s.stream_inplace_bytes_per_second}});
   }

@@ -90,6 +90,17 @@ void set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
   state.counters[bound.latency ? "floor_ns" : "ceiling_bytes_per_second"] = bound.value;
   state.counters["ratio_to_floor"] = ratio;
   tally.fields[spec.name()]["floor"] = bound.what;
+  // A polling copy-mode ping-pong through shared memory, against the same slot protocol with
+  // nothing else: what the harness itself adds.
+  if (bound.latency && spec.workload == "pingpong" && m.wait_mode != "block" && b != nullptr &&
+      std::string(b->kind) == "shm" && spec.mode == CopyMode::kCopy) {
+    auto s = std::find_if(floors->sizes.begin(), floors->sizes.end(),
+                          [&](const SizeFloors& z) { return z.bytes == spec.payload_bytes; });
+    if (s != floors->sizes.end() && s->pingpong_slot_ns > 0) {
+      state.counters["protocol_ns"] = s->pingpong_slot_ns;
+      state.counters["ratio_to_protocol"] = measured / s->pingpong_slot_ns;
+    }
+  }
   double limit = bound.impossible > 0 ? bound.impossible : bound.value;
   bool below = bound.latency ? measured < limit * (1 - bound.tolerance)
                              : measured > limit * (1 + bound.tolerance);
