@@ -98,27 +98,48 @@ bool same_cpu(const Floors& f) {
   return f.cpu_a >= 0 && f.cpu_a == f.cpu_b;
 }
 
+// The timing side of a reference ping-pong: `round()` (one round trip) in windows of
+// `per_window`, each window's one-way time (half its round trips' mean), until `budget_ns` has
+// passed and at least `min_windows` were timed (or 65536 were). Returns their median.
+template <typename Round>
+double median_round_trip(uint64_t per_window, uint64_t budget_ns, size_t min_windows,
+                         Round&& round) {
+  std::vector<double> windows;
+  windows.reserve(1 << 16);
+  const uint64_t start = sys::now_ns();
+  for (;;) {
+    const uint64_t t0 = sys::now_ns();
+    for (uint64_t k = 0; k < per_window; ++k) round();
+    const uint64_t t1 = sys::now_ns();
+    windows.push_back(static_cast<double>(t1 - t0) / static_cast<double>(2 * per_window));
+    if ((t1 - start >= budget_ns && windows.size() >= min_windows) ||
+        windows.size() == windows.capacity()) {
+      break;
+    }
+  }
+  return median_of(std::move(windows));
+}
+
+// Round trips per timed window of a reference ping-pong of `n` payload bytes: 64 for small
+// payloads, one for 256 KiB and more.
+uint64_t round_trips_per_window(size_t n) {
+  return std::clamp<uint64_t>((256u << 10) / std::max<size_t>(n, 1), 1, 64);
+}
+
 // One-way time of a ping-pong through one line (both directions) or two (one each way): the
 // median over windows of 64 round trips, for about `budget_ns`.
 double line_pingpong(Floors& f, bool two_lines, uint64_t budget_ns) {
   Line l1, l2;
   Line& back = two_lines ? l2 : l1;
   const bool yield = same_cpu(f);
-  std::vector<double> windows;
-  windows.reserve(1 << 16);
+  double one_way = 0;
   auto a = [&] {
-    uint64_t start = sys::now_ns(), v = 0;
-    for (;;) {
-      const uint64_t t0 = sys::now_ns();
-      for (int k = 0; k < 64; ++k) {
-        l1.v.store(v + 1, std::memory_order_release);
-        wait_for(back, v + 2, yield);
-        v += 2;
-      }
-      const uint64_t t1 = sys::now_ns();
-      windows.push_back(static_cast<double>(t1 - t0) / 128);
-      if (t1 - start >= budget_ns || windows.size() == windows.capacity()) break;
-    }
+    uint64_t v = 0;
+    one_way = median_round_trip(64, budget_ns, 1, [&] {
+      l1.v.store(v + 1, std::memory_order_release);
+      wait_for(back, v + 2, yield);
+      v += 2;
+    });
     l1.v.store(kStop, std::memory_order_release);
   };
   auto b = [&] {
@@ -128,14 +149,13 @@ double line_pingpong(Floors& f, bool two_lines, uint64_t budget_ns) {
     }
   };
   if (!run_pair(f, a, b)) return 0;
-  return median_of(std::move(windows));
+  return one_way;
 }
 
 // Reads every byte of `from` the fastest way this library knows, as --verify full does: compared
 // with the sender's source, or above PayloadSource::kGenerateAbove with generated words (a stored
 // copy would compete with the message for the cache), so no receiver that checks them all can be
-// faster. (Comparing a 1 MiB message with a stored copy made the in-place floor twice what
-// ipcbench's generated-word check takes.)
+// faster.
 void read_all(const std::byte* from, const std::byte* expect, size_t n) {
   bool same = n > PayloadSource::kGenerateAbove
                   ? copy_compare_words(nullptr, from, PayloadSource::kBase, PayloadSource::kStep, n)
@@ -156,30 +176,21 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   auto ba = [&](uint64_t v) { return (v & 1) ? ba1.data : ba0.data; };
   Line fab, fba;
   const bool yield = same_cpu(f);
-  const uint64_t per_window = std::clamp<uint64_t>((256u << 10) / std::max<size_t>(n, 1), 1, 64);
-  std::vector<double> windows;
-  windows.reserve(1 << 16);
+  double one_way = 0;
   auto a = [&] {
-    uint64_t start = sys::now_ns(), v = 0;
-    for (;;) {
-      const uint64_t t0 = sys::now_ns();
-      for (uint64_t k = 0; k < per_window; ++k) {
-        ++v;
-        std::memcpy(ab(v), src_a.data, n);
-        fab.v.store(v, std::memory_order_release);
-        wait_for(fba, v, yield);
-        if (inplace) {
-          read_all(ba(v), src_a.data, n);
-        } else {
-          std::memcpy(dst_a.data, ba(v), n);
-          asm volatile("" : : "r"(dst_a.data) : "memory");
-        }
+    uint64_t v = 0;
+    one_way = median_round_trip(round_trips_per_window(n), budget_ns, 5, [&] {
+      ++v;
+      std::memcpy(ab(v), src_a.data, n);
+      fab.v.store(v, std::memory_order_release);
+      wait_for(fba, v, yield);
+      if (inplace) {
+        read_all(ba(v), src_a.data, n);
+      } else {
+        std::memcpy(dst_a.data, ba(v), n);
+        asm volatile("" : : "r"(dst_a.data) : "memory");
       }
-      const uint64_t t1 = sys::now_ns();
-      windows.push_back(static_cast<double>(t1 - t0) / static_cast<double>(2 * per_window));
-      if ((t1 - start >= budget_ns && windows.size() >= 5) || windows.size() == windows.capacity())
-        break;
-    }
+    });
     fab.v.store(kStop, std::memory_order_release);
   };
   auto b = [&] {
@@ -196,25 +207,25 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     }
   };
   if (!run_pair(f, a, b)) return 0;
-  return median_of(std::move(windows));
+  return one_way;
 }
 
 // One-way time of ipcbench's slot protocol alone (see SizeFloors::pingpong_slot_ns): each side
-// copies a frame of header + `n` bytes into the next slot of its ring and stores the stamp; the
-// other polls that stamp, copies the frame out and (the echo) into its own ring. The median
-// over windows, as payload_pingpong.
+// copies a frame of header + `n` bytes into the next slot of its ring (as many slots and laid
+// out as a ping-pong's SlotRing) and stores the stamp; the other polls that stamp, copies the
+// frame out and (the echo) into its own ring. The median over windows, as payload_pingpong.
 double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
   const size_t msg = sizeof(FrameHeader) + n, slot = SlotRing::slot_bytes_for(msg);
   const size_t stamp_at = SlotRing::stamp_offset_for(msg), at = SlotRing::message_offset_for(msg);
-  constexpr size_t kSlots = 64;
-  Buffer ring_ab(slot * kSlots), ring_ba(slot * kSlots), src(msg), rx_a(msg), rx_b(msg);
-  std::memset(ring_ab.data, 0, slot * kSlots);
-  std::memset(ring_ba.data, 0, slot * kSlots);
+  const size_t slots = SlotRing::slots_for(msg, /*deep=*/false);
+  Buffer ring_ab(slot * slots), ring_ba(slot * slots), src(msg), rx_a(msg), rx_b(msg);
+  std::memset(ring_ab.data, 0, slot * slots);
+  std::memset(ring_ba.data, 0, slot * slots);
   std::atomic<bool> stop{false};
   const bool yield = same_cpu(f);
   auto stamp = [&](std::byte* ring, uint64_t pos) {
     return std::atomic_ref<uint64_t>(
-        *reinterpret_cast<uint64_t*>(ring + (pos % kSlots) * slot + stamp_at));
+        *reinterpret_cast<uint64_t*>(ring + (pos % slots) * slot + stamp_at));
   };
   auto await = [&](std::byte* ring, uint64_t pos) {
     while (stamp(ring, pos).load(std::memory_order_acquire) != pos + 1) {
@@ -223,37 +234,29 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
     }
     return true;
   };
-  const uint64_t per_window = std::clamp<uint64_t>((256u << 10) / std::max<size_t>(n, 1), 1, 64);
-  std::vector<double> windows;
-  windows.reserve(1 << 16);
+  double one_way = 0;
   auto a = [&] {
-    uint64_t start = sys::now_ns(), pos = 0;
-    for (;;) {
-      const uint64_t t0 = sys::now_ns();
-      for (uint64_t k = 0; k < per_window; ++k, ++pos) {
-        std::memcpy(ring_ab.data + (pos % kSlots) * slot + at, src.data, msg);
-        stamp(ring_ab.data, pos).store(pos + 1, std::memory_order_release);
-        await(ring_ba.data, pos);
-        std::memcpy(rx_a.data, ring_ba.data + (pos % kSlots) * slot + at, msg);
-        asm volatile("" : : "r"(rx_a.data) : "memory");
-      }
-      const uint64_t t1 = sys::now_ns();
-      windows.push_back(static_cast<double>(t1 - t0) / static_cast<double>(2 * per_window));
-      if ((t1 - start >= budget_ns && windows.size() >= 5) || windows.size() == windows.capacity())
-        break;
-    }
+    uint64_t pos = 0;
+    one_way = median_round_trip(round_trips_per_window(n), budget_ns, 5, [&] {
+      std::memcpy(ring_ab.data + (pos % slots) * slot + at, src.data, msg);
+      stamp(ring_ab.data, pos).store(pos + 1, std::memory_order_release);
+      await(ring_ba.data, pos);
+      std::memcpy(rx_a.data, ring_ba.data + (pos % slots) * slot + at, msg);
+      asm volatile("" : : "r"(rx_a.data) : "memory");
+      ++pos;
+    });
     stop.store(true, std::memory_order_relaxed);
   };
   auto b = [&] {
     for (uint64_t pos = 0;; ++pos) {
       if (!await(ring_ab.data, pos)) return;
-      std::memcpy(rx_b.data, ring_ab.data + (pos % kSlots) * slot + at, msg);
-      std::memcpy(ring_ba.data + (pos % kSlots) * slot + at, rx_b.data, msg);
+      std::memcpy(rx_b.data, ring_ab.data + (pos % slots) * slot + at, msg);
+      std::memcpy(ring_ba.data + (pos % slots) * slot + at, rx_b.data, msg);
       stamp(ring_ba.data, pos).store(pos + 1, std::memory_order_release);
     }
   };
   if (!run_pair(f, a, b)) return 0;
-  return median_of(std::move(windows));
+  return one_way;
 }
 
 // Throughput of a reference stream of `n`-byte messages through a ring of at least 8 MiB (and
