@@ -280,6 +280,8 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
         cached_tail = tail.v.load(std::memory_order_acquire);
         if (h - cached_tail >= slots) yield ? sys::yield_cpu() : cpu_relax();
       }
+      // Stopped while the ring was full: that slot may not be free, so write nothing more.
+      if (stop.load(std::memory_order_acquire)) break;
       std::memcpy(ring.data + (h % slots) * slot, src.data, n);
       head.v.store(++h, std::memory_order_release);
     }
@@ -308,7 +310,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
         w0 = w1;
         if ((w1 - start >= budget_ns && windows.size() >= 5) ||
             windows.size() == windows.capacity()) {
-          stop.store(true, std::memory_order_relaxed);
+          stop.store(true, std::memory_order_release);
           return;
         }
       }
