@@ -23,6 +23,9 @@
 #define CONFORM_SKIP(reason) GTEST_SKIP() << reason
 // Names the man page (section) a test checks, for the report: CONFORM_MAN("shmctl(2)").
 #define CONFORM_MAN(page) ::testing::Test::RecordProperty("man", page)
+// Names the checklist rows (suites/conformance/checklist.tsv) a test checks fully, separated by
+// spaces, once per test (a second call replaces the first): CONFORM_ROWS("S01 S02").
+#define CONFORM_ROWS(ids) ::testing::Test::RecordProperty("rows", ids)
 
 // Expects a forked child to have exited with 0.
 #define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()

@@ -19,7 +19,7 @@ namespace ipcb {
 namespace {
 
 struct Outcome {
-  std::string mechanism, behaviour, test, man;
+  std::string mechanism, behaviour, test, man, rows;
   std::string result;  // PASS, FAIL, SKIP
   std::string reason;  // skip reason or first failure
   double seconds = 0;
@@ -84,7 +84,10 @@ class Collector : public ::testing::EmptyTestEventListener {
     }
     const ::testing::TestResult* r = info.result();
     for (int i = 0; i < r->test_property_count(); ++i) {
-      if (std::string(r->GetTestProperty(i).key()) == "man") o.man = r->GetTestProperty(i).value();
+      const std::string key = r->GetTestProperty(i).key();
+      if (key == "man") o.man = r->GetTestProperty(i).value();
+      if (key == "rows")
+        o.rows += (o.rows.empty() ? "" : " ") + std::string(r->GetTestProperty(i).value());
     }
     if (r->Failed()) {
       o.result = "FAIL";
@@ -161,6 +164,7 @@ int run_conformance(const std::vector<std::string>& args) {
                             {"behaviour", o.behaviour},
                             {"test", o.test},
                             {"man", o.man},
+                            {"rows", o.rows},
                             {"result", o.result},
                             {"reason", o.reason},
                             {"seconds", o.seconds}});
