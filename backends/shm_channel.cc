@@ -2,6 +2,7 @@
 #include "backends/shm_channel.h"
 
 #include <cstring>
+#include <string_view>
 
 #include "backends/sync/waiter.h"
 #include "harness/slot_ring.h"
@@ -71,6 +72,13 @@ class ShmChannel : public SlotChannel {
   void release_recv() override {
     // The producer can only be waiting for space when the credit it needs is published.
     if (rx_.ring.release()) rx_.space->notify();
+  }
+
+  PollingRings polling_rings() override {
+    for (const Waiter* w : {tx_.data.get(), tx_.space.get(), rx_.data.get(), rx_.space.get()}) {
+      if (!w->polls()) return {};
+    }
+    return {&tx_.ring, &rx_.ring, std::string_view(tx_.data->wait_mode()) == "spin"};
   }
 
   std::vector<int> inherited_fds() const override {

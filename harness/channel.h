@@ -16,6 +16,17 @@
 
 namespace ipcb {
 
+class SlotRing;
+
+// A shared-memory channel's rings, for Endpoint's inline fast path: only when every waiter of
+// the channel polls (its notify() does nothing), so a commit or release needs no call. `spin`:
+// the waiter busy-polls, so the fast path may poll too before it falls back to the waiter.
+struct PollingRings {
+  SlotRing* tx = nullptr;
+  SlotRing* rx = nullptr;
+  bool spin = false;
+};
+
 struct ChannelConfig {
   size_t message_bytes = 0;                  // sizeof(FrameHeader) + payload, for every message
   std::string sync;                          // waiter or kernel strategy name
@@ -51,6 +62,10 @@ class Channel {
   virtual void commit_send() {}
   virtual Result<std::span<const std::byte>> peek_recv();
   virtual void release_recv() {}
+  // The rings behind reserve_send / peek_recv when the fast path may use them directly (see
+  // PollingRings); empty otherwise. Whatever the fast path cannot do at once (a full ring, a
+  // message not there yet, a corrupt stamp or credit) it leaves to the calls above.
+  virtual PollingRings polling_rings() { return {}; }
 };
 
 // The creating side of a channel: the channel plus what the peer needs to open it by name.

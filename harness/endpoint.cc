@@ -1,4 +1,4 @@
-// Endpoint (see endpoint.h).
+// Endpoint (see endpoint.h): the general paths; the fast path is inline in the header.
 #include "harness/endpoint.h"
 
 #include <cstring>
@@ -22,9 +22,17 @@ Endpoint::Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, Co
       verify_(verify),
       source_(payload_bytes),
       checker_(source_, verify),
-      rx_buf_(mode == CopyMode::kCopy ? sizeof(FrameHeader) + payload_bytes : 0) {}
+      rx_buf_(mode == CopyMode::kCopy ? sizeof(FrameHeader) + payload_bytes : 0) {
+  // The fast path writes and reads whole messages of this size straight in the slots.
+  const size_t message = sizeof(FrameHeader) + payload_bytes;
+  PollingRings r = channel.polling_rings();
+  if (r.tx != nullptr && r.rx != nullptr && r.tx->message_bytes() == message &&
+      r.rx->message_bytes() == message) {
+    rings_ = r;
+  }
+}
 
-Status Endpoint::put(const FrameHeader& h, std::span<const std::byte> payload) {
+Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> payload) {
   if (mode_ == CopyMode::kCopy) {
     IPCB_TRY_STATUS(channel_.send(h, payload));
   } else {
@@ -37,34 +45,11 @@ Status Endpoint::put(const FrameHeader& h, std::span<const std::byte> payload) {
   return ok_status();
 }
 
-void Endpoint::release_held() {
-  if (held_.empty()) return;
-  held_ = {};
-  channel_.release_recv();
+Error Endpoint::echo_length_error() {
+  return plain_error("echo", "the received message has the wrong length");
 }
 
-Status Endpoint::send(uint32_t flags, uint64_t send_ns) {
-  uint64_t seq = tx_seq_++;
-  FrameHeader h{seq, static_cast<uint32_t>(source_.size()), flags, send_ns, source_.checksum(seq)};
-  return put(h, source_.payload(seq));
-}
-
-Status Endpoint::echo(const FrameHeader& received) {
-  FrameHeader h = received;
-  h.seq = tx_seq_++;
-  h.flags = kFrameData;
-  auto msg = mode_ == CopyMode::kCopy ? std::span<const std::byte>(rx_buf_) : held_;
-  if (msg.size() != sizeof(FrameHeader) + source_.size()) {
-    return plain_error("echo", "the received message has the wrong length");
-  }
-  auto st = put(h, msg.subspan(sizeof(FrameHeader)));
-  if (!pending_) release_held();  // a deferred check still reads it (finish_check releases)
-  return st;
-}
-
-Result<FrameHeader> Endpoint::recv(bool defer_check) {
-  IPCB_TRY_STATUS(finish_check());
-  release_held();
+Result<FrameHeader> Endpoint::recv_general(bool defer_check) {
   std::span<const std::byte> msg;
   compared_ = FrameChecker::Compared::kNot;
   if (mode_ == CopyMode::kCopy && verify_ == VerifyMode::kFull && !defer_check &&
@@ -95,19 +80,26 @@ Result<FrameHeader> Endpoint::recv(bool defer_check) {
   }
   bytes_received_ += msg.size();
   last_msg_ = msg;
+  if (defer_check) return judge(true);
+  IPCB_TRY_STATUS(check_last());
+  return read_header(last_msg_);
+}
+
+Result<FrameHeader> Endpoint::judge(bool defer_check) {
   if (defer_check) {
     // Only what deciding needs now: the length and the flags (no counting, no payload pass).
-    FrameFault shape = checker_.check_shape(msg);
+    FrameFault shape = checker_.check_shape(last_msg_);
     if (shape != FrameFault::kNone) {
-      last_fault_ = checker_.check(msg);  // counted, and named
+      last_fault_ = checker_.check(last_msg_);  // counted, and named
       return plain_error("corrupt frame received", checker_.last_error());
     }
     pending_ = true;
     last_fault_ = FrameFault::kNone;
-    return read_header(msg);
+    return read_header(last_msg_);
   }
-  IPCB_TRY_STATUS(check_last());
-  return read_header(msg);
+  // The fast path's inline check did not pass (its payload was already read): judge it in full.
+  IPCB_TRY_STATUS(judge_checked());
+  return read_header(last_msg_);
 }
 
 Status Endpoint::finish_check() {
@@ -122,6 +114,15 @@ Status Endpoint::check_last() {
   // In place with no payload check, nothing else reads the payload: read it here, so every
   // mode and verify level touches every byte the sender wrote.
   if (mode_ == CopyMode::kInplace && verify_ != VerifyMode::kFull) sink_ += touch_all(last_msg_);
+  if (checker_.check_data_fast(last_msg_, compared_)) {
+    last_fault_ = FrameFault::kNone;
+    compared_ = FrameChecker::Compared::kNot;
+    return ok_status();
+  }
+  return judge_checked();
+}
+
+Status Endpoint::judge_checked() {
   last_fault_ = checker_.check(last_msg_, compared_);
   compared_ = FrameChecker::Compared::kNot;
   // A frame the protocol cannot act on ends the run now, naming the field; waiting for the

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "harness/sys.h"
+#include "harness/tick_clock.h"
 
 #ifndef IPCBENCH_BUILD_TYPE
 #define IPCBENCH_BUILD_TYPE "unknown"
@@ -76,6 +77,8 @@ nlohmann::json capture_environment(const std::vector<Placement>& placements) {
   j["clocksource"] = first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
   j["timer"] = "clock_gettime(CLOCK_MONOTONIC)";
   j["timer_cost_ns"] = timer_cost_ns();
+  // Pingpong times each round trip with this one (see tick_clock.h).
+  j["round_trip_timer"] = TickClock::best().name();
   j["build_type"] = IPCBENCH_BUILD_TYPE;
   // "placement" names the one placement of the run, or "mixed" when a suite sweeps them; every
   // result also carries its own placement and CPUs.

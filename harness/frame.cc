@@ -18,9 +18,6 @@
 #endif
 
 namespace ipcb {
-namespace {
-constexpr size_t kStride = 64;  // window offsets step by one cache line
-}
 
 const char* verify_name(VerifyMode m) {
   switch (m) {
@@ -70,10 +67,6 @@ PayloadSource::PayloadSource(size_t payload_bytes)
   for (size_t v = 0; v < kVariants; ++v) checksums_.push_back(checksum_of(payload(v)));
 }
 
-std::span<const std::byte> PayloadSource::payload(uint64_t seq) const {
-  return std::span(pattern_.data() + (seq % kVariants) * kStride, size_);
-}
-
 bool PayloadSource::matches(std::span<const std::byte> data, uint64_t seq) const {
   if (data.size() != size_) return false;
   if (size_ > kGenerateAbove) {
@@ -82,15 +75,9 @@ bool PayloadSource::matches(std::span<const std::byte> data, uint64_t seq) const
   return size_ == 0 || std::memcmp(data.data(), payload(seq).data(), size_) == 0;
 }
 
-bool PayloadSource::copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const {
+bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src, uint64_t seq) const {
   if (size_ > kGenerateAbove) return copy_compare_words(dst, src, first_word(seq), kStep, size_);
   return copy_compare(dst, src, payload(seq).data(), size_);
-}
-
-FrameHeader read_header(std::span<const std::byte> message) {
-  FrameHeader h{};
-  if (message.size() >= sizeof h) std::memcpy(&h, message.data(), sizeof h);
-  return h;
 }
 
 uint64_t checksum_of(std::span<const std::byte> data) {
@@ -163,16 +150,6 @@ FrameFault FrameChecker::fail(FrameFault f, const std::string& text) {
   last_error_ = std::string(fault_name(f)) + ": " + text;
   if (first_error_.empty()) first_error_ = last_error_;
   return f;
-}
-
-FrameFault FrameChecker::check_shape(std::span<const std::byte> message) const {
-  if (message.size() != sizeof(FrameHeader) + source_.size()) return FrameFault::kTruncated;
-  FrameHeader h = read_header(message);
-  if (h.payload_bytes != source_.size()) return FrameFault::kTruncated;
-  if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0 || (h.flags & (h.flags - 1)) != 0) {
-    return FrameFault::kBadFlags;
-  }
-  return FrameFault::kNone;
 }
 
 FrameFault FrameChecker::check(std::span<const std::byte> message, Compared compared) {

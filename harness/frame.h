@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -37,6 +38,24 @@ enum FrameFlags : uint32_t {
 inline constexpr uint32_t kAllFrameFlags =
     kFrameData | kFrameStop | kFrameAck | kFrameSync | kFrameBurst;
 
+// memcpy for the message path: small copies (up to 256 bytes) inline, as a few overlapping
+// fixed-size moves, instead of a call into the C library; larger ones call memcpy.
+inline void copy_bytes(std::byte* __restrict dst, const std::byte* __restrict src, size_t n) {
+  if (n > 256) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 32) {
+    for (size_t i = 0; i + 32 < n; i += 32) std::memcpy(dst + i, src + i, 32);
+    std::memcpy(dst + n - 32, src + n - 32, 32);  // the last 32 (overlapping the loop's last)
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    if (n > 16) std::memcpy(dst + 8, src + 8, 8);
+    if (n > 24) std::memcpy(dst + 16, src + 16, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
 enum class VerifyMode { kFull, kSeq, kOff };
 const char* verify_name(VerifyMode m);
 Result<VerifyMode> parse_verify(const std::string& s);
@@ -54,18 +73,48 @@ class PayloadSource {
   // Above this, receivers compare with generated words rather than the stored pattern.
   static constexpr size_t kGenerateAbove = 256 * 1024;
 
+  static constexpr size_t kStride = 64;  // window offsets step by one cache line
+  // Up to this, copy_matching is an inline word loop (a call into a SIMD clone costs more).
+  static constexpr size_t kInlineAtMost = 256;
+
   explicit PayloadSource(size_t payload_bytes);
   size_t size() const { return size_; }
-  std::span<const std::byte> payload(uint64_t seq) const;
+  std::span<const std::byte> payload(uint64_t seq) const {
+    return std::span(pattern_.data() + (seq % kVariants) * kStride, size_);
+  }
   uint64_t checksum(uint64_t seq) const { return checksums_[seq % kVariants]; }
   // Whether `data` (size() bytes) is the payload of `seq`: every byte is read and compared.
   bool matches(std::span<const std::byte> data, uint64_t seq) const;
   // Copies size() bytes from src to dst and says whether they are the payload of `seq`, in one
   // pass (each source byte is read once; the compare uses the value that was stored).
-  bool copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const;
+  bool copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const {
+    if (size_ <= kInlineAtMost) return copy_compare_inline(dst, src, payload(seq).data(), size_);
+    return copy_matching_large(dst, src, seq);
+  }
+
+  // copy_compare (below) for small sizes, inline.
+  static bool copy_compare_inline(std::byte* __restrict dst, const std::byte* __restrict src,
+                                  const std::byte* __restrict expected, size_t n) {
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w, e;
+      std::memcpy(&w, src + i, 8);
+      std::memcpy(&e, expected + i, 8);
+      std::memcpy(dst + i, &w, 8);
+      diff |= w ^ e;
+    }
+    for (; i < n; ++i) {
+      const std::byte b = src[i];
+      dst[i] = b;
+      diff |= static_cast<uint64_t>(b ^ expected[i]);
+    }
+    return diff == 0;
+  }
 
  private:
   uint64_t first_word(uint64_t seq) const { return kBase + (seq % kVariants) * 8 * kStep; }
+  bool copy_matching_large(std::byte* dst, const std::byte* src, uint64_t seq) const;
 
   size_t size_;
   std::vector<std::byte> pattern_;
@@ -97,7 +146,38 @@ class FrameChecker {
   FrameFault check(std::span<const std::byte> message, Compared compared = Compared::kNot);
   // The shape alone (length, payload_bytes, flags), neither counted nor remembered: what a
   // receiver needs to act before the full check (which checks it again).
-  FrameFault check_shape(std::span<const std::byte> message) const;
+  FrameFault check_shape(std::span<const std::byte> message) const {
+    if (message.size() != sizeof(FrameHeader) + source_.size()) return FrameFault::kTruncated;
+    FrameHeader h;
+    std::memcpy(&h, message.data(), sizeof h);
+    if (h.payload_bytes != source_.size()) return FrameFault::kTruncated;
+    if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0 || (h.flags & (h.flags - 1)) != 0) {
+      return FrameFault::kBadFlags;
+    }
+    return FrameFault::kNone;
+  }
+  // check()'s common case, inline: a data message, in order at kSeq and kFull, whose payload
+  // (compared before, per `compared`, or here) and checksum are right at kFull. Counts it as
+  // check() would and returns true; otherwise changes nothing and returns false, and check()
+  // then judges the message and names the fault.
+  bool check_data_fast(std::span<const std::byte> message, Compared compared) {
+    if (message.size() != sizeof(FrameHeader) + source_.size()) return false;
+    FrameHeader h;
+    std::memcpy(&h, message.data(), sizeof h);
+    if (h.payload_bytes != source_.size() || h.flags != kFrameData) return false;
+    if (mode_ == VerifyMode::kOff) return true;
+    if (h.seq != next_seq_) return false;
+    if (mode_ == VerifyMode::kFull) {
+      if (h.checksum != source_.checksum(h.seq)) return false;
+      if (compared == Compared::kNot ? !source_.matches(message.subspan(sizeof h), h.seq)
+                                     : compared != Compared::kMatched) {
+        return false;
+      }
+    }
+    ++next_seq_;
+    ++verified_;
+    return true;
+  }
 
   uint64_t verified() const { return verified_; }
   uint64_t errors() const { return errors_; }
@@ -119,7 +199,11 @@ class FrameChecker {
 };
 
 // Reads the header out of a received message (memcpy: the bytes may be unaligned or shared).
-FrameHeader read_header(std::span<const std::byte> message);
+inline FrameHeader read_header(std::span<const std::byte> message) {
+  FrameHeader h{};
+  if (message.size() >= sizeof h) std::memcpy(&h, message.data(), sizeof h);
+  return h;
+}
 // XXH3-64 of a buffer.
 uint64_t checksum_of(std::span<const std::byte> data);
 // Reads every byte of `data` (a cheap fold) so even --verify off really reads the payload.

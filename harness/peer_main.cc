@@ -31,7 +31,7 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
     // An echo goes out before its payload is checked (the check is ours, not the mechanism's).
     IPCB_TRY(FrameHeader h, ep.recv(/*defer_check=*/role == PeerRole::kEcho));
     if (h.flags & kFrameData) {
-      inject(inject_ns);
+      if (inject_ns != 0) inject(inject_ns);
       if (role == PeerRole::kEcho) {
         IPCB_TRY_STATUS(ep.echo(h));
       } else if (h.send_ns != 0 && measuring) {

@@ -4,7 +4,9 @@
 // check: the receiver's pass over the data is part of receiving it). One clock read ends a
 // round trip and starts the next; the bookkeeping (histograms, progress beat) of a round trip
 // happens after the next message is sent, while it is in flight, so none of it lies between
-// "the echo arrived" and "the next message is sent". Latency is half the round trip.
+// "the echo arrived" and "the next message is sent". Latency is half the round trip. The clock
+// is TickClock::best() (the TSC where that is safe): its read is inside every round trip.
+#include "harness/tick_clock.h"
 #include "harness/workload.h"
 
 namespace ipcb {
@@ -16,8 +18,10 @@ Result<Measurement> measure_pingpong(Session& s, Loop& loop) {
   Endpoint& ep = s.endpoint();
   uint64_t own_ok = 0;
   uint64_t timed_ns = 0;
-  uint64_t last_rtt = 0;  // recorded in the next round trip, once its message is sent
-  auto record = [&](uint64_t rtt) {
+  uint64_t last_rtt = 0;  // in ticks; recorded in the next round trip, once its message is sent
+  const TickClock& clock = TickClock::best();
+  auto record = [&](uint64_t ticks) {
+    const uint64_t rtt = clock.to_ns(ticks);
     m.rtt.record(rtt);
     m.latency.record(rtt / 2);
     timed_ns += rtt;
@@ -25,12 +29,13 @@ Result<Measurement> measure_pingpong(Session& s, Loop& loop) {
   };
   begin_measuring(s, m);
   const uint64_t start = sys::now_ns();
-  uint64_t t0 = start;
-  while (loop.next()) {
+  uint64_t t0 = clock.now();
+  for (bool more = loop.next(); more;) {
     IPCB_TRY_STATUS(ep.send(kFrameData));
     if (m.iterations != 0) record(last_rtt);
+    more = loop.next();  // asked while the message is in flight, as the bookkeeping is
     IPCB_TRY_STATUS(ep.recv());
-    const uint64_t t1 = sys::now_ns();
+    const uint64_t t1 = clock.now();
     last_rtt = t1 - t0;
     t0 = t1;
     own_ok += ep.last_fault() == FrameFault::kNone;

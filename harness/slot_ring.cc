@@ -31,7 +31,8 @@ SlotRing::SlotRing(SlotCredit* credit, std::byte* data, size_t slots, size_t mes
       slot_bytes_(slot_bytes_for(message_bytes)),
       message_bytes_(message_bytes),
       stamp_off_(stamp_offset_for(message_bytes)),
-      message_off_(message_offset_for(message_bytes)) {}
+      message_off_(message_offset_for(message_bytes)),
+      half_(std::max<size_t>(1, slots / 2)) {}
 
 Error SlotRing::corrupt(const char* what, uint64_t value, uint64_t expected) const {
   return plain_error("ring", std::string("corrupt shared state: ") + what + " = " +
@@ -77,16 +78,6 @@ Result<std::optional<std::span<const std::byte>>> SlotRing::try_peek() {
   const std::byte* slot = data_ + (tail_ & mask_) * slot_bytes_;
   return std::optional<std::span<const std::byte>>(
       std::span<const std::byte>(slot + message_off_, message_bytes_));
-}
-
-bool SlotRing::release() {
-  ++tail_;
-  // Lazily: once per half ring. A producer waiting for space has filled the ring, so the
-  // consumer, draining it, always reaches the next publication.
-  if (tail_ - published_ < std::max<size_t>(1, slots_ / 2)) return false;
-  published_ = tail_;
-  credit_->released.store(tail_, std::memory_order_release);
-  return true;
 }
 
 }  // namespace ipcb

@@ -59,13 +59,34 @@ class SlotRing {
   }
   // True when a slot is free (refreshes the cached credit) or the credit is corrupt. For waiters.
   bool writable();
+  // The fast path of try_reserve (inline, no Result): the next slot's message area when the
+  // cached credit already shows it free; nullptr otherwise (full, the credit needs a refresh, or
+  // it is corrupt: try_reserve then says which).
+  std::byte* reserve_now() {
+    if (head_ - cached_credit_ >= slots_ || credit_corrupt_) return nullptr;
+    return data_ + (head_ & mask_) * slot_bytes_ + message_off_;
+  }
 
   // --- consumer ---
   // The next message, or nullopt while it is not written. Valid until release().
   Result<std::optional<std::span<const std::byte>>> try_peek();
-  // Frees the message of the last try_peek. Returns true when it published the credit (the
-  // moment a producer waiting for space can go on: notify it then).
-  bool release();
+  // The fast path of try_peek (inline, no Result): the next message when its stamp says it is
+  // written; nullptr otherwise (not yet, or a corrupt stamp: try_peek then says which).
+  const std::byte* peek_now() const {
+    if (stamp(tail_).load(std::memory_order_acquire) != tail_ + 1) return nullptr;
+    return data_ + (tail_ & mask_) * slot_bytes_ + message_off_;
+  }
+  // Frees the message of the last try_peek / peek_now. Returns true when it published the
+  // credit (the moment a producer waiting for space can go on: notify it then). Lazily, once
+  // per half ring: a producer waiting for space has filled the ring, so the consumer, draining
+  // it, always reaches the next publication.
+  bool release() {
+    ++tail_;
+    if (tail_ - published_ < half_) return false;
+    published_ = tail_;
+    credit_->released.store(tail_, std::memory_order_release);
+    return true;
+  }
   // True when the next message is there or its stamp is corrupt. For waiters.
   bool readable() const {
     uint64_t s = stamp(tail_).load(std::memory_order_acquire);
@@ -85,6 +106,7 @@ class SlotRing {
   }
 
   size_t slots() const { return slots_; }
+  size_t message_bytes() const { return message_bytes_; }
   size_t slot_bytes() const { return slot_bytes_; }
 
  private:
@@ -105,6 +127,7 @@ class SlotRing {
   size_t message_bytes_;
   size_t stamp_off_;
   size_t message_off_;
+  uint64_t half_;  // credits are published every half ring (at least every message)
   // Producer state (local, trusted).
   uint64_t head_ = 0;
   uint64_t cached_credit_ = 0;

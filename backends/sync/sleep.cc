@@ -28,6 +28,7 @@ class SleepWaiter final : public Waiter {
     }
   }
   const char* wait_mode() const override { return "sleep"; }
+  bool polls() const override { return true; }
 
  private:
   uint64_t nap_ns_;

@@ -13,6 +13,7 @@ class SpinWaiter final : public Waiter {
     return poll_until(ready, abort, [] { cpu_relax(); });
   }
   const char* wait_mode() const override { return "spin"; }
+  bool polls() const override { return true; }
 };
 
 }  // namespace

@@ -45,6 +45,9 @@ class Waiter {
   virtual Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) = 0;
   // How this waiter waits, for the results: "spin", "sleep" (polls with naps), "block".
   virtual const char* wait_mode() const = 0;
+  // True when waiting is polling the condition and notify() does nothing (spin, yield, sleep):
+  // a side may then publish without calling notify().
+  virtual bool polls() const { return false; }
   // Descriptors the peer must inherit (eventfd); the creator writes their numbers in the slot.
   virtual std::vector<int> inherited_fds() const { return {}; }
 };

@@ -13,6 +13,7 @@ class YieldWaiter final : public Waiter {
     return poll_until(ready, abort, [] { sys::yield_cpu(); });
   }
   const char* wait_mode() const override { return "yield"; }
+  bool polls() const override { return true; }
 };
 
 }  // namespace
