@@ -2,8 +2,6 @@
 // no framing, no checks, no histogram, one flag per direction on its own cache line.
 #include "harness/floors.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -13,6 +11,7 @@
 #include <thread>
 
 #include "backends/sync/cpu_relax.h"
+#include "harness/floors_handoff.h"
 #include "harness/frame.h"
 #include "harness/slot_ring.h"
 #include "harness/sys.h"
@@ -337,109 +336,6 @@ double memcpy_rate(size_t n, uint64_t budget_ns) {
   return static_cast<double>(copies * n) * 1e9 / static_cast<double>(elapsed);
 }
 
-// One-way times of a blocking hand-off: `pass(i)` moves the turn to the other thread and
-// waits for it to come back (the other side runs `answer`). The median is the reference; the
-// fastest tenth bounds what a result can reach (a hand-off between vCPUs is bimodal: it is fast
-// when the other CPU had not gone to sleep yet, and a run may spend more time in that mode).
-struct Handoff {
-  double median = 0;
-  double fast = 0;
-};
-
-Handoff measure_handoff(Floors& f, uint64_t budget_ns, const std::function<bool()>& pass,
-                        const std::function<bool()>& answer, const std::function<void()>& stop) {
-  std::vector<uint64_t> rtt;
-  auto a = [&] {
-    uint64_t t0 = sys::now_ns();
-    while ((sys::now_ns() - t0 < budget_ns || rtt.size() < 8) && rtt.size() < 100'000) {
-      uint64_t s = sys::now_ns();
-      if (!pass()) break;
-      rtt.push_back(sys::now_ns() - s);
-    }
-    stop();
-  };
-  auto b = [&] {
-    while (answer()) {
-    }
-  };
-  if (!run_pair(f, a, b) || rtt.empty()) return {};
-  std::sort(rtt.begin(), rtt.end());
-  return {static_cast<double>(rtt[rtt.size() / 2]) / 2,
-          static_cast<double>(rtt[rtt.size() / 10]) / 2};
-}
-
-// The median of three measurements (a blocking hand-off varies with how deeply the other CPU
-// slept, from one thread pair to the next); the fastest tenth is the least of the three.
-Handoff best_handoff(Floors& f, uint64_t budget_ns, Handoff (*one)(Floors&, uint64_t)) {
-  std::vector<double> medians;
-  Handoff out;
-  for (int i = 0; i < 3; ++i) {
-    Handoff v = one(f, budget_ns / 3);
-    if (v.median > 0) medians.push_back(v.median);
-    if (v.fast > 0 && (out.fast == 0 || v.fast < out.fast)) out.fast = v.fast;
-  }
-  out.median = median_of(std::move(medians));
-  return out;
-}
-
-Handoff futex_handoff(Floors& f, uint64_t budget_ns) {
-  struct alignas(64) Word {
-    std::atomic<uint32_t> v{0};  // 1: B's turn, 2: A's turn, 3: stop
-  } w;
-  auto wait_while = [&](uint32_t seen) {
-    while (w.v.load(std::memory_order_acquire) == seen) {
-      (void)sys::futex_wait_until(&w.v, seen, sys::now_ns() + 1'000'000'000);
-    }
-    return w.v.load(std::memory_order_acquire);
-  };
-  auto set = [&](uint32_t v) {
-    w.v.store(v, std::memory_order_release);
-    sys::futex_wake_all(&w.v);
-  };
-  set(2);
-  return measure_handoff(
-      f, budget_ns,
-      [&] {
-        set(1);
-        return wait_while(1) == 2;
-      },
-      [&] {
-        uint32_t v = wait_while(2);
-        if (v == 3) return false;
-        set(2);
-        return true;
-      },
-      [&] { set(3); });
-}
-
-Handoff pipe_handoff(Floors& f, uint64_t budget_ns) {
-  auto p1 = sys::make_pipe(O_CLOEXEC);
-  auto p2 = sys::make_pipe(O_CLOEXEC);
-  if (!p1 || !p2) return {};
-  auto put = [](int fd, char c) {
-    std::byte b{static_cast<unsigned char>(c)};
-    return sys::write_full(fd, std::span(&b, 1), "floor pipe").ok();
-  };
-  auto get = [](int fd, char* c) {
-    std::byte b{};
-    bool ok = sys::read_full(fd, std::span(&b, 1), "floor pipe").ok();
-    *c = static_cast<char>(b);
-    return ok;
-  };
-  return measure_handoff(
-      f, budget_ns,
-      [&] {
-        char c = 0;
-        return put(p1->second.get(), 'p') && get(p2->first.get(), &c);
-      },
-      [&] {
-        char c = 0;
-        if (!get(p1->first.get(), &c) || c == 'q') return false;
-        return put(p2->second.get(), 'p');
-      },
-      [&] { put(p1->second.get(), 'q'); });
-}
-
 }  // namespace
 
 FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode) {
@@ -474,8 +370,8 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
     if (f.line2_ns == 0) f.error = "the reference threads could not be started";
   }
   if (parts.handoffs) {
-    Handoff futex = best_handoff(f, ns(1), futex_handoff);
-    Handoff pipe = best_handoff(f, ns(1), pipe_handoff);
+    Handoff futex = futex_handoff_floor(f.cpu_a, f.cpu_b, ns(1));
+    Handoff pipe = pipe_handoff_floor(f.cpu_a, f.cpu_b, ns(1));
     f.futex_ns = futex.median;
     f.futex_fast_ns = futex.fast;
     f.pipe_ns = pipe.median;

@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -200,6 +202,12 @@ Result<Mapping> map_shared(int fd, size_t len, const std::string& what) {
   return Mapping(p, len, Mapping::Kind::kMmap);
 }
 
+Result<Mapping> map_anonymous_shared(size_t len, const std::string& what) {
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return errno_error("mmap(MAP_SHARED|MAP_ANONYMOUS)", what);
+  return Mapping(p, len, Mapping::Kind::kMmap);
+}
+
 Status prefault(std::span<std::byte> region, const std::string& what) {
 #ifdef MADV_POPULATE_WRITE
   // Faults every page in for writing without touching its content (Linux >= 5.14).
@@ -358,6 +366,26 @@ Status pin_to_cpus(pid_t pid, const std::vector<int>& cpus) {
     return errno_error("sched_setaffinity", "pid " + std::to_string(pid) + " to CPUs " + list);
   }
   return ok_status();
+}
+
+Result<pid_t> fork_call(const std::function<int()>& child) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork", "a helper child");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
+    ::_exit(child());
+  }
+  return pid;
+}
+
+Result<int> wait_child(pid_t pid) {
+  int status = 0;
+  if (retry_eintr([&] { return ::waitpid(pid, &status, 0); }) < 0) {
+    return errno_error("waitpid", "pid " + std::to_string(pid));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 Status pin_to_cpu(pid_t pid, int cpu) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -97,6 +98,8 @@ Result<size_t> pipe_capacity(int fd);
 
 // --- memory -------------------------------------------------------------------------------------
 Result<Mapping> map_shared(int fd, size_t len, const std::string& what);
+// An anonymous MAP_SHARED mapping: memory this process shares with the children it forks.
+Result<Mapping> map_anonymous_shared(size_t len, const std::string& what);
 // Faults every page of a shared mapping in for writing (MADV_POPULATE_WRITE) so no page fault
 // happens while timing. Fails cleanly (ENOMEM, EFAULT, ENOSPC...) when the memory cannot be
 // had, instead of a SIGBUS later; only a kernel without MADV_POPULATE_WRITE (EINVAL, before
@@ -134,6 +137,12 @@ Result<pid_t> fork_exec(const std::string& path, const std::vector<std::string>&
 
 // --- processes and CPUs
 // ---------------------------------------------------------------------------
+// fork(2) for a short helper child: the child runs `child` and _exits with its return value,
+// and is killed if the forking thread ends first (PR_SET_PDEATHSIG). Only syscalls are wise in
+// `child` (no locks, no allocation: other threads may have held them at the fork).
+Result<pid_t> fork_call(const std::function<int()>& child);
+// waitpid(2), retried on EINTR: the child's exit status, or 128 + the signal that killed it.
+Result<int> wait_child(pid_t pid);
 Status pin_to_cpu(pid_t pid, int cpu);  // pid 0: the calling thread
 Status pin_to_cpus(pid_t pid, const std::vector<int>& cpus);
 std::vector<int> allowed_cpus();
