@@ -83,7 +83,8 @@ TEST(SysvShm, CreateExactlyAtShmmaxSucceedsOnePastFails) {
     return failed_with(::shmget(IPC_PRIVATE, 8193, IPC_CREAT | 0600)) == EINVAL ? 0 : 2;
   });
   SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
-  EXPECT_EQ(r.describe(), exited_with(0)) << "1: at shmmax failed; 2: shmmax + 1 did not fail EINVAL";
+  EXPECT_EQ(r.describe(), exited_with(0))
+      << "1: at shmmax failed; 2: shmmax + 1 did not fail EINVAL";
 }
 
 // shmget(2): opening an existing segment with a size greater than its size fails with EINVAL;
