@@ -73,9 +73,15 @@ struct Low {
   ~Low() {
     if (ok()) ::munmap(p, 4096);
   }
-  bool ok() const { return p != MAP_FAILED && reinterpret_cast<uintptr_t>(p) < (1ULL << 32); }
-  long addr() const { return static_cast<long>(reinterpret_cast<uintptr_t>(p)); }
-  uint32_t word(int i) const { return static_cast<const uint32_t*>(p)[i]; }
+  bool ok() const {
+    return p != MAP_FAILED && reinterpret_cast<uintptr_t>(p) < (1ULL << 32);
+  }
+  long addr() const {
+    return static_cast<long>(reinterpret_cast<uintptr_t>(p));
+  }
+  uint32_t word(int i) const {
+    return static_cast<const uint32_t*>(p)[i];
+  }
 };
 
 // Word offsets in the i386 *id64_ds structures, after the 36-byte ipc64_perm (9 words).

@@ -59,12 +59,15 @@ int next_id_is_used(const std::string& name, const Make& make) {
   return read_sysctl("kernel." + file) == -1 ? 0 : 4;
 }
 
-constexpr const char* kEnospcHelp = "1: creation below the limit failed; 2: not ENOSPC at it; "
-                                    "3: no room after a removal";
-constexpr const char* kNextIdHelp = "1: not the requested id; 2: next_id not reset to -1; 3: "
-                                    "the id in use was given again, or failure; 4: not reset";
-constexpr const char* kNoNextId = "no kernel.*_next_id (CONFIG_CHECKPOINT_RESTORE off), or no "
-                                  "private IPC namespace could be made";
+constexpr const char* kEnospcHelp =
+    "1: creation below the limit failed; 2: not ENOSPC at it; "
+    "3: no room after a removal";
+constexpr const char* kNextIdHelp =
+    "1: not the requested id; 2: next_id not reset to -1; 3: "
+    "the id in use was given again, or failure; 4: not reset";
+constexpr const char* kNoNextId =
+    "no kernel.*_next_id (CONFIG_CHECKPOINT_RESTORE off), or no "
+    "private IPC namespace could be made";
 
 }  // namespace
 
@@ -74,8 +77,7 @@ TEST(SysvShm, CreateBeyondShmmniFailsEnospc) {
   CONFORM_ROWS("S09");
   ChildResult r = run_in_child([] {
     return fill_to_enospc(
-        Sysv::kShm, 4,
-        [](long long n) { return write_ipc_sysctl("shmmni", std::to_string(n)); },
+        Sysv::kShm, 4, [](long long n) { return write_ipc_sysctl("shmmni", std::to_string(n)); },
         [] { return ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600); },
         [](int id) { ::shmctl(id, IPC_RMID, nullptr); });
   });
@@ -90,8 +92,7 @@ TEST(SysvMsg, CreateBeyondMsgmniFailsEnospc) {
   CONFORM_ROWS("M05");
   ChildResult r = run_in_child([] {
     return fill_to_enospc(
-        Sysv::kMsg, 32,
-        [](long long n) { return write_ipc_sysctl("msgmni", std::to_string(n)); },
+        Sysv::kMsg, 32, [](long long n) { return write_ipc_sysctl("msgmni", std::to_string(n)); },
         [] { return ::msgget(IPC_PRIVATE, IPC_CREAT | 0600); },
         [](int id) { ::msgctl(id, IPC_RMID, nullptr); });
   });
@@ -136,8 +137,8 @@ TEST(SysvShm, ShmNextIdChoosesTheNewId) {
 TEST(SysvMsg, MsgNextIdChoosesTheNewId) {
   CONFORM_MAN("proc(5)");
   CONFORM_ROWS("M06");
-  ChildResult r =
-      run_in_child([] { return next_id_is_used("msg", [] { return ::msgget(IPC_PRIVATE, 0600); }); });
+  ChildResult r = run_in_child(
+      [] { return next_id_is_used("msg", [] { return ::msgget(IPC_PRIVATE, 0600); }); });
   SKIP_IF_CHILD_SKIPPED(r, kNoNextId);
   EXPECT_EQ(r.describe(), exited_with(0)) << kNextIdHelp;
 }

@@ -123,13 +123,15 @@ TEST(SysvShm, ShmInfoCountsAndShmStatAnyIgnoresPermission) {
     if (static_cast<long long>(si.shm_swp) != swp) return mismatch(6, "shm_swp", si.shm_swp, swp);
     if (tot != 6 || rss < 1) return mismatch(7, "pages in /proc/sysvipc/shm", tot, 6);
     int index_of_a = -1;
-    for (int i = 0; i <= top; ++i) index_of_a = ::shmctl(i, SHM_STAT_ANY, &ds) == a ? i : index_of_a;
+    for (int i = 0; i <= top; ++i)
+      index_of_a = ::shmctl(i, SHM_STAT_ANY, &ds) == a ? i : index_of_a;
     if (!drop_to_nobody()) return kSetupFailed;
     if (failed_with(::shmctl(index_of_a, SHM_STAT, &ds)) != EACCES) return 8;
     return ::shmctl(index_of_a, SHM_STAT_ANY, &ds) == a ? 0 : 9;
   });
-  SKIP_IF_CHILD_SKIPPED(r, "SHM_STAT_ANY is unknown (EINVAL) before Linux 4.17, or no private "
-                           "IPC namespace could be made");
+  SKIP_IF_CHILD_SKIPPED(r,
+                        "SHM_STAT_ANY is unknown (EINVAL) before Linux 4.17, or no private "
+                        "IPC namespace could be made");
   EXPECT_EQ(r.describe(), exited_with(0))
       << "1: SHM_INFO failed; 2: SHM_STAT_ANY(max index) failed; 3-7: counts differ (stderr); 8: "
          "SHM_STAT as nobody not EACCES; 9: SHM_STAT_ANY as nobody did not give the id";
