@@ -16,14 +16,21 @@
 namespace ipcb::conform {
 namespace {
 
-// The number of the system call thread `tid` is in, from /proc/.../syscall ("running" and
-// unreadable files give -1).
-long current_syscall(pid_t tid) {
+// True if thread `tid` (of this process, or a process) sits in one of the system calls `nrs`,
+// read from /proc/.../syscall. Where that file cannot be read (no CONFIG_HAVE_ARCH_TRACEHOOK,
+// or no ptrace access to a process after a credential change) the state alone has to do: true.
+bool in_one_of(pid_t tid, const std::vector<long>& nrs) {
   const std::string id = std::to_string(tid);
   std::ifstream f("/proc/self/task/" + id + "/syscall");
   if (!f) f = std::ifstream("/proc/" + id + "/syscall");
-  long nr = -1;
-  return (f >> nr) ? nr : -1;
+  std::string first;
+  if (!(f >> first)) return true;
+  if (first == "running") return false;
+  long nr = std::strtol(first.c_str(), nullptr, 10);
+  for (long want : nrs) {
+    if (nr == want) return true;
+  }
+  return false;
 }
 
 bool write_file(const std::string& path, const std::string& text) {
@@ -37,15 +44,13 @@ bool write_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 bool wait_blocked_in(pid_t tid, std::initializer_list<long> nrs, int timeout_ms) {
+  const std::vector<long> calls(nrs);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 || !wait_until_blocked(tid, static_cast<int>(left.count()))) return false;
-    long nr = current_syscall(tid);
-    for (long want : nrs) {
-      if (nr == want) return true;
-    }
+    if (in_one_of(tid, calls)) return true;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
 }
@@ -53,16 +58,9 @@ bool wait_blocked_in(pid_t tid, std::initializer_list<long> nrs, int timeout_ms)
 int when_blocked(const std::function<int()>& call, std::initializer_list<long> nrs,
                  const std::function<void()>& act) {
   pid_t tid = ::gettid();
-  std::vector<long> calls(nrs);
   bool seen = false;
   std::thread helper([&] {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBlockedWaitMs);
-    while (!seen && std::chrono::steady_clock::now() < deadline) {
-      if (!wait_until_blocked(tid, kBlockedWaitMs)) break;
-      long nr = current_syscall(tid);
-      for (long want : calls) seen = seen || nr == want;
-      if (!seen) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+    seen = wait_blocked_in(tid, nrs);
     act();
   });
   int rc = call();

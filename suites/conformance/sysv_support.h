@@ -24,8 +24,8 @@ constexpr int kBlockedWaitMs = 2000;  // how long a call under test may take to 
 constexpr int kNeverBlocked = 251;    // a child's exit code: the call under test never blocked
 
 // True once thread `tid` of this process (or process `tid`) is blocked (state S or D) inside
-// one of the system calls `nrs` (SYS_* numbers, read from /proc/.../syscall); false after
-// `timeout_ms`.
+// one of the system calls `nrs` (SYS_* numbers, read from /proc/.../syscall; where that file
+// is unreadable, the state alone decides); false after `timeout_ms`.
 bool wait_blocked_in(pid_t tid, std::initializer_list<long> nrs, int timeout_ms = kBlockedWaitMs);
 
 // Runs `call` (it returns 0 or an errno) on this thread while a helper thread waits until this
