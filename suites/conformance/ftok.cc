@@ -39,15 +39,26 @@ TEST(Ftok, SamePathAndIdGiveSameKey) {
   EXPECT_EQ(::ftok(path.c_str(), 'A'), first);
 }
 
-// ftok(3): different project ids on the same file give different keys.
-TEST(Ftok, DifferentIdGivesDifferentKey) {
+// ftok(3): the key follows the file and the project id: every name of one file (a hard link,
+// a symbolic link, a path through ".") gives the file's key; another proj_id on the same file
+// gives another key; a missing file fails with -1 and errno as for stat(2): ENOENT.
+TEST(Ftok, KeyFollowsFileIdentityAndProjectId) {
   CONFORM_MAN("ftok(3)");
+  CONFORM_ROWS("U01");
   TempDir dir;
   std::string path = dir.file("key");
   ASSERT_TRUE(write_file(path, "x"));
-  key_t a = ::ftok(path.c_str(), 'A');
-  ASSERT_NE(a, -1) << std::strerror(errno);
-  EXPECT_NE(::ftok(path.c_str(), 'B'), a);
+  ASSERT_EQ(::link(path.c_str(), dir.file("hard").c_str()), 0) << std::strerror(errno);
+  ASSERT_EQ(::symlink(path.c_str(), dir.file("soft").c_str()), 0) << std::strerror(errno);
+  key_t key = ::ftok(path.c_str(), 'A');
+  ASSERT_NE(key, -1) << std::strerror(errno);
+  EXPECT_EQ(::ftok(dir.file("hard").c_str(), 'A'), key);
+  EXPECT_EQ(::ftok(dir.file("soft").c_str(), 'A'), key);
+  EXPECT_EQ(::ftok((dir.path() + "/./key").c_str(), 'A'), key);
+  key_t other = ::ftok(path.c_str(), 'B');
+  EXPECT_NE(other, -1) << std::strerror(errno);
+  EXPECT_NE(other, key);
+  EXPECT_EQ(failed_with(::ftok(dir.file("absent").c_str(), 'A')), ENOENT);
 }
 
 // ftok(3): simultaneously existing different files give different keys (same proj_id).
@@ -88,22 +99,6 @@ TEST(Ftok, KeyCombinesIdDeviceAndInode) {
   EXPECT_EQ(::ftok(path.c_str(), 0x5a), want);
 }
 
-// ftok(3): the key is the same for all pathnames that name the same file: a hard link and a
-// symbolic link give the file's key.
-TEST(Ftok, AllNamesOfOneFileGiveSameKey) {
-  CONFORM_MAN("ftok(3)");
-  TempDir dir;
-  std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "x"));
-  ASSERT_EQ(::link(path.c_str(), dir.file("hard").c_str()), 0) << std::strerror(errno);
-  ASSERT_EQ(::symlink(path.c_str(), dir.file("soft").c_str()), 0) << std::strerror(errno);
-  key_t key = ::ftok(path.c_str(), 'A');
-  ASSERT_NE(key, -1) << std::strerror(errno);
-  EXPECT_EQ(::ftok(dir.file("hard").c_str(), 'A'), key);
-  EXPECT_EQ(::ftok(dir.file("soft").c_str(), 'A'), key);
-  EXPECT_EQ(::ftok((dir.path() + "/./key").c_str(), 'A'), key);
-}
-
 // ftok(3): the key depends on the file's identity, not its contents: rewriting it in place
 // keeps the key.
 TEST(Ftok, RewritingContentsKeepsKey) {
@@ -137,13 +132,6 @@ TEST(Ftok, ReplacedFileChangesKey) {
   EXPECT_NE(::ftok(path.c_str(), 'A'), old_key);
 }
 
-// ftok(3): a missing file fails with -1 and errno as for stat(2): ENOENT.
-TEST(Ftok, MissingFileFailsEnoent) {
-  CONFORM_MAN("ftok(3)");
-  TempDir dir;
-  EXPECT_EQ(failed_with(::ftok(dir.file("absent").c_str(), 'A')), ENOENT);
-}
-
 // ftok(3): a path through a non-directory fails as stat(2) does: ENOTDIR.
 TEST(Ftok, PathThroughFileFailsEnotdir) {
   CONFORM_MAN("ftok(3)");
@@ -152,7 +140,8 @@ TEST(Ftok, PathThroughFileFailsEnotdir) {
   EXPECT_EQ(failed_with(::ftok((dir.file("plain") + "/below").c_str(), 'A')), ENOTDIR);
 }
 
-// ftok(3): without search permission on a directory of the path, fails as stat(2): EACCES.
+// ftok(3): without search permission on a directory of the path, fails as stat(2): EACCES;
+// with the search bit granted, the same call by the same user gives the key.
 TEST(Ftok, NoSearchPermissionFailsEacces) {
   CONFORM_MAN("ftok(3)");
   TempDir dir;
@@ -163,11 +152,15 @@ TEST(Ftok, NoSearchPermissionFailsEacces) {
   ASSERT_EQ(::chmod(locked.c_str(), 0600), 0) << std::strerror(errno);  // no search (x) bit
   Cleanup unlock([locked] { ::chmod(locked.c_str(), 0700); });
   std::string path = locked + "/key";
-  ChildResult r = run_in_child([&path] {
-    if (is_root() && !drop_to_nobody()) return kSetupFailed;  // root bypasses the check
-    return failed_with(::ftok(path.c_str(), 'A'));
-  });
-  EXPECT_EQ(r.describe(), exited_with(EACCES));
+  auto attempt = [&path] {
+    return run_in_child([&path] {
+      if (is_root() && !drop_to_nobody()) return kSetupFailed;  // root bypasses the check
+      return failed_with(::ftok(path.c_str(), 'A'));
+    });
+  };
+  EXPECT_EQ(attempt().describe(), exited_with(EACCES));
+  ASSERT_EQ(::chmod(locked.c_str(), 0701), 0) << std::strerror(errno);  // search for all
+  EXPECT_EQ(attempt().describe(), exited_with(0));
 }
 
 }  // namespace ipcb::conform

@@ -1,15 +1,20 @@
 // Which message msgrcv(2) takes from a System V message queue: by type (0, > 0, < 0,
-// MSG_EXCEPT), by position (MSG_COPY), whole or truncated (E2BIG, MSG_NOERROR), in order.
+// MSG_EXCEPT), by position (MSG_COPY), whole or truncated (E2BIG, MSG_NOERROR), in order, also
+// under load (every free queue slot in use, senders and receivers at once).
 #include <sys/ipc.h>
 #include <sys/msg.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
@@ -33,21 +38,61 @@ void expect_selects(long msgtyp, int flags, long want_type, const std::string& w
   EXPECT_EQ(msg_stat(q.id()).msg_qnum, 3u);
 }
 
+// The text of message `k` on queue `q` in the stress test: 1 to 200 bytes, all derived from k.
+std::string stress_text(int q, int k) {
+  std::string t(static_cast<size_t>(1 + (k * 37 + q) % 200), '\0');
+  for (size_t i = 0; i < t.size(); ++i) t[i] = static_cast<char>(k * 131 + i * 7 + q);
+  return t;
+}
+
+// In a child: sends (or receives and checks) kStressMessages messages on queue `id`, blocking.
+constexpr int kStressMessages = 200;
+int stress_side(int q, int id, bool send) {
+  for (int k = 0; k < kStressMessages; ++k) {
+    if (send) {
+      if (msg_send(id, 1 + k % 3, stress_text(q, k), 0) != 0) return child_fail(1, "msgsnd");
+      continue;
+    }
+    Received got = msg_receive(id, 0, 256, 0);
+    if (got.err != 0) return 2;
+    if (got.type != 1 + k % 3 || got.text != stress_text(q, k)) return 3;
+  }
+  return 0;
+}
+
 }  // namespace
 
-// msgrcv(2): with IPC_NOWAIT and no message of the requested type, fails with ENOMSG.
+// msgrcv(2): with IPC_NOWAIT and no message of the requested type, fails with ENOMSG (not
+// EAGAIN): on an empty queue; with only type 2 queued, for type 3, for type -1 (lowest type
+// <= 1) and for type -1 with MSG_EXCEPT (a negative type ignores MSG_EXCEPT). The type-2 message
+// is still there.
 TEST(SysvMsg, NowaitReceiveWithoutMatchFailsEnomsg) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M22");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   EXPECT_EQ(msg_receive(q.id(), 0, 16).err, ENOMSG);
-  ASSERT_EQ(msg_send(q.id(), 5, "five"), 0) << std::strerror(errno);
-  EXPECT_EQ(msg_receive(q.id(), 6, 16).err, ENOMSG);
+  ASSERT_EQ(msg_send(q.id(), 2, "two"), 0) << std::strerror(errno);
+  EXPECT_EQ(msg_receive(q.id(), 3, 16).err, ENOMSG);
+  EXPECT_EQ(msg_receive(q.id(), -1, 16).err, ENOMSG);
+  EXPECT_EQ(msg_receive(q.id(), -1, 16, IPC_NOWAIT | MSG_EXCEPT).err, ENOMSG);
+  EXPECT_EQ(msg_receive(q.id(), 2, 16).text, "two");
+}
+
+// msgrcv(2): a NULL msgp fails with EFAULT (when there is a message to copy out).
+TEST(SysvMsg, ReceiveIntoNullBufferFailsEfault) {
+  CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M19");
+  MsgQueue q;
+  ASSERT_GE(q.id(), 0) << q.error();
+  ASSERT_EQ(msg_send(q.id(), 1, "data"), 0) << std::strerror(errno);
+  EXPECT_EQ(failed_with(::msgrcv(q.id(), nullptr, 16, 0, IPC_NOWAIT)), EFAULT);
 }
 
 // msgrcv(2): a msgsz below 0 fails with EINVAL.
 TEST(SysvMsg, NegativeReceiveSizeFailsEinval) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M21");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   long buf[4] = {};
@@ -58,6 +103,7 @@ TEST(SysvMsg, NegativeReceiveSizeFailsEinval) {
 // the queue.
 TEST(SysvMsg, ReceiveTooSmallFailsE2bigAndKeepsMessage) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M17");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   ASSERT_EQ(msg_send(q.id(), 1, "0123456789"), 0) << std::strerror(errno);
@@ -68,6 +114,7 @@ TEST(SysvMsg, ReceiveTooSmallFailsE2bigAndKeepsMessage) {
 // msgrcv(2): with MSG_NOERROR a longer message is truncated to msgsz and the rest is lost.
 TEST(SysvMsg, MsgNoerrorTruncates) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M33");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   ASSERT_EQ(msg_send(q.id(), 1, "0123456789"), 0) << std::strerror(errno);
@@ -77,9 +124,11 @@ TEST(SysvMsg, MsgNoerrorTruncates) {
   EXPECT_EQ(msg_stat(q.id()).msg_qnum, 0u);
 }
 
-// msgrcv(2): each call returns one whole message; boundaries are kept.
+// msgget(2)/msgrcv(2): each call returns one whole message, with the text sent; boundaries are
+// kept (an empty message too).
 TEST(SysvMsg, MessageBoundariesArePreserved) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M01");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   ASSERT_EQ(msg_send(q.id(), 1, "abc"), 0);
@@ -95,24 +144,28 @@ TEST(SysvMsg, MessageBoundariesArePreserved) {
 // msgrcv(2): msgtyp 0 reads the first message in the queue.
 TEST(SysvMsg, TypeZeroTakesFirstMessage) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M29");
   expect_selects(0, 0, 3, "a");
 }
 
 // msgrcv(2): msgtyp > 0 reads the first message of that type.
 TEST(SysvMsg, PositiveTypeTakesFirstOfThatType) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M30");
   expect_selects(2, 0, 2, "b");
 }
 
 // msgrcv(2): msgtyp < 0 reads the first message of the lowest type <= |msgtyp|.
 TEST(SysvMsg, NegativeTypeTakesLowestTypeUpToAbs) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M31");
   expect_selects(-3, 0, 2, "b");
 }
 
 // msgrcv(2): with MSG_EXCEPT and msgtyp > 0, reads the first message not of that type.
 TEST(SysvMsg, MsgExceptTakesFirstOfAnotherType) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M32");
   expect_selects(3, MSG_EXCEPT, 2, "b");
 }
 
@@ -126,29 +179,80 @@ TEST(SysvMsg, MessagesOfOneTypeAreFifo) {
   EXPECT_EQ(msg_receive(q.id(), 2, 16).text, "d");
 }
 
-// msgrcv(2): with MSG_COPY|IPC_NOWAIT, msgtyp is a position: a copy of that message is read
-// and the queue is unchanged.
+// msgrcv(2): with MSG_COPY|IPC_NOWAIT, msgtyp is a position (0-based): a copy of that
+// message is read and the queue is unchanged; a position at or past the number of messages
+// fails with ENOMSG.
 TEST(SysvMsg, MsgCopyReadsByPositionWithoutRemoving) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M25 M26");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   ASSERT_NO_FATAL_FAILURE(fill_sample(q.id()));
   Received r = msg_receive(q.id(), 2, 16, IPC_NOWAIT | MSG_COPY);
   if (r.err == ENOSYS) CONFORM_SKIP("MSG_COPY: kernel built without CONFIG_CHECKPOINT_RESTORE");
   ASSERT_EQ(r.err, 0) << std::strerror(r.err);
+  EXPECT_EQ(r.type, 4);
   EXPECT_EQ(r.text, "c");
+  Received first = msg_receive(q.id(), 0, 16, IPC_NOWAIT | MSG_COPY);
+  EXPECT_EQ(first.text, "a");
   EXPECT_EQ(msg_stat(q.id()).msg_qnum, 4u);
   EXPECT_EQ(msg_receive(q.id(), 4, 16, IPC_NOWAIT | MSG_COPY).err, ENOMSG);  // past the last
+  EXPECT_EQ(msg_receive(q.id(), 0, 16).text, "a");  // the queue's order is unchanged
 }
 
 // msgrcv(2): MSG_COPY without IPC_NOWAIT, or with MSG_EXCEPT, fails with EINVAL.
 TEST(SysvMsg, MsgCopyWithoutNowaitFailsEinval) {
   CONFORM_MAN("msgrcv(2)");
+  CONFORM_ROWS("M23 M24");
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   ASSERT_EQ(msg_send(q.id(), 1, "one"), 0);
   EXPECT_EQ(msg_receive(q.id(), 0, 16, MSG_COPY).err, EINVAL);
   EXPECT_EQ(msg_receive(q.id(), 0, 16, IPC_NOWAIT | MSG_COPY | MSG_EXCEPT).err, EINVAL);
+}
+
+// msgsnd(2)/msgrcv(2) under load: with every free queue slot taken (a private IPC namespace
+// whose msgmni allows 8 queues, all made) and msg_qbytes small so that senders block, a sender
+// and a receiver per queue run at once: every message arrives, in order, its bytes intact.
+TEST(SysvMsg, StressAllQueuesDeliverEveryMessage) {
+  CONFORM_MAN("msgsnd(2)");
+  CONFORM_ROWS("M45");
+  ChildResult r = run_in_child([] {
+    if (!enter_private_ipc_ns()) return kSkipCode;
+    auto used = sysvipc_rows(Sysv::kMsg).size();
+    if (!write_ipc_sysctl("msgmni", std::to_string(used + 8))) return kSetupFailed;
+    std::vector<int> ids;
+    for (int id; (id = ::msgget(IPC_PRIVATE, 0600)) >= 0;) ids.push_back(id);
+    if (errno != ENOSPC || ids.size() != 8) return child_fail(kSetupFailed, "filling msgmni");
+    std::vector<pid_t> kids;
+    for (size_t q = 0; q < ids.size(); ++q) {
+      msqid_ds ds{};
+      ::msgctl(ids[q], IPC_STAT, &ds);
+      ds.msg_qbytes = 512;
+      if (::msgctl(ids[q], IPC_SET, &ds) != 0) return kSetupFailed;
+      for (bool send : {true, false}) {
+        pid_t pid = ::fork();
+        if (pid == 0) ::_exit(stress_side(static_cast<int>(q), ids[q], send));
+        if (pid > 0) kids.push_back(pid);
+      }
+    }
+    int failed = 0;
+    for (pid_t pid : kids) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 10 + WEXITSTATUS(status);
+    }
+    if (kids.size() != 2 * ids.size()) return kSetupFailed;
+    for (int id : ids) {
+      msqid_ds ds{};
+      if (::msgctl(id, IPC_STAT, &ds) != 0 || ds.msg_qnum != 0) return 20;
+    }
+    return failed;
+  });
+  SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
+  EXPECT_EQ(r.describe(), exited_with(0))
+      << "11: a send failed; 12: a receive failed; 13: a message differed or came out of order; "
+         "20: messages left over";
 }
 
 }  // namespace ipcb::conform

@@ -1,6 +1,7 @@
 // Does a System V semaphore set (semget(2), semctl(2)) behave as documented here: lifetime,
-// errors, limits, values, sempid and permissions. The operations (semop(2)/semtimedop(2)) are in
-// sysv_sem_semop.cc.
+// errors, limits and permissions (each refusal with a positive control). The operations
+// (semop(2)/semtimedop(2)) are in sysv_sem_semop.cc and sysv_sem_undo.cc, status and values
+// (semctl(2)) in sysv_sem_ctl.cc.
 #include <sys/ipc.h>
 #include <sys/sem.h>
 #include <unistd.h>
@@ -14,6 +15,23 @@
 #include "suites/conformance/objects.h"
 
 namespace ipcb::conform {
+namespace {
+
+constexpr uid_t kNobody = 65534;
+constexpr int kCapIpcOwner = 15;  // CAP_IPC_OWNER, capability(7)
+
+// IPC_SET of set `id` to owner `uid` (gid alike) and `mode`: 0 or the errno.
+int set_owner_mode(int id, uid_t uid, mode_t mode) {
+  semid_ds ds{};
+  ds.sem_perm.uid = uid;
+  ds.sem_perm.gid = uid;
+  ds.sem_perm.mode = static_cast<unsigned short>(mode);
+  SemArg a{};
+  a.buf = &ds;
+  return failed_with(::semctl(id, 0, IPC_SET, a));
+}
+
+}  // namespace
 
 // semget(2): IPC_CREAT|IPC_EXCL on a key that has a set fails with EEXIST.
 TEST(SysvSem, ExclusiveCreateOnExistingKeyFailsEexist) {
@@ -29,22 +47,28 @@ TEST(SysvSem, OpenMissingKeyWithoutCreateFailsEnoent) {
   EXPECT_EQ(failed_with(::semget(unique_key(), 1, 0600)), ENOENT);
 }
 
-// semget(2): nsems greater than SEMMSL (kernel.sem, first field) fails with EINVAL; exactly
-// SEMMSL would be allowed.
+// semget(2): creating a set with nsems below 0 or greater than SEMMSL (kernel.sem, first
+// field) fails with EINVAL; exactly SEMMSL is allowed.
 TEST(SysvSem, NsemsAboveSemmslFailsEinval) {
   CONFORM_MAN("semget(2)");
+  CONFORM_ROWS("E05");
   long long semmsl = kernel_sem()[0];
   ASSERT_GT(semmsl, 0);
   key_t key = unique_key();
   Cleanup sweep = sweep_key(Sysv::kSem, key);
   EXPECT_EQ(failed_with(::semget(key, static_cast<int>(semmsl + 1), IPC_CREAT | 0600)), EINVAL);
   EXPECT_EQ(failed_with(::semget(key, -1, IPC_CREAT | 0600)), EINVAL);
+  // The control: skipped where SEMMSL semaphores would be costly or beyond SEMMNS.
+  if (semmsl > 65536 || semmsl > kernel_sem()[1] / 2) return;
+  int id = ::semget(key, static_cast<int>(semmsl), IPC_CREAT | IPC_EXCL | 0600);
+  EXPECT_GE(id, 0) << "exactly SEMMSL: " << std::strerror(errno);
 }
 
 // semget(2): opening an existing set with nsems larger than its size fails with EINVAL
 // (0 is a "don't care").
 TEST(SysvSem, OpenWithMoreSemsThanTheSetFailsEinval) {
   CONFORM_MAN("semget(2)");
+  CONFORM_ROWS("E06");
   SemSet s(2);
   ASSERT_GE(s.id(), 0) << s.error();
   EXPECT_EQ(failed_with(::semget(s.key(), 3, 0600)), EINVAL);
@@ -91,21 +115,12 @@ TEST(SysvSem, PersistsAfterCreatorExits) {
 // invalid (EINVAL).
 TEST(SysvSem, IpcRmidIsImmediate) {
   CONFORM_MAN("semctl(2)");
+  CONFORM_ROWS("E28");
   SemSet s(1);
   ASSERT_GE(s.id(), 0) << s.error();
   ASSERT_EQ(::semctl(s.id(), 0, IPC_RMID), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(::semget(s.key(), 0, 0)), ENOENT);
   EXPECT_EQ(failed_with(semop_one(s.id(), 0, 1)), EINVAL);
-}
-
-// semctl(2): SETVAL below 0 or above SEMVMX fails with ERANGE; SEMVMX itself is allowed.
-TEST(SysvSem, SetvalOutsideZeroToSemvmxFailsErange) {
-  CONFORM_MAN("semctl(2)");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
-  EXPECT_EQ(semctl_setval(s.id(), 0, kSemvmx), 0) << std::strerror(errno);
-  EXPECT_EQ(failed_with(semctl_setval(s.id(), 0, kSemvmx + 1)), ERANGE);
-  EXPECT_EQ(failed_with(semctl_setval(s.id(), 0, -1)), ERANGE);
 }
 
 // semctl(2): IPC_INFO reports the limits of kernel.sem and SEMVMX.
@@ -123,116 +138,97 @@ TEST(SysvSem, IpcInfoReportsKernelSem) {
   EXPECT_EQ(info.semvmx, kSemvmx);
 }
 
-// semctl(2): GETPID returns sempid, the PID of the process that last operated on the semaphore.
-TEST(SysvSem, GetpidReturnsLastOperator) {
-  CONFORM_MAN("semctl(2)");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
-  ChildResult r = run_in_child([&s] { return semop_one(s.id(), 0, 1) == 0 ? 0 : errno; });
-  ASSERT_EQ(r.describe(), exited_with(0));
-  pid_t last = semctl_get(s.id(), 0, GETPID);
-  EXPECT_NE(last, ::getpid());
-  EXPECT_GT(last, 0);
-  ASSERT_EQ(semop_one(s.id(), 0, -1), 0);
-  EXPECT_EQ(semctl_get(s.id(), 0, GETPID), ::getpid());
-}
-
-// semctl(2) NOTES: Linux also updates sempid on SETVAL, and on SETALL since Linux 4.6.
-TEST(SysvSem, SetvalAndSetallUpdateSempid) {
-  CONFORM_MAN("semctl(2)");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
-  int id = s.id();
-  ChildResult r = run_in_child([id] { return semctl_setval(id, 0, 2) == 0 ? 0 : errno; });
-  ASSERT_EQ(r.describe(), exited_with(0));
-  EXPECT_NE(semctl_get(id, 0, GETPID), ::getpid());
-  unsigned short vals[1] = {4};
-  SemArg a{};
-  a.array = vals;
-  ASSERT_EQ(::semctl(id, 0, SETALL, a), 0) << std::strerror(errno);
-  EXPECT_EQ(semctl_get(id, 0, GETPID), ::getpid());
-}
-
-// semop(2)/semctl(2): a semid below zero, or an invalid cmd, fails with EINVAL.
-TEST(SysvSem, InvalidIdOrCommandFailsEinval) {
-  CONFORM_MAN("semctl(2)");
-  EXPECT_EQ(failed_with(semop_one(-1, 0, 1)), EINVAL);
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
-  EXPECT_EQ(failed_with(::semctl(s.id(), 0, 12345)), EINVAL);
-}
-
-// semctl(2): IPC_SET by the owner changes the permission bits of sem_perm.mode.
-TEST(SysvSem, IpcSetByOwnerChangesMode) {
-  CONFORM_MAN("semctl(2)");
-  SemSet s(1, 0600);
-  ASSERT_GE(s.id(), 0) << s.error();
-  semid_ds ds{};
-  SemArg a{};
-  a.buf = &ds;
-  ASSERT_EQ(::semctl(s.id(), 0, IPC_STAT, a), 0) << std::strerror(errno);
-  ds.sem_perm.mode = 0664;
-  ASSERT_EQ(::semctl(s.id(), 0, IPC_SET, a), 0) << std::strerror(errno);
-  ds = {};
-  ASSERT_EQ(::semctl(s.id(), 0, IPC_STAT, a), 0) << std::strerror(errno);
-  EXPECT_EQ(ds.sem_perm.mode & 0777, 0664);
-}
-
-// semop(2)/semctl(2): mode bits bind the owner too: without read permission GETVAL fails with
-// EACCES; without alter (write) permission a semop that changes the value does.
+// semop(2)/semctl(2): mode bits bind the owner too: on a mode-0 set semop (an increment needs
+// alter permission, a wait for zero read permission), GETVAL and IPC_STAT fail with EACCES;
+// once IPC_SET (ownership, not permission) makes it 0600, all of them succeed.
 TEST(SysvSem, OwnerWithoutPermissionGetsEacces) {
   CONFORM_MAN("semop(2)");
+  CONFORM_ROWS("E10 E29");
   key_t key = unique_key();
   Cleanup sweep = sweep_key(Sysv::kSem, key);
   ChildResult r = unprivileged([key] {
-    int id = ::semget(key, 1, IPC_CREAT | IPC_EXCL | 0200);
+    int id = ::semget(key, 1, IPC_CREAT | IPC_EXCL | 0);
     if (id < 0) return kSetupFailed;
     Cleanup rm([id] { ::semctl(id, 0, IPC_RMID); });
-    if (semop_one(id, 0, 1) != 0) return 1;
-    if (failed_with(semctl_get(id, 0)) != EACCES) return 2;
     semid_ds ds{};
-    ds.sem_perm.uid = ::geteuid();
-    ds.sem_perm.gid = ::getegid();
-    ds.sem_perm.mode = 0400;
     SemArg a{};
     a.buf = &ds;
-    if (::semctl(id, 0, IPC_SET, a) != 0) return 3;
-    if (semctl_get(id, 0) != 1) return 4;
-    return failed_with(semop_one(id, 0, 1)) == EACCES ? 0 : 5;
+    if (failed_with(semop_one(id, 0, 1)) != EACCES) return 1;
+    if (failed_with(semop_one(id, 0, 0)) != EACCES) return 2;
+    if (failed_with(::semctl(id, 0, IPC_STAT, a)) != EACCES) return 3;
+    if (failed_with(semctl_get(id, 0)) != EACCES) return 4;
+    if (set_owner_mode(id, ::geteuid(), 0600) != 0) return 5;
+    if (semop_one(id, 0, 1) != 0 || ::semctl(id, 0, IPC_STAT, a) != 0) return 6;
+    return semctl_get(id, 0) == 1 ? 0 : 7;
   });
-  EXPECT_EQ(r.describe(), exited_with(0));
+  EXPECT_EQ(r.describe(), exited_with(0)) << "1-4: not EACCES; 5: IPC_SET; 6-7: the control";
 }
 
-// semop(2)/semctl(2): another user without permission on a 0600 set gets EACCES.
+// semop(2)/semctl(2): another user needs alter permission to change a value and read
+// permission to read it: nobody on root's 0600 set gets EACCES from both; with 0606 both work.
 TEST(SysvSem, OtherUserWithoutPermissionGetsEacces) {
   CONFORM_MAN("semop(2)");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
   SemSet s(1, 0600);
   ASSERT_GE(s.id(), 0) << s.error();
-  ChildResult up = as_nobody([&s] { return failed_with(semop_one(s.id(), 0, 1)); });
-  EXPECT_EQ(up.describe(), exited_with(EACCES));
-  ChildResult val = as_nobody([&s] { return failed_with(semctl_get(s.id(), 0)); });
-  EXPECT_EQ(val.describe(), exited_with(EACCES));
+  auto up = [&s] { return as_nobody([&s] { return failed_with(semop_one(s.id(), 0, 1)); }); };
+  auto val = [&s] { return as_nobody([&s] { return semctl_get(s.id(), 0) >= 0 ? 0 : errno; }); };
+  EXPECT_EQ(up().describe(), exited_with(EACCES));
+  EXPECT_EQ(val().describe(), exited_with(EACCES));
   EXPECT_EQ(semctl_get(s.id(), 0), 0);
+  ASSERT_EQ(set_owner_mode(s.id(), 0, 0606), 0);
+  EXPECT_EQ(up().describe(), exited_with(0));
+  EXPECT_EQ(val().describe(), exited_with(0));
+  EXPECT_EQ(semctl_get(s.id(), 0), 1);
 }
 
-// semctl(2): IPC_SET and IPC_RMID by a user that is neither creator nor owner fail with EPERM.
+// semget(2): asking for access a mode-0 set does not grant (SEM_R|SEM_A, 0600) fails with
+// EACCES, for its unprivileged owner and for another user (nobody on root's set); asking for
+// none finds the set, and CAP_IPC_OWNER (root) bypasses the check.
+TEST(SysvSem, GetMode0SetAskingAccessFailsEacces) {
+  CONFORM_MAN("semget(2)");
+  CONFORM_ROWS("E02");
+  auto refused = [](key_t k, int id) {
+    for (int flags : {0400, 0200, 0600}) {
+      if (failed_with(::semget(k, 0, flags)) != EACCES) return 1;
+    }
+    return ::semget(k, 0, 0) == id ? 0 : 2;
+  };
+  key_t key = unique_key();
+  Cleanup sweep = sweep_key(Sysv::kSem, key);
+  ChildResult own = unprivileged([key, &refused] {
+    int id = ::semget(key, 1, IPC_CREAT | IPC_EXCL | 0);
+    if (id < 0) return kSetupFailed;
+    Cleanup rm([id] { ::semctl(id, 0, IPC_RMID); });
+    return refused(key, id);
+  });
+  EXPECT_EQ(own.describe(), exited_with(0)) << "1: not EACCES; 2: semflg 0 did not find it";
+  if (!is_root() || !has_capability(kCapIpcOwner))
+    CONFORM_SKIP("needs root (with CAP_IPC_OWNER) to check another user and the bypass");
+  SemSet s(1, 0);
+  ASSERT_GE(s.id(), 0) << s.error();
+  ChildResult other = as_nobody([&s, &refused] { return refused(s.key(), s.id()); });
+  EXPECT_EQ(other.describe(), exited_with(0)) << "1: not EACCES; 2: semflg 0 did not find it";
+  EXPECT_EQ(::semget(s.key(), 0, 0600), s.id()) << std::strerror(errno);
+}
+
+// semctl(2): IPC_SET and IPC_RMID by a user that is neither creator nor owner fail with EPERM;
+// once root makes nobody the owner, nobody's IPC_SET and IPC_RMID succeed.
 TEST(SysvSem, ControlByNonOwnerFailsEperm) {
   CONFORM_MAN("semctl(2)");
+  CONFORM_ROWS("E32");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
   SemSet s(1, 0666);
   ASSERT_GE(s.id(), 0) << s.error();
-  ChildResult set_mode = as_nobody([&s] {
-    semid_ds ds{};
-    SemArg a{};
-    a.buf = &ds;
-    if (::semctl(s.id(), 0, IPC_STAT, a) != 0) return kSetupFailed;
-    return failed_with(::semctl(s.id(), 0, IPC_SET, a));
-  });
-  EXPECT_EQ(set_mode.describe(), exited_with(EPERM));
-  ChildResult rm = as_nobody([&s] { return failed_with(::semctl(s.id(), 0, IPC_RMID)); });
-  EXPECT_EQ(rm.describe(), exited_with(EPERM));
-  EXPECT_GE(::semget(s.key(), 0, 0), 0) << "the set is gone";
+  auto set = [&s] { return as_nobody([&s] { return set_owner_mode(s.id(), kNobody, 0640); }); };
+  auto rm = [&s] { return as_nobody([&s] { return failed_with(::semctl(s.id(), 0, IPC_RMID)); }); };
+  EXPECT_EQ(set().describe(), exited_with(EPERM));
+  EXPECT_EQ(rm().describe(), exited_with(EPERM));
+  EXPECT_EQ(::semget(s.key(), 0, 0), s.id()) << "the set is gone";
+  ASSERT_EQ(set_owner_mode(s.id(), kNobody, 0600), 0) << "root makes nobody the owner";
+  EXPECT_EQ(set().describe(), exited_with(0));
+  EXPECT_EQ(rm().describe(), exited_with(0));
+  EXPECT_EQ(failed_with(::semget(s.key(), 0, 0)), ENOENT) << "the owner's IPC_RMID failed";
 }
 
 }  // namespace ipcb::conform

@@ -1,5 +1,6 @@
 // Does attaching System V shared memory (shmat(2), shmdt(2)) behave as documented here: address
-// rules (SHM_RND, SHM_REMAP), read-only attaches, attach counts, fork and removed segments.
+// rules (NULL, SHMLBA, SHM_RND, SHM_REMAP, overlaps), read-only attaches, attach counts and
+// removed segments. Fork, mprotect, brk and detach faults are in sysv_shm_map.cc.
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
@@ -8,8 +9,14 @@
 #include <sys/shm.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "suites/conformance/conform.h"
@@ -22,6 +29,28 @@ void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
 
 size_t page_size() {
   return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// The name /proc/self/maps gives the mapping that starts at `p` ("" if none does).
+std::string mapping_at(const void* p) {
+  std::ifstream maps("/proc/self/maps");
+  auto want = reinterpret_cast<uintptr_t>(p);
+  for (std::string line; std::getline(maps, line);) {
+    if (std::strtoull(line.c_str(), nullptr, 16) != want) continue;
+    std::istringstream in(line);
+    std::string field, name;
+    for (int i = 0; i < 5; ++i) in >> field;  // range, perms, offset, device, inode
+    in >> name;
+    return name;
+  }
+  return "";
+}
+
+// How /proc/self/maps names an attached segment of `key`: "/SYSV" and the key in 8 hex digits.
+std::string sysv_map_name(key_t key) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "/SYSV%08x", static_cast<unsigned>(key));
+  return buf;
 }
 
 // A page-aligned address range nothing is mapped at (reserved, then released).
@@ -50,6 +79,7 @@ TEST(SysvShm, AttachAfterIpcRmidAllowedOnLinux) {
 // shmat(2): on error shmat returns (void *) -1 with errno set; an invalid shmid is EINVAL.
 TEST(SysvShm, ShmatBadIdReturnsMinusOneEinval) {
   CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S18");
   void* p = ::shmat(-1, nullptr, 0);
   int err = errno;
   EXPECT_EQ(p, kFailed);
@@ -59,6 +89,7 @@ TEST(SysvShm, ShmatBadIdReturnsMinusOneEinval) {
 // shmat(2): a shmaddr that is not page-aligned, without SHM_RND, fails with EINVAL.
 TEST(SysvShm, ShmatUnalignedAddressWithoutRndFailsEinval) {
   CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S19");
   ShmSegment seg(page_size());
   ASSERT_GE(seg.id(), 0) << seg.error();
   char* base = free_range(2 * page_size());
@@ -69,6 +100,7 @@ TEST(SysvShm, ShmatUnalignedAddressWithoutRndFailsEinval) {
 // shmat(2): with SHM_RND the address is rounded down to a multiple of SHMLBA.
 TEST(SysvShm, ShmRndRoundsAddressDownToShmlba) {
   CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S16");
   ShmSegment seg(page_size());
   ASSERT_GE(seg.id(), 0) << seg.error();
   const size_t lba = SHMLBA;
@@ -109,6 +141,7 @@ TEST(SysvShm, ShmRemapWithNullAddressFailsEinval) {
 // shmat(2): with SHM_RDONLY the segment is attached for reading only; a write faults (SIGSEGV).
 TEST(SysvShm, ReadOnlyAttachFaultsOnWrite) {
   CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S17");
   ShmSegment seg(page_size());
   ASSERT_GE(seg.id(), 0) << seg.error();
   ChildResult r = run_in_child([&seg] {
@@ -125,13 +158,126 @@ TEST(SysvShm, ReadOnlyAttachFaultsOnWrite) {
   EXPECT_EQ(r.signal, SIGSEGV) << r.describe();
 }
 
-// shmdt(2): an address with no segment attached (or not page-aligned) fails with EINVAL.
+// shmdt(2): an address where no segment is attached fails with EINVAL: an inaccessible
+// anonymous page, and the address of a segment already detached.
 TEST(SysvShm, ShmdtWithoutAttachmentFailsEinval) {
   CONFORM_MAN("shmdt(2)");
+  CONFORM_ROWS("S29");
   InaccessiblePage page;
   ASSERT_NE(page.get(), nullptr);
   EXPECT_EQ(failed_with(::shmdt(page.get())), EINVAL);
-  EXPECT_EQ(failed_with(::shmdt(static_cast<char*>(page.get()) + 1)), EINVAL);
+  ShmSegment seg(page_size());
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  void* p = ::shmat(seg.id(), nullptr, 0);
+  ASSERT_NE(p, kFailed) << std::strerror(errno);
+  ASSERT_EQ(::shmdt(p), 0) << std::strerror(errno);
+  EXPECT_EQ(failed_with(::shmdt(p)), EINVAL);
+}
+
+// shmdt(2): an address that is not page aligned fails with EINVAL, even inside an attached
+// segment, which stays attached.
+TEST(SysvShm, ShmdtUnalignedAddressFailsEinval) {
+  CONFORM_MAN("shmdt(2)");
+  CONFORM_ROWS("S30");
+  ShmSegment seg(page_size());
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  ShmAttachment a(seg.id());
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ(failed_with(::shmdt(a.data() + 1)), EINVAL);
+  EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 1u);
+}
+
+// shmat(2): with a NULL shmaddr the kernel picks an unused, page-aligned address (the mapping
+// there is the segment's, named SYSV<key> in /proc/self/maps); shm_nattch becomes 1 and
+// shm_segsz is the size asked for.
+TEST(SysvShm, NullAddressAttachesWhereKernelChooses) {
+  CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S14");
+  const size_t size = 3 * page_size() + 100;
+  ShmSegment seg(size);
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  ShmAttachment a(seg.id());
+  ASSERT_TRUE(a.ok()) << a.error();
+  auto at = reinterpret_cast<uintptr_t>(a.data());
+  EXPECT_EQ(at % SHMLBA, 0u);
+  EXPECT_EQ(mapping_at(a.data()), sysv_map_name(seg.key()));
+  shmid_ds ds = shm_stat(seg.id());
+  EXPECT_EQ(ds.shm_nattch, 1u);
+  EXPECT_EQ(ds.shm_segsz, size);
+}
+
+// shmat(2): an shmaddr that is a multiple of SHMLBA is used as it is, without SHM_RND.
+TEST(SysvShm, AlignedAddressIsUsedExactly) {
+  CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S15");
+  ShmSegment seg(page_size());
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  char* base = free_range(3 * SHMLBA);
+  ASSERT_NE(base, nullptr);
+  char* want = base + SHMLBA;
+  ShmAttachment a(seg.id(), 0, want);
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ(a.data(), want);
+}
+
+// shmat(2): SHM_RND|SHM_REMAP with shmaddr 1 rounds down to 0; Linux refuses that with EINVAL
+// (since 4.15) rather than map the NULL page. A mapping away from the first 64 KiB would also
+// be safe; one at the NULL page never is. Run in a child, the worst case being root.
+TEST(SysvShm, RemapRoundedToNullIsRefused) {
+  CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S21");
+  ShmSegment seg(page_size());
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  ChildResult r = run_in_child([&seg] {
+    void* p = ::shmat(seg.id(), reinterpret_cast<void*>(1), SHM_RND | SHM_REMAP);
+    if (p == kFailed) return errno == EINVAL ? 0 : 1;
+    return reinterpret_cast<uintptr_t>(p) >= 0x10000 ? 0 : 2;  // the child's exit detaches it
+  });
+  EXPECT_EQ(r.describe(), exited_with(0)) << "1: failed, not with EINVAL; 2: mapped below 64 KiB";
+}
+
+// shmat(2): an address overlapping an attached segment, without SHM_REMAP, fails with EINVAL
+// (at the same address and one page into it); the first attach is unchanged.
+TEST(SysvShm, AttachOverAttachedSegmentFailsEinval) {
+  CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S23");
+  ShmSegment first(2 * page_size()), second(page_size());
+  ASSERT_GE(first.id(), 0) << first.error();
+  ASSERT_GE(second.id(), 0) << second.error();
+  ShmAttachment a(first.id());
+  ASSERT_TRUE(a.ok()) << a.error();
+  a.data()[0] = 'f';
+  EXPECT_EQ(failed_with(::shmat(second.id(), a.data(), 0)), EINVAL);
+  EXPECT_EQ(failed_with(::shmat(second.id(), a.data() + page_size(), 0)), EINVAL);
+  EXPECT_EQ(a.data()[0], 'f');
+  EXPECT_EQ(shm_stat(second.id()).shm_nattch, 0u);
+}
+
+// shmat(2): one process may attach a segment twice, at two addresses: a write through either
+// view shows in the other, and both detach (shm_nattch 2, then 0).
+TEST(SysvShm, SameSegmentAttachedTwiceSharesData) {
+  CONFORM_MAN("shmat(2)");
+  CONFORM_ROWS("S24");
+  ShmSegment seg(page_size());
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  void* p1 = ::shmat(seg.id(), nullptr, 0);
+  void* p2 = ::shmat(seg.id(), nullptr, 0);
+  ASSERT_NE(p1, kFailed);
+  ASSERT_NE(p2, kFailed);
+  Cleanup detach([p1, p2] {
+    ::shmdt(p1);
+    ::shmdt(p2);
+  });
+  ASSERT_NE(p1, p2);
+  EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 2u);
+  static_cast<char*>(p1)[10] = 'a';
+  EXPECT_EQ(static_cast<char*>(p2)[10], 'a');
+  static_cast<char*>(p2)[20] = 'b';
+  EXPECT_EQ(static_cast<char*>(p1)[20], 'b');
+  detach.dismiss();
+  EXPECT_EQ(::shmdt(p1), 0) << std::strerror(errno);
+  EXPECT_EQ(::shmdt(p2), 0) << std::strerror(errno);
+  EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 0u);
 }
 
 // shmctl(2): shm_nattch counts current attaches; shmat increments it and shmdt decrements it.
@@ -150,39 +296,27 @@ TEST(SysvShm, AttachCountTracksAttachAndDetach) {
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 1u);
 }
 
-// shmat(2): after fork(2) the child inherits the attached segments (the attach count grows)
-// and shares their memory with the parent.
-TEST(SysvShm, ForkedChildInheritsAttachment) {
-  CONFORM_MAN("shmat(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
-  ChildResult r = run_in_child([&] {
-    shmid_ds ds{};
-    if (::shmctl(seg.id(), IPC_STAT, &ds) != 0) return kSetupFailed;
-    a.data()[0] = 'c';
-    return static_cast<int>(ds.shm_nattch);
-  });
-  EXPECT_EQ(r.describe(), exited_with(2));
-  EXPECT_EQ(a.data()[0], 'c');
-}
-
-// shmctl(2): shm_cpid is the creator's PID and shm_lpid the PID of the last shmat/shmdt.
+// shmctl(2): shm_cpid is the creator's PID and shm_lpid the PID of the last shmat/shmdt: the
+// child's, after it attached, and still the child's after its exit detached it.
 TEST(SysvShm, CreatorAndLastAttachPidsRecorded) {
   CONFORM_MAN("shmctl(2)");
   ShmSegment seg(page_size());
   ASSERT_GE(seg.id(), 0) << seg.error();
   EXPECT_EQ(shm_stat(seg.id()).shm_cpid, ::getpid());
-  ChildResult r = run_in_child([&seg] {
+  EXPECT_EQ(shm_stat(seg.id()).shm_lpid, 0);
+  SharedMemory<std::atomic<pid_t>> child;
+  ASSERT_TRUE(child.ok());
+  ChildResult r = run_in_child([&seg, &child] {
+    child->store(::getpid());
     void* p = ::shmat(seg.id(), nullptr, 0);
     if (p == kFailed) return kSetupFailed;
     shmid_ds ds{};
     ::shmctl(seg.id(), IPC_STAT, &ds);
-    return ds.shm_lpid == ::getpid() ? 0 : 1;
+    return ds.shm_lpid == ::getpid() && ds.shm_cpid != ::getpid() ? 0 : 1;
   });
   EXPECT_EQ(r.describe(), exited_with(0));
-  EXPECT_NE(shm_stat(seg.id()).shm_lpid, ::getpid());  // the child's exit detached last
+  EXPECT_EQ(shm_stat(seg.id()).shm_lpid, child->load());
+  EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 0u);
 }
 
 }  // namespace ipcb::conform
