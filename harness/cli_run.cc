@@ -147,9 +147,13 @@ void print_header(const Suite& suite, const Expansion& ex, const nlohmann::json&
   std::fflush(stdout);
 }
 
-// bench.json, then bench.csv and summary.md derived from it, each written atomically.
-Status write_results(const std::string& dir, const nlohmann::json& bench) {
+// bench.json, then bench.csv and summary.md derived from it, and histograms.json beside it,
+// each written atomically.
+Status write_results(const std::string& dir, const nlohmann::json& bench, const RunTally& tally) {
   IPCB_TRY_STATUS(write_text(dir + "/bench.json", bench.dump(2) + "\n"));
+  nlohmann::json entries = nlohmann::json::array();
+  for (const auto& [key, h] : tally.histograms) entries.push_back(h);
+  IPCB_TRY_STATUS(write_text(dir + "/histograms.json", format_histograms(entries).dump() + "\n"));
   IPCB_TRY_STATUS(write_text(dir + "/bench.csv", format_csv(bench)));
   return write_text(dir + "/summary.md", format_summary(bench));
 }
@@ -241,11 +245,11 @@ int cmd_run(const RunArgs& a) {
   for (const auto& [key, line] : tally.below_floor) below.push_back(line);
   extra["ipcbench_below_floor"] = below;
   add_context(bench, extra, tally.fields);
-  if (auto st = write_results(a.out, bench); !st) {
+  if (auto st = write_results(a.out, bench, tally); !st) {
     std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());
     return kExitFailed;
   }
-  std::printf("\nwrote %s/bench.json, bench.csv, summary.md\n", a.out.c_str());
+  std::printf("\nwrote %s/bench.json, bench.csv, summary.md, histograms.json\n", a.out.c_str());
   if (!tally.below_floor.empty()) {
     std::printf("\n%zu result(s) BELOW THEIR PHYSICAL FLOOR (impossible: a measuring error):\n",
                 tally.below_floor.size());

@@ -24,6 +24,8 @@ class Histogram {
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ ? min_ : 0; }
   uint64_t max() const { return max_; }
+  uint64_t sum() const { return sum_; }
+  uint64_t bucket_count(int b) const { return counts_[static_cast<size_t>(b)]; }
   double mean() const {
     return count_ ? static_cast<double>(sum_) / static_cast<double>(count_) : 0;
   }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "harness/error.h"
+#include "harness/histogram.h"
 
 namespace ipcb {
 
@@ -31,6 +32,13 @@ void add_repetition_aggregates(nlohmann::json& bench, int repetitions, bool aggr
 // fields: wait_mode, copy_mode, placement, ...).
 void add_context(nlohmann::json& bench, const nlohmann::json& extra,
                  const nlohmann::json& fields = nlohmann::json::object());
+// A histogram as JSON: count, min, max, sum (ns) and its non-empty buckets as [low, high,
+// count] (inclusive bounds, ns). Buckets are fixed (see histogram.h), so two histograms merge by
+// adding the counts of equal buckets.
+nlohmann::json histogram_to_json(const Histogram& h);
+// histograms.json: every benchmark entry's full latency histograms, beside bench.json.
+// `entries` holds one object per benchmark run: name, repetition_index, latency, rtt.
+nlohmann::json format_histograms(const nlohmann::json& entries);
 // bench.csv: one row per benchmark entry, the counters as columns.
 std::string format_csv(const nlohmann::json& bench);
 // summary.md: per workload, a table of mechanism x waiter rows, one column per size.

@@ -191,4 +191,25 @@ void add_context(json& j, const json& extra, const json& fields) {
   }
 }
 
+nlohmann::json histogram_to_json(const Histogram& h) {
+  nlohmann::json buckets = nlohmann::json::array();
+  for (int b = 0; b < Histogram::kBuckets; ++b) {
+    if (uint64_t n = h.bucket_count(b); n != 0) {
+      buckets.push_back({Histogram::bucket_low(b), Histogram::bucket_high(b), n});
+    }
+  }
+  return {{"count", h.count()},
+          {"min", h.min()},
+          {"max", h.max()},
+          {"sum", h.sum()},
+          {"buckets", buckets}};
+}
+
+nlohmann::json format_histograms(const nlohmann::json& entries) {
+  return {{"ipcbench_histograms_schema_version", 1},
+          {"unit", "ns"},
+          {"bucket_layout", "exact below 128 ns, then 128 buckets per power of two"},
+          {"benchmarks", entries}};
+}
+
 }  // namespace ipcb

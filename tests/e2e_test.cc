@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -276,6 +277,49 @@ TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
   for (const auto& b : j["benchmarks"]) has_ratio = has_ratio || b.contains("ratio_to_floor");
   EXPECT_TRUE(has_ratio);
   EXPECT_NE(summary.find("x floor |"), std::string::npos) << summary;
+}
+
+// histograms.json holds every run's full histograms: their counts add up to the samples the
+// counters report, and the p50 recomputed from the buckets is the counter's bucket.
+TEST_F(E2E, HistogramsSidecarMatchesTheCounters) {
+  Outcome o = run_ipcbench(
+      {"run", "--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream", "--size",
+       "64", "--min-time", "0.01", "--repetitions", "2", "--no-floors", "--out", out_},
+      env_, 60);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  auto bench = nlohmann::json::parse(read_file(out_ + "/bench.json"));
+  auto hist = nlohmann::json::parse(read_file(out_ + "/histograms.json"));
+  EXPECT_EQ(hist["ipcbench_histograms_schema_version"], 1);
+  std::map<std::pair<std::string, int>, nlohmann::json> by_run;
+  for (const auto& h : hist["benchmarks"]) by_run[{h["name"], h["repetition_index"]}] = h;
+  int checked = 0;
+  for (const auto& b : bench["benchmarks"]) {
+    if (b.value("run_type", "") != "iteration") continue;
+    std::string name = b["run_name"];
+    name = name.substr(0, name.rfind("/manual_time"));
+    SCOPED_TRACE(name);
+    auto it = by_run.find({name, b["repetition_index"].get<int>()});
+    ASSERT_NE(it, by_run.end());
+    const auto& lat = it->second["latency"];
+    uint64_t total = 0;
+    for (const auto& bucket : lat["buckets"]) total += bucket[2].get<uint64_t>();
+    EXPECT_EQ(total, lat["count"].get<uint64_t>());
+    EXPECT_EQ(static_cast<double>(total), b["latency_samples"].get<double>());
+    // Nearest-rank p50 from the buckets: the counter lies in that bucket.
+    uint64_t rank = (total + 1) / 2, seen = 0;
+    for (const auto& bucket : lat["buckets"]) {
+      seen += bucket[2].get<uint64_t>();
+      if (seen >= rank) {
+        const double p50 = b["latency_p50_ns"].get<double>();
+        EXPECT_GE(p50, std::max(bucket[0].get<double>(), lat["min"].get<double>()));
+        EXPECT_LE(p50, bucket[1].get<double>());
+        break;
+      }
+    }
+    EXPECT_EQ(it->second.contains("rtt"), name.rfind("pingpong/", 0) == 0);
+    ++checked;
+  }
+  EXPECT_GE(checked, 4);  // two benchmarks (at least), two repetitions each
 }
 
 // --floors each: every result is read against a floor measured right after it (and says so),

@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "backends/backend.h"
+#include "harness/report.h"
 #include "harness/workload.h"
 
 #include <algorithm>
@@ -141,6 +142,10 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
   if (!m) return fail((*session)->with_peer_state(m.error()).message());
   set_percentiles(state, "latency", m->latency);
   if (m->has_rtt) set_percentiles(state, "rtt", m->rtt);
+  nlohmann::json& hist = tally.histograms[{spec.name(), rep}];
+  hist = {
+      {"name", spec.name()}, {"repetition_index", rep}, {"latency", histogram_to_json(m->latency)}};
+  if (m->has_rtt) hist["rtt"] = histogram_to_json(m->rtt);
   state.counters["latency_samples"] = static_cast<double>(m->latency.count());
   state.counters["latency_sample_every"] = static_cast<double>(m->sample_every);
   // Rates are computed from our own elapsed time, the same the manual timer was given.

@@ -26,6 +26,9 @@ struct RunTally {
   std::map<std::pair<std::string, int>, std::string> below_floor;
   // Benchmarks that failed in a repetition: their later repetitions are not run.
   std::set<std::string> failed;
+  // Per benchmark and repetition: its full histograms (name, repetition_index, latency and,
+  // for pingpong, rtt), for histograms.json; the last sizing call's replaces earlier ones.
+  std::map<std::pair<std::string, int>, nlohmann::json> histograms;
 };
 
 // Registers every spec `repetitions` times, back to back, each as its own Google Benchmark run
