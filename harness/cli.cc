@@ -175,6 +175,8 @@ int cli_main(int argc, char** argv) {
                   "context.comparability_key)");
   run->add_option("--inject-filter", ra.inject_filter,
                   "with --inject-ns: only benchmarks whose name matches this regular expression");
+  run->add_flag("--verbose", ra.verbose,
+                "print Google Benchmark's full table (every counter) and the configuration");
   run->add_flag("--no-floors", ra.no_floors,
                 "do not measure the physical floors first (results then have no floor_ns, "
                 "ceiling_bytes_per_second or ratio_to_floor)");

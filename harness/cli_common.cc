@@ -162,4 +162,27 @@ Result<limits::Options> ProbeArgs::options() const {
   return o;
 }
 
+std::string wrap(const std::string& first, const std::string& text, size_t width,
+                 const std::string& indent) {
+  std::string out = first, line = first;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t end = text.find(' ', i);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(i, end - i);
+    const bool fresh = line == first || line == indent;
+    if (!fresh && line.size() + 1 + word.size() > width) {
+      out += "\n" + indent;
+      line = indent;
+    } else if (!fresh) {
+      out += " ";
+      line += " ";
+    }
+    out += word;
+    line += word;
+    i = end + 1;
+  }
+  return out;
+}
+
 }  // namespace ipcb

@@ -31,6 +31,10 @@ Result<sys::Fd> lock_out_dir(const std::string& dir);
 // The CPUs placements use: --pin A,B, else the first two this process may run on.
 Result<CpuChoice> choose_cpus(const std::string& pin);
 std::string utc_now();
+// `text` broken at spaces into lines of at most `width` columns, the first one after `first`,
+// the others after `indent` (a console that fits 120 columns).
+std::string wrap(const std::string& first, const std::string& text, size_t width = 120,
+                 const std::string& indent = "    ");
 // "256M", "1G", "65536": bytes, with K/M/G/T as powers of 1024.
 Result<uint64_t> parse_bytes(const std::string& text, const char* flag);
 // Moves the specs a probe shows cannot run here into the skipped list, naming the real limit.

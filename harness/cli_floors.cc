@@ -39,8 +39,8 @@ std::string floors_summary(const Floors& f) {
     return line;
   }
   std::snprintf(line, sizeof line,
-                "floors %s (CPU %d/%d, %.1f s): cache line one-way %.0f ns (shared line %.0f), "
-                "futex hand-off %.0f ns, pipe hand-off %.0f ns, clock read %.0f ns",
+                "floors %s (CPU %d/%d, %.1f s): cache line one-way %.0f ns (shared line %.0f),\n"
+                "  futex hand-off %.0f ns, pipe hand-off %.0f ns, clock read %.0f ns",
                 f.placement.c_str(), f.cpu_a, f.cpu_b, f.seconds, f.line2_ns, f.line1_ns,
                 f.futex_ns, f.pipe_ns, f.clock_ns);
   return line;

@@ -129,21 +129,27 @@ std::vector<Placement> placements_of(const std::vector<BenchSpec>& specs) {
 }
 
 void print_header(const Suite& suite, const Expansion& ex, const nlohmann::json& config,
-                  const std::vector<Placement>& placements, const std::string& out) {
+                  const std::vector<Placement>& placements, const std::string& out, size_t runs,
+                  bool verbose) {
   std::string where;
   for (const auto& p : placements) {
     where += (where.empty() ? "" : "; ") + p.name + " (measured side CPU " +
              std::to_string(p.cpu_self) + ", peers CPU " + std::to_string(p.cpu_peer) + ")";
   }
-  std::printf(
-      "ipcbench %s: suite %s, %zu benchmarks, %zu skipped, placement %s, verify %s, output %s\n",
-      kVersion, suite.name.c_str(), ex.specs.size(), ex.skipped.size(), where.c_str(),
-      verify_name(suite.verify), out.c_str());
-  std::printf("effective configuration: %s\n", config.dump().c_str());
+  std::printf("ipcbench %s: suite %s, %zu runs (%zu benchmarks), %zu skipped, verify %s\n",
+              kVersion, suite.name.c_str(), runs, ex.specs.size(), ex.skipped.size(),
+              verify_name(suite.verify));
+  std::printf("placement %s; output %s\n", where.c_str(), out.c_str());
+  if (verbose) {
+    std::printf("effective configuration: %s\n", config.dump().c_str());
+    std::printf(
+        "note: Debian's libbenchmark is built without NDEBUG, hence its DEBUG warning below; "
+        "ipcbench times its own loops (manual time), so it does not affect the results\n");
+  }
   for (const auto& sk : ex.skipped)
-    std::printf("skipped %s: %s\n", sk.name.c_str(), sk.reason.c_str());
+    std::printf("%s\n", wrap("skipped " + sk.name + ": ", sk.reason).c_str());
   for (const auto& line : limits::advice_lines(ex.skipped))
-    std::printf("limit: %s\n", line.c_str());
+    std::printf("%s\n", wrap("limit: ", line).c_str());
   std::fflush(stdout);
 }
 
@@ -199,7 +205,16 @@ int cmd_run(const RunArgs& a) {
   nlohmann::json env = capture_environment(placements);  // before any thread is pinned
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
-  print_header(*suite, *expansion, config, placements, a.out);
+  std::vector<std::string> run_names;  // what Google Benchmark will run, each repetition
+  for (const auto& sp : specs) {
+    for (int r = 0; r < repetitions; ++r) run_names.push_back(sp.name() + "/manual_time");
+  }
+  std::string filter;
+  for (const auto& g : flags->pass) {
+    if (g.rfind("--benchmark_filter=", 0) == 0) filter = g.substr(19);
+  }
+  const size_t runs = count_matching(run_names, filter);
+  print_header(*suite, *expansion, config, placements, a.out, runs, a.verbose);
   const std::string floors_mode = a.no_floors ? "off" : a.floors.empty() ? suite->floors : a.floors;
   std::vector<Floors> floors;
   if (floors_mode != "off") floors = floors_for(specs, kFloorsBudgetS);
@@ -222,7 +237,7 @@ int cmd_run(const RunArgs& a) {
     // Every benchmark was skipped for a limit of this machine: a result that says so.
     ran.json = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
   } else {
-    auto r = run_registered_benchmarks(gb);
+    auto r = run_registered_benchmarks(gb, ConsoleOptions{runs, a.verbose});
     if (!r) return usage_error(r.error().message());
     if (r->listed_only) return 0;
     ran = std::move(*r);

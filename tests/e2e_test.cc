@@ -279,6 +279,33 @@ TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
   EXPECT_NE(summary.find("x floor |"), std::string::npos) << summary;
 }
 
+// The console fits 120 columns (long skip reasons and advice are wrapped) and counts the runs
+// it announced, one line each, from [1/N] to [N/N].
+TEST_F(E2E, ConsoleFitsIn120ColumnsAndCountsEveryRun) {
+  Outcome o = run_ipcbench(
+      {"run", "--backend", "posix_mq,pipe", "--sync", "block", "--workload", "pingpong", "--size",
+       "64,64K", "--min-time", "0.005", "--repetitions", "2", "--out", out_},
+      env_, 60);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::istringstream lines(o.out);
+  std::string line, header;
+  std::vector<std::string> progress;
+  while (std::getline(lines, line)) {
+    EXPECT_LE(line.size(), 120u) << line;
+    if (line.rfind("ipcbench ", 0) == 0) header = line;
+    if (line.rfind("[", 0) == 0) progress.push_back(line.substr(0, line.find(']') + 1));
+  }
+  // posix_mq at 64 KiB is over fs.mqueue.msgsize_max (8 KiB by default): 3 x 2 runs remain.
+  ASSERT_NE(header.find(" runs "), std::string::npos) << o.out;
+  const int runs = std::stoi(header.substr(header.find(", ") + 2));  // "suite S, N runs (..."
+  EXPECT_GE(runs, 4);
+  ASSERT_EQ(progress.size(), static_cast<size_t>(runs)) << o.out;
+  const std::string n = std::to_string(runs);
+  EXPECT_EQ(progress.front(), std::string("[1/").append(n).append("]"));
+  EXPECT_EQ(progress.back(), std::string("[").append(n).append("/").append(n).append("]"));
+  EXPECT_EQ(o.out.find("***WARNING***"), std::string::npos) << "the DEBUG note is --verbose's";
+}
+
 // histograms.json holds every run's full histograms: their counts add up to the samples the
 // counters report, and the p50 recomputed from the buckets is the counter's bucket.
 TEST_F(E2E, HistogramsSidecarMatchesTheCounters) {

@@ -4,19 +4,20 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <regex>
 #include <sstream>
 
 #include "harness/report.h"
+#include "suites/bench/console.h"
 
 namespace ipcb {
 namespace {
 
-// Console table for the user, JSON into a string for bench.json: one set of runs, two formats.
+// The console for the user, JSON into a string for bench.json: one set of runs, two formats.
 class TeeReporter final : public benchmark::BenchmarkReporter {
  public:
-  TeeReporter()
-      : console_(::isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
-                                         : benchmark::ConsoleReporter::OO_None) {
+  explicit TeeReporter(benchmark::BenchmarkReporter& console) : console_(console) {
     json_.SetOutputStream(&buf_);
     json_.SetErrorStream(&buf_);
   }
@@ -36,14 +37,29 @@ class TeeReporter final : public benchmark::BenchmarkReporter {
   std::string text() const { return buf_.str(); }
 
  private:
-  benchmark::ConsoleReporter console_;
+  benchmark::BenchmarkReporter& console_;
   benchmark::JSONReporter json_;
   std::ostringstream buf_;
 };
 
 }  // namespace
 
-Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbench_args) {
+size_t count_matching(const std::vector<std::string>& names, const std::string& filter) {
+  if (filter.empty() || filter == "all" || filter == ".") return names.size();
+  // Google Benchmark 1.7.1: a leading '-' negates the filter; std::regex search on the name.
+  const bool negate = filter[0] == '-';
+  try {
+    const std::regex re(negate ? filter.substr(1) : filter);
+    return static_cast<size_t>(std::count_if(names.begin(), names.end(), [&](const auto& n) {
+      return std::regex_search(n, re) != negate;
+    }));
+  } catch (const std::regex_error&) {
+    return 0;  // Google Benchmark refuses it too
+  }
+}
+
+Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbench_args,
+                                           const ConsoleOptions& console) {
   std::vector<std::string> args = {"ipcbench"};
   args.insert(args.end(), gbench_args.begin(), gbench_args.end());
   std::vector<char*> argv;
@@ -58,7 +74,10 @@ Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbenc
   for (const auto& a : gbench_args) {
     if (a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true") out.listed_only = true;
   }
-  TeeReporter tee;
+  benchmark::ConsoleReporter full(::isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
+                                                          : benchmark::ConsoleReporter::OO_None);
+  CompactReporter compact(stdout, console.total);
+  TeeReporter tee(console.verbose ? static_cast<benchmark::BenchmarkReporter&>(full) : compact);
   benchmark::RunSpecifiedBenchmarks(&tee);
   benchmark::Shutdown();
   if (out.listed_only) return out;

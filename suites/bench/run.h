@@ -19,6 +19,13 @@ struct BenchRun {
   nlohmann::json json;       // Google Benchmark's JSON document ("context", "benchmarks")
   bool listed_only = false;  // --benchmark_list_tests: names printed, nothing ran
 };
-Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbench_args);
+struct ConsoleOptions {
+  size_t total = 0;      // runs expected (see count_matching), for the [done/total] counter
+  bool verbose = false;  // Google Benchmark's own table (every counter) instead of ours
+};
+Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbench_args,
+                                           const ConsoleOptions& console);
+// How many of `names` (full benchmark names) Google Benchmark's --benchmark_filter selects.
+size_t count_matching(const std::vector<std::string>& names, const std::string& filter);
 
 }  // namespace ipcb
