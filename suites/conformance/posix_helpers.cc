@@ -64,6 +64,25 @@ bool become_nobody() {
   return drop_to_nobody() && ::prctl(PR_SET_DUMPABLE, 1) == 0;
 }
 
+TempFile::TempFile(size_t size, int flags) {
+  int w = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (w < 0) return;
+  bool sized = ::ftruncate(w, static_cast<off_t>(size)) == 0;
+  ::close(w);
+  if (sized) fd = ::open(path.c_str(), flags | O_CLOEXEC);
+}
+
+TempFile::~TempFile() {
+  if (fd >= 0) ::close(fd);
+}
+
+std::string TempFile::read_back(size_t off, size_t n) const {
+  std::string s(n, '\0');
+  ssize_t got = ::pread(fd, s.data(), n, static_cast<off_t>(off));
+  s.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return s;
+}
+
 AsyncChild::AsyncChild(const std::function<int(const Ready& ready)>& fn, int timeout_ms)
     : deadline_ms_(now_ms() + timeout_ms) {
   int p[2];

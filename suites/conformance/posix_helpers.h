@@ -3,6 +3,7 @@
 // act on once it is blocked, descriptor limits and an exclusive-create race.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -25,6 +26,21 @@ bool mount_private_tmpfs(const char* dir, size_t bytes);
 // In a child: becomes nobody (drop_to_nobody) and stays able to enter a user namespace (a
 // credential change clears the dumpable flag, which would hide /proc/self/uid_map).
 bool become_nobody();
+
+// A file of `size` bytes in a fresh private directory, open with `flags` (fd is -1 if that
+// failed); closed, and removed with its directory, when the scope ends.
+struct TempFile {
+  TempDir dir;
+  std::string path = dir.file("mapped");
+  int fd = -1;
+  explicit TempFile(size_t size, int flags = O_RDWR);
+  ~TempFile();
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  bool ok() const { return fd >= 0; }
+  // What pread(2) gives for `n` bytes at `off` (shorter at the end of the file).
+  std::string read_back(size_t off, size_t n) const;
+};
 
 // A forked child running `fn` while the test goes on. `fn` gets `ready`, which it calls right
 // before the call under test; wait_blocked() returns once it has been called and the child then
