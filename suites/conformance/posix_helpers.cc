@@ -109,12 +109,15 @@ AsyncChild::~AsyncChild() {
   if (ready_fd_ >= 0) ::close(ready_fd_);
 }
 
-bool AsyncChild::wait_blocked(int timeout_ms) {
+bool AsyncChild::wait_ready(int timeout_ms) {
   if (pid_ <= 0) return false;
   pollfd p{ready_fd_, POLLIN, 0};
   char c;
-  if (::poll(&p, 1, timeout_ms) != 1 || ::read(ready_fd_, &c, 1) != 1) return false;
-  return wait_until_blocked(pid_, timeout_ms);
+  return ::poll(&p, 1, timeout_ms) == 1 && ::read(ready_fd_, &c, 1) == 1;
+}
+
+bool AsyncChild::wait_blocked(int timeout_ms) {
+  return wait_ready(timeout_ms) && wait_until_blocked(pid_, timeout_ms);
 }
 
 ChildResult AsyncChild::wait() {

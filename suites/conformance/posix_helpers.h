@@ -54,7 +54,9 @@ class AsyncChild {
   AsyncChild(const AsyncChild&) = delete;
   AsyncChild& operator=(const AsyncChild&) = delete;
   pid_t pid() const { return pid_; }
-  // True once the child called ready() and is blocked (state S or D) within `timeout_ms`.
+  // True once the child called ready() (within `timeout_ms`).
+  bool wait_ready(int timeout_ms = 2000);
+  // True once the child called ready() and is then blocked (state S or D), within `timeout_ms`.
   bool wait_blocked(int timeout_ms = 2000);
   // How the child ended (waits at most until the deadline given at construction).
   ChildResult wait();
