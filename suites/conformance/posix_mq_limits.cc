@@ -31,14 +31,16 @@ ChildResult with_unprivileged_limits(const std::vector<std::pair<std::string, lo
                                      const std::function<int()>& check) {
   return run_in_child([&] {
     bool root = is_root();
+    // Judged here: in a user namespace a process holds every capability of that namespace, none
+    // of which the queue limits honour (they ask for CAP_SYS_RESOURCE over the host).
+    if (!root && has_capability(kCapSysResource)) return kSkipCode;
     if (!enter_private_namespaces(CLONE_NEWIPC)) return kSkipCode;
     std::vector<std::unique_ptr<SysctlGuard>> set;  // values of the private namespace only
     for (const auto& [sysctl, value] : values) {
       set.push_back(std::make_unique<SysctlGuard>("fs.mqueue." + sysctl, value));
       if (!set.back()->ok()) return kSkipCode;
     }
-    if (root && !drop_to_nobody()) return kSkipCode;
-    if (has_capability(kCapSysResource)) return kSkipCode;
+    if (root && !drop_to_nobody()) return kSkipCode;  // and so loses every capability
     return check();
   });
 }
