@@ -70,6 +70,11 @@ int register_elsewhere(const std::string& name) {
   return r.exited ? r.code : 101;
 }
 
+// Why SIGEV_THREAD is not checked in a TSan build.
+constexpr const char* kTsanThreads =
+    "built with TSan, which cannot follow the thread glibc starts inside libc for SIGEV_THREAD "
+    "(its callback crashes); checked in the other builds";
+
 std::atomic<int> g_thread_value{0};
 void on_thread_notification(sigval v) {
   g_thread_value.store(v.sival_int);
@@ -134,6 +139,7 @@ TEST(PosixMq, NotifyOnEmptyToNonEmptyTransition) {
   EXPECT_EQ(sig.take().si_signo, 0) << "SIGEV_NONE sent a signal";
   EXPECT_EQ(register_elsewhere(q.name), 0) << "SIGEV_NONE's registration was not used up";
   ASSERT_EQ(::mq_receive(q.q, buf, sizeof buf, nullptr), 1);
+  if (kBuiltWithTsan) CONFORM_SKIP(kTsanThreads);
   mqd_t d = q.q;
   auto thread = run_in_child([d] { return thread_notification(d, false); });
   EXPECT_CHILD_OK(thread) << " (4: the SIGEV_THREAD function did not run with the value)";
@@ -260,6 +266,7 @@ TEST(PosixMq, BlockedReceiverTakesMessageWithoutNotification) {
 TEST(PosixMq, ThreadNotificationAfterReregistration) {
   CONFORM_MAN("mq_notify(3)");
   CONFORM_ROWS("Q50");
+  if (kBuiltWithTsan) CONFORM_SKIP(kTsanThreads);
   MqQueue q;
   q.create(4, 16);
   ASSERT_TRUE(q.ok()) << std::strerror(errno);
