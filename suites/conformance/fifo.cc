@@ -1,5 +1,6 @@
 // Conformance of FIFOs: fifo(7), mkfifo(3), open(2) of either end with and without a peer,
-// signals during a blocking open, and data passing without file contents, also once unlinked.
+// signals during a blocking open, a full FIFO, end of file, and data passing without file
+// contents, also once unlinked.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_helpers.h"
 
 namespace ipcb::conform {
 namespace {
@@ -54,79 +56,94 @@ TEST(Fifo, NonblockingReadOpenSucceedsWithoutWriter) {
   EXPECT_GE(r.get(), 0) << strerror(errno);
 }
 
-// fifo(7): O_WRONLY|O_NONBLOCK fails with ENXIO unless the other end has been opened.
+// fifo(7): O_WRONLY|O_NONBLOCK fails with ENXIO unless the other end has been opened; once a
+// reader has the FIFO open, the same open succeeds.
 TEST(Fifo, NonblockingWriteOpenFailsEnxioWithoutReader) {
   CONFORM_MAN("fifo(7)");
+  CONFORM_ROWS("I22");
   FifoPath f;
   ASSERT_TRUE(f.ok);
   Fd w(::open(f.path.c_str(), O_WRONLY | O_NONBLOCK));
   EXPECT_EQ(w.get() < 0 ? errno : 0, ENXIO);
-}
-
-// fifo(7): O_WRONLY|O_NONBLOCK succeeds once a reader has the FIFO open.
-TEST(Fifo, NonblockingWriteOpenSucceedsWithReader) {
-  CONFORM_MAN("fifo(7)");
-  FifoPath f;
-  ASSERT_TRUE(f.ok);
   Fd r(::open(f.path.c_str(), O_RDONLY | O_NONBLOCK));
   ASSERT_GE(r.get(), 0);
-  Fd w(::open(f.path.c_str(), O_WRONLY | O_NONBLOCK));
+  w.reset(::open(f.path.c_str(), O_WRONLY | O_NONBLOCK));
   EXPECT_GE(w.get(), 0) << strerror(errno);
 }
 
-// fifo(7): a blocking open of one end waits until the other end is opened. A child opens with
-// `child_flags` and reports through a pipe; the parent checks it still waits, then opens the
-// other end (non-blocking, so a failed child cannot hang the test).
-void expect_open_waits_for_peer(int child_flags, int parent_flags) {
-  FifoPath f;
-  PipeFds ready;
-  ASSERT_TRUE(f.ok && ready.ok);
-  auto child = in_child_async([&] {
-    int fd = ::open(f.path.c_str(), child_flags);
-    if (fd < 0) return 1;
-    return ::write(ready.w.get(), "o", 1) == 1 ? 0 : 2;
-  });
-  EXPECT_EQ(poll_one(ready.r.get(), POLLIN, 30), 0) << "open returned without a peer";
-  Fd peer(::open(f.path.c_str(), parent_flags));
-  EXPECT_GE(peer.get(), 0) << strerror(errno);
-  EXPECT_EQ(poll_one(ready.r.get(), POLLIN, 5000), POLLIN) << "open did not return with a peer";
-  ChildResult r = child.get();
-  EXPECT_CHILD_OK(r);
-}
-
-// fifo(7): opening for reading blocks until another process opens the FIFO for writing.
-TEST(Fifo, BlockingReadOpenWaitsForWriter) {
+// fifo(7), pipe(7): a non-blocking write to a full FIFO fails with EAGAIN.
+TEST(Fifo, NonblockingWriteToFullFifoFailsEagain) {
   CONFORM_MAN("fifo(7)");
-  expect_open_waits_for_peer(O_RDONLY, O_WRONLY | O_NONBLOCK);
-}
-
-// fifo(7): opening for writing blocks until another process opens the FIFO for reading.
-TEST(Fifo, BlockingWriteOpenWaitsForReader) {
-  CONFORM_MAN("fifo(7)");
-  expect_open_waits_for_peer(O_WRONLY, O_RDONLY | O_NONBLOCK);
-}
-
-// fifo(7): under Linux, opening a FIFO for read and write succeeds without a peer, blocking or
-// not (POSIX leaves it undefined).
-TEST(Fifo, ReadWriteOpenSucceedsWithoutPeer) {
-  CONFORM_MAN("fifo(7)");
+  CONFORM_ROWS("I24");
   FifoPath f;
   ASSERT_TRUE(f.ok);
-  Fd blocking(::open(f.path.c_str(), O_RDWR));
-  EXPECT_GE(blocking.get(), 0) << strerror(errno);
-  Fd nonblocking(::open(f.path.c_str(), O_RDWR | O_NONBLOCK));
-  EXPECT_GE(nonblocking.get(), 0) << strerror(errno);
+  Fd r(::open(f.path.c_str(), O_RDONLY | O_NONBLOCK));
+  Fd w(::open(f.path.c_str(), O_WRONLY | O_NONBLOCK));
+  ASSERT_TRUE(r.get() >= 0 && w.get() >= 0) << strerror(errno);
+  ASSERT_EQ(fill_pipe(w.get()), ::fcntl(w.get(), F_GETPIPE_SZ)) << "not filled to capacity";
+  EXPECT_EQ(failed_with(::write(w.get(), "x", 1)), EAGAIN);
 }
 
-// signal(7): open(2) of a FIFO that blocks is interrupted by a handler: EINTR.
+// fifo(7): a blocking open of the end `child_flags` (in a child) sleeps until the test opens the
+// other end with `peer_flags`; then it returns.
+void expect_open_waits_for_peer(const std::string& path, int child_flags, int peer_flags) {
+  AsyncChild child([&](const AsyncChild::Ready& ready) {
+    ready();
+    return ::open(path.c_str(), child_flags) >= 0 ? 0 : 1;
+  });
+  ASSERT_TRUE(child.wait_blocked()) << "open(" << child_flags << ") did not wait for a peer";
+  Fd peer(::open(path.c_str(), peer_flags));
+  EXPECT_GE(peer.get(), 0) << strerror(errno);
+  ChildResult r = child.wait();
+  EXPECT_CHILD_OK(r) << " (open did not return once the peer opened)";
+}
+
+// fifo(7): opening for reading blocks until another process opens the FIFO for writing, and
+// opening for writing blocks until one opens it for reading; under Linux, an O_RDWR open never
+// blocks (POSIX leaves it undefined), blocking or not; and once the last writer has closed, a read
+// returns what is left, then 0 (end of file).
+TEST(Fifo, OpenRendezvousReadWriteOpenAndEof) {
+  CONFORM_MAN("fifo(7)");
+  CONFORM_ROWS("U12");
+  FifoPath f;
+  ASSERT_TRUE(f.ok);
+  expect_open_waits_for_peer(f.path, O_RDONLY, O_WRONLY | O_NONBLOCK);
+  expect_open_waits_for_peer(f.path, O_WRONLY, O_RDONLY | O_NONBLOCK);
+  std::string path = f.path;
+  auto rdwr = run_in_child(
+      [&path] {
+        Fd blocking(::open(path.c_str(), O_RDWR));
+        Fd nonblocking(::open(path.c_str(), O_RDWR | O_NONBLOCK));
+        return blocking.get() >= 0 && nonblocking.get() >= 0 ? 0 : 1;
+      },
+      2000);
+  EXPECT_CHILD_OK(rdwr) << " (O_RDWR open without a peer failed or blocked)";
+  Fd r(::open(f.path.c_str(), O_RDONLY | O_NONBLOCK));
+  Fd w(::open(f.path.c_str(), O_WRONLY));
+  ASSERT_TRUE(r.get() >= 0 && w.get() >= 0) << strerror(errno);
+  ASSERT_EQ(::fcntl(r.get(), F_SETFL, 0), 0);  // blocking reads from here on
+  ASSERT_EQ(::write(w.get(), "left", 4), 4);
+  w.reset();
+  char buf[8];
+  EXPECT_EQ(::read(r.get(), buf, sizeof buf), 4);
+  EXPECT_EQ(::read(r.get(), buf, sizeof buf), 0) << "no end of file without writers";
+}
+
+// signal(7): open(2) of a FIFO that blocks is interrupted by a handler (without SA_RESTART):
+// EINTR. The opener is a child, signalled once it sleeps in open(2).
 TEST(Fifo, BlockingOpenInterruptedBySignalFailsEintr) {
   CONFORM_MAN("signal(7)");
   FifoPath f;
   ASSERT_TRUE(f.ok);
-  InterruptingSignal sig(SIGUSR1);
-  sig.send_after(20);
-  Fd r(::open(f.path.c_str(), O_RDONLY));
-  EXPECT_EQ(r.get() < 0 ? errno : 0, EINTR);
+  AsyncChild opener([&f](const AsyncChild::Ready& ready) {
+    InterruptingSignal sig(SIGUSR1);
+    ready();
+    return failed_with(::open(f.path.c_str(), O_RDONLY));
+  });
+  ASSERT_TRUE(opener.wait_blocked()) << "the open did not block";
+  ASSERT_EQ(::kill(opener.pid(), SIGUSR1), 0);
+  ChildResult r = opener.wait();
+  EXPECT_EQ(r.code, EINTR) << r.describe();
 }
 
 // fifo(7): the kernel passes the data internally; the FIFO file has no contents (size 0).

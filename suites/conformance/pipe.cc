@@ -1,7 +1,8 @@
 // Conformance of pipes: pipe(7), pipe(2), the pipe capacity operations of fcntl(2) and their
-// readiness in poll(2)/select(2); capacity and its limits are in pipe_capacity.cc. FIFOs are in
-// fifo.cc; exclusive create, open without create, persistence, permissions and removal of FIFOs are
-// the shared behaviours (shared.cc).
+// readiness in poll(2)/select(2). Capacity and its limits are in pipe_capacity.cc, processes
+// sharing a pipe in pipe_io.cc, atomicity in pipe_atomic.cc, FIFOs in fifo.cc; exclusive create,
+// open without create, persistence, permissions and removal of FIFOs are the shared behaviours
+// (shared.cc).
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_helpers.h"
 
 namespace ipcb::conform {
 namespace {
@@ -37,39 +39,6 @@ class ScopedIgnore {
 
 // --- atomicity and partial transfers -------------------------------------------------------
 
-// pipe(7): writes of up to PIPE_BUF bytes are atomic: records of several concurrent writers
-// are never interleaved.
-TEST(Pipe, WritesUpToPipeBufAreAtomicUnderConcurrentWriters) {
-  CONFORM_MAN("pipe(7)");
-  constexpr int kWriters = 4, kRecords = 32;
-  PipeFds p;
-  ASSERT_TRUE(p.ok) << strerror(p.err);
-  std::vector<std::future<ChildResult>> writers;
-  for (int i = 0; i < kWriters; ++i) {
-    writers.push_back(in_child_async([&p, i] {
-      std::vector<char> rec(PIPE_BUF, static_cast<char>('A' + i));
-      for (int k = 0; k < kRecords; ++k) {
-        if (::write(p.w.get(), rec.data(), rec.size()) != PIPE_BUF) return 1;
-      }
-      return 0;
-    }));
-  }
-  p.w.reset();  // EOF once every writer is done
-  std::vector<char> all(PIPE_BUF * kWriters * kRecords + 1);
-  size_t got = 0;
-  for (long n; (n = ::read(p.r.get(), all.data() + got, all.size() - got)) > 0;) got += n;
-  for (auto& w : writers) EXPECT_TRUE(w.get().exited) << "writer did not finish";
-  ASSERT_EQ(got, all.size() - 1);
-  std::vector<int> per_writer(kWriters);
-  for (size_t off = 0; off < got; off += PIPE_BUF) {
-    char c = all[off];
-    ASSERT_TRUE(c >= 'A' && c < 'A' + kWriters) << "record at " << off;
-    for (size_t i = 1; i < PIPE_BUF; ++i) ASSERT_EQ(all[off + i], c) << "interleaved at " << off;
-    ++per_writer[c - 'A'];
-  }
-  for (int n : per_writer) EXPECT_EQ(n, kRecords);
-}
-
 // pipe(7): O_NONBLOCK, n <= PIPE_BUF: all n bytes are written, or none and EAGAIN (no partial
 // write even though some room is left).
 TEST(Pipe, NonblockingWriteUpToPipeBufIsAllOrEagain) {
@@ -84,28 +53,44 @@ TEST(Pipe, NonblockingWriteUpToPipeBufIsAllOrEagain) {
   EXPECT_EQ(::write(p.w.get(), buf.data(), 100), 100);
 }
 
-// pipe(7): O_NONBLOCK, n > PIPE_BUF: if there is room, from 1 to n bytes may be written (a
-// partial write); if there is no room, EAGAIN.
-TEST(Pipe, NonblockingWriteAbovePipeBufMayBePartial) {
-  CONFORM_MAN("pipe(7)");
-  PipeFds p(O_NONBLOCK);
-  ASSERT_TRUE(p.ok);
-  long cap = ::fcntl(p.w.get(), F_GETPIPE_SZ);
-  std::vector<char> buf(cap + PIPE_BUF, 'x');
-  long n = ::write(p.w.get(), buf.data(), buf.size());
-  EXPECT_GT(n, 0);
-  EXPECT_LT(n, static_cast<long>(buf.size()));
-  EXPECT_EQ(failed_with(::write(p.w.get(), buf.data(), buf.size())), EAGAIN);
+// The bytes ioctl(FIONREAD) reports unread in the pipe whose read end is `r`, or -1.
+int unread(int r) {
+  int n = -1;
+  return ::ioctl(r, FIONREAD, &n) == 0 ? n : -1;
 }
 
-// read(2): fewer bytes than requested is not an error; a pipe returns what it holds at once.
+// pipe(7): O_NONBLOCK, n > PIPE_BUF: if there is room, from 1 to n bytes may be written (a
+// partial write: fewer than n, all of them stored, as FIONREAD shows), into an empty pipe and a
+// partly full one; if there is no room, EAGAIN.
+TEST(Pipe, NonblockingWriteAbovePipeBufMayBePartial) {
+  CONFORM_MAN("pipe(7)");
+  CONFORM_ROWS("I12");
+  for (long already : {0L, 100L}) {
+    PipeFds p(O_NONBLOCK);
+    ASSERT_TRUE(p.ok);
+    long cap = ::fcntl(p.w.get(), F_GETPIPE_SZ);
+    std::vector<char> buf(cap + PIPE_BUF, 'x');
+    ASSERT_EQ(::write(p.w.get(), buf.data(), already), already);
+    long n = ::write(p.w.get(), buf.data(), buf.size());
+    EXPECT_GT(n, 0) << already << " bytes already in the pipe";
+    EXPECT_LT(n, static_cast<long>(buf.size())) << already << " bytes already in the pipe";
+    EXPECT_EQ(unread(p.r.get()), already + n) << already << " bytes already in the pipe";
+    EXPECT_EQ(failed_with(::write(p.w.get(), buf.data(), buf.size())), EAGAIN);
+  }
+}
+
+// pipe(2), read(2): what is written to the write end is read, byte for byte, from the read end;
+// fewer bytes than requested is not an error: a pipe returns what it holds at once.
 TEST(Pipe, ReadReturnsAvailableBytesWithoutWaitingForMore) {
   CONFORM_MAN("read(2)");
+  CONFORM_ROWS("I01");
   PipeFds p;
   ASSERT_TRUE(p.ok);
-  ASSERT_EQ(::write(p.w.get(), "0123456789", 10), 10);
+  const std::string sent = "abcdefghijklmnopqrstuvwxyz!";  // 27 bytes
+  ASSERT_EQ(::write(p.w.get(), sent.data(), sent.size()), 27);
   char buf[100];
-  EXPECT_EQ(::read(p.r.get(), buf, sizeof buf), 10);
+  ASSERT_EQ(::read(p.r.get(), buf, sizeof buf), 27);
+  EXPECT_EQ(std::string(buf, 27), sent);
 }
 
 // pipe(7): ioctl(FIONREAD) reports the number of unread bytes in the pipe.
@@ -124,6 +109,7 @@ TEST(Pipe, FionreadReportsUnreadBytes) {
 // pipe(7): a read from a pipe whose write ends are all closed sees end-of-file (0).
 TEST(Pipe, ReadWithNoWritersReturnsEof) {
   CONFORM_MAN("pipe(7)");
+  CONFORM_ROWS("I14");
   PipeFds p;
   ASSERT_TRUE(p.ok);
   ASSERT_EQ(::write(p.w.get(), "z", 1), 1);
@@ -136,6 +122,7 @@ TEST(Pipe, ReadWithNoWritersReturnsEof) {
 // pipe(7): a write to a pipe whose read ends are all closed raises SIGPIPE.
 TEST(Pipe, WriteWithNoReadersRaisesSigpipe) {
   CONFORM_MAN("pipe(7)");
+  CONFORM_ROWS("I02");
   ChildResult r = run_in_child([] {
     ::signal(SIGPIPE, SIG_DFL);
     int fds[2];
@@ -204,6 +191,7 @@ TEST(Pipe, NonblockingReadOnEmptyFailsEagain) {
 // pipe(7): O_NONBLOCK write to a full pipe fails with EAGAIN.
 TEST(Pipe, NonblockingWriteOnFullFailsEagain) {
   CONFORM_MAN("pipe(7)");
+  CONFORM_ROWS("I11");
   PipeFds p(O_NONBLOCK);
   ASSERT_TRUE(p.ok);
   ASSERT_GT(fill_pipe(p.w.get()), 0);
@@ -211,15 +199,21 @@ TEST(Pipe, NonblockingWriteOnFullFailsEagain) {
 }
 
 // signal(7): a blocking read on a pipe interrupted by a handler without SA_RESTART fails with
-// EINTR.
+// EINTR. The reader is a child, signalled once it sleeps in read(2).
 TEST(Pipe, BlockingReadInterruptedBySignalFailsEintr) {
   CONFORM_MAN("signal(7)");
   PipeFds p;
   ASSERT_TRUE(p.ok);
-  InterruptingSignal sig(SIGUSR1);
-  sig.send_after(20);
-  char c;
-  EXPECT_EQ(failed_with(::read(p.r.get(), &c, 1)), EINTR);
+  AsyncChild reader([&p](const AsyncChild::Ready& ready) {
+    InterruptingSignal sig(SIGUSR1);
+    char c;
+    ready();
+    return failed_with(::read(p.r.get(), &c, 1));
+  });
+  ASSERT_TRUE(reader.wait_blocked()) << "the read did not block";
+  ASSERT_EQ(::kill(reader.pid(), SIGUSR1), 0);
+  ChildResult r = reader.wait();
+  EXPECT_EQ(r.code, EINTR) << r.describe();
 }
 
 // lseek(2): ESPIPE on a pipe.
@@ -230,12 +224,17 @@ TEST(Pipe, LseekFailsEspipe) {
   EXPECT_EQ(failed_with(::lseek(p.r.get(), 0, SEEK_SET)), ESPIPE);
 }
 
-// pipe(2): pipefd[0] is the read end only: writing to it fails with EBADF (write(2)).
-TEST(Pipe, WriteToReadEndFailsEbadf) {
+// pipe(2): pipefd[0] is the read end only and pipefd[1] the write end only: writing to the read
+// end (write(2)) and reading from the write end (read(2)) fail with EBADF.
+TEST(Pipe, WrongEndFailsEbadf) {
   CONFORM_MAN("pipe(2)");
+  CONFORM_ROWS("I04");
   PipeFds p;
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(failed_with(::write(p.r.get(), "x", 1)), EBADF);
+  ASSERT_EQ(::write(p.w.get(), "y", 1), 1);  // data to read, so only the end is wrong
+  char c;
+  EXPECT_EQ(failed_with(::read(p.w.get(), &c, 1)), EBADF);
 }
 
 // --- readiness ----------------------------------------------------------------------------
@@ -287,23 +286,28 @@ TEST(Pipe, SelectReportsWritableUntilFull) {
 
 // --- pipe2 flags --------------------------------------------------------------------------
 
-// pipe2(2): O_CLOEXEC sets FD_CLOEXEC on both new descriptors; pipe() does not.
-TEST(Pipe, Pipe2CloexecSetsCloseOnExec) {
+// pipe2(2): the flags show on the new descriptors: with 0 none; O_CLOEXEC as FD_CLOEXEC
+// (F_GETFD) on both; O_NONBLOCK in F_GETFL of both open file descriptions; O_DIRECT (packet mode)
+// in F_GETFL of the write end, the end whose writes make packets (Linux leaves the read end).
+TEST(Pipe, Pipe2FlagsVisibleOnBothEnds) {
   CONFORM_MAN("pipe(2)");
-  PipeFds plain, cloexec(O_CLOEXEC);
-  ASSERT_TRUE(plain.ok && cloexec.ok);
-  EXPECT_EQ(::fcntl(plain.r.get(), F_GETFD) & FD_CLOEXEC, 0);
-  EXPECT_NE(::fcntl(cloexec.r.get(), F_GETFD) & FD_CLOEXEC, 0);
-  EXPECT_NE(::fcntl(cloexec.w.get(), F_GETFD) & FD_CLOEXEC, 0);
-}
-
-// pipe2(2): O_NONBLOCK sets the flag on both open file descriptions.
-TEST(Pipe, Pipe2NonblockSetsBothEnds) {
-  CONFORM_MAN("pipe(2)");
-  PipeFds p(O_NONBLOCK);
-  ASSERT_TRUE(p.ok);
-  EXPECT_NE(::fcntl(p.r.get(), F_GETFL) & O_NONBLOCK, 0);
-  EXPECT_NE(::fcntl(p.w.get(), F_GETFL) & O_NONBLOCK, 0);
+  CONFORM_ROWS("I16");
+  struct Case {
+    int flags;
+    bool cloexec, nonblock, direct_w;
+  };
+  for (Case c : {Case{0, false, false, false}, Case{O_CLOEXEC, true, false, false},
+                 Case{O_NONBLOCK, false, true, false}, Case{O_DIRECT, false, false, true}}) {
+    PipeFds p(c.flags);
+    ASSERT_TRUE(p.ok) << "pipe2(" << c.flags << "): " << strerror(p.err);
+    for (int fd : {p.r.get(), p.w.get()}) {
+      const char* end = fd == p.r.get() ? " read end" : " write end";
+      EXPECT_EQ((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0, c.cloexec) << c.flags << end;
+      EXPECT_EQ((::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0, c.nonblock) << c.flags << end;
+    }
+    EXPECT_EQ((::fcntl(p.w.get(), F_GETFL) & O_DIRECT) != 0, c.direct_w) << c.flags;
+    EXPECT_EQ(::fcntl(p.r.get(), F_GETFL) & O_DIRECT, 0) << c.flags;
+  }
 }
 
 // pipe2(2): an invalid flag fails with EINVAL.

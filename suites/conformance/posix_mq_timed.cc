@@ -1,0 +1,313 @@
+// Conformance of blocking and timed POSIX message queue calls (mq_send(3), mq_receive(3)):
+// O_NONBLOCK, blocking until room or a message, EINTR and SA_RESTART, absolute CLOCK_REALTIME
+// deadlines (passed, past, invalid) and bad pointers. Blocked callers are children, acted on
+// once they sleep in the call.
+#include <fcntl.h>
+#include <mqueue.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include "suites/conformance/conform.h"
+#include "suites/conformance/objects.h"
+#include "suites/conformance/posix_helpers.h"
+
+namespace ipcb::conform {
+namespace {
+
+constexpr int kShortMs = 30;  // how long the timeout tests wait
+
+// A full queue of one 16-byte message slot holding "a".
+void fill_one(MqQueue& q) {
+  q.create(1, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_EQ(::mq_send(q.q, "a", 1, 0), 0);
+}
+
+// mq_send(3): EAGAIN if the queue is full and O_NONBLOCK is set (mq_send and mq_timedsend); the
+// message is not queued.
+TEST(PosixMq, NonblockingSendOnFullQueueFailsEagain) {
+  CONFORM_MAN("mq_send(3)");
+  CONFORM_ROWS("Q28");
+  MqQueue q;
+  q.create(2, 16, O_NONBLOCK);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  EXPECT_EQ(::mq_send(q.q, "a", 1, 0), 0);
+  EXPECT_EQ(::mq_send(q.q, "b", 1, 0), 0);
+  EXPECT_EQ(failed_with(::mq_send(q.q, "c", 1, 9)), EAGAIN);
+  timespec later = clock_in(CLOCK_REALTIME, 1000);
+  EXPECT_EQ(failed_with(::mq_timedsend(q.q, "d", 1, 9, &later)), EAGAIN);
+  EXPECT_EQ(mq_curmsgs(q.q), 2);
+  char buf[16];
+  for (char want : {'a', 'b'}) {
+    ASSERT_EQ(::mq_receive(q.q, buf, sizeof buf, nullptr), 1);
+    EXPECT_EQ(buf[0], want);
+  }
+}
+
+// mq_receive(3): EAGAIN if the queue is empty and O_NONBLOCK is set (mq_receive and
+// mq_timedreceive); nothing is removed (a message sent then is still there).
+TEST(PosixMq, NonblockingReceiveOnEmptyQueueFailsEagain) {
+  CONFORM_MAN("mq_receive(3)");
+  CONFORM_ROWS("Q38");
+  MqQueue q;
+  q.create(2, 16, O_NONBLOCK);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  char buf[16];
+  EXPECT_EQ(failed_with(::mq_receive(q.q, buf, sizeof buf, nullptr)), EAGAIN);
+  timespec later = clock_in(CLOCK_REALTIME, 1000);
+  EXPECT_EQ(failed_with(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &later)), EAGAIN);
+  EXPECT_EQ(mq_curmsgs(q.q), 0);
+}
+
+// mq_send(3): a blocking send to a full queue sleeps until a receive makes room, then queues the
+// message; a signal caught without SA_RESTART ends the wait with EINTR, nothing queued.
+TEST(PosixMq, BlockedSendWaitsForRoomOrFailsEintr) {
+  CONFORM_MAN("mq_send(3)");
+  CONFORM_ROWS("Q31");
+  MqQueue q;
+  fill_one(q);
+  mqd_t d = q.q;
+  AsyncChild sender([d](const AsyncChild::Ready& ready) {
+    ready();
+    return failed_with(::mq_send(d, "b", 1, 0));
+  });
+  ASSERT_TRUE(sender.wait_blocked()) << "mq_send on a full queue did not block";
+  char buf[16];
+  ASSERT_EQ(::mq_receive(q.q, buf, sizeof buf, nullptr), 1);
+  ChildResult r = sender.wait();
+  EXPECT_EQ(r.code, 0) << r.describe() << " (the send did not complete once there was room)";
+  EXPECT_EQ(mq_curmsgs(q.q), 1);
+  AsyncChild interrupted([d](const AsyncChild::Ready& ready) {
+    InterruptingSignal sig(SIGUSR1);
+    ready();
+    return failed_with(::mq_send(d, "c", 1, 0));
+  });
+  ASSERT_TRUE(interrupted.wait_blocked()) << "mq_send on a full queue did not block";
+  ASSERT_EQ(::kill(interrupted.pid(), SIGUSR1), 0);
+  r = interrupted.wait();
+  EXPECT_EQ(r.code, EINTR) << r.describe();
+  ASSERT_EQ(::mq_receive(q.q, buf, sizeof buf, nullptr), 1);
+  EXPECT_EQ(buf[0], 'b');
+  EXPECT_EQ(mq_curmsgs(q.q), 0) << "the interrupted message was queued";
+}
+
+// mq_send(3): EINVAL from mq_timedsend on a full queue if abs_timeout is invalid: tv_sec < 0,
+// tv_nsec < 0 or tv_nsec >= 1000 million.
+TEST(PosixMq, TimedSendWithInvalidTimeoutFailsEinval) {
+  CONFORM_MAN("mq_send(3)");
+  CONFORM_ROWS("Q32");
+  MqQueue q;
+  fill_one(q);
+  timespec now = clock_in(CLOCK_REALTIME, 1000);
+  for (timespec bad :
+       {timespec{-1, 0}, timespec{now.tv_sec, -1}, timespec{now.tv_sec, 1000000000}}) {
+    EXPECT_EQ(failed_with(::mq_timedsend(q.q, "b", 1, 0, &bad)), EINVAL)
+        << bad.tv_sec << "." << bad.tv_nsec;
+  }
+}
+
+// mq_send(3): mq_timedsend on a full queue fails ETIMEDOUT once the absolute CLOCK_REALTIME
+// deadline has passed, and at once for a deadline already in the past.
+TEST(PosixMq, TimedSendOnFullQueueTimesOut) {
+  CONFORM_MAN("mq_send(3)");
+  CONFORM_ROWS("Q33");
+  MqQueue q;
+  fill_one(q);
+  timespec dl = clock_in(CLOCK_REALTIME, kShortMs);
+  timespec t0 = clock_in(CLOCK_MONOTONIC, 0);
+  EXPECT_EQ(failed_with(::mq_timedsend(q.q, "b", 1, 0, &dl)), ETIMEDOUT);
+  EXPECT_GE(ms_since(t0), kShortMs - 1);
+  EXPECT_LT(ms_since(t0), 2000);
+  dl = clock_in(CLOCK_REALTIME, -1000);
+  t0 = clock_in(CLOCK_MONOTONIC, 0);
+  EXPECT_EQ(failed_with(::mq_timedsend(q.q, "b", 1, 0, &dl)), ETIMEDOUT);
+  EXPECT_LT(ms_since(t0), 20) << "a past deadline is not waited for";
+  EXPECT_EQ(mq_curmsgs(q.q), 1);
+}
+
+// mq_send(3): if the queue has room, mq_timedsend succeeds at once, however far in the past
+// abs_timeout lies (the timeout is not looked at).
+TEST(PosixMq, TimedSendWithRoomIgnoresPastDeadline) {
+  CONFORM_MAN("mq_send(3)");
+  CONFORM_ROWS("Q34");
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  timespec past = clock_in(CLOCK_REALTIME, -60000);
+  timespec epoch{0, 0};
+  EXPECT_EQ(::mq_timedsend(q.q, "a", 1, 0, &past), 0) << std::strerror(errno);
+  EXPECT_EQ(::mq_timedsend(q.q, "b", 1, 0, &epoch), 0) << std::strerror(errno);
+  EXPECT_EQ(mq_curmsgs(q.q), 2);
+}
+
+// mq_timedsend and mq_timedreceive system calls: EFAULT for a message buffer or an abs_timeout
+// that is not valid memory. The glibc wrappers pass the pointers through; a libc that touched
+// them would die of SIGSEGV instead, which the page allows.
+TEST(PosixMq, BadPointersFailEfault) {
+  CONFORM_MAN("mq_send(3)");
+  CONFORM_ROWS("Q35");
+  InaccessiblePage bad;
+  ASSERT_NE(bad.get(), nullptr);
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  char buf[16];
+  EXPECT_EQ(failed_with(::syscall(SYS_mq_timedsend, q.q, bad.get(), 1, 0, nullptr)), EFAULT);
+  EXPECT_EQ(failed_with(::syscall(SYS_mq_timedsend, q.q, "a", 1, 0, bad.get())), EFAULT);
+  EXPECT_EQ(mq_curmsgs(q.q), 0) << "a message was queued";
+  EXPECT_EQ(failed_with(::syscall(SYS_mq_timedreceive, q.q, buf, 16, nullptr, bad.get())), EFAULT);
+  ASSERT_EQ(::mq_send(q.q, "m", 1, 0), 0);
+  EXPECT_EQ(failed_with(::syscall(SYS_mq_timedreceive, q.q, bad.get(), 16, nullptr, nullptr)),
+            EFAULT);
+  mqd_t d = q.q;
+  void* p = bad.get();
+  auto libc = run_in_child([d, p] {
+    timespec later = clock_in(CLOCK_REALTIME, 1000);
+    int a = failed_with(::mq_timedsend(d, static_cast<const char*>(p), 1, 0, &later));
+    int b = failed_with(::mq_timedsend(d, "a", 1, 0, static_cast<const timespec*>(p)));
+    return a == EFAULT && b == EFAULT ? 0 : 1;
+  });
+  EXPECT_TRUE((libc.exited && libc.code == 0) || libc.signal == SIGSEGV) << libc.describe();
+}
+
+// mq_receive(3): a blocking receive from an empty queue sleeps until a message arrives and then
+// returns it; a signal caught without SA_RESTART ends the wait with EINTR.
+TEST(PosixMq, BlockedReceiveWaitsForMessageOrFailsEintr) {
+  CONFORM_MAN("mq_receive(3)");
+  CONFORM_ROWS("Q39");
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  mqd_t d = q.q;
+  AsyncChild receiver([d](const AsyncChild::Ready& ready) {
+    char buf[16];
+    ready();
+    long n = ::mq_receive(d, buf, sizeof buf, nullptr);
+    return n == 4 && std::memcmp(buf, "late", 4) == 0 ? 0 : 1;
+  });
+  ASSERT_TRUE(receiver.wait_blocked()) << "mq_receive on an empty queue did not block";
+  ASSERT_EQ(::mq_send(q.q, "late", 4, 0), 0);
+  ChildResult r = receiver.wait();
+  EXPECT_CHILD_OK(r) << " (the receiver did not get the message)";
+  AsyncChild interrupted([d](const AsyncChild::Ready& ready) {
+    InterruptingSignal sig(SIGUSR1);
+    char buf[16];
+    ready();
+    return failed_with(::mq_receive(d, buf, sizeof buf, nullptr));
+  });
+  ASSERT_TRUE(interrupted.wait_blocked()) << "mq_receive on an empty queue did not block";
+  ASSERT_EQ(::kill(interrupted.pid(), SIGUSR1), 0);
+  r = interrupted.wait();
+  EXPECT_EQ(r.code, EINTR) << r.describe();
+}
+
+std::atomic<int>* g_handled = nullptr;
+void count_handled(int) {
+  if (g_handled) g_handled->fetch_add(1);
+}
+
+// signal(7): mq_receive interrupted by a handler installed with SA_RESTART is restarted: the
+// handler runs once, the call sleeps again, and returns the message sent after that.
+TEST(PosixMq, BlockedReceiveRestartedWithSaRestart) {
+  CONFORM_MAN("signal(7)");
+  if (kBuiltWithTsan) {
+    CONFORM_SKIP(
+        "built with TSan, which defers signal handlers during calls it does not intercept "
+        "(mq_receive), so the handler cannot run while the call sleeps");
+  }
+  SharedMemory<std::atomic<int>> handled;
+  ASSERT_TRUE(handled.ok());
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  mqd_t d = q.q;
+  AsyncChild receiver([&handled, d](const AsyncChild::Ready& ready) {
+    g_handled = handled.get();
+    struct sigaction sa {};
+    sa.sa_handler = count_handled;
+    sa.sa_flags = SA_RESTART;
+    if (::sigaction(SIGUSR1, &sa, nullptr) != 0) return kSetupFailed;
+    char buf[16];
+    ready();
+    long n = ::mq_receive(d, buf, sizeof buf, nullptr);
+    return n == 4 ? 0 : 1;
+  });
+  ASSERT_TRUE(receiver.wait_blocked()) << "mq_receive on an empty queue did not block";
+  ASSERT_EQ(::kill(receiver.pid(), SIGUSR1), 0);
+  for (int i = 0; i < 2000 && handled->load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_EQ(handled->load(), 1) << "the handler did not run";
+  ASSERT_TRUE(wait_until_blocked(receiver.pid(), 2000)) << "the call was not restarted";
+  ASSERT_EQ(::mq_send(q.q, "late", 4, 0), 0);
+  ChildResult r = receiver.wait();
+  EXPECT_CHILD_OK(r) << " (1: mq_receive failed instead of restarting)";
+}
+
+// mq_receive(3): EINVAL from mq_timedreceive on an empty queue if abs_timeout is invalid:
+// tv_nsec < 0, tv_nsec >= 1000 million, tv_sec < 0.
+TEST(PosixMq, InvalidTimeoutWhenBlockingFailsEinval) {
+  CONFORM_MAN("mq_receive(3)");
+  CONFORM_ROWS("Q40");
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  char buf[16];
+  timespec now = clock_in(CLOCK_REALTIME, 1000);
+  for (timespec bad :
+       {timespec{now.tv_sec, -1}, timespec{now.tv_sec, 1000000000}, timespec{-1, 0}}) {
+    EXPECT_EQ(failed_with(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &bad)), EINVAL)
+        << bad.tv_sec << "." << bad.tv_nsec;
+  }
+}
+
+// mq_receive(3): mq_timedreceive on an empty queue fails ETIMEDOUT once the absolute deadline
+// has passed, and at once for a past one. The deadline is on CLOCK_REALTIME: a CLOCK_MONOTONIC
+// reading 2 s ahead lies, as a realtime date, in the past and is not waited for.
+TEST(PosixMq, TimedReceiveTimesOutAtRealtimeDeadline) {
+  CONFORM_MAN("mq_receive(3)");
+  CONFORM_ROWS("Q41");
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  char buf[16];
+  timespec dl = clock_in(CLOCK_REALTIME, kShortMs);
+  timespec t0 = clock_in(CLOCK_MONOTONIC, 0);
+  EXPECT_EQ(failed_with(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &dl)), ETIMEDOUT);
+  EXPECT_GE(ms_since(t0), kShortMs - 1);
+  EXPECT_LT(ms_since(t0), 2000);
+  for (timespec past : {clock_in(CLOCK_REALTIME, -1000), clock_in(CLOCK_MONOTONIC, 2000)}) {
+    t0 = clock_in(CLOCK_MONOTONIC, 0);
+    EXPECT_EQ(failed_with(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &past)), ETIMEDOUT);
+    EXPECT_LT(ms_since(t0), 20) << "a past deadline is not waited for";
+  }
+}
+
+// mq_receive(3): when a message is available, mq_timedreceive returns it, however far in the
+// past abs_timeout lies.
+TEST(PosixMq, TimedReceiveWithMessageIgnoresPastDeadline) {
+  CONFORM_MAN("mq_receive(3)");
+  CONFORM_ROWS("Q42");
+  MqQueue q;
+  q.create(2, 16);
+  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_EQ(::mq_send(q.q, "here", 4, 0), 0);
+  ASSERT_EQ(::mq_send(q.q, "too", 3, 0), 0);
+  char buf[16];
+  timespec past = clock_in(CLOCK_REALTIME, -60000), epoch{0, 0};
+  EXPECT_EQ(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &past), 4) << std::strerror(errno);
+  EXPECT_EQ(std::string(buf, 4), "here");
+  EXPECT_EQ(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &epoch), 3) << std::strerror(errno);
+}
+
+}  // namespace
+}  // namespace ipcb::conform
