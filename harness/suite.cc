@@ -6,10 +6,13 @@
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <tuple>
+#include <type_traits>
 #include <unordered_set>
 
 #include "backends/backend.h"
@@ -181,6 +184,32 @@ Result<Matrix> read_matrix(const toml::table& t, const Matrix& defaults) {
   return m;
 }
 
+// A key this suite format does not have is a mistake (a typo would silently mean "default").
+Status check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed,
+                  const std::string& where) {
+  for (const auto& [key, node] : t) {
+    if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
+      std::string list;
+      for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return plain_error("suite " + where,
+                         "unknown key '" + std::string(key.str()) + "' (known: " + list + ")");
+    }
+  }
+  return ok_status();
+}
+
+// t[key] as T, `fallback` when absent; present with another type is an error.
+template <typename T>
+Result<T> typed(const toml::table& t, const char* key, T fallback, const std::string& where) {
+  const toml::node* n = t.get(key);
+  if (n == nullptr) return fallback;
+  if (auto v = n->value<T>(); v && n->is<T>()) return *v;
+  if constexpr (std::is_same_v<T, double>) {
+    if (auto i = n->value<int64_t>(); i && n->is_integer()) return static_cast<double>(*i);
+  }
+  return plain_error("suite " + where, std::string("'") + key + "' has the wrong type");
+}
+
 }  // namespace
 
 Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
@@ -192,9 +221,17 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
     e << err;
     return plain_error("suite " + origin, e.str());
   }
+  static constexpr std::string_view kMatrixKeys[] = {"workloads", "backends", "syncs",
+                                                     "sizes",     "modes",    "placements"};
+  IPCB_TRY_STATUS(
+      check_keys(t,
+                 {"name", "description", "verify", "min_time", "repetitions", "stall_ms", "fan",
+                  "sleep_us", "spin_us", "floors", "matrix", kMatrixKeys[0], kMatrixKeys[1],
+                  kMatrixKeys[2], kMatrixKeys[3], kMatrixKeys[4], kMatrixKeys[5]},
+                 origin));
   Suite s;
-  s.name = t["name"].value_or(origin);
-  s.description = t["description"].value_or(std::string());
+  IPCB_TRY(s.name, typed<std::string>(t, "name", origin, origin));
+  IPCB_TRY(s.description, typed<std::string>(t, "description", "", origin));
   Matrix top{{}, {}, {}, {}, {"copy"}, {}};
   IPCB_TRY(top, read_matrix(t, top));
   s.top = top;
@@ -203,6 +240,10 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
       const toml::table* mt = (*list)[i].as_table();
       std::string where = origin + " [[matrix]] " + std::to_string(i + 1);
       if (mt == nullptr) return plain_error("suite " + where, "must be a table");
+      IPCB_TRY_STATUS(check_keys(*mt,
+                                 {kMatrixKeys[0], kMatrixKeys[1], kMatrixKeys[2], kMatrixKeys[3],
+                                  kMatrixKeys[4], kMatrixKeys[5]},
+                                 where));
       IPCB_TRY(Matrix m, read_matrix(*mt, top));
       IPCB_TRY_STATUS(check_matrix(m, where));
       s.matrices.push_back(std::move(m));
@@ -211,21 +252,30 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
     IPCB_TRY_STATUS(check_matrix(top, origin));
     s.matrices.push_back(top);
   }
-  IPCB_TRY(s.verify, parse_verify(t["verify"].value_or(std::string("full"))));
-  s.min_time_s = t["min_time"].value_or(0.1);
-  s.repetitions = static_cast<int>(t["repetitions"].value_or(int64_t{1}));
-  s.stall_ms = static_cast<uint64_t>(t["stall_ms"].value_or(int64_t{5000}));
-  s.fan = static_cast<int>(t["fan"].value_or(int64_t{2}));
-  s.sleep_us = static_cast<uint64_t>(t["sleep_us"].value_or(int64_t{50}));
-  s.spin_us = static_cast<uint64_t>(t["spin_us"].value_or(int64_t{20}));
-  s.floors = t["floors"].value_or(std::string("start"));
+  IPCB_TRY(auto verify, typed<std::string>(t, "verify", "full", origin));
+  IPCB_TRY(s.verify, parse_verify(verify));
+  IPCB_TRY(s.min_time_s, typed<double>(t, "min_time", 0.1, origin));
+  IPCB_TRY(int64_t reps, typed<int64_t>(t, "repetitions", 1, origin));
+  IPCB_TRY(int64_t stall, typed<int64_t>(t, "stall_ms", 5000, origin));
+  IPCB_TRY(int64_t fan, typed<int64_t>(t, "fan", 2, origin));
+  IPCB_TRY(int64_t sleep_us, typed<int64_t>(t, "sleep_us", 50, origin));
+  IPCB_TRY(int64_t spin_us, typed<int64_t>(t, "spin_us", 20, origin));
+  IPCB_TRY(s.floors, typed<std::string>(t, "floors", "start", origin));
   if (s.floors != "start" && s.floors != "each" && s.floors != "off") {
     return plain_error("suite " + origin, "floors must be \"start\", \"each\" or \"off\"");
   }
-  if (s.min_time_s <= 0 || s.repetitions < 1 || s.stall_ms < 100) {
+  if (!std::isfinite(s.min_time_s) || s.min_time_s <= 0 || s.min_time_s > 3600 || reps < 1 ||
+      reps > 1000 || stall < 100 || stall > 3'600'000 || sleep_us < 0 || sleep_us > 1'000'000 ||
+      spin_us < 0 || spin_us > 1'000'000) {
     return plain_error("suite " + origin,
-                       "min_time must be > 0, repetitions >= 1, stall_ms >= 100");
+                       "min_time must be in (0, 3600], repetitions in 1..1000, stall_ms in "
+                       "100..3600000, sleep_us and spin_us in 0..1000000");
   }
+  s.repetitions = static_cast<int>(reps);
+  s.stall_ms = static_cast<uint64_t>(stall);
+  s.fan = fan < 1 || fan > manifest::kMaxPeers ? 0 : static_cast<int>(fan);
+  s.sleep_us = static_cast<uint64_t>(sleep_us);
+  s.spin_us = static_cast<uint64_t>(spin_us);
   if (s.fan < 1 || s.fan > manifest::kMaxPeers) {
     return plain_error("suite " + origin,
                        "fan must be between 1 and " + std::to_string(manifest::kMaxPeers));
@@ -286,6 +336,42 @@ Matrix collapse(const Suite& s) {
   return m;
 }
 
+// One slice per workload of exactly what the flags name (see SuiteOverrides::exact).
+std::vector<Matrix> exact_matrices(const Suite& s, const SuiteOverrides& o,
+                                   const std::vector<size_t>& sizes) {
+  std::vector<std::string> workloads = o.workloads;
+  if (workloads.empty()) {
+    for (const Matrix& m : s.matrices) {
+      for (const auto& w : is_all(m.workloads) ? all_workloads() : m.workloads) {
+        if (!contains(workloads, w)) workloads.push_back(w);
+      }
+    }
+  }
+  std::vector<Matrix> out;
+  for (const auto& w : workloads) {
+    Matrix m;
+    m.workloads = {w};
+    m.backends = o.backends.empty() ? std::vector<std::string>{"all"} : o.backends;
+    m.syncs = o.syncs.empty() ? std::vector<std::string>{"all"} : o.syncs;
+    m.modes = o.modes.empty() ? std::vector<std::string>{"copy"} : o.modes;
+    m.placements = o.placements;
+    m.sizes = sizes;
+    if (m.sizes.empty()) {  // the suite's sizes for this workload: its first slice that has it
+      for (const Matrix& each : s.matrices) {
+        if (is_all(each.workloads) || contains(each.workloads, w)) {
+          m.sizes = each.sizes;
+          break;
+        }
+      }
+    }
+    if (m.sizes.empty()) m.sizes = collapse(s).sizes;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Status apply_settings(Suite& s, const SuiteOverrides& o);
+
 }  // namespace
 
 Status apply_overrides(Suite& s, const SuiteOverrides& o) {
@@ -298,6 +384,10 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
   if (!o.workloads.empty() || !o.backends.empty() || !o.syncs.empty() || !sizes.empty() ||
       !o.modes.empty() || !o.placements.empty()) {
     s.asked = Matrix{o.workloads, o.backends, o.syncs, sizes, o.modes, o.placements};
+    if (o.exact) {
+      s.matrices = exact_matrices(s, o, sizes);
+      return apply_settings(s, o);
+    }
     // Narrow each slice of the suite to what was asked (sizes replace the suite's); if no slice
     // keeps anything, the flags apply to the whole suite as one slice instead.
     std::vector<Matrix> narrowed;
@@ -321,6 +411,12 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
     }
     s.matrices = std::move(narrowed);
   }
+  return apply_settings(s, o);
+}
+
+namespace {
+
+Status apply_settings(Suite& s, const SuiteOverrides& o) {
   if (o.verify) {
     IPCB_TRY(s.verify, parse_verify(*o.verify));
   }
@@ -343,6 +439,8 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
   if (o.spin_us) s.spin_us = *o.spin_us;
   return ok_status();
 }
+
+}  // namespace
 
 Result<Placement> make_placement(const std::string& name, const CpuChoice& cpus) {
   if (name == "free") return Placement{"free", -1, -1};

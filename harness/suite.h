@@ -47,7 +47,13 @@ struct Suite {
 // what they share with it, and sizes replace the suite's; when no matrix keeps anything, the
 // flags apply to the whole suite as one matrix (its top-level keys, else the union of its
 // matrices). A backend, sync or mode named here that fits nothing is an error.
+//
+// With `exact` (the command line named no suite), the matrix flags instead define the run
+// themselves: exactly the valid combinations of what they name, one slice per workload; a
+// dimension they leave out takes the suite's sizes for that workload, copy mode, the default
+// placement, and every backend or sync.
 struct SuiteOverrides {
+  bool exact = false;
   std::vector<std::string> workloads, backends, syncs, sizes, modes, placements;
   std::optional<std::string> verify;
   std::optional<int> repetitions;
