@@ -121,7 +121,9 @@ void hear_line(const std::string& line, Heard& h, const std::string& test, bool 
   if (j.value("skipped", false)) {
     if (h.skip_reason.empty()) h.skip_reason = first_line(msg);
   } else if (j.value("failed", false)) {
-    std::string where = j.value("file", "?") + ":" + std::to_string(j.value("line", 0));
+    std::string file = j.value("file", "?");
+    while (file.rfind("../", 0) == 0) file.erase(0, 3);  // the build's relative source paths
+    std::string where = file + ":" + std::to_string(j.value("line", 0));
     h.failures.push_back(where + ": " + msg);
     if (print) std::fprintf(stderr, "[%s] %s: %s\n", test.c_str(), where.c_str(), msg.c_str());
   }
@@ -200,8 +202,7 @@ void judge(ConformOutcome& o, const Heard& h, int status, bool timed_out, double
   if (const Precondition* p = breaker_for(pre, o.mechanism, prop(h.props, conform::kPropNeeds))) {
     o.verdict = "BROKEN";
     o.precondition = p->id;
-    o.reason =
-        "environment: " + p->problem + " (needed: " + p->what + "); the test said: " + o.reason;
+    o.reason = "environment: " + p->problem + "; the test said: " + o.reason;
   }
 }
 

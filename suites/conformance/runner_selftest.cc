@@ -17,8 +17,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <optional>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/runner_internal.h"
@@ -41,7 +42,7 @@ void add(const char* name, std::function<void()> body) {
 }
 
 // Makes one object of every kind the manifest tracks for the conformance tests, changes the
-// sysctl $IPCBENCH_RUNNER_SELFTEST_SYSCTL ("name=value") if given, creates the file
+// sysctls $IPCBENCH_RUNNER_SELFTEST_SYSCTL ("name=value,name=value") if given, creates the file
 // $IPCBENCH_RUNNER_SELFTEST_READY, then waits to be killed (30 s at most).
 void hold() {
   using conform::Cleanup;
@@ -65,14 +66,16 @@ void hold() {
   ASSERT_GE(id, 0) << std::strerror(errno);
   Cleanup msg_gone([&] { ::msgctl(id, IPC_RMID, nullptr); });
   ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0600), 0) << std::strerror(errno);
-  std::unique_ptr<conform::SysctlGuard> guard;
+  std::vector<std::unique_ptr<conform::SysctlGuard>> guards;
   if (const char* sc = std::getenv("IPCBENCH_RUNNER_SELFTEST_SYSCTL")) {
-    std::string spec = sc;
-    auto eq = spec.find('=');
-    ASSERT_NE(eq, std::string::npos) << "IPCBENCH_RUNNER_SELFTEST_SYSCTL is name=value";
-    guard = std::make_unique<conform::SysctlGuard>(spec.substr(0, eq),
-                                                   std::atoll(spec.c_str() + eq + 1));
-    ASSERT_TRUE(guard->ok()) << "cannot set " << spec;
+    std::istringstream specs(sc);
+    for (std::string spec; std::getline(specs, spec, ',');) {
+      auto eq = spec.find('=');
+      ASSERT_NE(eq, std::string::npos) << "IPCBENCH_RUNNER_SELFTEST_SYSCTL is name=value,...";
+      guards.push_back(std::make_unique<conform::SysctlGuard>(spec.substr(0, eq),
+                                                              std::atoll(spec.c_str() + eq + 1)));
+      ASSERT_TRUE(guards.back()->ok()) << "cannot set " << spec;
+    }
   }
   if (const char* ready = std::getenv("IPCBENCH_RUNNER_SELFTEST_READY")) {
     std::ofstream(ready) << ::getpid() << "\n";
