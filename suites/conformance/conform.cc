@@ -10,10 +10,12 @@
 #include <sys/random.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -49,13 +51,24 @@ bool in_test_process() {
   return r.test_pid != 0 && r.test_pid == ::getpid();
 }
 
-void remember(manifest::Kind kind, const std::string& name) {
-  if (!in_test_process()) return;
+// Records `name` for the running test (made in its own process only); the handle, or -1.
+int remember(manifest::Kind kind, const std::string& name) {
+  if (!in_test_process()) return -1;
   auto h = manifest::record(kind, name);  // best effort: a run as nobody may have no directory
-  if (!h) return;
+  if (!h) return -1;
   TestRecords& r = test_records();
   std::lock_guard<std::mutex> lock(r.mu);
   r.handles.push_back(*h);
+  return *h;
+}
+
+// Undoes remember() for a name that was not used after all.
+void forget(int handle) {
+  if (handle < 0) return;
+  manifest::release(handle);
+  TestRecords& r = test_records();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.handles.erase(std::remove(r.handles.begin(), r.handles.end(), handle), r.handles.end());
 }
 
 // Marks each test's start and releases its records when it ends (after its guards removed
@@ -140,10 +153,23 @@ std::string unique_name() {
 }
 
 TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ipcb-conf-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-  path_ = tmpl;
-  remember(manifest::Kind::kDir, path_);
+  // mkdtemp(3)'s name shape, but recorded before the folder exists (as every object is), so a
+  // signal at any moment finds it in the manifest.
+  static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string base = (std::filesystem::temp_directory_path() / "ipcb-conf-").string();
+  for (;;) {
+    uint64_t r = random64();
+    std::string path = base;
+    for (int i = 0; i < 6; ++i, r /= 62) path += kChars[r % 62];
+    int record = remember(manifest::Kind::kDir, path);
+    if (::mkdir(path.c_str(), 0700) == 0) {
+      path_ = path;
+      return;
+    }
+    int err = errno;
+    forget(record);
+    if (err != EEXIST) std::abort();
+  }
 }
 
 TempDir::~TempDir() {
