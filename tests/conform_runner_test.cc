@@ -65,6 +65,11 @@ TEST_F(ConformRunner, BadInputExitsTwoAndWritesNothing) {
     EXPECT_NE(o.err.find(says), std::string::npos) << o.err;
     EXPECT_FALSE(fs::exists(out_ + "/conformance.json"));
   }
+  Outcome o = run_prepared(
+      {"conform", "--out", "/proc/ipcbench-conform-out", "--gtest_filter=RunnerSelfTest.Passes"},
+      env_, nullptr);
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("--out /proc/ipcbench-conform-out"), std::string::npos) << o.err;
 }
 
 // --gtest_list_tests lists the selection and exits 0 without writing conformance.json; the

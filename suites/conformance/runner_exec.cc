@@ -39,11 +39,14 @@ void write_all(int fd, const std::string& s) {
 }
 
 // In the test's process: every part result as it happens (a later crash loses none of them),
-// then the end with the test's properties; one JSON object per line.
+// then the end with the test's properties; one JSON object per line. A process the test forks
+// inherits the listener but reports nothing: as in a single process, the test judges its
+// children by what they return.
 class PipeReporter : public ::testing::EmptyTestEventListener {
  public:
-  explicit PipeReporter(int fd) : fd_(fd) {}
+  explicit PipeReporter(int fd) : fd_(fd), pid_(::getpid()) {}
   void OnTestPartResult(const ::testing::TestPartResult& r) override {
+    if (::getpid() != pid_) return;
     send({{"t", "part"},
           {"skipped", r.skipped()},
           {"failed", r.failed()},
@@ -52,6 +55,7 @@ class PipeReporter : public ::testing::EmptyTestEventListener {
           {"message", r.message()}});
   }
   void OnTestEnd(const ::testing::TestInfo& info) override {
+    if (::getpid() != pid_) return;
     const ::testing::TestResult* r = info.result();
     nlohmann::json props = nlohmann::json::object();
     for (int i = 0; i < r->test_property_count(); ++i)
@@ -68,6 +72,7 @@ class PipeReporter : public ::testing::EmptyTestEventListener {
     write_all(fd_, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   }
   int fd_;
+  pid_t pid_;
 };
 
 [[noreturn]] void child_main(const std::string& full_name, int report_fd, pid_t runner,
@@ -80,7 +85,11 @@ class PipeReporter : public ::testing::EmptyTestEventListener {
   if (null >= 0) ::dup2(null, STDIN_FILENO);
   manifest::adopt_after_fork(/*kill_group=*/true);
   ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
-  ::testing::UnitTest::GetInstance()->listeners().Append(new PipeReporter(report_fd));
+  // Out of the way of a test that opens, closes or dup2()s low descriptors by number.
+  int high = ::fcntl(report_fd, F_DUPFD_CLOEXEC, 512);
+  if (high >= 0) ::close(report_fd);
+  ::testing::UnitTest::GetInstance()->listeners().Append(
+      new PipeReporter(high >= 0 ? high : report_fd));
   GTEST_FLAG_SET(filter, full_name);
   GTEST_FLAG_SET(also_run_disabled_tests, true);  // the runner chose it: run it
   GTEST_FLAG_SET(repeat, 1);
