@@ -66,8 +66,18 @@ int cmd_clean(bool dry_run) {
   auto r = manifest::clean(dry_run);
   if (!r) return usage_error(r.error().message());
   for (const auto& l : r->removed) {
+    if (l.kind == manifest::Kind::kSysctl) {
+      std::printf("%s sysctl %s to %s (owner pid %d is gone)\n",
+                  dry_run ? "would restore" : "restored", l.name.c_str(),
+                  l.extra.substr(l.extra.find(' ') + 1).c_str(), static_cast<int>(l.owner));
+      continue;
+    }
     std::printf("%s %s %s (owner pid %d is gone)\n", dry_run ? "would remove" : "removed",
                 manifest::kind_name(l.kind), l.name.c_str(), static_cast<int>(l.owner));
+  }
+  for (const auto& [l, why] : r->dropped) {
+    std::printf("left sysctl %s alone (%s; owner pid %d is gone)\n", l.name.c_str(), why.c_str(),
+                static_cast<int>(l.owner));
   }
   for (const auto& [l, e] : r->failed) {
     std::fprintf(stderr, "ipcbench clean: cannot remove %s %s (owner pid %d is gone): %s\n",
@@ -80,7 +90,7 @@ int cmd_clean(bool dry_run) {
                  "alone)\n",
                  path.c_str(), dry_run ? "it would be removed" : "removed the record");
   }
-  if (r->removed.empty() && r->failed.empty() && r->unreadable.empty()) {
+  if (r->removed.empty() && r->dropped.empty() && r->failed.empty() && r->unreadable.empty()) {
     std::printf("nothing to clean\n");
   }
   return r->failed.empty() && r->unreadable.empty() ? 0 : kExitFailed;
@@ -190,17 +200,29 @@ int cli_main(int argc, char** argv) {
       "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
       "--benchmark_filter=pingpong).");
 
-  std::string conform_out = ".";
-  auto* conform = app.add_subcommand("conform",
-                                     "run the conformance suite (does this kernel behave as its "
-                                     "man pages say?); prints a "
-                                     "mechanism x behaviour table, writes conformance.json, exits "
-                                     "1 on any FAIL");
-  conform->add_option("--out", conform_out, "folder for conformance.json")->capture_default_str();
+  ConformArgs ca;
+  auto* conform = app.add_subcommand(
+      "conform",
+      "run the conformance suite (does this kernel behave as its man pages say?), each test in "
+      "its own process; prints a mechanism x behaviour table with PASS, FAIL, SKIP (why) or "
+      "BROKEN (the environment broke the set-up), writes conformance.json; exits 0 when "
+      "something ran and nothing failed or broke, 1 on FAIL or BROKEN, 2 on bad input");
+  conform->add_option("--out", ca.out, "folder for conformance.json")->capture_default_str();
+  conform
+      ->add_option("--test-timeout", ca.test_timeout_s,
+                   "seconds a test may run before it is killed (with every process it made) "
+                   "and reported as FAIL (timed out)")
+      ->capture_default_str();
+  conform->add_flag("--checklist", ca.checklist,
+                    "also print, per mechanism, the checklist rows (checklist.tsv) covered by a "
+                    "PASS, only skipped, failed or broken, and missing");
+  conform->add_option("--from", ca.from,
+                      "print the checklist coverage of this conformance.json; runs nothing");
   conform->allow_extras();
   conform->footer(
-      "GoogleTest's --gtest_* flags are passed through (e.g. "
-      "--gtest_filter=SysvShm.*).");
+      "GoogleTest's --gtest_* flags are checked and applied (e.g. --gtest_filter=SysvShm.*, "
+      "--gtest_list_tests, --gtest_repeat=N, --gtest_shuffle, --gtest_fail_fast, "
+      "--gtest_output=xml:FILE for JUnit XML).");
 
   LimitsArgs la;
   auto* lim = app.add_subcommand(
@@ -231,22 +253,21 @@ int cli_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    int rc = app.exit(e);  // --help is a ParseError too, with status 0
+    return rc == 0 ? 0 : kExitUsage;
   }
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
   if (app.got_subcommand("limits")) return cmd_limits(la);
   if (app.got_subcommand("floors")) return cmd_floors(fa);
   if (app.got_subcommand("conform")) {
-    std::vector<std::string> args = {"--out", conform_out};
     for (const auto& extra : conform->remaining()) {
       if (extra.rfind("--gtest_", 0) != 0)
         return usage_error("unknown option '" + extra + "' (see ipcbench conform --help)");
-      args.push_back(extra);
+      ca.gtest_flags.push_back(extra);
     }
-    if (auto st = prepare_out_dir(conform_out); !st) return usage_error(st.error().message());
     manifest::install_signal_handlers();
-    return run_conformance(args);
+    return run_conformance(ca);
   }
   for (const auto& extra : run->remaining()) {
     if (extra.rfind("--benchmark_", 0) != 0)

@@ -35,93 +35,12 @@ std::atomic<unsigned> g_seq{0};
 char g_owner_lock[kMaxText];
 std::atomic<pid_t> g_owner_pid{0};
 
-void remove_raw(Kind kind, long key, const char* name) {
-  switch (kind) {
-    case Kind::kSysvShm: {
-      int id = ::shmget(static_cast<key_t>(key), 0, 0);
-      if (id >= 0) ::shmctl(id, IPC_RMID, nullptr);
-      break;
-    }
-    case Kind::kPosixShm:
-      ::shm_unlink(name);
-      break;
-    case Kind::kFile:
-      ::unlink(name);
-      break;
-    case Kind::kSysvMsg: {
-      int id = ::msgget(static_cast<key_t>(key), 0);
-      if (id >= 0) ::msgctl(id, IPC_RMID, nullptr);
-      break;
-    }
-    case Kind::kSysvSem: {
-      int id = ::semget(static_cast<key_t>(key), 0, 0);
-      if (id >= 0) ::semctl(id, 0, IPC_RMID);
-      break;
-    }
-    case Kind::kPosixMq:
-      ::mq_unlink(name);
-      break;
-  }
-}
-
-Status remove_raw_checked(Kind kind, long key, const char* name) {
-  const std::string what =
-      kind == Kind::kPosixMq ? std::string(name) : "key " + std::to_string(key);
-  int id = -1;
-  switch (kind) {
-    case Kind::kSysvMsg:
-      id = ::msgget(static_cast<key_t>(key), 0);
-      if (id < 0) return errno == ENOENT ? ok_status() : errno_error("msgget", what);
-      if (::msgctl(id, IPC_RMID, nullptr) != 0 && errno != EINVAL && errno != EIDRM) {
-        return errno_error("msgctl(IPC_RMID)", what);
-      }
-      return ok_status();
-    case Kind::kSysvSem:
-      id = ::semget(static_cast<key_t>(key), 0, 0);
-      if (id < 0) return errno == ENOENT ? ok_status() : errno_error("semget", what);
-      if (::semctl(id, 0, IPC_RMID) != 0 && errno != EINVAL && errno != EIDRM) {
-        return errno_error("semctl(IPC_RMID)", what);
-      }
-      return ok_status();
-    case Kind::kPosixMq:
-      if (::mq_unlink(name) != 0 && errno != ENOENT) return errno_error("mq_unlink", what);
-      return ok_status();
-    default:
-      remove_raw(kind, key, name);
-      return ok_status();
-  }
-}
-
-void kill_peers_and_remove_all() {
-  for (auto& p : g_peers) {
-    pid_t peer = p.load();
-    if (peer > 0) ::kill(peer, SIGKILL);
-  }
-  for (auto& e : g_entries) {
-    if (!e.in_use.load()) continue;
-    remove_raw(e.kind, e.key, e.name);
-    ::unlink(e.record);
-    e.in_use.store(false);
-  }
-  if (g_owner_pid.load() == ::getpid()) {
-    g_owner_pid.store(0);
-    ::unlink(g_owner_lock);
-  }
-}
-
 namespace {
-
-constexpr Kind kAllKinds[] = {Kind::kSysvShm, Kind::kPosixShm, Kind::kFile,
-                              Kind::kSysvMsg, Kind::kSysvSem,  Kind::kPosixMq};
 
 bool copy_text(char (&dst)[kMaxText], const std::string& src) {
   if (src.size() + 1 > kMaxText) return false;
   std::memcpy(dst, src.c_str(), src.size() + 1);
   return true;
-}
-
-bool is_sysv(Kind k) {
-  return k == Kind::kSysvShm || k == Kind::kSysvMsg || k == Kind::kSysvSem;
 }
 
 // Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), 0 if gone.
@@ -209,52 +128,6 @@ bool owner_alive(const std::string& dir, const std::string& file, pid_t pid) {
   return started != 0 && start_time(pid) == started;
 }
 
-// Whether `name` has the shape of an object of `kind` ipcbench makes (see sys::owned_name), so
-// that a record, whoever wrote it, can never make clean remove anything else.
-bool is_our_name(Kind kind, const std::string& name) {
-  auto owned = [&](std::initializer_list<const char*> prefixes, const std::string& n) {
-    return std::any_of(prefixes.begin(), prefixes.end(),
-                       [&](const char* p) { return sys::is_owned_name(n, p); });
-  };
-  switch (kind) {
-    case Kind::kPosixShm:
-      return owned({"/ipcbench-", "/ipcbench-probe-"}, name);
-    case Kind::kPosixMq:
-      return owned({"/ipcb-", "/ipcb-probe-"}, name);
-    case Kind::kFile: {
-      if (name.empty() || name[0] != '/' || name.find("/../") != std::string::npos) return false;
-      std::string base = name.substr(name.rfind('/') + 1);
-      for (const char* suffix : {".mmap", ".o2p.fifo", ".p2o.fifo"}) {
-        std::string s = suffix;
-        if (base.size() > s.size() && base.ends_with(s)) {
-          return owned({"ipcbench-"}, base.substr(0, base.size() - s.size()));
-        }
-      }
-      return false;
-    }
-    case Kind::kSysvShm:
-    case Kind::kSysvMsg:
-    case Kind::kSysvSem: {
-      char* end = nullptr;
-      long key = std::strtol(name.c_str(), &end, 10);
-      return !name.empty() && *end == '\0' && key > 0 && key <= 0x7fffffff;
-    }
-  }
-  return false;
-}
-
-// Records a leftover cannot be read as: a kind we know and a name of ours.
-bool parse_record(const std::string& path, Leftover& l) {
-  std::ifstream f(path);
-  std::string kind;
-  if (!(f >> kind >> l.name)) return false;
-  auto known = std::find_if(std::begin(kAllKinds), std::end(kAllKinds),
-                            [&](Kind k) { return kind == kind_name(k); });
-  if (known == std::end(kAllKinds)) return false;
-  l.kind = *known;
-  return is_our_name(l.kind, l.name);
-}
-
 // Owner files whose owner is gone (no lock held) and whose records are all removed.
 void remove_dead_owner_files(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
@@ -278,24 +151,6 @@ void remove_dead_owner_files(const std::string& dir) {
 }
 
 }  // namespace
-
-const char* kind_name(Kind k) {
-  switch (k) {
-    case Kind::kSysvShm:
-      return "sysv_shm";
-    case Kind::kPosixShm:
-      return "posix_shm";
-    case Kind::kFile:
-      return "file";
-    case Kind::kSysvMsg:
-      return "sysv_msg";
-    case Kind::kSysvSem:
-      return "sysv_sem";
-    case Kind::kPosixMq:
-      return "posix_mq";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -352,23 +207,28 @@ Result<std::string> directory() {
   return dir;
 }
 
-Result<int> record(Kind kind, const std::string& name) {
+Result<int> record(Kind kind, const std::string& name, const std::string& extra) {
   IPCB_TRY(std::string dir, directory());
   IPCB_TRY(std::string id, owner_id(dir));
-  std::string path = dir + "/" + id + "-" + std::to_string(g_seq.fetch_add(1));
+  const unsigned seq = g_seq.fetch_add(1);
+  std::string path = dir + "/" + id + "-" + std::to_string(seq);
+  // A handler never sees an entry half-filled (a sysctl's value must be whole to be written).
+  SignalsBlocked blocked;
   for (int i = 0; i < kMaxEntries; ++i) {
     Entry& e = g_entries[i];
     bool expected = false;
     if (!e.in_use.compare_exchange_strong(expected, true)) continue;
-    // The entry is ours but not yet complete; the handler may see it half-filled, so fill the
-    // fields the handler uses before writing the record file.
     e.kind = kind;
-    e.key = is_sysv(kind) ? std::strtol(name.c_str(), nullptr, 10) : 0;
-    if (!copy_text(e.name, name) || !copy_text(e.record, path)) {
+    e.seq = seq;
+    e.key = keyed(kind) ? std::strtol(name.c_str(), nullptr, 10) : 0;
+    const std::string value = kind == Kind::kSysctl ? extra.substr(extra.find(' ') + 1) : "";
+    if (!copy_text(e.name, name) || !copy_text(e.record, path) ||
+        !copy_text(e.value, value + (value.empty() ? "" : "\n"))) {
       e.in_use.store(false);
       return plain_error("manifest", "object name too long: " + name);
     }
-    std::string text = std::string(kind_name(kind)) + " " + name + "\n";
+    std::string text =
+        std::string(kind_name(kind)) + " " + name + (extra.empty() ? "" : " " + extra) + "\n";
     auto fd = sys::open_file(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (!fd) {
       e.in_use.store(false);
@@ -427,26 +287,6 @@ void forget_peer_pid(pid_t pid) {
   }
 }
 
-Status remove_object(Kind kind, const std::string& name) {
-  switch (kind) {
-    case Kind::kSysvShm: {
-      key_t key = static_cast<key_t>(std::strtol(name.c_str(), nullptr, 10));
-      int id = ::shmget(key, 0, 0);
-      if (id < 0) return ok_status();  // already gone
-      return sys::shm_rmid(id);
-    }
-    case Kind::kPosixShm:
-      return sys::shm_remove(name);
-    case Kind::kFile:
-      return sys::unlink_path(name);
-    case Kind::kSysvMsg:
-    case Kind::kSysvSem:
-    case Kind::kPosixMq:
-      return remove_raw_checked(kind, std::strtol(name.c_str(), nullptr, 10), name.c_str());
-  }
-  return ok_status();
-}
-
 Result<std::vector<Leftover>> scan() {
   IPCB_TRY(std::string dir, directory());
   std::vector<Leftover> out;
@@ -462,6 +302,8 @@ Result<std::vector<Leftover>> scan() {
     l.owner = pid;
     l.owner_alive = owner_alive(dir, file, pid);
     l.kind = Kind::kFile;
+    l.seq =
+        static_cast<unsigned>(std::strtoul(file.substr(file.rfind('-') + 1).c_str(), nullptr, 10));
     if (!parse_record(l.record_path, l)) l.name.clear();  // reported by clean
     out.push_back(std::move(l));
   }
@@ -472,6 +314,13 @@ Result<std::vector<Leftover>> scan() {
 Result<CleanReport> clean(bool dry_run) {
   IPCB_TRY(auto all, scan());
   IPCB_TRY(std::string dir, directory());
+  // Objects first; then sysctls, newest record first, so the oldest saved value (the one from
+  // before any test changed it) is the one left.
+  std::stable_sort(all.begin(), all.end(), [](const Leftover& a, const Leftover& b) {
+    bool sa = a.kind == Kind::kSysctl, sb = b.kind == Kind::kSysctl;
+    if (sa != sb) return sb;
+    return sa && (a.owner != b.owner ? a.owner < b.owner : a.seq > b.seq);
+  });
   CleanReport r;
   for (auto& l : all) {
     if (l.owner_alive) continue;
@@ -480,15 +329,21 @@ Result<CleanReport> clean(bool dry_run) {
       if (!dry_run) ::unlink(l.record_path.c_str());
       continue;
     }
+    std::string skipped;
+    (void)undo(l, &skipped, /*dry_run=*/true);
     if (!dry_run) {
-      Status st = remove_object(l.kind, l.name);
+      Status st = undo(l, nullptr);
       if (st) st = sys::unlink_path(l.record_path);
       if (!st) {
         r.failed.emplace_back(l, st.error());
         continue;
       }
     }
-    r.removed.push_back(l);
+    if (skipped.empty()) {
+      r.removed.push_back(l);
+    } else {
+      r.dropped.emplace_back(l, skipped);
+    }
   }
   if (!dry_run) remove_dead_owner_files(dir);
   return r;

@@ -16,8 +16,27 @@
 
 namespace ipcb::manifest {
 
-// The kinds of kernel object the manifest knows how to remove.
-enum class Kind { kSysvShm, kPosixShm, kFile, kSysvMsg, kSysvSem, kPosixMq };
+// The kinds of kernel object the manifest knows how to remove (or, for kSysctl, restore).
+// The last four are the conformance tests' (suites/conformance/conform.h), whose names are made
+// before it is known what they will name:
+//   kPosixName  a "/ipcb-conf-HEX" name: removed as a POSIX shm object, queue and semaphore;
+//   kSysvKey    a SysV key: the segment, queue and semaphore set under it are removed;
+//   kDir        a private "ipcb-conf-XXXXXX" directory: removed with everything in it;
+//   kSysctl     a /proc/sys file changed by a test; `extra` holds "NS VALUE": the value to
+//               restore and the IPC namespace it was changed in ("ipc:[N]", or "-" for a
+//               machine-wide sysctl). clean restores it only in the same IPC namespace.
+enum class Kind {
+  kSysvShm,
+  kPosixShm,
+  kFile,
+  kSysvMsg,
+  kSysvSem,
+  kPosixMq,
+  kPosixName,
+  kSysvKey,
+  kDir,
+  kSysctl
+};
 const char* kind_name(Kind k);
 
 // Where records live: $IPCBENCH_MANIFEST_DIR, else $XDG_RUNTIME_DIR/ipcbench, else for root
@@ -34,7 +53,8 @@ Result<std::string> directory();
 // Liveness: the first record of a process creates an owner file PID-tTOKEN.lock and holds an
 // flock on it for the life of the process; the kernel drops the lock when the process dies, so
 // `clean` judges an owner exactly, also from another PID namespace.
-Result<int> record(Kind kind, const std::string& name);
+// `extra` (kSysctl only, see Kind) is the rest of the record's line.
+Result<int> record(Kind kind, const std::string& name, const std::string& extra = "");
 // Forgets an object after its owner removed it. Idempotent; -1 is ignored.
 void release(int handle);
 // Registers a child process (a peer) for the cleanup to SIGKILL; forget_peer_pid undoes it once
@@ -45,11 +65,18 @@ void forget_peer_pid(pid_t pid);
 
 // Installs handlers for every signal whose default action ends the process: the terminating
 // ones (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2, SIGALRM, SIGXCPU, real-time signals, ...)
-// kill the peers, remove every recorded object and its record, then die of the same signal;
+// kill the peers, remove every recorded object and its record (restoring recorded sysctls,
+// newest record first), then die of the same signal;
 // the crash signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS) do the same and
 // then hand over to the handler that was there before (a sanitizer's) or the default. Uncaught
 // C++ exceptions print their message first. SIGPIPE is ignored.
 void install_signal_handlers();
+// In a forked child that is to clean up after itself (a conformance test's process): installs
+// the handlers if needed and makes them act for this process; the parent's records and peers,
+// copied by fork, are forgotten (never removed or killed from here). With `kill_group`, a
+// terminating signal also SIGKILLs this process's whole process group once the cleanup is done
+// (the child leads its own group, so its own children go with it).
+void adopt_after_fork(bool kill_group);
 
 // Shared mappings another process can take pages away from (by truncating the object or
 // filling its filesystem). A SIGBUS or SIGSEGV inside one is not a bug of ours: the handler
@@ -67,21 +94,31 @@ void set_guarded_fault_exit(bool exit_at_once);
 [[noreturn]] void emergency_exit(const std::string& why);
 
 // Removes one object by kind and name (used by clean, by tests and by the signal path).
-// Succeeds when the object is already gone.
+// Succeeds when the object is already gone. Not for kSysctl (see undo).
 Status remove_object(Kind kind, const std::string& name);
 
 struct Leftover {
   std::string record_path;
   Kind kind;
   std::string name;
+  std::string extra;  // kSysctl: "NS VALUE"
   pid_t owner;
   bool owner_alive;
+  unsigned seq = 0;  // the record's sequence number within its owner (newest is highest)
 };
+// Undoes what a record stands for: removes its object, or for kSysctl writes the saved value
+// back (when it was changed in this process's IPC namespace or is machine-wide; else sets
+// *skipped to why and leaves the value alone). With dry_run, only decides.
+Status undo(const Leftover& l, std::string* skipped, bool dry_run = false);
 // Lists every record in the directory, noting whether its owner process still runs.
 Result<std::vector<Leftover>> scan();
 
 struct CleanReport {
-  std::vector<Leftover> removed;                   // objects (and records) of owners that are gone
+  // Objects removed (sysctls restored) for owners that are gone; their records are removed.
+  std::vector<Leftover> removed;
+  // Records of gone owners whose sysctl was changed in another IPC namespace: the record is
+  // removed, the value left alone (the namespace is gone with its processes), with the reason.
+  std::vector<std::pair<Leftover, std::string>> dropped;
   std::vector<std::pair<Leftover, Error>> failed;  // could not be removed; their records stay
   // Record files of owners that are gone naming no object ipcbench makes: the record file is
   // removed (not dry_run), what it names is left alone.

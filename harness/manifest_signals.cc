@@ -32,7 +32,8 @@ Guard g_guards[kMaxGuards];
 std::atomic<uint64_t> g_guarded_faults{0};
 std::atomic<bool> g_guarded_exit{false};
 std::atomic<bool> g_installed{false};
-std::atomic<pid_t> g_handler_pid{0};  // a forked child (a test's) must not clean up for us
+std::atomic<pid_t> g_handler_pid{0};    // a forked child (a test's) must not clean up for us
+std::atomic<bool> g_kill_group{false};  // adopt_after_fork(true): take our process group along
 
 bool ours() {
   return ::getpid() == g_handler_pid.load();
@@ -52,7 +53,10 @@ bool in_guarded_mapping(uintptr_t addr) {
 }
 
 void on_terminating(int sig) {
-  if (ours()) kill_peers_and_remove_all();
+  if (ours()) {
+    kill_peers_and_remove_all();
+    if (g_kill_group.load()) ::kill(0, SIGKILL);  // we lead the group: we die with it
+  }
   ::signal(sig, SIG_DFL);
   ::raise(sig);  // delivered when we return: the process dies of the signal it got
 }
@@ -117,6 +121,14 @@ void install_signal_handlers() {
   for (int s : kCrash) ::sigaction(s, &crash, &g_previous[s]);
   ::signal(SIGPIPE, SIG_IGN);
   std::set_terminate(on_terminate);
+}
+
+void adopt_after_fork(bool kill_group) {
+  install_signal_handlers();
+  for (auto& e : g_entries) e.in_use.store(false);  // the parent's: its records stay its own
+  for (auto& p : g_peers) p.store(0);
+  g_kill_group.store(kill_group && ::getpgrp() == ::getpid());  // never the parent's group
+  g_handler_pid.store(::getpid());
 }
 
 void guard_mapping(const void* start, size_t len) {

@@ -193,7 +193,10 @@ std::set<std::string> live_objects(const std::string& journal_file, const std::s
   const std::set<std::string> shm = sysv_keys("shm"), msg = sysv_keys("msg"),
                               sem = sysv_keys("sem");
   std::istringstream journal(read_file(journal_file));
-  for (std::string kind, name; journal >> kind >> name;) {
+  for (std::string line; std::getline(journal, line);) {
+    std::istringstream fields(line);
+    std::string kind, name;
+    if (!(fields >> kind >> name)) continue;
     bool exists = false;
     if (kind == "sysv_shm")
       exists = shm.count(name) != 0;
@@ -201,10 +204,17 @@ std::set<std::string> live_objects(const std::string& journal_file, const std::s
       exists = msg.count(name) != 0;
     else if (kind == "sysv_sem")
       exists = sem.count(name) != 0;
+    else if (kind == "sysv_key")  // a conformance test's key: any kind of object under it
+      exists = shm.count(name) + msg.count(name) + sem.count(name) != 0;
     else if (kind == "posix_shm")
       exists = fs::exists("/dev/shm" + name);
     else if (kind == "posix_mq")
       exists = fs::exists("/dev/mqueue" + name);
+    else if (kind == "posix_name")  // a conformance test's name: shm, queue or semaphore
+      exists = fs::exists("/dev/shm" + name) || fs::exists("/dev/mqueue" + name) ||
+               fs::exists("/dev/shm/sem." + name.substr(1));
+    else if (kind == "sysctl")  // a saved value, not an object (tests compare the values)
+      exists = false;
     else
       exists = fs::exists(name);
     if (exists) s.insert(kind + " " + name);

@@ -10,10 +10,12 @@
 #include <sys/random.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,11 +23,88 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
+
+#include "harness/manifest.h"
 
 namespace ipcb::conform {
 namespace {
+
+// The manifest records of the running test (see conform.h): made by the process that runs the
+// test only, released when it ends.
+struct TestRecords {
+  std::mutex mu;
+  pid_t test_pid = 0;  // the process running the current test, 0 between tests
+  std::vector<int> handles;
+};
+TestRecords& test_records() {
+  static TestRecords r;
+  return r;
+}
+
+bool in_test_process() {
+  TestRecords& r = test_records();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.test_pid != 0 && r.test_pid == ::getpid();
+}
+
+// Records `name` for the running test (made in its own process only); the handle, or -1.
+int remember(manifest::Kind kind, const std::string& name) {
+  if (!in_test_process()) return -1;
+  auto h = manifest::record(kind, name);  // best effort: a run as nobody may have no directory
+  if (!h) return -1;
+  TestRecords& r = test_records();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.handles.push_back(*h);
+  return *h;
+}
+
+// Undoes remember() for a name that was not used after all.
+void forget(int handle) {
+  if (handle < 0) return;
+  manifest::release(handle);
+  TestRecords& r = test_records();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.handles.erase(std::remove(r.handles.begin(), r.handles.end(), handle), r.handles.end());
+}
+
+// Marks each test's start and releases its records when it ends (after its guards removed
+// the objects). Registered once, before main, in every program that links the tests.
+class RecordsOfEachTest : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override {
+    TestRecords& r = test_records();
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.test_pid = ::getpid();
+  }
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    TestRecords& r = test_records();
+    std::lock_guard<std::mutex> lock(r.mu);
+    for (int h : r.handles) manifest::release(h);
+    r.handles.clear();
+    r.test_pid = 0;
+  }
+};
+[[maybe_unused]] const bool kRecordsListening = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new RecordsOfEachTest);
+  return true;
+}();
+
+// The IPC namespace a sysctl belongs to, for its manifest record: "ipc:[N]" for the per-IPC-
+// namespace ones (ipc_namespaces(7)), "-" for machine-wide ones.
+std::string sysctl_namespace(const std::string& path) {
+  bool per_ns = false;
+  for (const char* p : {"/proc/sys/kernel/shm", "/proc/sys/kernel/msg", "/proc/sys/kernel/sem",
+                        "/proc/sys/fs/mqueue/"}) {
+    per_ns = per_ns || path.rfind(p, 0) == 0;
+  }
+  if (!per_ns) return "-";
+  std::error_code ec;
+  auto link = std::filesystem::read_symlink("/proc/self/ns/ipc", ec);
+  return ec ? "-" : link.string();
+}
 
 uint64_t random64() {
   uint64_t v = 0;
@@ -43,6 +122,11 @@ std::string sysctl_path(std::string name) {
 }
 
 }  // namespace
+
+std::string mark_broken(const std::string& reason) {
+  ::testing::Test::RecordProperty(kPropBroken, reason);
+  return reason;
+}
 
 int failed_with(long rc) {
   return rc == -1 ? errno : 0;
@@ -64,13 +148,28 @@ int child_fail(int code, const char* what) {
 std::string unique_name() {
   char buf[40];
   std::snprintf(buf, sizeof buf, "/ipcb-conf-%016llx", static_cast<unsigned long long>(random64()));
+  remember(manifest::Kind::kPosixName, buf);
   return buf;
 }
 
 TempDir::TempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "ipcb-conf-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-  path_ = tmpl;
+  // mkdtemp(3)'s name shape, but recorded before the folder exists (as every object is), so a
+  // signal at any moment finds it in the manifest.
+  static const char kChars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const std::string base = (std::filesystem::temp_directory_path() / "ipcb-conf-").string();
+  for (;;) {
+    uint64_t r = random64();
+    std::string path = base;
+    for (int i = 0; i < 6; ++i, r /= 62) path += kChars[r % 62];
+    int record = remember(manifest::Kind::kDir, path);
+    if (::mkdir(path.c_str(), 0700) == 0) {
+      path_ = path;
+      return;
+    }
+    int err = errno;
+    forget(record);
+    if (err != EEXIST) std::abort();
+  }
 }
 
 TempDir::~TempDir() {
@@ -86,6 +185,7 @@ key_t unique_key() {
     if (::shmget(k, 0, 0) >= 0 || errno != ENOENT) continue;
     if (::msgget(k, 0) >= 0 || errno != ENOENT) continue;
     if (::semget(k, 0, 0) >= 0 || errno != ENOENT) continue;
+    remember(manifest::Kind::kSysvKey, std::to_string(k));
     return k;
   }
 }
@@ -198,15 +298,29 @@ double ms_since(const timespec& start) {
 SysctlGuard::SysctlGuard(const std::string& name, long long value) : name_(sysctl_path(name)) {
   std::ifstream in(name_);
   if (!std::getline(in, old_)) return;
+  // Saved before the change (see conform.h): by the test's own process, or by any process for
+  // a machine-wide sysctl (a private IPC namespace's values die with it).
+  const std::string ns = sysctl_namespace(name_);
+  if (in_test_process() || ns == "-") {
+    auto h = manifest::record(manifest::Kind::kSysctl, name_, ns + " " + old_);
+    if (h) record_ = *h;
+  }
   std::ofstream out(name_);
-  if (!(out << value << "\n") || !out.flush()) return;
+  if (!(out << value << "\n") || !out.flush()) {
+    manifest::release(record_);
+    record_ = -1;
+    return;
+  }
   ok_ = true;
 }
 
 SysctlGuard::~SysctlGuard() {
-  if (!ok_) return;
-  std::ofstream out(name_);
-  out << old_ << "\n";
+  if (ok_) {
+    std::ofstream out(name_);
+    // A failed restore keeps the record, for the signal handlers or `ipcbench clean` to retry.
+    if (!(out << old_ << "\n") || !out.flush()) return;
+  }
+  manifest::release(record_);
 }
 
 namespace {

@@ -22,10 +22,19 @@
 // Skips the current test, naming why it cannot be checked here.
 #define CONFORM_SKIP(reason) GTEST_SKIP() << reason
 // Names the man page (section) a test checks, for the report: CONFORM_MAN("shmctl(2)").
-#define CONFORM_MAN(page) ::testing::Test::RecordProperty("man", page)
+#define CONFORM_MAN(page) ::testing::Test::RecordProperty(::ipcb::conform::kPropMan, page)
 // Names the checklist rows (suites/conformance/checklist.tsv) a test checks fully, separated by
 // spaces, once per test (a second call replaces the first): CONFORM_ROWS("S01 S02").
-#define CONFORM_ROWS(ids) ::testing::Test::RecordProperty("rows", ids)
+#define CONFORM_ROWS(ids) ::testing::Test::RecordProperty(::ipcb::conform::kPropRows, ids)
+// Ends the test as BROKEN: the environment broke its set-up (a full /dev/shm, a sysctl that
+// changes the documented behaviour), so the behaviour was not checked, and this is no verdict
+// on the kernel. `ipcbench conform` reports BROKEN with the reason; under plain GoogleTest it is
+// a failure "BROKEN: reason". Returns from the test (like FAIL()): CONFORM_BROKEN("why").
+#define CONFORM_BROKEN(reason) GTEST_FAIL() << "BROKEN: " << ::ipcb::conform::mark_broken(reason)
+// Names environment preconditions (runner_env.cc: "dev_shm", "dev_mqueue", "tmp", ...) a test
+// needs beyond those of its mechanism, separated by spaces: when one is broken, a FAIL of this
+// test is reported BROKEN with the precondition named. CONFORM_NEEDS("dev_mqueue").
+#define CONFORM_NEEDS(ids) ::testing::Test::RecordProperty(::ipcb::conform::kPropNeeds, ids)
 
 // Expects a forked child to have exited with 0.
 #define EXPECT_CHILD_OK(r) EXPECT_TRUE((r).exited && (r).code == 0) << (r).describe()
@@ -49,6 +58,15 @@ constexpr bool kBuiltWithTsan = false;
 constexpr bool kBuiltWithTsan = false;
 #endif
 
+// The test properties the runner reads (suites/conformance/runner*.cc).
+inline constexpr const char* kPropMan = "man";
+inline constexpr const char* kPropRows = "rows";
+inline constexpr const char* kPropBroken = "broken";
+inline constexpr const char* kPropNeeds = "needs";
+
+// Records `reason` as the current test's "broken" property and returns it (CONFORM_BROKEN).
+std::string mark_broken(const std::string& reason);
+
 constexpr int kSkipCode = 77;        // a child's way of saying "cannot be checked here"
 constexpr int kSetupFailed = 250;    // a child's exit code when it could not set up its check
 constexpr int kCapSysResource = 24;  // CAP_SYS_RESOURCE, capability(7)
@@ -62,6 +80,11 @@ std::string exited_with(int code);
 
 // In a child: prints "child: <what>: <errno text>" to stderr and returns `code` (its exit code).
 int child_fail(int code, const char* what);
+
+// Every object name made here (unique_name, unique_key, TempDir) is recorded in the cleanup
+// manifest (harness/manifest.h) by the process running the test, and released when the test
+// ends, so `ipcbench clean` removes what a killed run left. Names made in a forked child are
+// not recorded (the child's record would outlive it).
 
 // A name no other test or run uses, for shm_open, mq_open, sem_open: "/ipcb-conf-<hex>".
 std::string unique_name();
@@ -112,9 +135,12 @@ ChildResult unprivileged(const std::function<int()>& fn);
 std::optional<long long> read_sysctl(const std::string& name);
 // An unsigned /proc/sys value, the whole 64-bit range (kernel.shmmax, kernel.shmall).
 std::optional<unsigned long long> read_sysctl_u64(const std::string& name);
-// Sets a sysctl for the guard's lifetime and restores the old value on every path (the
-// destructor runs on assertion failure too). ok() is false if it could not be set (not root,
-// read-only /proc/sys): the test then skips.
+// Sets a sysctl for the guard's lifetime and restores the old value on every path: the
+// destructor (assertion failures too); a terminating signal (the old value is saved in the
+// cleanup manifest before the change, and the manifest's handlers write it back); and SIGKILL
+// (`ipcbench clean` restores it once the owner is gone, in the same IPC namespace for the
+// per-namespace kernel.shm*, msg*, sem and fs.mqueue.* sysctls). ok() is false if it could not
+// be set (not root, read-only /proc/sys): the test then skips.
 class SysctlGuard {
  public:
   SysctlGuard(const std::string& name, long long value);
@@ -127,6 +153,7 @@ class SysctlGuard {
   std::string name_;
   std::string old_;
   bool ok_ = false;
+  int record_ = -1;
 };
 
 // `clock` now plus `ms` milliseconds (negative: in the past), as an absolute deadline.

@@ -29,6 +29,11 @@ std::string mechanism_name(const ::testing::TestParamInfo<const Ops*>& info) {
   return info.param->name;
 }
 
+// Names the rows this behaviour checks for the mechanism under test (shared_ops.h), if any.
+void rows(const char* ids) {
+  if (*ids != '\0') CONFORM_ROWS(ids);
+}
+
 // One fresh object identity per test; whatever the test made is removed on every path.
 class SharedBehaviour : public ::testing::TestWithParam<const Ops*> {
  protected:
@@ -43,6 +48,7 @@ class SharedBehaviour : public ::testing::TestWithParam<const Ops*> {
 class ExclusiveCreate : public SharedBehaviour {};
 TEST_P(ExclusiveCreate, FailsWithEexist) {
   CONFORM_MAN(ops().create_man);
+  rows(ops().rows.exclusive_create);
   ASSERT_EQ(ops().create(id_, 0600), 0);
   EXPECT_EQ(ops().create(id_, 0600), EEXIST);
 }
@@ -51,6 +57,7 @@ TEST_P(ExclusiveCreate, FailsWithEexist) {
 class OpenWithoutCreate : public SharedBehaviour {};
 TEST_P(OpenWithoutCreate, FailsWithEnoent) {
   CONFORM_MAN(ops().create_man);
+  rows(ops().rows.open_without_create);
   EXPECT_EQ(ops().open(id_), ENOENT);
 }
 
@@ -60,6 +67,7 @@ TEST_P(OpenWithoutCreate, FailsWithEnoent) {
 class Persistence : public SharedBehaviour {};
 TEST_P(Persistence, OutlivesCreatorProcess) {
   CONFORM_MAN(ops().persist_man);
+  rows(ops().rows.persistence);
   const Ops& o = ops();
   const Id& id = id_;
   ChildResult r = run_in_child([&o, &id] {
@@ -76,6 +84,7 @@ TEST_P(Persistence, OutlivesCreatorProcess) {
 class WouldBlock : public SharedBehaviour {};
 TEST_P(WouldBlock, NonblockingTakeFromEmptyFails) {
   CONFORM_MAN(ops().wait_man);
+  rows(ops().rows.would_block);
   ASSERT_EQ(ops().create(id_, 0600), 0);
   EXPECT_EQ(ops().try_empty(id_), ops().would_block) << strerror(ops().would_block) << " expected";
 }
@@ -85,6 +94,7 @@ TEST_P(WouldBlock, NonblockingTakeFromEmptyFails) {
 class TimedWait : public SharedBehaviour {};
 TEST_P(TimedWait, TimesOutWithDocumentedErrno) {
   CONFORM_MAN(ops().wait_man);
+  rows(ops().rows.timed_wait);
   ASSERT_EQ(ops().create(id_, 0600), 0);
   timespec start = clock_in(CLOCK_MONOTONIC, 0);
   EXPECT_EQ(ops().timed_empty(id_, 20), ops().timed_out)
@@ -97,6 +107,7 @@ TEST_P(TimedWait, TimesOutWithDocumentedErrno) {
 class Permissions : public SharedBehaviour {};
 TEST_P(Permissions, Mode0600DeniesOtherUserEacces) {
   CONFORM_MAN(ops().create_man);
+  rows(ops().rows.permissions);
   if (!is_root()) CONFORM_SKIP("needs root to run a child as another user (nobody)");
   ASSERT_EQ(ops().create(id_, 0600), 0);
   ASSERT_EQ(ops().open(id_), 0) << "the owner cannot open it";
@@ -113,6 +124,7 @@ TEST_P(Permissions, Mode0600DeniesOtherUserEacces) {
 class Removal : public SharedBehaviour {};
 TEST_P(Removal, NameUnavailableAfterRemove) {
   CONFORM_MAN(ops().remove_man);
+  rows(ops().rows.removal);
   ASSERT_EQ(ops().create(id_, 0600), 0);
   ASSERT_EQ(ops().remove(id_), 0);
   EXPECT_EQ(ops().open(id_), ENOENT);

@@ -33,10 +33,11 @@ int poke_fd(int fd, bool write) {
   int rc = 0;
   if (write) {
     *word = kToken;
+    rc = failed_with(::msync(p, kSize, MS_SYNC));  // mmap(2): written back before the unmap
   } else if (*word != kToken) {
     rc = ENODATA;
   }
-  ::munmap(p, kSize);
+  if (::munmap(p, kSize) != 0 && rc == 0) rc = errno;
   return rc;
 }
 
@@ -87,6 +88,7 @@ const Ops kSysvShm = {
         },
     .put = [](const Id& id) { return shm_poke(id, true); },
     .check = [](const Id& id) { return shm_poke(id, false); },
+    .rows = {.exclusive_create = "S02", .open_without_create = "S01"},
 };
 
 // --- sysv_msg: msgget(2), msgsnd(2)/msgrcv(2), msgctl(2) ----------------------------------
@@ -129,6 +131,7 @@ const Ops kSysvMsg = {
     .try_empty = msg_take,
     .would_block = ENOMSG,
     .wait_man = "msgrcv(2)",
+    .rows = {.exclusive_create = "M02"},
 };
 
 // --- sysv_sem: semget(2), semop(2)/semtimedop(2), semctl(2) -------------------------------
@@ -173,6 +176,7 @@ const Ops kSysvSem = {
           return sem_add(id, -1, 0, &rel);
         },
     .timed_out = EAGAIN,
+    .rows = {.exclusive_create = "E03", .open_without_create = "E04", .would_block = "E16"},
 };
 
 // --- posix_shm: shm_open(3), shm_unlink(3) ------------------------------------------------
@@ -189,6 +193,7 @@ const Ops kPosixShm = {
     .remove = [](const Id& id) { return failed_with(::shm_unlink(id.name.c_str())); },
     .put = [](const Id& id) { return poke_fd(::shm_open(id.name.c_str(), O_RDWR, 0), true); },
     .check = [](const Id& id) { return poke_fd(::shm_open(id.name.c_str(), O_RDWR, 0), false); },
+    .rows = {.exclusive_create = "P08", .open_without_create = "P16", .persistence = "P17"},
 };
 
 // --- posix_mq: mq_open(3), mq_send(3)/mq_receive(3), mq_unlink(3) --------------------------
@@ -242,6 +247,10 @@ const Ops kPosixMq = {
           return mq_take(id, &until);
         },
     .timed_out = ETIMEDOUT,
+    .rows = {.exclusive_create = "Q06",
+             .open_without_create = "Q08",
+             .would_block = "Q38",
+             .removal = "Q21"},
 };
 
 // --- posix_sem (named): sem_open(3), sem_post(3)/sem_wait(3), sem_unlink(3) -----------------
@@ -273,7 +282,7 @@ const Ops kPosixSem = {
           sem_t* s = ::sem_open(id.name.c_str(), 0);
           if (s == SEM_FAILED) return errno;
           int rc = failed_with(::sem_post(s));
-          ::sem_close(s);
+          if (::sem_close(s) != 0 && rc == 0) rc = errno;  // sem_close(3): 0 on success
           return rc;
         },
     .check =
@@ -292,6 +301,7 @@ const Ops kPosixSem = {
           return sem_take(id, &until);
         },
     .timed_out = ETIMEDOUT,
+    .rows = {.exclusive_create = "N06", .open_without_create = "N08", .persistence = "N11"},
 };
 
 // --- fifo: mkfifo(3), open(2), unlink(2) ---------------------------------------------------
@@ -322,6 +332,7 @@ const Ops kFifo = {
         },
     .would_block = EAGAIN,
     .wait_man = "pipe(7)",
+    .rows = {.would_block = "I23"},
 };
 
 // --- mmap_file: open(2), mmap(2) MAP_SHARED, unlink(2) --------------------------------------
@@ -338,9 +349,14 @@ const Ops kMmapFile = {
     .remove = [](const Id& id) { return failed_with(::unlink(id.path.c_str())); },
     .put = [](const Id& id) { return poke_fd(::open(id.path.c_str(), O_RDWR), true); },
     .check = [](const Id& id) { return poke_fd(::open(id.path.c_str(), O_RDWR), false); },
+    .rows = {.persistence = "F19"},
 };
 
 }  // namespace
+
+void PrintTo(const Ops* ops, std::ostream* os) {
+  *os << (ops ? ops->name : "null");
+}
 
 const std::vector<const Ops*>& all_ops() {
   static const std::vector<const Ops*> all = {&kSysvShm, &kSysvMsg,  &kSysvSem, &kPosixShm,

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -35,7 +36,22 @@ struct Ops {
   // Optional: a take from the empty object timed out after `ms`, and the errno it must give.
   int (*timed_empty)(const Id&, int ms) = nullptr;
   int timed_out = 0;
+  // The checklist rows (checklist.tsv) each shared behaviour checks fully for this mechanism,
+  // space-separated, "" for none: only rows whose every applicable case the test checks.
+  struct Rows {
+    const char* exclusive_create = "";
+    const char* open_without_create = "";
+    const char* persistence = "";
+    const char* would_block = "";
+    const char* timed_wait = "";
+    const char* permissions = "";
+    const char* removal = "";
+  } rows{};
 };
+
+// Prints a row as its mechanism's name, so test names (and ctest's, which show the parameter)
+// are the same in every build instead of showing a pointer.
+void PrintTo(const Ops* ops, std::ostream* os);
 
 // Every mechanism's row: sysv_shm, sysv_msg, sysv_sem, posix_shm, posix_mq, posix_sem, fifo,
 // mmap_file.
