@@ -5,12 +5,14 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <type_traits>
 
 #include "backends/backend.h"
 #include "backends/sync/waiter.h"
 #include "harness/cli_common.h"
 #include "harness/cli_floors.h"
 #include "harness/cli_run.h"
+#include "harness/environment.h"
 #include "harness/manifest.h"
 #include "harness/workload.h"
 #include "suites/conformance/runner.h"
@@ -133,17 +135,17 @@ int cli_main(int argc, char** argv) {
     return peer_main(std::vector<std::string>(argv + 2, argv + argc));
   }
   CLI::App app{"ipcbench: benchmarks and checks Linux IPC mechanisms"};
+  app.set_version_flag("--version", std::string("ipcbench ") + kVersion);
   app.require_subcommand(1);
   app.add_subcommand("list", "list backends, waiters, workloads and the valid combinations");
 
   RunArgs ra;
   std::vector<std::string> w, b, s, z, mo, pl;
-  int fan = 0;
-  uint64_t sleep_us = 0, spin_us = 0;
+  // Numbers are read as text and checked here: one clear line for a negative, NaN or
+  // out-of-range value, never a wrapped-around unsigned.
+  std::string fan, sleep_us, spin_us, reps, min_time, stall_ms;
   std::string verify;
-  int reps = 0;
-  double min_time = 0;
-  uint64_t stall_ms = 0;
+  bool dry_run_run = false;
   auto* run = app.add_subcommand("run", "run a suite; writes bench.json, bench.csv, summary.md");
   run->add_option("--suite", ra.suite, "suite name (suites/NAME.toml) or path")
       ->capture_default_str();
@@ -185,6 +187,9 @@ int cli_main(int argc, char** argv) {
                   "context.comparability_key)");
   run->add_option("--inject-filter", ra.inject_filter,
                   "with --inject-ns: only benchmarks whose name matches this regular expression");
+  run->add_flag("--dry-run", dry_run_run,
+                "print the benchmarks the run would make (after --benchmark_filter) and their "
+                "count, then exit without running anything");
   run->add_flag("--verbose", ra.verbose,
                 "print Google Benchmark's full table (every counter) and the configuration");
   run->add_flag("--no-floors", ra.no_floors,
@@ -284,14 +289,32 @@ int cli_main(int argc, char** argv) {
     ra.pin.clear();
     ra.o.placements = {"free"};
   }
-  if (run->count("--fan")) ra.o.fan = fan;
-  if (run->count("--sleep-us")) ra.o.sleep_us = sleep_us;
-  if (run->count("--spin-us")) ra.o.spin_us = spin_us;
+  auto number = [&](const char* flag, const std::string& text, int64_t lo, int64_t hi,
+                    auto& into) -> bool {
+    if (!run->count(flag)) return true;
+    auto v = parse_int(text, flag, lo, hi);
+    if (!v) return usage_error(v.error().message()), false;
+    into = static_cast<std::remove_reference_t<decltype(*into)>>(*v);
+    return true;
+  };
+  if (!number("--fan", fan, 1, manifest::kMaxPeers, ra.o.fan) ||
+      !number("--sleep-us", sleep_us, 0, 1'000'000, ra.o.sleep_us) ||
+      !number("--spin-us", spin_us, 0, 1'000'000, ra.o.spin_us) ||
+      !number("--repetitions", reps, 1, 1000, ra.o.repetitions) ||
+      !number("--timeout-ms", stall_ms, 100, 3'600'000, ra.o.stall_ms)) {
+    return kExitUsage;
+  }
+  if (run->count("--min-time")) {
+    auto t = parse_seconds(min_time, "--min-time", 0, 3600);
+    if (!t) return usage_error(t.error().message());
+    ra.o.min_time_s = *t;
+  }
   if (!verify.empty()) ra.o.verify = verify;
-  if (run->count("--repetitions")) ra.o.repetitions = reps;
-  if (run->count("--min-time")) ra.o.min_time_s = min_time;
-  if (run->count("--timeout-ms")) ra.o.stall_ms = stall_ms;
   if (run->count("--size") && ra.o.sizes.empty()) return usage_error("--size: empty size list");
+  if (run->count("--out") && ra.out.empty()) return usage_error("--out: an empty folder name");
+  // With no --suite, the matrix flags define the run (see SuiteOverrides::exact).
+  ra.o.exact = run->count("--suite") == 0;
+  ra.dry_run = dry_run_run;
   return cmd_run(ra);
 }
 

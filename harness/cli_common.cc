@@ -1,6 +1,12 @@
 // The CLI's shared helpers (see cli_common.h).
 #include "harness/cli_common.h"
 
+#include <cstdlib>
+
+#include <cmath>
+
+#include <cerrno>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -111,6 +117,29 @@ Result<uint64_t> parse_bytes(const std::string& text, const char* flag) {
     return plain_error(std::string(flag) + " '" + text + "'", "expected bytes, e.g. 256M");
   }
   return static_cast<uint64_t>(v) << shift;
+}
+
+Result<int64_t> parse_int(const std::string& text, const char* flag, int64_t lo, int64_t hi) {
+  char* end = nullptr;
+  errno = 0;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE || v < lo || v > hi) {
+    return plain_error(
+        std::string(flag) + " '" + text + "'",
+        "expected a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return static_cast<int64_t>(v);
+}
+
+Result<double> parse_seconds(const std::string& text, const char* flag, double lo, double hi) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v) || v <= lo || v > hi) {
+    char range[96];
+    std::snprintf(range, sizeof range, "expected seconds, more than %g and at most %g", lo, hi);
+    return plain_error(std::string(flag) + " '" + text + "'", range);
+  }
+  return v;
 }
 
 void skip_probed(const limits::Limits& l, Expansion& ex) {

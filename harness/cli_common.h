@@ -37,6 +37,11 @@ std::string wrap(const std::string& first, const std::string& text, size_t width
                  const std::string& indent = "    ");
 // "256M", "1G", "65536": bytes, with K/M/G/T as powers of 1024.
 Result<uint64_t> parse_bytes(const std::string& text, const char* flag);
+// A whole number in [lo, hi] (no sign tricks, no trailing text), or an error naming the flag
+// and the range.
+Result<int64_t> parse_int(const std::string& text, const char* flag, int64_t lo, int64_t hi);
+// A finite number in (lo, hi] (NaN and infinities refused).
+Result<double> parse_seconds(const std::string& text, const char* flag, double lo, double hi);
 // Moves the specs a probe shows cannot run here into the skipped list, naming the real limit.
 void skip_probed(const limits::Limits& l, Expansion& ex);
 

@@ -192,6 +192,32 @@ int cmd_run(const RunArgs& a) {
   if (expansion->specs.empty() && expansion->skipped.empty()) {
     return usage_error("the suite and options select no benchmark");
   }
+  std::vector<std::string> run_names;  // what Google Benchmark will run, each repetition
+  for (const auto& sp : expansion->specs) {
+    for (int r = 0; r < repetitions; ++r) run_names.push_back(sp.name() + "/manual_time");
+  }
+  std::string filter;
+  for (const auto& g : flags->pass) {
+    if (g.rfind("--benchmark_filter=", 0) == 0) filter = g.substr(19);
+  }
+  const size_t runs = count_matching(run_names, filter);
+  if (runs == 0 && !expansion->specs.empty()) {
+    return usage_error("--benchmark_filter '" + filter + "' matches none of the " +
+                       std::to_string(expansion->specs.size()) + " benchmarks of this run");
+  }
+  if (a.dry_run) {
+    for (const auto& sp : expansion->specs) {
+      if (count_matching({sp.name() + "/manual_time"}, filter) != 0) {
+        std::printf("%s\n", sp.name().c_str());
+      }
+    }
+    for (const auto& sk : expansion->skipped) {
+      std::printf("%s\n", wrap("(skipped) " + sk.name + ": ", sk.reason).c_str());
+    }
+    std::printf("%zu runs (%d repetitions each), %zu skipped\n", runs, repetitions,
+                expansion->skipped.size());
+    return 0;
+  }
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
   auto lock = lock_out_dir(a.out);
   if (!lock) return usage_error(lock.error().message());
@@ -205,15 +231,6 @@ int cmd_run(const RunArgs& a) {
   nlohmann::json env = capture_environment(placements);  // before any thread is pinned
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
-  std::vector<std::string> run_names;  // what Google Benchmark will run, each repetition
-  for (const auto& sp : specs) {
-    for (int r = 0; r < repetitions; ++r) run_names.push_back(sp.name() + "/manual_time");
-  }
-  std::string filter;
-  for (const auto& g : flags->pass) {
-    if (g.rfind("--benchmark_filter=", 0) == 0) filter = g.substr(19);
-  }
-  const size_t runs = count_matching(run_names, filter);
   print_header(*suite, *expansion, config, placements, a.out, runs, a.verbose);
   const std::string floors_mode = a.no_floors ? "off" : a.floors.empty() ? suite->floors : a.floors;
   std::vector<Floors> floors;
