@@ -324,6 +324,30 @@ SysctlGuard::~SysctlGuard() {
 }
 
 namespace {
+// The state letter of thread `tid` from its stat file, or 0 if it cannot be read.
+char thread_state(pid_t tid) {
+  std::string id = std::to_string(tid);
+  std::ifstream f("/proc/self/task/" + id + "/stat");
+  if (!f) f.open("/proc/" + id + "/stat");
+  std::string stat;
+  if (!std::getline(f, stat)) return 0;
+  auto paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= stat.size() ? 0 : stat[paren + 2];
+}
+}  // namespace
+
+bool wait_until_blocked(pid_t tid, int timeout_ms) {
+  timespec start = clock_in(CLOCK_MONOTONIC, 0);
+  for (;;) {
+    char state = thread_state(tid);
+    if (state == 'S' || state == 'D') return true;
+    if (state == 0 || ms_since(start) > timeout_ms) return false;
+    timespec tick{0, 200000};
+    ::nanosleep(&tick, nullptr);
+  }
+}
+
+namespace {
 void ignore_signal(int) {}
 }  // namespace
 

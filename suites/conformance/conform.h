@@ -161,6 +161,13 @@ timespec clock_in(clockid_t clock, int ms);
 // Milliseconds of CLOCK_MONOTONIC since `start` (take it with clock_in(CLOCK_MONOTONIC, 0)).
 double ms_since(const timespec& start);
 
+// Waits up to `timeout_ms` until thread `tid` (of this process or another) sleeps in the kernel:
+// state 'S' or 'D' in /proc/self/task/<tid>/stat, else in /proc/<tid>/stat. False if it never
+// did, or its stat cannot be read. A blocking-call test signals or wakes the thread only after
+// this is true, so the call under test is known to have blocked (the thread must have no other
+// place to sleep between publishing its tid and the call).
+bool wait_until_blocked(pid_t tid, int timeout_ms);
+
 // Runs `cleanup` when the scope ends (removal of an object on every path).
 class Cleanup {
  public:

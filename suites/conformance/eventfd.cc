@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <future>
 #include <string>
+#include <utility>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
@@ -65,93 +67,94 @@ TEST(Eventfd, WritesAddToCounter) {
   EXPECT_EQ(e.take(), 7);
 }
 
-// eventfd(2) EFD_SEMAPHORE: a read returns 1 and decrements the counter by one.
+// eventfd(2) EFD_SEMAPHORE: with counter n, each read returns 1 and decrements it by one, n
+// times, then (non-blocking) EAGAIN.
 TEST(Eventfd, SemaphoreModeReadsOneAndDecrements) {
   CONFORM_MAN("eventfd(2)");
-  EventFd e(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+  CONFORM_ROWS("V07");
+  EventFd e(3, EFD_SEMAPHORE | EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(e.take(), 1) << "read " << i;
+  EXPECT_EQ(e.take(), -EAGAIN);
+  ASSERT_EQ(e.add(2), 0);
   EXPECT_EQ(e.take(), 1);
   EXPECT_EQ(e.take(), 1);
   EXPECT_EQ(e.take(), -EAGAIN);
 }
 
-// eventfd(2): a read while the counter is zero fails with EAGAIN when non-blocking.
-TEST(Eventfd, NonblockingReadOnZeroFailsEagain) {
+// eventfd(2): a read while the counter is zero fails EAGAIN when non-blocking; a read buffer
+// smaller than 8 bytes fails EINVAL (even with a nonzero counter, which it leaves alone).
+TEST(Eventfd, ReadOnZeroFailsEagainAndShortBufferEinval) {
   CONFORM_MAN("eventfd(2)");
+  CONFORM_ROWS("V01");
   EventFd e(0, EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e.take(), -EAGAIN);
+  ASSERT_EQ(e.add(3), 0);
+  char buf[7];
+  EXPECT_EQ(failed_with(::read(e.fd(), buf, sizeof buf)), EINVAL);
+  EXPECT_EQ(e.take(), 3);
 }
 
-// eventfd(2): a read while the counter is zero blocks until a write makes it nonzero (here
-// the writer is another process sharing the eventfd).
+// eventfd(2): a read while the counter is zero blocks until a write makes it nonzero (the writer
+// is another process sharing the eventfd; it writes once it sees this thread asleep).
 TEST(Eventfd, BlockingReadWaitsForWrite) {
   CONFORM_MAN("eventfd(2)");
   EventFd e;
   ASSERT_TRUE(e.ok());
-  auto writer = std::async(std::launch::async, [&e] {
-    return run_in_child([&e] {
-      timespec t{0, 20 * 1000000L};
-      ::nanosleep(&t, nullptr);
-      return e.add(9);
-    });
+  pid_t me = ::gettid();
+  auto writer = std::async(std::launch::async, [&e, me] {
+    return run_in_child([&e, me] { return wait_until_blocked(me, 5000) ? e.add(9) : 100; });
   });
   EXPECT_EQ(e.take(), 9);
   ChildResult r = writer.get();
-  EXPECT_CHILD_OK(r);
+  EXPECT_CHILD_OK(r) << " (100: the reader never blocked)";
 }
 
-// eventfd(2): writing 0xffffffffffffffff fails with EINVAL.
-TEST(Eventfd, WriteOfAllOnesFailsEinval) {
+// eventfd(2): a write that would take the counter past 0xfffffffffffffffe fails EAGAIN when
+// non-blocking (here 1 onto that maximum); a write buffer smaller than 8 bytes fails EINVAL, and
+// so does writing 0xffffffffffffffff; the counter keeps its value throughout.
+TEST(Eventfd, OverflowingShortOrAllOnesWriteFails) {
   CONFORM_MAN("eventfd(2)");
+  CONFORM_ROWS("V02");
   EventFd e(0, EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
-  EXPECT_EQ(e.add(~0ULL), EINVAL);
-}
-
-// eventfd(2): a write that would overflow the counter past 0xfffffffffffffffe fails with
-// EAGAIN when non-blocking; the counter keeps its value.
-TEST(Eventfd, OverflowingWriteFailsEagainNonblocking) {
-  CONFORM_MAN("eventfd(2)");
-  EventFd e(0, EFD_NONBLOCK);
-  ASSERT_TRUE(e.ok());
-  ASSERT_EQ(e.add(kMax), 0);
+  ASSERT_EQ(e.add(kMax - 1), 0);
+  EXPECT_EQ(e.add(1), 0) << "up to the maximum is allowed";
   EXPECT_EQ(e.add(1), EAGAIN);
+  uint32_t small = 1;
+  EXPECT_EQ(failed_with(::write(e.fd(), &small, sizeof small)), EINVAL);
   EXPECT_EQ(static_cast<uint64_t>(e.take()), kMax);
+  EXPECT_EQ(e.add(~0ULL), EINVAL);
+  EXPECT_EQ(e.take(), -EAGAIN) << "the all-ones write added nothing";
 }
 
-// eventfd(2): a blocking write that would overflow waits until a read makes room.
+// eventfd(2): a blocking write that would overflow waits until a read makes room (the writer, a
+// child, is seen asleep before the read).
 TEST(Eventfd, OverflowingWriteBlocksUntilRead) {
   CONFORM_MAN("eventfd(2)");
   EventFd e;
   ASSERT_TRUE(e.ok());
   ASSERT_EQ(e.add(kMax), 0);
-  auto writer =
-      std::async(std::launch::async, [&e] { return run_in_child([&e] { return e.add(1); }); });
-  EXPECT_EQ(writer.wait_for(std::chrono::milliseconds(30)), std::future_status::timeout)
-      << "an overflowing write did not block";
+  SharedMemory<pid_t> pid;
+  ASSERT_TRUE(pid.ok());
+  pid_t* slot = pid.get();
+  auto writer = std::async(std::launch::async, [&e, slot] {
+    return run_in_child([&e, slot] {
+      __atomic_store_n(slot, ::getpid(), __ATOMIC_SEQ_CST);
+      return e.add(1);
+    });
+  });
+  pid_t p = 0;
+  for (int i = 0; i < 5000 && (p = __atomic_load_n(slot, __ATOMIC_SEQ_CST)) == 0; ++i) {
+    ::usleep(1000);
+  }
+  EXPECT_TRUE(p != 0 && wait_until_blocked(p, 5000)) << "the overflowing write did not block";
+  EXPECT_EQ(writer.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   EXPECT_EQ(static_cast<uint64_t>(e.take()), kMax);
   ChildResult r = writer.get();
   EXPECT_CHILD_OK(r);
   EXPECT_EQ(e.take(), 1);
-}
-
-// eventfd(2): a read buffer smaller than 8 bytes fails with EINVAL.
-TEST(Eventfd, ReadBufferSmallerThanEightBytesFailsEinval) {
-  CONFORM_MAN("eventfd(2)");
-  EventFd e(1, EFD_NONBLOCK);
-  ASSERT_TRUE(e.ok());
-  char buf[4];
-  EXPECT_EQ(failed_with(::read(e.fd(), buf, sizeof buf)), EINVAL);
-}
-
-// eventfd(2): a write buffer smaller than 8 bytes fails with EINVAL.
-TEST(Eventfd, WriteBufferSmallerThanEightBytesFailsEinval) {
-  CONFORM_MAN("eventfd(2)");
-  EventFd e(0, EFD_NONBLOCK);
-  ASSERT_TRUE(e.ok());
-  uint32_t small = 1;
-  EXPECT_EQ(failed_with(::write(e.fd(), &small, sizeof small)), EINVAL);
 }
 
 // eventfd(2): an unsupported flag fails with EINVAL.
@@ -173,25 +176,57 @@ TEST(Eventfd, PollReadinessFollowsCounter) {
   EXPECT_EQ(poll_one(e.fd(), POLLIN | POLLOUT), POLLIN);
 }
 
-// eventfd(2): POLLERR when the counter overflowed. Only the kernel's own eventfd_signal (e.g.
-// AIO completions) can overflow it; user-space writes block or fail first.
-TEST(Eventfd, OverflowReportedAsPollerr) {
-  CONFORM_MAN("eventfd(2)");
-  CONFORM_SKIP("an overflow can only come from in-kernel eventfd_signal(), not from user space");
+// Which of readable / writable select(2) reports for `fd` right now.
+std::pair<bool, bool> selected(int fd) {
+  fd_set r, w;
+  FD_ZERO(&r);
+  FD_ZERO(&w);
+  FD_SET(fd, &r);
+  FD_SET(fd, &w);
+  timeval zero{0, 0};
+  if (::select(fd + 1, &r, &w, nullptr, &zero) < 0) return {false, false};
+  return {FD_ISSET(fd, &r) != 0, FD_ISSET(fd, &w) != 0};
 }
 
-// eventfd(2): EFD_CLOEXEC sets close-on-exec on the new descriptor; without it, it is clear.
-TEST(Eventfd, CloexecFlagSetsCloseOnExec) {
+// eventfd(2): select reports the descriptor readable while the counter is above zero, and
+// writable unless it is at its maximum (0xfffffffffffffffe).
+TEST(Eventfd, SelectReadinessFollowsCounter) {
   CONFORM_MAN("eventfd(2)");
-  EventFd plain, cloexec(0, EFD_CLOEXEC);
-  ASSERT_TRUE(plain.ok() && cloexec.ok());
+  CONFORM_ROWS("V03");
+  EventFd e(0, EFD_NONBLOCK);
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(selected(e.fd()), std::make_pair(false, true)) << "counter 0";
+  ASSERT_EQ(e.add(1), 0);
+  EXPECT_EQ(selected(e.fd()), std::make_pair(true, true)) << "counter 1";
+  ASSERT_EQ(e.add(kMax - 2), 0);
+  EXPECT_EQ(selected(e.fd()), std::make_pair(true, true)) << "counter max-1";
+  ASSERT_EQ(e.add(1), 0);
+  EXPECT_EQ(selected(e.fd()), std::make_pair(true, false)) << "counter at the maximum";
+  EXPECT_EQ(static_cast<uint64_t>(e.take()), kMax);
+  EXPECT_EQ(selected(e.fd()), std::make_pair(false, true)) << "read back to 0";
+}
+
+// eventfd(2): EFD_CLOEXEC sets close-on-exec on the new descriptor and EFD_NONBLOCK sets
+// O_NONBLOCK on its open file description; without them both are clear.
+TEST(Eventfd, CloexecAndNonblockFlagsSetFdFlags) {
+  CONFORM_MAN("eventfd(2)");
+  CONFORM_ROWS("V06");
+  EventFd plain, cloexec(0, EFD_CLOEXEC), nonblock(0, EFD_NONBLOCK);
+  ASSERT_TRUE(plain.ok() && cloexec.ok() && nonblock.ok());
   EXPECT_EQ(::fcntl(plain.fd(), F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_EQ(::fcntl(plain.fd(), F_GETFL) & O_NONBLOCK, 0);
   EXPECT_NE(::fcntl(cloexec.fd(), F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_EQ(::fcntl(cloexec.fd(), F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_NE(::fcntl(nonblock.fd(), F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_EQ(::fcntl(nonblock.fd(), F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_EQ(nonblock.take(), -EAGAIN) << "a read does not block";
 }
 
-// eventfd(2): a child made by fork inherits the descriptor and shares the same counter.
+// eventfd(2): a child made by fork inherits the descriptor and shares the same counter: its
+// write is what the parent reads.
 TEST(Eventfd, ForkedChildSharesCounter) {
   CONFORM_MAN("eventfd(2)");
+  CONFORM_ROWS("V04");
   EventFd e(0, EFD_NONBLOCK);
   ASSERT_TRUE(e.ok());
   ChildResult r = run_in_child([&e] { return e.add(5); });
