@@ -382,20 +382,4 @@ void InterruptingSignal::send_after(int delay_ms, std::function<void()> then) {
   };
 }
 
-bool wait_until_blocked(pid_t tid, int timeout_ms) {
-  const std::string id = std::to_string(tid);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    std::ifstream f("/proc/self/task/" + id + "/stat");
-    if (!f) f = std::ifstream("/proc/" + id + "/stat");
-    std::string stat;
-    if (!f || !std::getline(f, stat)) return false;
-    size_t p = stat.rfind(')');  // the state follows the command name, which may hold spaces
-    if (p != std::string::npos && p + 2 < stat.size() && (stat[p + 2] == 'S' || stat[p + 2] == 'D'))
-      return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-}
-
 }  // namespace ipcb::conform

@@ -202,10 +202,4 @@ class InterruptingSignal {
   std::function<void()> join_;
 };
 
-// True once thread `tid` of this process (/proc/self/task/<tid>/stat), or else process `tid`
-// (/proc/<tid>/stat), is blocked in the kernel: state 'S' or 'D'. Polls until `timeout_ms` has
-// passed; false then, or if `tid` does not exist. Use it before signalling or acting on a call
-// that must be blocked, never a fixed sleep.
-bool wait_until_blocked(pid_t tid, int timeout_ms);
-
 }  // namespace ipcb::conform
