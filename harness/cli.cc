@@ -190,6 +190,9 @@ int cli_main(int argc, char** argv) {
   run->add_flag("--dry-run", dry_run_run,
                 "print the benchmarks the run would make (after --benchmark_filter) and their "
                 "count, then exit without running anything");
+  run->add_flag("--no-preflight", ra.no_preflight,
+                "do not run the conformance tests of each transport first (a transport that "
+                "fails them is otherwise not benchmarked)");
   run->add_flag("--verbose", ra.verbose,
                 "print Google Benchmark's full table (every counter) and the configuration");
   run->add_flag("--no-floors", ra.no_floors,

@@ -11,6 +11,7 @@
 #include "harness/environment.h"
 #include "harness/manifest.h"
 #include "harness/report.h"
+#include "suites/bench/preflight.h"
 #include "suites/bench/register.h"
 #include "suites/bench/run.h"
 
@@ -225,6 +226,40 @@ int cmd_run(const RunArgs& a) {
   // Backends skipped sizes by the configured limits; the probes catch what cannot really be had.
   limits::Limits run_limits = limits::collect(*probe_options);
   skip_probed(run_limits, *expansion);
+  // The preflight: a transport that fails the conformance tests its numbers rely on is not
+  // benchmarked (each of its benchmarks fails, naming the test).
+  Preflight preflight;
+  std::vector<std::string> refused;
+  if (!a.no_preflight) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const auto& sp : expansion->specs) {
+      if (std::find(pairs.begin(), pairs.end(), std::make_pair(sp.backend, sp.sync)) ==
+          pairs.end()) {
+        pairs.emplace_back(sp.backend, sp.sync);
+      }
+    }
+    auto pf = run_preflight(pairs);
+    if (!pf) return usage_error(pf.error().message());
+    preflight = std::move(*pf);
+    size_t failed = 0;
+    for (const auto& v : preflight.verdicts) failed += v.verdict == "FAIL" || v.verdict == "BROKEN";
+    std::vector<BenchSpec> keep;
+    for (auto& sp : expansion->specs) {
+      std::string why = preflight.refusal(sp.backend, sp.sync);
+      if (why.empty()) {
+        keep.push_back(std::move(sp));
+      } else {
+        refused.push_back(sp.name() + ": " + why);
+      }
+    }
+    expansion->specs = std::move(keep);
+    std::printf("preflight: %zu conformance tests of %zu transports in %.2f s: %s\n",
+                preflight.verdicts.size(), pairs.size(), preflight.seconds,
+                failed == 0 ? "all passed or skipped"
+                            : (std::to_string(failed) + " FAILED, their transports are not "
+                                                        "benchmarked")
+                                  .c_str());
+  }
   const auto& specs = expansion->specs;
 
   std::vector<Placement> placements = placements_of(specs);
@@ -239,6 +274,7 @@ int cmd_run(const RunArgs& a) {
   std::fflush(stdout);
 
   RunTally tally;
+  tally.failures = refused;
   register_benchmarks(specs, repetitions, floors, floors_mode == "each" ? kFloorsEachBudgetS : 0,
                       tally);
   std::vector<std::string> gb = flags->pass;
@@ -271,6 +307,7 @@ int cmd_run(const RunArgs& a) {
   extra["date"] = started;
   extra["ipcbench_failures"] = tally.failures;
   extra["limits"] = limits::to_json(run_limits);
+  if (!a.no_preflight) extra["preflight"] = preflight.to_json();
   extra["floors"] = nlohmann::json::array();
   for (const auto& f : floors) extra["floors"].push_back(floors_to_json(f));
   std::vector<std::string> below;
