@@ -143,7 +143,7 @@ int cli_main(int argc, char** argv) {
   std::vector<std::string> w, b, s, z, mo, pl;
   // Numbers are read as text and checked here: one clear line for a negative, NaN or
   // out-of-range value, never a wrapped-around unsigned.
-  std::string fan, sleep_us, spin_us, reps, min_time, stall_ms;
+  std::string fan, sleep_us, spin_us, reps, min_time, stall_ms, iterations;
   std::string verify;
   bool dry_run_run = false;
   auto* run = app.add_subcommand("run", "run a suite; writes bench.json, bench.csv, summary.md");
@@ -178,6 +178,9 @@ int cli_main(int argc, char** argv) {
   run->add_option("--repetitions", reps,
                   "repetitions of each benchmark (median and spread are reported)");
   run->add_option("--min-time", min_time, "minimum seconds per benchmark");
+  run->add_option("--iterations", iterations,
+                  "a fixed number of iterations (round trips or messages) per benchmark, "
+                  "instead of Google Benchmark's sizing runs up to --min-time: quick smoke runs");
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
   ra.probe.add_to(run);
@@ -306,6 +309,11 @@ int cli_main(int argc, char** argv) {
       !number("--repetitions", reps, 1, 1000, ra.o.repetitions) ||
       !number("--timeout-ms", stall_ms, 100, 3'600'000, ra.o.stall_ms)) {
     return kExitUsage;
+  }
+  if (run->count("--iterations")) {
+    auto n = parse_int(iterations, "--iterations", 1, 1'000'000'000);
+    if (!n) return usage_error(n.error().message());
+    ra.iterations = static_cast<uint64_t>(*n);
   }
   if (run->count("--min-time")) {
     auto t = parse_seconds(min_time, "--min-time", 0, 3600);

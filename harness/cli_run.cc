@@ -195,7 +195,10 @@ int cmd_run(const RunArgs& a) {
   }
   std::vector<std::string> run_names;  // what Google Benchmark will run, each repetition
   for (const auto& sp : expansion->specs) {
-    for (int r = 0; r < repetitions; ++r) run_names.push_back(sp.name() + "/manual_time");
+    // As Google Benchmark names them (it adds the count of a fixed --iterations).
+    std::string gb_name = sp.name();
+    if (a.iterations != 0) gb_name += "/iterations:" + std::to_string(a.iterations);
+    for (int r = 0; r < repetitions; ++r) run_names.push_back(gb_name + "/manual_time");
   }
   std::string filter;
   for (const auto& g : flags->pass) {
@@ -208,7 +211,9 @@ int cmd_run(const RunArgs& a) {
   }
   if (a.dry_run) {
     for (const auto& sp : expansion->specs) {
-      if (count_matching({sp.name() + "/manual_time"}, filter) != 0) {
+      std::string gb_name = sp.name();
+      if (a.iterations != 0) gb_name += "/iterations:" + std::to_string(a.iterations);
+      if (count_matching({gb_name + "/manual_time"}, filter) != 0) {
         std::printf("%s\n", sp.name().c_str());
       }
     }
@@ -276,7 +281,7 @@ int cmd_run(const RunArgs& a) {
   RunTally tally;
   tally.failures = refused;
   register_benchmarks(specs, repetitions, floors, floors_mode == "each" ? kFloorsEachBudgetS : 0,
-                      tally);
+                      tally, a.iterations);
   std::vector<std::string> gb = flags->pass;
   auto user_gave = [&](const std::string& flag) {
     return std::any_of(gb.begin(), gb.end(), [&](const auto& g) { return g.rfind(flag, 0) == 0; });

@@ -20,6 +20,7 @@ struct RunArgs {
   bool no_floors = false;           // skip measuring the floors first
   bool verbose = false;             // Google Benchmark's full table and the configuration
   bool dry_run = false;             // list what would run, and how many, then exit
+  uint64_t iterations = 0;          // fixed iterations per benchmark (0: Google Benchmark sizes)
   bool no_preflight = false;        // skip the conformance preflight (suites/bench/preflight.h)
   std::string floors;               // start, each or off; empty: the suite's (see Suite::floors)
   uint64_t inject_ns = 0;           // busy work per message in the peer (see BenchSpec)

@@ -73,11 +73,12 @@ class EveryBackend : public E2E, public ::testing::WithParamInterface<BackendCas
 // measured message verified, and the fairness fields filled in.
 TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
   const BackendCase& c = GetParam();
-  // The full suite narrowed to this backend, one placement, small sizes and short runs.
+  // The full suite narrowed to this backend, one placement, small sizes and short runs of a
+  // fixed length (--iterations: one call per benchmark, no sizing calls).
   std::vector<std::string> args = {
-      "run",    "--suite",  "full",  "--backend", c.name,       "--placement", "cross",
-      "--size", "64,4K",    "--fan", "2",         "--min-time", "0.002",       "--repetitions",
-      "1",      "--verify", "full",  "--out",     out_};
+      "run",   "--suite", "full", "--backend",    c.name, "--placement",   "cross", "--size",
+      "64,4K", "--fan",   "2",    "--iterations", "300",  "--repetitions", "1",     "--verify",
+      "full",  "--out",   out_};
   Outcome o = run_ipcbench(args, env_, 280);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   nlohmann::json j = nlohmann::json::parse(read_file(out_ + "/bench.json"));
@@ -102,6 +103,7 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
     SCOPED_TRACE(name);
     seen.insert(name);
     EXPECT_FALSE(b.value("error_occurred", false)) << b.value("error_message", "");
+    EXPECT_EQ(b["iterations"].get<double>(), 300);
     EXPECT_EQ(b["errors"].get<double>(), 0);
     bool pingpong = name.rfind("pingpong/", 0) == 0;
     EXPECT_EQ(b["verified"].get<double>(),

@@ -5,6 +5,7 @@
 #include <cstdarg>
 
 #include "harness/sys.h"
+#include "suites/bench/run.h"
 
 namespace ipcb {
 namespace {
@@ -26,7 +27,7 @@ std::string printf_string(const char* fmt, ...) {
 
 // The benchmark's name without Google Benchmark's "/manual_time" suffix.
 std::string short_name(const benchmark::BenchmarkReporter::Run& run) {
-  std::string n = run.benchmark_name();
+  std::string n = strip_iterations(run.benchmark_name());
   if (auto at = n.rfind("/manual_time"); at != std::string::npos) n.erase(at);
   return n;
 }

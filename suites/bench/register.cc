@@ -185,7 +185,8 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
 }  // namespace
 
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
-                         const std::vector<Floors>& floors, double each_budget_s, RunTally& tally) {
+                         const std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
+                         uint64_t iterations) {
   std::vector<int> all_cpus = sys::allowed_cpus();  // before any benchmark pins this thread
   for (const BenchSpec& spec : specs) {
     tally.fields[spec.name()] = describe(spec);
@@ -193,13 +194,13 @@ void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
                           [&](const Floors& x) { return x.placement == spec.placement.name; });
     const Floors* fl = f == floors.end() ? nullptr : &*f;
     for (int rep = 0; rep < repetitions; ++rep) {
-      benchmark::RegisterBenchmark(
+      auto* b = benchmark::RegisterBenchmark(
           spec.name().c_str(),
           [spec, rep, all_cpus, fl, each_budget_s, &tally](benchmark::State& st) {
             run_one(st, spec, rep, all_cpus, fl, each_budget_s, tally);
-          })
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
+          });
+      b->UseManualTime()->Unit(benchmark::kMicrosecond);
+      if (iterations != 0) b->Iterations(static_cast<benchmark::IterationCount>(iterations));
     }
   }
 }

@@ -31,7 +31,8 @@ struct RunTally {
   std::map<std::pair<std::string, int>, nlohmann::json> histograms;
 };
 
-// Registers every spec `repetitions` times, back to back, each as its own Google Benchmark run
+// Registers every spec `repetitions` times (`iterations`, when not 0, fixes each run's
+// iterations: one call, no sizing calls), back to back, each as its own Google Benchmark run
 // of one repetition under the same name: Google Benchmark 1.7.1 crashes when it aggregates
 // repetitions that include a failed one, so ipcbench numbers and aggregates the repetitions
 // itself (add_repetition_aggregates in harness/report.h).
@@ -40,6 +41,7 @@ struct RunTally {
 // bounds a result is measured again right after it, for that long, and the result is read
 // against that one.
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
-                         const std::vector<Floors>& floors, double each_budget_s, RunTally& tally);
+                         const std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
+                         uint64_t iterations = 0);
 
 }  // namespace ipcb

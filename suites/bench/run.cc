@@ -44,6 +44,11 @@ class TeeReporter final : public benchmark::BenchmarkReporter {
 
 }  // namespace
 
+std::string strip_iterations(const std::string& name) {
+  static const std::regex kIterations("/iterations:[0-9]+");
+  return std::regex_replace(name, kIterations, "");
+}
+
 size_t count_matching(const std::vector<std::string>& names, const std::string& filter) {
   if (filter.empty() || filter == "all" || filter == ".") return names.size();
   // Google Benchmark 1.7.1: a leading '-' negates the filter; std::regex search on the name.
@@ -85,6 +90,13 @@ Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbenc
   if (tee.text().empty())
     return plain_error("--benchmark_filter", "matches no benchmark of this run");
   IPCB_TRY(out.json, parse_bench_json(tee.text(), "Google Benchmark's results"));
+  // A fixed iteration count (--iterations) makes Google Benchmark add "/iterations:N" to every
+  // name; the names stay WORKLOAD/BACKEND/SYNC/SIZE (the count is in "iterations").
+  for (auto& b : out.json["benchmarks"]) {
+    for (const char* key : {"name", "run_name"}) {
+      if (b.contains(key) && b[key].is_string()) b[key] = strip_iterations(b[key]);
+    }
+  }
   return out;
 }
 

@@ -25,6 +25,8 @@ struct ConsoleOptions {
 };
 Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbench_args,
                                            const ConsoleOptions& console);
+// `name` without the "/iterations:N" Google Benchmark adds for a fixed iteration count.
+std::string strip_iterations(const std::string& name);
 // How many of `names` (full benchmark names) Google Benchmark's --benchmark_filter selects.
 size_t count_matching(const std::vector<std::string>& names, const std::string& filter);
 
