@@ -261,11 +261,31 @@ int cli_main(int argc, char** argv) {
       app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
   clean->add_flag("--dry-run", dry_run, "only list what would be removed");
 
+  auto known = [&](const std::string& name) {
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      if (sub->get_name() == name) return true;
+    }
+    return false;
+  };
+  if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
+    return usage_error(std::string("unknown command '") + argv[1] +
+                       "' (list, run, conform, limits, floors, clean; see ipcbench --help)");
+  }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);  // --help is a ParseError too, with status 0
-    return rc == 0 ? 0 : kExitUsage;
+    // One line, ours: CLI11's own text takes two and names no command.
+    std::string what = e.what();
+    for (auto& c : what) c = c == '\n' ? ' ' : c;
+    return usage_error(what + " (see ipcbench " +
+                       (argc > 1 && argv[1][0] != '-' ? std::string(argv[1]) + " " : "") +
+                       "--help)");
   }
   if (app.got_subcommand("list")) return cmd_list();
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);

@@ -28,12 +28,35 @@ struct GbenchFlags {
   bool aggregates_only = false;
 };
 
+// Google Benchmark 1.7.1's flags. It checks them only once the benchmarks start (after the
+// floors and the preflight), so they are checked here first.
+constexpr const char* kGbenchFlags[] = {"--benchmark_list_tests",
+                                        "--benchmark_filter",
+                                        "--benchmark_min_time",
+                                        "--benchmark_min_warmup_time",
+                                        "--benchmark_repetitions",
+                                        "--benchmark_enable_random_interleaving",
+                                        "--benchmark_report_aggregates_only",
+                                        "--benchmark_display_aggregates_only",
+                                        "--benchmark_format",
+                                        "--benchmark_out",
+                                        "--benchmark_out_format",
+                                        "--benchmark_color",
+                                        "--benchmark_counters_tabular",
+                                        "--benchmark_context",
+                                        "--benchmark_time_unit",
+                                        "--benchmark_perf_counters"};
+
 Result<GbenchFlags> sort_gbench_flags(const std::vector<std::string>& given) {
   GbenchFlags f;
   for (const auto& g : given) {
     auto eq = g.find('=');
     std::string key = g.substr(0, eq);
     std::string value = eq == std::string::npos ? "" : g.substr(eq + 1);
+    if (std::find(std::begin(kGbenchFlags), std::end(kGbenchFlags), key) ==
+        std::end(kGbenchFlags)) {
+      return plain_error(key, "not a flag of Google Benchmark 1.7.1 (see ipcbench run --help)");
+    }
     if (key == "--benchmark_out" || key == "--benchmark_out_format") {
       return plain_error(key, "ipcbench writes bench.json (and bench.csv) into --out DIR itself");
     }
@@ -217,11 +240,13 @@ int cmd_run(const RunArgs& a) {
         std::printf("%s\n", sp.name().c_str());
       }
     }
+    size_t skipped = 0;  // those the filter would have run
     for (const auto& sk : expansion->skipped) {
+      if (count_matching({sk.name + "/manual_time"}, filter) == 0) continue;
       std::printf("%s\n", wrap("(skipped) " + sk.name + ": ", sk.reason).c_str());
+      ++skipped;
     }
-    std::printf("%zu runs (%d repetitions each), %zu skipped\n", runs, repetitions,
-                expansion->skipped.size());
+    std::printf("%zu runs (%d repetitions each), %zu skipped\n", runs, repetitions, skipped);
     return 0;
   }
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());

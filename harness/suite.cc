@@ -103,6 +103,15 @@ Status check_names(const std::vector<std::string>& names, const std::vector<std:
 
 std::string suite_directory() {
   if (const char* d = std::getenv("IPCBENCH_SUITES"); d && *d) return d;
+  // Installed: PREFIX/share/ipcbench/suites beside bin/. Else the source tree's (a build).
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) {
+    std::string bin(exe, static_cast<size_t>(n));
+    bin.erase(bin.rfind('/'));
+    std::string installed = bin + "/../share/ipcbench/suites";
+    if (::access((installed + "/default.toml").c_str(), R_OK) == 0) return installed;
+  }
   return IPCBENCH_SOURCE_SUITES;
 }
 

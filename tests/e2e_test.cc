@@ -375,43 +375,6 @@ TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
   EXPECT_LE(j["context"]["ipcbench_below_floor"].size(), names.size());
 }
 
-struct BadInput {
-  std::vector<std::string> args;
-  const char* expect;  // a substring of the one error line
-};
-
-TEST_F(E2E, BadInputGetsOneClearLineAndNonZeroExit) {
-  const std::vector<BadInput> cases = {
-      {{"run", "--backend", "carrier_pigeon"}, "valid: sysv_shm, posix_shm, mmap_file"},
-      {{"run", "--mode", "inplace", "--backend", "pipe"}, "inplace needs a shared-memory"},
-      {{"run", "--placement", "sideways"}, "unknown placement"},
-      {{"run", "--fan", "0"}, "--fan"},
-      {{"run", "--size", "0"}, "at least 1 byte"},
-      {{"run", "--size", "12Q"}, "unknown suffix"},
-      {{"run", "--size", "abc"}, "not a number"},
-      {{"run", "--backend", "pipe", "--sync", "futex"}, "does not fit backend 'pipe'"},
-      {{"run", "--out", "/etc/passwd/results"}, "output folder"},
-      {{"run", "--verify", "sometimes"}, "unknown mode"},
-      {{"run", "--pin", "0,4096"}, "not one this process may run on"},
-      {{"run", "--suite", "no-such-suite"}, "cannot read"},
-      {{"run", "--frobnicate"}, "unknown option"},
-      {{"run", "--floors", "sometimes"}, "--floors: expected start, each or off"},
-  };
-  for (const auto& c : cases) {
-    std::vector<std::string> args = c.args;
-    if (std::find(args.begin(), args.end(), "--out") == args.end()) {
-      args.push_back("--out");
-      args.push_back(out_ + "/bad");
-    }
-    Outcome o = run_ipcbench(args, env_, 20);
-    SCOPED_TRACE(args[1] + " " + (args.size() > 2 ? args[2] : ""));
-    EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
-    EXPECT_NE(o.err.find(c.expect), std::string::npos) << o.err;
-    EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
-    EXPECT_FALSE(fs::exists(out_ + "/bad/bench.json"));
-  }
-}
-
 TEST_F(E2E, ListShowsTheValidityMatrix) {
   Outcome o = run_ipcbench({"list"}, env_, 10);
   ASSERT_EQ(o.exit_code, 0);

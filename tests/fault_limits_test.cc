@@ -88,8 +88,8 @@ TEST_F(FaultResources, SmallDevShmForEverySegmentOfAFanIn) {
     in.env = {"IPCBENCH_MMAP_DIR=/dev/shm"};
     Bench r(box,
             {"run", "--backend", backend, "--sync", "futex", "--workload", "fanin", "--fan", "2",
-             "--size", "64K", "--min-time", "0.05", "--timeout-ms", "1000", "--no-floors", "--out",
-             box.out()},
+             "--size", "64K", "--min-time", "0.05", "--timeout-ms", "1000", "--no-floors",
+             "--no-preflight", "--out", box.out()},
             in);
     Expect x;
     x.exit_codes = {0, 1};

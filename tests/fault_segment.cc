@@ -100,7 +100,7 @@ void run_scribble(const std::string& backend, const std::string& sync, const Scr
   // natural end, so a fault noticed only at the end (or never) shows as a missed deadline.
   // A fault counted but reported only at the end needs a short run likewise.
   const bool short_run = s.ends != Ends::kAtOnce;
-  Bench r(box, run_args(box, backend, sync, s.workload, short_run ? 0.5 : 30));
+  Bench r(box, run_args(box, backend, sync, s.workload, short_run ? 1.0 : 30));
   const bool deep = find_workload(s.workload)->deep;
   double at = -1;
   pid_t peer = -1;

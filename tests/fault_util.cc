@@ -200,27 +200,13 @@ Bench::~Bench() {
 std::vector<std::string> run_args(const Sandbox& box, const std::string& backend,
                                   const std::string& sync, const std::string& workload,
                                   double min_time, const std::vector<std::string>& extra) {
-  std::vector<std::string> a = {"run",
-                                "--backend",
-                                backend,
-                                "--sync",
-                                sync,
-                                "--workload",
-                                workload,
-                                "--size",
-                                "64",
-                                "--mode",
-                                "copy",
-                                "--placement",
-                                "cross",
-                                "--min-time",
-                                std::to_string(min_time),
-                                "--timeout-ms",
-                                std::to_string(kTimeoutMs),
-                                "--no-probe",
-                                "--no-floors",
-                                "--out",
-                                box.out()};
+  std::vector<std::string> a = {"run", "--backend", backend, "--sync", sync, "--workload", workload,
+                                "--size", "64", "--mode", "copy", "--placement", "cross",
+                                "--min-time", std::to_string(min_time), "--timeout-ms",
+                                std::to_string(kTimeoutMs), "--no-probe", "--no-floors",
+                                // the faults are injected into the peer, found as the run's
+                                // child: no preflight children before it
+                                "--no-preflight", "--out", box.out()};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
