@@ -56,8 +56,8 @@ class Compare(unittest.TestCase):
         fp = environment.fingerprint(self.doc['context'])
         cal = {'ipcbench_calibration': 1, 'comparability_key': '', 'comparability': fp,
                'settings': {'rounds': 12, 'alpha': 0.05, 'power': 0.8, 'benchmarks': 2},
-               'benchmarks': {n: {'real_time': {'rounds': 12, 'sigma_pair': 0.03, 'df': 11,
-                                                'sigma_round': 0.02, 'detectable': 0.1}}
+               'benchmarks': {n: {'median': {'rounds': 12, 'sigma_pair': 0.03, 'df': 11,
+                                             'sigma_round': 0.02, 'detectable': 0.1}}
                               for n in (SLEEP, FUTEX)}}
         path = os.path.join(self.tmp, 'cal.json')
         with open(path, 'w') as f:
