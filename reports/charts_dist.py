@@ -119,6 +119,7 @@ def heatmap_figure(maps, title, cell_text, norm, cmap, bar_label, bar_format, se
         x += len(h.cols) * cell_w + gap
     cax = fig.add_axes(((width - bar + 0.2) / width, (col_w + 0.15) / height, 0.12 / width,
                         n_rows * cell_h / height))
+    cax.grid(False)
     fig.colorbar(image, cax=cax, format=bar_format, label=bar_label)
     fig.text(0.08 / width, 1 - 0.1 / height, title, fontsize=10, fontweight='bold',
              ha='left', va='top')
