@@ -17,6 +17,7 @@ from reports.charts_size import Looks, _grid
 NINES = ((math.log10(2), '50%'), (1.0, '90%'), (2.0, '99%'), (3.0, '99.9%'),
          (4.0, '99.99%'))
 TOP = 4.6               # where F = 1 (the maximum) is drawn
+RATIO_TICKS = (0.1, 0.2, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 5.0, 10.0)
 
 
 def _nines(f: float) -> float:
@@ -52,8 +53,9 @@ def latency_cdf(sets, workload, size, opts):
         a.tick_params(labelbottom=i + axes.shape[1] >= len(backends))
     how = ('from the full histograms' if cdf.from_histograms else
            'through the p50, p90, p99, p99.9 and max points only (no histograms.json)')
-    fig.suptitle(f'{workload} {fmt.size_text(size)}: one-way latency distribution ({how})',
-                 x=0.0, ha='left', fontsize=10, fontweight='bold')
+    fig.suptitle(f'{workload} {fmt.size_text(size)}: one-way latency distribution'
+                 + ('' if cdf.from_histograms else f'\n{how}'), x=0.0, ha='left',
+                 fontsize=10, fontweight='bold')
     fig.tight_layout(rect=(0, 0, 1, 0.98))
     handles = looks.handles()
     legend = fig.legend(handles=handles, loc='upper center', bbox_to_anchor=(0.5, 0.0),
@@ -82,7 +84,8 @@ def _text_size(fig, texts, **kw) -> tuple:
     return w, h
 
 
-def heatmap_figure(maps, title, cell_text, norm, cmap, bar_label, bar_format, sets):
+def heatmap_figure(maps, title, cell_text, norm, cmap, bar_label, bar_format, sets,
+                   ticks=None):
     """A figure of one heatmap panel per (name, Heatmap), sized to its row and column
     labels so that nothing is clipped: the margins are measured, not guessed."""
     fig = plt.figure(figsize=(4, 3))
@@ -91,17 +94,18 @@ def heatmap_figure(maps, title, cell_text, norm, cmap, bar_label, bar_format, se
                           rotation=45)
     cell_w, cell_h = 0.62, 0.27
     n_rows = max(len(h.rows) for _, h in maps)
+    bar_h = max(n_rows * cell_h, 1.3)          # a colour bar needs room for its ticks
     panels = [len(h.cols) * cell_w for _, h in maps]
     left, gap, bar = row_w + 0.25, row_w + 0.35, 1.2
     width = left + sum(panels) + gap * (len(maps) - 1) + bar
     top = 0.55 + (0.2 if len(maps) > 1 else 0)
-    height = top + n_rows * cell_h + col_w + 0.15
+    height = top + bar_h + col_w + 0.15
     fig.set_size_inches(width, height)
     x = left
     image = None
     for name, h in maps:
-        ax = fig.add_axes((x / width, (col_w + 0.15) / height, len(h.cols) * cell_w / width,
-                           len(h.rows) * cell_h / height))
+        ax = fig.add_axes((x / width, (col_w + 0.15 + bar_h - len(h.rows) * cell_h) / height,
+                           len(h.cols) * cell_w / width, len(h.rows) * cell_h / height))
         image = ax.imshow(h.cells, cmap=cmap, norm=norm, aspect='auto')
         ax.set_xticks(range(len(h.cols)), h.cols, rotation=45, ha='right',
                       rotation_mode='anchor', fontsize=7.5)
@@ -118,9 +122,12 @@ def heatmap_figure(maps, title, cell_text, norm, cmap, bar_label, bar_format, se
             ax.set_title(name, fontsize=8)
         x += len(h.cols) * cell_w + gap
     cax = fig.add_axes(((width - bar + 0.2) / width, (col_w + 0.15) / height, 0.12 / width,
-                        n_rows * cell_h / height))
+                        bar_h / height))
     cax.grid(False)
-    fig.colorbar(image, cax=cax, format=bar_format, label=bar_label)
+    cb = fig.colorbar(image, cax=cax, format=bar_format, label=bar_label)
+    if ticks:
+        cb.set_ticks([t for t in ticks if norm.vmin <= t <= norm.vmax])
+    cax.yaxis.set_minor_formatter(ticker.NullFormatter())
     fig.text(0.08 / width, 1 - 0.1 / height, title, fontsize=10, fontweight='bold',
              ha='left', va='top')
     add_footer(fig, sets)
@@ -164,8 +171,8 @@ def ratio_heatmap(sets, workload, size, opts):
     title = (f'{workload} {fmt.size_text(size)}: {new} / {base} latency '
              '(red: slower, blue: faster)')
     fig = heatmap_figure([('', h)], title, lambda v: f'{v:.2f}x', norm, cmap,
-                         f'{new} / {base}', ticker.FuncFormatter(lambda v, _: f'{v:.2g}x'),
-                         sets)
+                         f'{new} / {base}', ticker.FuncFormatter(lambda v, _: f'{v:.3g}x'),
+                         sets, RATIO_TICKS)
     worst = max((v, r, c) for r, row in zip(h.rows, h.cells) for c, v in zip(h.cols, row)
                 if math.isfinite(v))
     desc = (f'{title}. Largest ratio: {worst[1]} / {worst[2]} {worst[0]:.2f}x. A single run '

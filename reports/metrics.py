@@ -1,7 +1,8 @@
 """The two summary metrics the gate and the report offer besides raw counters: `median` (the
-default) and `mean`. Google Benchmark's `Time` (real_time) is the mean time per iteration,
-which on a spinning or preempted waiter is 2-5x the median (one preempted round trip of a
-millisecond outweighs thousands of 2 µs ones), so judging and ranking by it rewards luck.
+default) and `mean`. Google Benchmark's `Time` (real_time) is the mean time per iteration:
+one preempted round trip of a millisecond outweighs thousands of 2 µs ones, so the mean moves
+with the host's interruptions (issue 14 saw it at 5x the median on pipe / busy), and judging
+or ranking by it rewards luck.
 
 - median: pingpong, the median one-way latency (`latency_p50_ns`, half the round trip);
   stream, fanin, fanout, the time per message over the measured phase (`real_time`: messages
