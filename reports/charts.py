@@ -10,11 +10,12 @@ import re
 
 import matplotlib.pyplot as plt
 
-from reports import charts_answer, charts_dist, charts_size, compute, fmt
-from reports.chartkit import RC, Options, footer  # noqa: F401  (footer: used by tests)
+from reports import charts_answer, charts_dist, charts_size, compute
+from reports.chartkit import RC, Options
 
-CHART_FILE = re.compile(r'^(which_[a-z]+|latency_vs_cpu_[0-9A-Za-z]+|placement_[a-z]+_[0-9A-Za-z]+|'
-                        r'latency_vs_size|throughput_vs_size|throughput_[0-9A-Za-z_]+|'
+CHART_FILE = re.compile(r'^(which_[a-z]+|latency_vs_cpu_[0-9A-Za-z]+|'
+                        r'placement_[a-z]+_[0-9A-Za-z]+|latency_vs_size|throughput_vs_size|'
+                        r'throughput_[0-9A-Za-z_]+|'
                         r'latency_cdf_[0-9A-Za-z]+|heatmap_(p50|mean)_[0-9A-Za-z]+|'
                         r'ratio_[0-9A-Za-z]+|fan_scaling)\.(png|svg)$')
 
@@ -78,5 +79,3 @@ def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
         made.append(charts_dist.fan_scaling(sets, opts))
     return [c for c in made if c is not None]
 
-
-__all__ = ['draw_all', 'remove_old', 'notes', 'footer', 'fmt']

@@ -187,9 +187,15 @@ def latency_vs_cpu(sets, workload, size, opts):
         fronts.append(front)
         ax.plot([p.cpu for p in front], [p.latency for p in front], color='0.3', lw=1,
                 ls='--', zorder=2, drawstyle='steps-post')
-        for j, p in enumerate(front):
-            ax.annotate(_front_label(p), (p.cpu, p.latency), xytext=(6, 3 if j % 2 else -9),
-                        textcoords='offset points', fontsize=6.5, zorder=4)
+        # Numbers at the points, names in the empty lower right corner (lower latency than
+        # CPU per message is rare: both sides spend CPU on every message).
+        for j, p in enumerate(front, 1):
+            ax.annotate(str(j), (p.cpu, p.latency), xytext=(3, 3), textcoords='offset points',
+                        fontsize=7, fontweight='bold', zorder=4)
+        ax.text(0.99, 0.03, 'Pareto front:\n' + '\n'.join(
+            f'{j} {_front_label(p)}: {fmt.short_ns(p.latency)}, CPU {fmt.short_ns(p.cpu)}'
+            for j, p in enumerate(front, 1)), transform=ax.transAxes, ha='right', va='bottom',
+            fontsize=6.5, bbox=dict(facecolor='white', edgecolor='0.8', pad=3), zorder=5)
         name = ', '.join(x for x in (v[0] if len(sets) > 1 else '', v[1]) if x)
         ax.set_title(f'{workload} {fmt.size_text(size)}' + (f' — {name}' if name else ''),
                      loc='left', fontweight='bold')
@@ -214,8 +220,8 @@ def latency_vs_cpu(sets, workload, size, opts):
     if note:
         fig.text(0.0, 1.0, wrapped(note, 6.4), color=WARN, fontsize=7, ha='left',
                  va='bottom', fontweight='bold')
-    add_footer(fig, sets, 'Filled: copy; hollow: in place. Labelled: the Pareto front '
-               '(no other point is both faster and cheaper).', below=legend)
+    add_footer(fig, sets, 'Filled: copy; hollow: in place. Numbered: the Pareto front (no '
+               'other point is both faster and cheaper).', below=legend)
     desc = (f'{workload} {fmt.size_text(size)}: one-way latency against CPU time per message '
             'of both sides, one point per backend and waiter. Pareto front: '
             + '; '.join(', '.join(f'{_front_label(p)} ({fmt.short_ns(p.latency)}, CPU '

@@ -179,7 +179,8 @@ def throughput_at_size(sets, workload, by_backend, opts):
     for i, lab in enumerate(labels):
         ys = [names.index(n) + (i - (len(labels) - 1) / 2) * bar for n, s in rows if s.label == lab]
         vs = [s.y['bytes_per_second'][0] for n, s in rows if s.label == lab]
-        ax.barh(ys, vs, height=bar, color=plt.get_cmap('tab10')(i % 10), label=lab)
+        bars = ax.barh(ys, vs, height=bar, color=plt.get_cmap('tab10')(i % 10), label=lab)
+        ax.bar_label(bars, labels=[rate_tick(v) for v in vs], padding=2, fontsize=6.5)
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(rate_tick))

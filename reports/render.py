@@ -1,8 +1,8 @@
 """Renders the report's blocks (summary.py builds them) as Markdown (summary.md) and as one
 self-contained HTML page (index.html: charts inlined as SVG, no external files), so the two
 always say the same. A block is a tuple: ('h1'|'h2'|'h3'|'p'|'note', text), ('list', [text]),
-('table', header, rows[, align]) with align one of
-'l', 'r' per column (default: the first left, the others right), or ('chart', Chart). Text may hold **bold** and `code`.
+('table', header, rows[, align]) with align 'l' or 'r' per column (default: the first left,
+the others right), or ('chart', Chart). Text may hold **bold** and `code`.
 """
 from __future__ import annotations
 

@@ -166,7 +166,8 @@ def _conformance_blocks(conf) -> list:
            ('table', ['mechanism', 'PASS', 'FAIL', 'SKIP'],
             [[m, str(c['PASS']), str(c['FAIL']), str(c['SKIP'])] for m, c in conf.counts.items()])]
     if conf.failed:
-        out += [('h3', 'FAIL'), ('list', [f'{m}: {b} ({man}): {r}' for m, b, man, r in conf.failed])]
+        out += [('h3', 'FAIL'),
+                ('list', [f'{m}: {b} ({man}): {r}' for m, b, man, r in conf.failed])]
     if conf.skipped:
         out += [('h3', 'SKIP'), ('list', [f'{m}: {b}: {r}' for m, b, _, r in conf.skipped])]
     return out

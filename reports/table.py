@@ -29,7 +29,8 @@ def _legend(out: Outcome, base, new, opts: gate.Options) -> str:
     direction = 'higher' if gate.higher_is_better(opts.metric) else 'lower'
     designs = sorted({r.judgement.design for r in out.rows if r.judgement
                       and r.judgement.design})
-    return (f'Metric {metrics.describe(opts.metric)} ({direction} is better), judged across rounds (each '
+    return (f'Metric {metrics.describe(opts.metric)} ({direction} is better), judged across '
+            'rounds (each '
             'round: the median of its repetitions) with '
             + (', '.join(DESIGN[d] for d in designs) or 'no test') + '. A regression is a '
             f'change worse than {gate.threshold_for(opts):.0%} with p < {opts.alpha:g}'

@@ -11,7 +11,7 @@ import statistics
 import tempfile
 import unittest
 
-from reports import answers, compute, context_info, dist, histograms, load, metrics, summary
+from reports import answers, context_info, dist, histograms, load, metrics, summary
 
 FX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 

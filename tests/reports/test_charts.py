@@ -153,7 +153,7 @@ class Charts(unittest.TestCase):
 
     def test_footer_names_the_machine(self):
         rs = load.load(f'{FX}/sizes')
-        text = charts.footer([rs])
+        text = chartkit.footer([rs])
         for field in ('cpu_model', 'kernel', 'date'):
             self.assertIn(str(rs.context[field]), text)
 
