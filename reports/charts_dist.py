@@ -192,6 +192,7 @@ def fan_scaling(sets, opts):
     fig, axes = plt.subplots(1, len(by_workload), figsize=(6.4, 3.4), sharey=True,
                              squeeze=False)
     seen = {}
+    sizes = {s.name.split(', ')[-1] for ss in by_workload.values() for s in ss}
     for ax, (workload, series) in zip(axes.flat, by_workload.items()):
         ax.set_title(workload, fontweight='bold')
         for s in series:
@@ -199,11 +200,13 @@ def fan_scaling(sets, opts):
                 continue
             colour = BACKEND_COLOUR.get(s.backend, 'k')
             marker = BACKEND_MARKER.get(s.backend, '*')
-            dash = DASHES[len({x.sync for x in series if x.backend == s.backend and
-                               x.sync < s.sync}) % len(DASHES)]
+            # a backend's waiters (and sizes) apart by dash
+            dash = DASHES[sorted({(x.sync, x.name) for x in series if x.backend == s.backend})
+                          .index((s.sync, s.name)) % len(DASHES)]
             ax.plot(s.x, s.y['bytes_per_second'], color=colour, marker=marker, ls=dash, ms=4,
                     lw=1.2)
-            seen.setdefault(s.name.split(',')[0], (colour, marker, dash))
+            seen.setdefault(s.name if len(sizes) > 1 else s.name.split(',')[0],
+                            (colour, marker, dash))
         ax.set_xscale('log', base=2)
         ax.set_xticks(fans, [str(f) for f in fans])
         ax.xaxis.set_minor_locator(ticker.NullLocator())
