@@ -16,7 +16,8 @@ from reports.load import BadInput, ResultSet
 
 SCHEMA = 1
 # What a calibration covers by default: the gate's metric and those the exports show.
-METRICS = ('real_time', 'cpu_time', 'latency_p50_ns', 'latency_p99_ns', 'bytes_per_second')
+METRICS = ('median', 'mean', 'real_time', 'cpu_time', 'latency_p50_ns', 'latency_p99_ns',
+           'bytes_per_second')
 
 
 def pair_spread(a: list, b: list) -> tuple:

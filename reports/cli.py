@@ -48,6 +48,12 @@ class Parser(argparse.ArgumentParser):
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _dpi(text: str) -> int:
+    if not text.isdigit() or not 50 <= int(text) <= 1200:
+        raise argparse.ArgumentTypeError(f'dpi must be a whole number from 50 to 1200: {text}')
+    return int(text)
+
+
 def _rounds(text: str) -> int:
     if not text.isdigit() or not 2 <= int(text) <= 1000:
         raise argparse.ArgumentTypeError(f'rounds must be 2 or more: {text}')
@@ -55,8 +61,10 @@ def _rounds(text: str) -> int:
 
 
 def _gate_options(c) -> None:
-    c.add_argument('--metric', default='real_time',
-                   help='real_time (default), cpu_time or a counter, e.g. latency_p99_ns')
+    c.add_argument('--metric', default='median',
+                   help='median (default: pingpong p50 one-way latency, others time per '
+                   'message), mean (Google Benchmark\'s Time: the mean), real_time, cpu_time '
+                   'or a counter, e.g. latency_p99_ns')
     c.add_argument('--threshold', type=_fraction, default=0.05,
                    help='smallest relative change that counts, e.g. 0.05 or 5%% (default 5%%)')
     c.add_argument('--tail-threshold', type=_fraction, default=0.25,
@@ -77,7 +85,18 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--out', help='write one combined report here instead')
     r.add_argument('--label', action='append', default=[],
                    help='label of each DIR in order (default: folder names)')
-    r.add_argument('--size', type=_size, help='size for the CDF and heatmap (default: smallest)')
+    r.add_argument('--size', type=_size, help='size for the CDF, heatmap, CPU and placement '
+                   'charts (default: the smallest)')
+    r.add_argument('--dpi', type=_dpi, default=200,
+                   help='resolution of the PNGs (default 200: about 1300 px wide, sharp when '
+                   'pasted into a document; the SVGs do not depend on it)')
+    r.add_argument('--metric', choices=('median', 'mean'), default='median',
+                   help='median (default): p50 latency, median over repetitions; mean: mean '
+                   'latency (the histograms\' mean, or half the mean round trip), mean over '
+                   'repetitions')
+    r.add_argument('--conformance', default='', metavar='FILE',
+                   help='conformance.json of `ipcbench conform --out DIR` to summarise '
+                   '(default: the one in the result folder, if any)')
     c = sub.add_parser('compare', help='regression verdict of NEW against BASE',
                        description='Exit status: 0 no regression, 1 regression (or a benchmark '
                        'failing only in NEW), 2 bad input. BASE and NEW are bench.json files or '

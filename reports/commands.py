@@ -47,7 +47,10 @@ def _prepare_dir(out_dir: str) -> None:
 def run_report(args) -> int:
     labels = load.unique_labels(args.dirs, args.label)
     sets = [load.load(d, lab) for d, lab in zip(args.dirs, labels)]
-    from reports import charts, summary  # matplotlib only where it is needed, after the input
+    from reports import charts, context_info, histograms, summary  # matplotlib after the input
+    for rs in sets:
+        histograms.attach(rs)
+    conformance = context_info.find_conformance(args.conformance, sets)
     groups = [(args.out, sets)] if args.out else [
         (d if os.path.isdir(d) else os.path.dirname(os.path.abspath(d)), [s])
         for d, s in zip(args.dirs, sets)]
@@ -55,15 +58,19 @@ def run_report(args) -> int:
         _prepare_dir(out_dir)
         try:
             charts.remove_old(out_dir)
-            made = charts.draw_all(group, out_dir, args.size)
+            made = charts.draw_all(group, out_dir, args.size, args.dpi, args.metric)
         except OSError as err:
             raise load.BadInput(f'{err.filename or out_dir}: cannot write charts '
                                 f'({err.strerror})') from None
-        write_file(os.path.join(out_dir, 'summary.md'), summary.markdown(group, made))
-        write_file(os.path.join(out_dir, 'index.html'), summary.html_page(group, made, out_dir))
-        files = [f for _, fs in made for f in fs if f.endswith('.svg')]
-        write_stdout(f'ipcreport: wrote {out_dir}/summary.md, index.html and {len(files)} '
-                     f'charts (PNG + SVG): {", ".join(f[:-4] for f in files)}\n')
+        notes = charts.notes(group)
+        write_file(os.path.join(out_dir, 'summary.md'),
+                   summary.markdown(group, made, notes, conformance, args.metric))
+        write_file(os.path.join(out_dir, 'index.html'),
+                   summary.html_page(group, made, out_dir, notes, conformance, args.metric))
+        write_stdout(f'ipcreport: wrote {out_dir}/summary.md, index.html and {len(made)} '
+                     f'charts (PNG at {args.dpi} dpi + SVG): '
+                     f'{", ".join(c.stem for c in made)}\n'
+                     + ''.join(f'ipcreport: note: {n}\n' for n in notes))
     return EXIT_OK
 
 

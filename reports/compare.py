@@ -88,7 +88,7 @@ def compare(base: ResultSet, new: ResultSet, opts: gate.Options,
                        f'and {new.path} ({len(ns)} benchmarks)')
     if not any(bs[k].values or ns[k].values for k in common):
         raise BadInput(f'metric "{opts.metric}" is in no benchmark of either side '
-                       '(real_time, cpu_time or a counter such as latency_p99_ns)')
+                       '(median, mean, real_time, cpu_time or a counter such as latency_p99_ns)')
     paired = rounds.interleaved(base, new)
     rows, to_judge = [], []
     for k in common:

@@ -49,8 +49,8 @@ def metric_text(metric: str, v: float) -> str:
     """A value of `metric` in its natural unit (times are in ns after loading)."""
     if metric.endswith('bytes_per_second'):
         return rate_text(v)
-    if metric.endswith('_ns') or metric.endswith('_ns_per_msg') or metric in ('real_time',
-                                                                               'cpu_time'):
+    if metric.endswith('_ns') or metric.endswith('_ns_per_msg') or metric in (
+            'real_time', 'cpu_time', 'median', 'mean'):
         return ns_text(v)
     if metric == 'items_per_second':
         return f'{plain_number(v)}/s'

@@ -22,7 +22,7 @@ TAIL = re.compile(r'_(p99\d*|max)_')
 
 @dataclass
 class Options:
-    metric: str = 'real_time'
+    metric: str = 'median'
     alpha: float = 0.05
     threshold: float = 0.05
     tail_threshold: float = 0.25

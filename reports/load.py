@@ -17,13 +17,14 @@ from reports import validate
 # Google Benchmark may print non-finite numbers as bare words, which is not JSON.
 _NON_FINITE = re.compile(r'([:\[,]\s*)-?(nan|inf|infinity)\b', re.IGNORECASE)
 # Suffixes Google Benchmark appends to a benchmark's name; they are not part of our key.
-_GB_SUFFIXES = ('manual_time', 'real_time', 'process_time')
-_GB_PREFIXED = ('iterations:', 'repeats:', 'threads:', 'min_time:', 'min_warmup_time:')
+GB_SUFFIXES = ('manual_time', 'real_time', 'process_time')
+GB_PREFIXED = ('iterations:', 'repeats:', 'threads:', 'min_time:', 'min_warmup_time:')
 _TIME_SCALE_NS = {'ns': 1.0, 'us': 1e3, 'ms': 1e6, 's': 1e9}
 # The full suite with many repetitions writes a few MB; far larger is not a bench.json, and
 # reading it whole would only exhaust memory.
 MAX_FILE_BYTES = 256 << 20
 PLACEMENTS = ('cross', 'same', 'free')
+FAN_WORKLOADS = ('fanin', 'fanout')
 
 
 class BadInput(Exception):
@@ -39,6 +40,7 @@ class Key:
     size: int
     placement: str = ''
     inplace: bool = False
+    fan: int = 0              # fanin / fanout: the number of peers (0 for the others)
 
     @property
     def name(self) -> str:
@@ -47,6 +49,8 @@ class Key:
             parts.append(self.placement)
         if self.inplace:
             parts.append('inplace')
+        if self.fan:
+            parts.append(f'fan{self.fan}')
         return '/'.join(parts)
 
 
@@ -71,6 +75,7 @@ class ResultSet:
     context: dict
     entries: list
     parts: list = field(default_factory=list)  # the files merged into this set
+    histograms: dict = field(default_factory=dict)  # Key -> {'latency', 'rtt'}: histograms.py
 
     def iterations(self):
         """Entries that are measurements (not aggregates) and did not fail."""
@@ -142,22 +147,29 @@ def bench_files(path: str) -> list:
     return found
 
 
-def parse_name(name: str, text: dict) -> Key:
-    """Key from WORKLOAD/BACKEND/SYNC/SIZE[/PLACEMENT][/inplace][/gbench suffixes]."""
+_FAN_PART = re.compile(r'^fan(\d+)$')
+
+
+def parse_name(name: str, text: dict, fan=None) -> Key:
+    """Key from WORKLOAD/BACKEND/SYNC/SIZE[/PLACEMENT][/inplace][/fanN][/gbench suffixes];
+    `fan` (the entry's counter) sets a fanin / fanout key's peers when the name has none."""
     parts = name.split('/')
     if len(parts) < 4 or not parts[3].isdigit():
         raise ValueError(name)
-    placement, inplace = '', False
+    placement, inplace, peers = '', False, 0
     for part in parts[4:]:
         if part == 'inplace':
             inplace = True
         elif part in PLACEMENTS:
             placement = part
-        elif part in _GB_SUFFIXES or part.startswith(_GB_PREFIXED):
-            continue
+        elif _FAN_PART.match(part):
+            peers = int(part[3:])
     placement = placement or str(text.get('placement', ''))
     inplace = inplace or text.get('copy_mode') == 'inplace'
-    return Key(parts[0], parts[1], parts[2], int(parts[3]), placement, inplace)
+    if parts[0] in FAN_WORKLOADS and not peers and isinstance(fan, (int, float)) and fan >= 1:
+        peers = int(fan)
+    return Key(parts[0], parts[1], parts[2], int(parts[3]), placement, inplace,
+               peers if parts[0] in FAN_WORKLOADS else 0)
 
 
 def _number(v):
@@ -170,7 +182,7 @@ def _entry(raw: dict) -> Entry:
     """An Entry from a validated raw entry. Raises ValueError for a name that is not ours."""
     name = raw.get('run_name') or raw.get('name')
     text = {k: v for k, v in raw.items() if isinstance(v, str)}
-    key = parse_name(name, text)
+    key = parse_name(name, text, raw.get('fan'))
     values = {}
     scale = _TIME_SCALE_NS[raw.get('time_unit', 'ns')]
     no_samples = raw.get('latency_samples') == 0
@@ -183,6 +195,9 @@ def _entry(raw: dict) -> Entry:
         if no_samples and k.startswith(('latency_', 'rtt_')) and num == 0:
             continue                 # no samples: the percentile is absent, not 0 ns
         values[k] = num * scale if k in ('real_time', 'cpu_time') else num
+    if key.workload == 'pingpong' and values.get('real_time', 0) > 0:
+        # The mean one-way latency: half the mean round trip (histograms.py refines it).
+        values.setdefault('latency_mean_ns', values['real_time'] / 2)
     error = ''
     if raw.get('error_occurred'):
         error = str(raw.get('error_message') or 'error')

@@ -10,6 +10,7 @@ import os
 import statistics
 from dataclasses import dataclass, field
 
+from reports import metrics
 from reports.load import ResultSet
 
 
@@ -38,19 +39,20 @@ def rounds_of(rs: ResultSet) -> list:
 
 
 def summarise(rs: ResultSet, metric: str) -> dict:
-    """Key -> Series of `metric`: per round, the median of the clean repetitions. A round in
-    which a benchmark failed counts as a failure of that benchmark, not as a value."""
+    """Key -> Series of `metric` (a counter, or `median` / `mean`: metrics.py): per round, the
+    median of the clean repetitions. A round in which a benchmark failed counts as a failure
+    of that benchmark, not as a value."""
     out = {}
     for part in rounds_of(rs):
         per, failed = {}, set()
         for e in part.entries:
             if e.run_type != 'iteration':
                 continue
-            s = out.setdefault(e.key, Series(e.name.removesuffix('/manual_time')))
+            out.setdefault(e.key, Series(e.name.removesuffix('/manual_time')))
             if e.error:
                 failed.add(e.key)
                 continue
-            v = e.values.get(metric)
+            v = metrics.value(e, metric)
             if v is not None and math.isfinite(v):
                 per.setdefault(e.key, []).append(v)
         for k in failed:

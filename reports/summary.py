@@ -1,24 +1,23 @@
-"""summary.md (Markdown for docs) and index.html (self-contained: inline SVG, no external
-files) from the same pieces: run descriptions, charts, one table per workload.
+"""What summary.md and index.html say, in order: the runs, the short answers (fastest,
+cheapest in CPU, best blocking per workload and size), the charts, one table per workload and
+group of sizes (no empty cells), the physical floors, the limits, the conformance verdicts,
+failures and skips. Built once as blocks (render.py turns them into Markdown and HTML).
 """
 from __future__ import annotations
 
-import html
-import os
-import re
-
-from reports import compute, fmt
+from reports import answers as ans, compute, context_info, fmt, metrics as mx, render
 
 EXPLAIN = {
-    'pingpong': 'One-way latency p50 / p99 (half the round trip).',
-    'stream': 'Payload throughput (p50 one-way latency from the send stamp, queueing included).',
-    'fanin': 'N producers into one consumer: throughput of everything received (p50 one-way '
-             'latency).',
-    'fanout': 'One producer to N consumers: throughput of everything delivered (p50 one-way '
-              'latency).',
+    'pingpong': 'One-way latency {stat} / p99 (half the round trip).',
+    'stream': 'Payload throughput ({stat} one-way latency from the send stamp, queueing '
+              'included).',
+    'fanin': 'N producers into one consumer: throughput of everything received ({stat} '
+             'one-way latency).',
+    'fanout': 'One producer to N consumers: throughput of everything delivered ({stat} '
+              'one-way latency).',
 }
 CPU_NOTE = ('Each cell ends with the CPU time per message of the measured side + the peers. '
-            'With repetitions, every number is the median over them.')
+            'With repetitions, every number is the {how} over them.')
 
 
 def run_lines(rs) -> list:
@@ -57,118 +56,168 @@ def _num(d: dict, key: str) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
 
 
-def floor_lines(rs) -> list:
-    """context.floors as Markdown, one block per placement, and the results below their floor."""
+def floor_blocks(rs) -> list:
+    """context.floors, one paragraph and table per placement, and the results below them."""
     out = []
-    below = rs.context.get('ipcbench_below_floor') or []
+    below = [b for b in rs.context.get('ipcbench_below_floor') or [] if isinstance(b, str)]
     if below:
-        out += ['### Below the physical floor (impossible: a measuring error)', '']
-        out += [f'- {b}' for b in below if isinstance(b, str)] + ['']
+        out += [('h3', 'Below the physical floor (impossible: a measuring error)'),
+                ('list', below)]
     for f in rs.context.get('floors') or []:
         if not isinstance(f, dict):
             continue
         def num(k, d=f):
             return _num(d, k)
-        out += [f'**{f.get("placement", "?")}** (CPU {f.get("cpu_a", "?")} / CPU '
-                f'{f.get("cpu_b", "?")}): one line {fmt.ns_text(num("line1_ns"))}, two lines '
-                f'{fmt.ns_text(num("line2_ns"))}, clock read {fmt.ns_text(num("clock_ns"))}, '
-                f'futex hand-off {fmt.ns_text(num("futex_handoff_ns"))}, pipe hand-off '
-                f'{fmt.ns_text(num("pipe_handoff_ns"))}', '',
-                '| size | ping-pong one-way, copy | in place | stream ceiling, copy | in place '
-                '| memcpy |', '|---|---:|---:|---:|---:|---:|']
+        out.append(('p', f'**{f.get("placement", "?")}** (CPU {f.get("cpu_a", "?")} / CPU '
+                    f'{f.get("cpu_b", "?")}): one line {fmt.ns_text(num("line1_ns"))}, two lines '
+                    f'{fmt.ns_text(num("line2_ns"))}, clock read {fmt.ns_text(num("clock_ns"))}, '
+                    f'futex hand-off {fmt.ns_text(num("futex_handoff_ns"))}, pipe hand-off '
+                    f'{fmt.ns_text(num("pipe_handoff_ns"))}'))
+        rows = []
         for z in f.get('sizes') or []:
             if isinstance(z, dict):
                 def v(k, d=z):
                     return _num(d, k)
-                out.append(f'| {fmt.size_text(int(v("bytes")))} | '
-                           f'{fmt.ns_text(v("pingpong_copy_ns"))} | '
-                           f'{fmt.ns_text(v("pingpong_inplace_ns"))} | '
-                           f'{fmt.rate_text(v("stream_copy_bytes_per_second"))} | '
-                           f'{fmt.rate_text(v("stream_inplace_bytes_per_second"))} | '
-                           f'{fmt.rate_text(v("memcpy_bytes_per_second"))} |')
-        out.append('')
+                rows.append([fmt.size_text(int(v('bytes'))), fmt.ns_text(v('pingpong_copy_ns')),
+                             fmt.ns_text(v('pingpong_inplace_ns')),
+                             fmt.rate_text(v('stream_copy_bytes_per_second')),
+                             fmt.rate_text(v('stream_inplace_bytes_per_second')),
+                             fmt.rate_text(v('memcpy_bytes_per_second'))])
+        out.append(('table', ['size', 'ping-pong one-way, copy', 'in place',
+                              'stream ceiling, copy', 'in place', 'memcpy'], rows))
     return out
 
 
-def markdown(sets, charts) -> str:
-    out = ['# ipcbench results', '']
+def floor_lines(rs) -> list:
+    """floor_blocks as Markdown lines ([] without floors)."""
+    blocks = floor_blocks(rs)
+    return render.markdown(blocks).split('\n') if blocks else []
+
+
+def _pick_text(p, workload, cpu_first=False) -> str:
+    if p is None:
+        return 'none ran'
+    value = fmt.ns_text(p.value) if ans.by_latency(workload) else fmt.rate_text(p.value)
+    if cpu_first:
+        return f'{p.name}: {fmt.ns_text(p.cpu)} CPU/msg ({value})'
+    return f'{p.name}: {value}'
+
+
+def _compared(a) -> str:
+    n = len({p.key.backend for p in a.picks})
+    return f'{len(a.picks)} ({n} backend{"s" if n != 1 else ""})'
+
+
+def answer_table(sets, metric=mx.MEDIAN) -> tuple:
+    """(header, rows) of the answers: per workload, size, (set,) placement the fastest, the
+    cheapest in CPU per message and the best blocking mechanism, each with its number."""
+    multi = len(sets) > 1
+    header = (['workload', 'size'] + (['run'] if multi else []) +
+              ['placement', 'compared', 'fastest', 'cheapest in CPU per message',
+               'best blocking'])
+    rows = []
+    for a in ans.answers(sets, metric):
+        what = a.workload + (f' ({a.fan} peers)' if a.fan else '')
+        rows.append([what, fmt.size_text(a.size)] + ([a.label] if multi else []) +
+                    [a.placement or '?', _compared(a), _pick_text(a.fastest, a.workload),
+                     _pick_text(a.cheapest, a.workload, cpu_first=True),
+                     _pick_text(a.blocking, a.workload)])
+    return header, rows
+
+
+def _answers_blocks(sets, metric) -> list:
+    header, rows = answer_table(sets, metric)
+    stat = 'mean' if metric == mx.MEAN else 'p50'
+    return [('h2', 'Answers'),
+            ('p', f'Fastest: pingpong by one-way latency ({stat}, lower is better), the other '
+             'workloads by payload throughput. Cheapest: the least CPU time per message, both '
+             'sides together. Best blocking: the fastest whose sides sleep in the kernel while '
+             'they wait (wait mode block, or adaptive: it spins for --spin-us first, so at small '
+             'latencies it may never sleep), the choice when CPUs are shared. '
+             + ('Each number is the median over repetitions.' if metric != mx.MEAN else
+                'Each number is the mean over repetitions.')),
+            ('table', header, rows, 'l' * len(header))]
+
+
+def _limit_blocks(sets) -> list:
+    out = []
+    for rs in sets:
+        configured, probed = context_info.limits(rs.context)
+        if not configured and not probed:
+            continue
+        out.append(('h2', 'Limits' + (f' ({rs.label})' if len(sets) > 1 else '')))
+        if configured:
+            out += [('p', 'Configured (what /proc/sys and the resource limits say):'),
+                    ('table', ['limit', 'value'], configured, 'll')]
+        if probed:
+            out += [('p', 'Probed (the largest the kernel really accepted; objects removed):'),
+                    ('table', ['probe', 'value', 'what bounded it', 'note'], probed, 'lrll')]
+    return out
+
+
+def _conformance_blocks(conf) -> list:
+    if conf is None:
+        return [('h2', 'Conformance'),
+                ('p', 'No conformance.json here: run `ipcbench conform --out DIR` and pass '
+                 '--conformance DIR/conformance.json (or put it in the result folder).')]
+    out = [('h2', 'Conformance'),
+           ('p', f'`{conf.path}` ({conf.kernel}, uid {conf.uid}): {conf.total("PASS")} PASS, '
+            f'{conf.total("FAIL")} FAIL, {conf.total("SKIP")} SKIP.'),
+           ('table', ['mechanism', 'PASS', 'FAIL', 'SKIP'],
+            [[m, str(c['PASS']), str(c['FAIL']), str(c['SKIP'])] for m, c in conf.counts.items()])]
+    if conf.failed:
+        out += [('h3', 'FAIL'),
+                ('list', [f'{m}: {b} ({man}): {r}' for m, b, man, r in conf.failed])]
+    if conf.skipped:
+        out += [('h3', 'SKIP'), ('list', [f'{m}: {b}: {r}' for m, b, _, r in conf.skipped])]
+    return out
+
+
+def blocks(sets, charts, notes=(), conformance=None, metric=mx.MEDIAN) -> list:
+    """The whole report as blocks."""
+    out = [('h1', 'ipcbench results')]
     for rs in sets:
         if len(sets) > 1:
-            out.append(f'**{rs.label}** (`{rs.path}`)')
-            out.append('')
-        out += [f'- {line}' for line in run_lines(rs)] + ['']
-    if charts:
-        out += ['## Charts', '']
-        for title, files in charts:
-            svg = next(f for f in files if f.endswith('.svg'))
-            png = next(f for f in files if f.endswith('.png'))
-            out += [f'### {title}', '', f'![{title}]({svg})', '', f'PNG: [{png}]({png})', '']
-    for workload, (header, rows) in compute.tables(sets).items():
-        out += [f'## {workload}', '', f'{EXPLAIN.get(workload, "")} {CPU_NOTE}', '',
-                '| ' + ' | '.join(header) + ' |',
-                '|---|' + '---:|' * (len(header) - 1)]
-        out += ['| ' + ' | '.join(r) + ' |' for r in rows]
-        out.append('')
-    floors = [(rs, floor_lines(rs)) for rs in sets]
-    if any(lines for _, lines in floors):
-        out += ['## Physical floors', '',
-                'Measured at the start of each run, pinned like it: what no mechanism can beat '
-                'here. Each result carries `floor_ns` or `ceiling_bytes_per_second` and '
-                '`ratio_to_floor` (see the README).', '']
-        for rs, lines in floors:
-            if lines and len(sets) > 1:
-                out += [f'*{rs.label}*', '']
-            out += lines
+            out.append(('p', f'**{rs.label}** (`{rs.path}`)'))
+        out.append(('list', run_lines(rs)))
+    places = compute.placements(sets)
+    if len(places) == 1:
+        from reports.chartkit import only_placement_note
+        out.append(('note', only_placement_note(sets, places)))
+    out += _answers_blocks(sets, metric)
+    if charts or notes:
+        out.append(('h2', 'Charts'))
+        out += [('chart', c) for c in charts]
+        out += [('p', n) for n in notes]
+    how = 'mean' if metric == mx.MEAN else 'median'
+    stat = 'mean' if metric == mx.MEAN else 'p50'
+    for t in compute.tables(sets, metric):
+        out += [('h2', t.title),
+                ('p', EXPLAIN.get(t.workload, '').format(stat=stat) + ' '
+                 + CPU_NOTE.format(how=how)), ('table', t.header, t.rows)]
+    floors = [(rs, floor_blocks(rs)) for rs in sets]
+    if any(b for _, b in floors):
+        out += [('h2', 'Physical floors'),
+                ('p', 'Measured at the start of each run, pinned like it: what no mechanism can '
+                 'beat here. Each result carries `floor_ns` or `ceiling_bytes_per_second` and '
+                 '`ratio_to_floor` (see the README).')]
+        for rs, b in floors:
+            if b and len(sets) > 1:
+                out.append(('p', f'**{rs.label}**'))
+            out += b
+    out += _limit_blocks(sets)
+    out += _conformance_blocks(conformance)
     skipped, failed = problems(sets)
     if failed:
-        out += ['## Failed', ''] + [f'- {f}' for f in failed] + ['']
+        out += [('h2', 'Failed'), ('list', failed)]
     if skipped:
-        out += ['## Skipped (limits of this machine)', ''] + [f'- {s}' for s in skipped] + ['']
-    return '\n'.join(out)
+        out += [('h2', 'Skipped (limits of this machine)'), ('list', skipped)]
+    return out
 
 
-_ID = re.compile(r'\bid="([^"]+)"')
+def markdown(sets, charts, notes=(), conformance=None, metric=mx.MEDIAN) -> str:
+    return render.markdown(blocks(sets, charts, notes, conformance, metric))
 
 
-def inline_svg(path: str, prefix: str) -> str:
-    """An SVG file's markup for inlining in HTML, its ids prefixed so that several charts on
-    one page never resolve each other's references."""
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
-    text = text[text.index('<svg'):]
-    text = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', text)
-    text = re.sub(r'url\(#', f'url(#{prefix}', text)
-    return re.sub(r'href="#', f'href="#{prefix}', text)
-
-
-CSS = ('body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1400px;padding:0 1em;'
-       'color:#222}table{border-collapse:collapse;font-size:13px;margin:1em 0}'
-       'td,th{border:1px solid #ccc;padding:3px 8px}td{text-align:right}'
-       'td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}'
-       'svg{max-width:100%;height:auto}figure{margin:1em 0 2em}')
-
-
-def html_page(sets, charts, out_dir) -> str:
-    e = html.escape
-    body = ['<h1>ipcbench results</h1>']
-    for rs in sets:
-        if len(sets) > 1:
-            body.append(f'<h3>{e(rs.label)}</h3>')
-        body.append('<ul>' + ''.join(f'<li>{e(x)}</li>' for x in run_lines(rs)) + '</ul>')
-    for n, (title, files) in enumerate(charts):
-        svg = next(f for f in files if f.endswith('.svg'))
-        body.append(f'<figure><h2>{e(title)}</h2>'
-                    f'{inline_svg(os.path.join(out_dir, svg), f"c{n}-")}</figure>')
-    for workload, (header, rows) in compute.tables(sets).items():
-        body.append(f'<h2>{e(workload)}</h2><p>{e(EXPLAIN.get(workload, ""))} {e(CPU_NOTE)}</p>')
-        body.append('<table><tr>' + ''.join(f'<th>{e(h)}</th>' for h in header) + '</tr>'
-                    + ''.join('<tr>' + ''.join(f'<td>{e(c)}</td>' for c in r) + '</tr>'
-                              for r in rows) + '</table>')
-    skipped, failed = problems(sets)
-    for title, items in (('Failed', failed), ('Skipped (limits of this machine)', skipped)):
-        if items:
-            body.append(f'<h2>{title}</h2><ul>' + ''.join(f'<li>{e(i)}</li>' for i in items)
-                        + '</ul>')
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            '<title>ipcbench results</title>'
-            f'<style>{CSS}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n')
+def html_page(sets, charts, out_dir, notes=(), conformance=None, metric=mx.MEDIAN) -> str:
+    return render.html_page(blocks(sets, charts, notes, conformance, metric), out_dir)

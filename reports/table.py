@@ -3,7 +3,7 @@ one row per benchmark (worst first) with each benchmark's detectable change, and
 benchmarks present on one side only."""
 from __future__ import annotations
 
-from reports import fmt, gate
+from reports import fmt, gate, metrics
 from reports.compare import FAILED_BASE, FAILED_NEW, NOT_JUDGED, Outcome
 
 _ORDER = {FAILED_NEW: 0, gate.REGRESSION: 1, gate.IMPROVEMENT: 2, FAILED_BASE: 3,
@@ -29,7 +29,8 @@ def _legend(out: Outcome, base, new, opts: gate.Options) -> str:
     direction = 'higher' if gate.higher_is_better(opts.metric) else 'lower'
     designs = sorted({r.judgement.design for r in out.rows if r.judgement
                       and r.judgement.design})
-    return (f'Metric `{opts.metric}` ({direction} is better), judged across rounds (each '
+    return (f'Metric {metrics.describe(opts.metric)} ({direction} is better), judged across '
+            'rounds (each '
             'round: the median of its repetitions) with '
             + (', '.join(DESIGN[d] for d in designs) or 'no test') + '. A regression is a '
             f'change worse than {gate.threshold_for(opts):.0%} with p < {opts.alpha:g}'

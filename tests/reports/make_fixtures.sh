@@ -31,7 +31,7 @@ run() {
   local out="$1"; shift
   rm -rf "$out"
   "$bin" run --out "$out" "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
-  rm -f "$out/bench.csv" "$out/summary.md"
+  rm -f "$out/bench.csv" "$out/summary.md" "$out/.ipcbench.lock"
 }
 run "$fx/sizes" --suite "$tmp/sizes.toml"
 # fan4: the same fan workloads with four peers (scaling across two folders).
@@ -45,6 +45,28 @@ for us in 20 200; do
   run "$fx/sleep$us" --workload pingpong --backend posix_shm --sync sleep,futex --size 64 \
     --placement same --sleep-us "$us" --repetitions 5 --min-time 0.01
 done
+# These four predate floors and histograms.json: they check that reports still read such runs.
+rm -f "$fx"/{sizes,fan4,placements,sleep20,sleep200}/histograms.json
+# which: what the "which mechanism" charts and answers need: floors, histograms.json, both
+# placements, 2 repetitions (error bars), spinning, blocking and adaptive waiters; and
+# conformance.json from `ipcbench conform` beside it.
+cat >"$tmp/which.toml" <<'TOML'
+name = "report-which"
+description = "pingpong 64 B and stream 4 KiB, spinning, blocking and adaptive waiters, both placements"
+min_time = 0.01
+repetitions = 2
+placements = ["cross", "same"]
+backends = ["posix_shm", "pipe"]
+syncs = ["spin", "futex", "adaptive", "block", "busy"]
+[[matrix]]
+workloads = ["pingpong"]
+sizes = ["64"]
+[[matrix]]
+workloads = ["stream"]
+sizes = ["4K"]
+TOML
+run "$fx/which" --suite "$tmp/which.toml"
+"$bin" conform --out "$fx/which" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; exit 1; }
 du -sh "$fx"
 
 # aa-rounds.json: real A/A rounds of the ci suite as scripts/ci-regression runs them (the same

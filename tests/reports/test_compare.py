@@ -56,8 +56,8 @@ class Compare(unittest.TestCase):
         fp = environment.fingerprint(self.doc['context'])
         cal = {'ipcbench_calibration': 1, 'comparability_key': '', 'comparability': fp,
                'settings': {'rounds': 12, 'alpha': 0.05, 'power': 0.8, 'benchmarks': 2},
-               'benchmarks': {n: {'real_time': {'rounds': 12, 'sigma_pair': 0.03, 'df': 11,
-                                                'sigma_round': 0.02, 'detectable': 0.1}}
+               'benchmarks': {n: {'median': {'rounds': 12, 'sigma_pair': 0.03, 'df': 11,
+                                             'sigma_round': 0.02, 'detectable': 0.1}}
                               for n in (SLEEP, FUTEX)}}
         path = os.path.join(self.tmp, 'cal.json')
         with open(path, 'w') as f:
@@ -76,6 +76,26 @@ class Compare(unittest.TestCase):
                          '--calibration', path)
         self.assertEqual(rc, 0)
         self.assertIn('calibration not used, it is of another environment: kernel', out)
+
+    def test_default_metric_is_the_median(self):
+        # NEW's mean round trip (real_time) triples: a few preempted round trips, the median
+        # one-way latency unchanged. The default (median) stays green; --metric mean flags it.
+        new = json.loads(json.dumps(self.doc))
+        for b in new['benchmarks']:
+            if b['run_type'] == 'iteration' and b['run_name'].startswith(SLEEP):
+                b['real_time'] *= 3
+        rounds = noisy(5, 6, 0.01)
+        b = write_rounds(os.path.join(self.tmp, 'base'), self.doc, rounds)
+        n = write_rounds(os.path.join(self.tmp, 'new'), new, rounds)
+        rc, out, _ = run(b, n)
+        self.assertEqual(rc, 0, out)
+        self.assertIn('Metric median (pingpong: p50 one-way latency', out)
+        self.assertEqual(verdicts(out)[SLEEP], 'unchanged (not significant)')
+        rc, out, _ = run(b, n, '--metric', 'mean')
+        self.assertEqual(rc, 1, out)
+        self.assertEqual(verdicts(out)[SLEEP], '**regression**')
+        self.assertRegex(out, rf'\| `{SLEEP}` \| [\d.]+ µs \| [\d.]+ µs \| \+200\.0%')
+        self.assertNotEqual(verdicts(out)[FUTEX], '**regression**')
 
     def test_interleaved_aa_is_green_and_a_shift_is_caught(self):
         b, n = self.sides(noisy(1, 8, 0.02), noisy(2, 8, 0.02))

@@ -4,10 +4,11 @@ import json
 import math
 import os
 import shutil
+import statistics
 import tempfile
 import unittest
 
-from reports import compute, load
+from reports import compute, dist, load
 
 FX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 
@@ -93,42 +94,86 @@ class Computed(unittest.TestCase):
                 self.assertTrue(all(p50 <= p99 for p50, p99 in
                                     zip(s.y['latency_p50_ns'], s.y['latency_p99_ns'])))
 
-    def test_cdf(self):
-        cdf = compute.cdf_series([fixture('sizes')], 'pingpong', 64)
-        for ss in cdf.values():
+    def test_cdf_through_percentiles_without_histograms(self):
+        cdf = dist.cdf_series([fixture('sizes')], 'pingpong', 64)
+        self.assertFalse(cdf.from_histograms)
+        self.assertEqual(cdf.samples, 0)
+        for ss in cdf.by_backend.values():
             for s in ss:
-                self.assertEqual(s.x, [0.5, 0.9, 0.99, 0.999, 1.0])
-                self.assertEqual(s.y['latency'], sorted(s.y['latency']))
+                self.assertEqual(s.y['fraction'], [0.5, 0.9, 0.99, 0.999, 1.0])
+                self.assertEqual(s.x, sorted(s.x))
 
     def test_heatmap(self):
-        h = compute.heatmap(fixture('sizes'), 'pingpong', 64)
+        h = dist.heatmap(fixture('sizes'), 'pingpong', 64)
         self.assertEqual(h.rows, ['posix_shm', 'pipe', 'posix_mq'])
         self.assertEqual(h.cols, ['spin', 'futex', 'block'])
         self.assertTrue(math.isnan(h.cells[1][0]))   # pipe has no spin waiter
         self.assertGreater(h.cells[0][0], 0)
-        h = compute.heatmap(fixture('placements'), 'pingpong', 64)
+        h = dist.heatmap(fixture('placements'), 'pingpong', 64)
         self.assertEqual(len(h.rows), 4)
         self.assertIn('posix_shm (inplace) @same', h.rows)
 
-    def test_fan_scaling_across_folders(self):
+    def test_ratio_heatmap_is_new_over_base(self):
+        base, new = fixture('sleep20'), fixture('sleep200')
+        h = dist.ratio_heatmap(base, new, 'pingpong', 64)
+        self.assertEqual(h.rows, ['posix_shm'])
+        self.assertEqual(h.cols, ['sleep', 'futex'])
+        b, n = compute.points(base), compute.points(new)
+        k = load.Key('pingpong', 'posix_shm', 'sleep', 64, 'same')
+        self.assertAlmostEqual(h.cells[0][0], n[k]['latency_p50_ns'] / b[k]['latency_p50_ns'])
+        self.assertGreater(h.cells[0][0], 1.2, 'sleeping 200 µs is slower than 20 µs')
+
+    def test_fan_scaling_joins_folders_with_different_fans(self):
         sets = [fixture('sizes'), fixture('fan4')]
+        self.assertEqual(compute.fans_of(sets), [2, 4])
+        self.assertEqual(compute.fans_of(sets[:1]), [2])
         fans = compute.fan_series(sets)
         self.assertEqual(sorted(fans), ['fanin', 'fanout'])
         for series in fans.values():
-            self.assertEqual(len(series), 4)           # 2 backends x 2 folders
-            self.assertEqual({tuple(s.x) for s in series}, {(2,), (4,)})
+            self.assertEqual(len(series), 2)           # 2 backends, each one line over 2, 4
+            self.assertEqual({tuple(s.x) for s in series}, {(2, 4)})
+        # the same fan twice (two runs to compare) stays two lines
+        twice = compute.fan_series([fixture('fan4'), load.load(os.path.join(FX, 'fan4'), 'b')])
+        for series in twice.values():
+            self.assertEqual(len(series), 4)
+            self.assertEqual({tuple(s.x) for s in series}, {(4,)})
 
-    def test_tables(self):
+    def test_fan_is_part_of_the_key(self):
+        keys = {e.key for e in fixture('fan4').entries}
+        self.assertEqual({k.fan for k in keys}, {4})
+        self.assertTrue(all(k.name.endswith('/fan4') for k in keys))
+        self.assertEqual({e.key.fan for e in fixture('which').entries}, {0})
+
+    def test_tables_have_no_empty_cells(self):
         tables = compute.tables([fixture('sizes')])
-        self.assertEqual(list(tables), ['pingpong', 'stream', 'fanin', 'fanout'])
-        header, rows = tables['pingpong']
-        self.assertEqual(header, ['backend / sync', '64 B', '4 KiB', '64 KiB'])
-        self.assertEqual([r[0] for r in rows], ['posix_shm / spin', 'posix_shm / futex',
-                                                'pipe / block', 'posix_mq / block'])
-        self.assertEqual(rows[3][3], '–')
-        self.assertRegex(rows[0][1], r'^\d+ ns / \d+ ns; cpu ')
-        header, _ = compute.tables([fixture('sizes'), fixture('fan4')])['fanin']
-        self.assertEqual(header, ['backend / sync', '4 KiB (sizes)', '4 KiB (fan4)'])
+        self.assertEqual([t.workload for t in tables],
+                         ['pingpong', 'pingpong', 'stream', 'stream', 'fanin', 'fanout'])
+        ping_all, ping_big = tables[0], tables[1]
+        # posix_mq skipped 64 KiB (a kernel limit): its own table, not a column of '–'
+        self.assertEqual(ping_all.header, ['backend / sync', '64 B', '4 KiB'])
+        self.assertEqual(ping_big.header, ['backend / sync', '64 KiB'])
+        self.assertEqual([r[0] for r in ping_all.rows], ['posix_shm / spin', 'posix_shm / futex',
+                                                         'pipe / block', 'posix_mq / block'])
+        self.assertNotIn('posix_mq / block', [r[0] for r in ping_big.rows])
+        self.assertRegex(ping_all.rows[0][1], r'^\d+ ns / \d+ ns; cpu ')
+        self.assertEqual(tables[4].title, 'fanin, 2 peers at 4 KiB')
+        for rs in (fixture('sizes'), fixture('which'), fixture('placements')):
+            for t in compute.tables([rs]):
+                for row in t.rows:
+                    self.assertEqual(len(row), len(t.header))
+                    self.assertNotIn('–', row, f'{t.title}: {row}')
+        header = compute.tables([fixture('sizes'), fixture('fan4')])[4].header
+        self.assertEqual(header, ['backend / sync', '4 KiB (sizes)'])
+
+    def test_mean_metric_reduces_with_the_mean(self):
+        rs = fixture('sleep20')
+        med, mean = compute.tables([rs]), compute.tables([rs], 'mean')
+        self.assertNotEqual(med[0].rows, mean[0].rows)
+        pts = compute.points(rs, statistics.fmean)
+        for key, vals in pts.items():
+            agg = next(e for e in rs.entries if e.key == key and e.aggregate == 'mean')
+            self.assertAlmostEqual(vals['real_time'], agg.values['real_time'], places=3)
+            self.assertAlmostEqual(vals['latency_mean_ns'], vals['real_time'] / 2, places=3)
 
 
 class FloorLines(unittest.TestCase):
