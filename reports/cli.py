@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from reports import commands, load
+from reports import __version__, commands, load
 from reports.commands import EXIT_BAD_INPUT
 
 
@@ -77,6 +77,7 @@ def _gate_options(c) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog='ipcreport', description=__doc__.splitlines()[0])
+    p.add_argument('--version', action='version', version=f'ipcreport (ipcbench {__version__})')
     sub = p.add_subparsers(dest='command', required=True)
     r = sub.add_parser('report', help='charts (PNG, SVG), summary.md, index.html',
                        description='With one DIR, or several without --out, each DIR gets its '

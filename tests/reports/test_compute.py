@@ -17,6 +17,16 @@ def fixture(name):
     return load.load(os.path.join(FX, name))
 
 
+class Version(unittest.TestCase):
+    def test_package_version_is_the_projects(self):
+        import re
+        import reports
+        cmake = open(os.path.join(os.path.dirname(__file__), '..', '..', 'CMakeLists.txt')).read()
+        m = re.search(r'project\(ipcbench VERSION ([0-9.]+)', cmake)
+        self.assertIsNotNone(m)
+        self.assertEqual(reports.__version__, m.group(1))
+
+
 class Loading(unittest.TestCase):
     def test_names_and_fields(self):
         rs = fixture('sizes')
