@@ -303,6 +303,7 @@ int cmd_run(const RunArgs& a) {
   for (const auto& f : floors) std::printf("%s\n", floors_summary(f).c_str());
   std::fflush(stdout);
 
+  const std::vector<Floors> start_floors = floors;  // `floors` may be measured again in the run
   RunTally tally;
   tally.failures = refused;
   register_benchmarks(specs, repetitions, floors, floors_mode == "each" ? kFloorsEachBudgetS : 0,
@@ -339,7 +340,8 @@ int cmd_run(const RunArgs& a) {
   extra["limits"] = limits::to_json(run_limits);
   if (!a.no_preflight) extra["preflight"] = preflight.to_json();
   extra["floors"] = nlohmann::json::array();
-  for (const auto& f : floors) extra["floors"].push_back(floors_to_json(f));
+  for (const auto& f : start_floors) extra["floors"].push_back(floors_to_json(f));
+  extra["floors_rechecked"] = tally.floors_rechecked;
   std::vector<std::string> below;
   for (const auto& [key, line] : tally.below_floor) below.push_back(line);
   extra["ipcbench_below_floor"] = below;
@@ -349,10 +351,23 @@ int cmd_run(const RunArgs& a) {
     return kExitFailed;
   }
   std::printf("\nwrote %s/bench.json, bench.csv, summary.md, histograms.json\n", a.out.c_str());
+  if (!tally.floors_rechecked.empty()) {
+    std::printf(
+        "floors: measured again after %zu result(s) that were below the run's earlier floor "
+        "(the VM got faster; context.floors_rechecked)\n",
+        tally.floors_rechecked.size());
+  }
   if (!tally.below_floor.empty()) {
-    std::printf("\n%zu result(s) BELOW THEIR PHYSICAL FLOOR (impossible: a measuring error):\n",
-                tally.below_floor.size());
-    for (const auto& b : below) std::printf("  %s\n", b.c_str());
+    std::printf(
+        "\n%zu result(s) BELOW THEIR PHYSICAL FLOOR measured again right after them "
+        "(impossible: a measuring error):\n",
+        tally.below_floor.size());
+    constexpr size_t kShown = 10;
+    for (size_t i = 0; i < below.size() && i < kShown; ++i) std::printf("  %s\n", below[i].c_str());
+    if (below.size() > kShown) {
+      std::printf("  ... and %zu more (summary.md, context.ipcbench_below_floor)\n",
+                  below.size() - kShown);
+    }
   }
   if (!tally.failures.empty()) {
     std::fprintf(stderr, "\nipcbench: %zu benchmark(s) FAILED:\n", tally.failures.size());

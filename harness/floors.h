@@ -65,6 +65,9 @@ FloorParts floor_parts_for(const std::string& workload, const std::string& wait_
 // moves the vCPUs, a hand-off between them changes by up to 10x from one second to the next.
 Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
                       FloorParts parts = {});
+// Replaces in `into` what `fresh` measured (the `parts` of it, and the sizes `fresh` has): a
+// floor measured again later in the run.
+void update_floors(Floors& into, const Floors& fresh, FloorParts parts);
 nlohmann::json floors_to_json(const Floors& f);
 // The floor (latency, ns) or ceiling (throughput, bytes/s) that bounds one benchmark, and
 // whether a smaller value is better. `wait_mode` says how the sides waited (blocking waits are

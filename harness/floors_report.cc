@@ -33,6 +33,37 @@ nlohmann::json floors_to_json(const Floors& f) {
   return j;
 }
 
+void update_floors(Floors& into, const Floors& fresh, FloorParts parts) {
+  if (parts.lines) {
+    into.line1_ns = fresh.line1_ns;
+    into.line2_ns = fresh.line2_ns;
+  }
+  if (parts.handoffs) {
+    into.futex_ns = fresh.futex_ns;
+    into.futex_fast_ns = fresh.futex_fast_ns;
+    into.pipe_ns = fresh.pipe_ns;
+    into.pipe_fast_ns = fresh.pipe_fast_ns;
+  }
+  for (const SizeFloors& f : fresh.sizes) {
+    auto s = std::find_if(into.sizes.begin(), into.sizes.end(),
+                          [&](const SizeFloors& z) { return z.bytes == f.bytes; });
+    if (s == into.sizes.end()) {
+      into.sizes.push_back(f);
+      continue;
+    }
+    s->memcpy_bytes_per_second = f.memcpy_bytes_per_second;
+    if (parts.pingpong) {
+      s->pingpong_copy_ns = f.pingpong_copy_ns;
+      s->pingpong_inplace_ns = f.pingpong_inplace_ns;
+      s->pingpong_slot_ns = f.pingpong_slot_ns;
+    }
+    if (parts.stream) {
+      s->stream_copy_bytes_per_second = f.stream_copy_bytes_per_second;
+      s->stream_inplace_bytes_per_second = f.stream_inplace_bytes_per_second;
+    }
+  }
+}
+
 Bound bound_for(const Floors& f, const std::string& workload, const std::string& backend_kind,
                 const std::string& wait_mode, bool inplace, size_t payload_bytes) {
   Bound b;

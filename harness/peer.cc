@@ -2,6 +2,7 @@
 #include "harness/peer.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +51,9 @@ PeerProcess::PeerProcess(pid_t pid, sys::Fd out, sys::Fd err, uint64_t stall_ns,
       on_gone_(std::move(on_gone)) {}
 
 Status PeerProcess::start_watchdog() {
+  // The watchdog wakes when the peer exits rather than at its next look, so a session ends as
+  // soon as its peer does (without a pidfd, at the next look).
+  if (auto fd = sys::pidfd_open(pid_)) exited_fd_ = std::move(*fd);
   try {
     watchdog_ = std::thread([this] { watch(); });
   } catch (const std::system_error& e) {
@@ -97,6 +101,7 @@ void PeerProcess::watch() {
   uint64_t last = progress_.load(std::memory_order_relaxed);
   uint64_t last_change = sys::now_ns();
   const uint64_t faults = manifest::guarded_faults();
+  bool exit_seen = false;
   for (;;) {
     int status = 0;
     rusage ru{};
@@ -129,7 +134,17 @@ void PeerProcess::watch() {
       gone_at_.compare_exchange_strong(zero, now);
       ::kill(pid_, SIGKILL);
     }
-    sys::sleep_ns(kPollNs);
+    if (exited_fd_.valid() && !exit_seen) {
+      // Readable once the peer has exited: the next look reaps it (and only sleeps from then on).
+      auto r = sys::poll_one(exited_fd_.get(), POLLIN, static_cast<int>(kPollNs / 1'000'000));
+      if (!r) {
+        sys::sleep_ns(kPollNs);
+      } else if (*r != 0) {
+        exit_seen = true;
+      }
+    } else {
+      sys::sleep_ns(kPollNs);
+    }
   }
 }
 

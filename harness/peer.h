@@ -72,6 +72,7 @@ class PeerProcess {
 
   pid_t pid_;
   sys::Fd out_, err_;
+  sys::Fd exited_fd_;  // pidfd of the peer: readable once it has exited
   uint64_t stall_ns_;
   std::atomic<bool>& abort_;
   std::function<void()> on_gone_;

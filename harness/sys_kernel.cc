@@ -14,6 +14,7 @@
 #include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -354,6 +355,12 @@ Result<Fd> memfd_create_sealable(const std::string& name) {
   int fd = ::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return errno_error("memfd_create(MFD_CLOEXEC|MFD_ALLOW_SEALING)", name);
   return Fd(fd);
+}
+
+Result<Fd> pidfd_open(pid_t pid) {
+  long fd = ::syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) return errno_error("pidfd_open", "pid " + std::to_string(pid));
+  return Fd(static_cast<int>(fd));
 }
 
 Status seal_size(int fd, const std::string& what) {

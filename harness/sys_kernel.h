@@ -121,6 +121,9 @@ Result<std::optional<size_t>> msg_recv(int id, void* msgp, size_t max_text, bool
 // --- memfd (memfd_create(2)) ---------------------------------------------------------------
 // memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING).
 Result<Fd> memfd_create_sealable(const std::string& name);
+// A descriptor that poll(2) reports readable once the process `pid` (a child) has exited
+// (pidfd_open(2), Linux 5.3).
+Result<Fd> pidfd_open(pid_t pid);
 // Seals the size (F_SEAL_SHRINK | F_SEAL_GROW), so no side can truncate it under the other's
 // mapping (SIGBUS) or grow it.
 Status seal_size(int fd, const std::string& what);

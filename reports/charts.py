@@ -5,6 +5,8 @@ dist.py. Charts that the data cannot support are not drawn; a note says why.
 """
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import os
 import re
 
@@ -51,31 +53,53 @@ def notes(sets) -> list:
     return out
 
 
-def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
-    """Draws every chart the data allows into out_dir; returns [Chart] in report order."""
-    opts = Options(out_dir, dpi or Options.dpi, metric, size)
-    made = []
-    with plt.rc_context(RC):
-        workloads = sorted({e.key.workload for rs in sets for e in rs.entries},
-                           key=compute.workload_rank)
-        for w in workloads:
-            made.append(charts_answer.which_mechanism(sets, w, opts))
-        lat_w = next((w for w in ('pingpong', 'stream') if w in workloads), None)
-        at = report_size(sets, lat_w, size) if lat_w else None
-        if 'pingpong' in workloads:
-            made.append(charts_answer.latency_vs_cpu(sets, 'pingpong',
-                                                     report_size(sets, 'pingpong', size), opts))
-        for w in ('pingpong', 'stream'):
-            if w in workloads:
-                made.append(charts_answer.placement(sets, w, report_size(sets, w, size), opts))
-        if 'pingpong' in workloads:
-            made.append(charts_size.latency_vs_size(sets, 'pingpong', opts))
-        if 'stream' in workloads:
-            made.append(charts_size.throughput_vs_size(sets, 'stream', opts))
-        if lat_w:
-            made.append(charts_dist.latency_cdf(sets, lat_w, at, opts))
-            made.append(charts_dist.heatmap(sets, lat_w, at, opts))
-            made.append(charts_dist.ratio_heatmap(sets, lat_w, at, opts))
-        made.append(charts_dist.fan_scaling(sets, opts))
-    return [c for c in made if c is not None]
+def _jobs(sets, size, workloads) -> list:
+    """The charts to draw, in report order: (function, arguments before opts)."""
+    jobs = [(charts_answer.which_mechanism, (sets, w)) for w in workloads]
+    lat_w = next((w for w in ('pingpong', 'stream') if w in workloads), None)
+    at = report_size(sets, lat_w, size) if lat_w else None
+    if 'pingpong' in workloads:
+        jobs.append((charts_answer.latency_vs_cpu,
+                     (sets, 'pingpong', report_size(sets, 'pingpong', size))))
+    for w in ('pingpong', 'stream'):
+        if w in workloads:
+            jobs.append((charts_answer.placement, (sets, w, report_size(sets, w, size))))
+    if 'pingpong' in workloads:
+        jobs.append((charts_size.latency_vs_size, (sets, 'pingpong')))
+    if 'stream' in workloads:
+        jobs.append((charts_size.throughput_vs_size, (sets, 'stream')))
+    if lat_w:
+        jobs.append((charts_dist.latency_cdf, (sets, lat_w, at)))
+        jobs.append((charts_dist.heatmap, (sets, lat_w, at)))
+        jobs.append((charts_dist.ratio_heatmap, (sets, lat_w, at)))
+    jobs.append((charts_dist.fan_scaling, (sets,)))
+    return jobs
 
+
+_WORK = []  # the jobs of the draw_all in progress, inherited by its forked workers
+
+
+def _draw(i, opts):
+    fn, args = _WORK[i]
+    with plt.rc_context(RC):
+        return fn(*args, opts)
+
+
+def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
+    """Draws every chart the data allows into out_dir; returns [Chart] in report order. The
+    charts are drawn by forked workers, one per CPU (each chart is the same bytes either way)."""
+    opts = Options(out_dir, dpi or Options.dpi, metric, size)
+    workloads = sorted({e.key.workload for rs in sets for e in rs.entries},
+                       key=compute.workload_rank)
+    _WORK[:] = _jobs(sets, size, workloads)
+    try:
+        workers = min(len(_WORK), len(os.sched_getaffinity(0)))
+        if workers > 1:
+            ctx = multiprocessing.get_context('fork')
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                made = list(pool.map(_draw, range(len(_WORK)), [opts] * len(_WORK)))
+        else:
+            made = [_draw(i, opts) for i in range(len(_WORK))]
+    finally:
+        _WORK.clear()
+    return [c for c in made if c is not None]

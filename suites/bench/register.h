@@ -29,6 +29,9 @@ struct RunTally {
   // Per benchmark and repetition: its full histograms (name, repetition_index, latency and,
   // for pingpong, rtt), for histograms.json; the last sizing call's replaces earlier ones.
   std::map<std::pair<std::string, int>, nlohmann::json> histograms;
+  // Benchmarks after which the floor was measured again (and updated for the rest of the run)
+  // because the result was below the floor measured earlier.
+  std::set<std::string> floors_rechecked;
 };
 
 // Registers every spec `repetitions` times (`iterations`, when not 0, fixes each run's
@@ -39,9 +42,11 @@ struct RunTally {
 // `floors` (one per placement of the run, may be empty) give each result its floor_ns or
 // ceiling_bytes_per_second and ratio_to_floor counters. With `each_budget_s` > 0 the floor that
 // bounds a result is measured again right after it, for that long, and the result is read
-// against that one.
+// against that one. Otherwise a result below its floor has the floor measured again right
+// after it (the VM may have become faster since), and `floors` keeps the fresher values for the
+// benchmarks that follow: only a result below both is reported as below its floor.
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
-                         const std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
+                         std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
                          uint64_t iterations = 0);
 
 }  // namespace ipcb

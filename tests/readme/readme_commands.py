@@ -132,8 +132,11 @@ def main(root):
             if args[1] == "run":
                 check_run(args, comment, root, tmp)
             else:
-                if args[1] == "conform" and "--out" in args:
-                    args = replace_out(args, tempfile.mkdtemp(dir=tmp))
+                if args[1] == "conform":
+                    # conformance.json goes to --out (default: the current folder): never the tree.
+                    out_dir = tempfile.mkdtemp(dir=tmp)
+                    args = (replace_out(args, out_dir) if "--out" in args
+                            else args + ["--out", out_dir])
                 code, out, err = sh(args, root)
                 assert code == 0, (cmd, out[-2000:], err[-2000:])
         elif exe == "scripts/ipcreport":
