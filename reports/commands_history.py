@@ -95,7 +95,8 @@ def run_list(args) -> int:
         mine = [r for r in rows if r.key == key]
         c = mine[-1].context
         lines += ['', f'environment {key}: {c.get("cpu_model", "?")}, {c.get("num_cpus", "?")} '
-                  f'CPUs, {c.get("kernel", "?")}, {c.get("build_type", "?")}; {len(mine)} runs',
+                  f'CPUs, {c.get("kernel", "?")}, {c.get("build_type", "?")}; {len(mine)} run'
+                  + ('s' if len(mine) != 1 else ''),
                   f'  {"run":>4}  {"time":20}  {"commit":12}  {"suite":8}  {"benchmarks":>10}  '
                   f'{"failed":>6}  {"regressions":>11}  source']
         for r in mine:

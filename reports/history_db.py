@@ -207,12 +207,13 @@ def verdicts(db, run_id: int, metric: str | None = None) -> dict:
 
 
 def counts(db, run_id: int) -> tuple:
-    """(benchmarks with values, failed benchmarks, regressions the gate flagged)."""
+    """(benchmarks with values, failed benchmarks, benchmarks the gate flagged as a regression
+    in any metric)."""
     b = db.execute('SELECT COUNT(DISTINCT benchmark) FROM results WHERE run_id = ?',
                    (run_id,)).fetchone()[0]
     f = db.execute('SELECT COUNT(*) FROM failures WHERE run_id = ?', (run_id,)).fetchone()[0]
-    r = db.execute("SELECT COUNT(*) FROM verdicts WHERE run_id = ? AND verdict = 'regression'",
-                   (run_id,)).fetchone()[0]
+    r = db.execute("SELECT COUNT(DISTINCT benchmark) FROM verdicts WHERE run_id = ? AND "
+                   "verdict = 'regression'", (run_id,)).fetchone()[0]
     return b, f, r
 
 
