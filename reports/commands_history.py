@@ -26,8 +26,8 @@ def _gate_opts(args, row) -> gate.Options:
 def _verdict_lines(rows: list, metric: str, baseline_ids: list) -> list:
     mine = [r for r in rows if r[1] == metric]
     if not mine:
-        return [f'  gate ({metric}): not judged, fewer than 2 earlier runs of this environment'
-                ' (and no calibration of it)']
+        return [f'  gate ({metric}): not judged, no earlier run of this environment to judge '
+                'against']
     count = {}
     for r in mine:
         count[r[2]] = count.get(r[2], 0) + 1

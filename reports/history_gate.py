@@ -3,8 +3,9 @@ same benchmark in the `window` runs before it (by time) of the same comparabilit
 the gate's own statistics (gate.py): every earlier run is one round, so the test is the
 two-sample t test of rounds that were not interleaved, Holm over the run's benchmarks, 5% (25%
 for tails) thresholds, and a benchmark too noisy to see its threshold is flagged only beyond
-what it can detect. With fewer than two earlier runs nothing is judged (one against one is
-inconclusive, as in compare), unless a calibration of this environment gives the noise.
+what it can detect. The first run of a key is not judged; against one earlier run every
+benchmark is inconclusive (one against one, as in compare; a calibration of this environment
+names a change beyond its noise as possible).
 """
 from __future__ import annotations
 

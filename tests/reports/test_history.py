@@ -21,6 +21,18 @@ def listed(db, *extra):
     return json.loads(out)
 
 
+def widened(bench, n):
+    """n copies of a fixture benchmark entry, sizes 64, 65, ...: a run of many benchmarks."""
+    out = []
+    for k in range(n):
+        b = dict(bench)
+        for f in ('name', 'run_name'):
+            b[f] = b[f].replace('/64/', f'/{64 + k}/')
+        b['payload_bytes'] = 64 + k
+        out.append(b)
+    return out
+
+
 class RoundTrip(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
@@ -148,13 +160,35 @@ class GateOnAdd(unittest.TestCase):
         self.assertEqual(self.verdicts(db, 1), {})
         self.assertEqual(set(self.verdicts(db, 2).values()), {'inconclusive'})
 
+    def test_few_runs_of_many_noisy_benchmarks_are_too_noisy_not_an_error(self):
+        # Two earlier runs and one new: 1 degree of freedom, Holm over 80 benchmarks puts
+        # the t quantile near 1000, and a noisy benchmark's detectable change beyond what
+        # a float holds (this was an OverflowError on 3 real quick runs).
+        doc = make_doc(1)
+        doc['benchmarks'] = [many for b in doc['benchmarks'] for many in widened(b, 40)]
+        for day, f in ((1, 1.0), (2, 3.0), (3, 1.5)):
+            d = os.path.join(self.tmp, f'run-{day}')
+            doc['context']['date'] = f'2026-12-{day:02d}T10:00:00Z'
+            write_run(d, doc, {SLEEP: f})
+            rc, out, err = run('history', 'add', d, '--db', os.path.join(self.tmp, 'h.sqlite'))
+            self.assertEqual(rc, 0, err)
+        self.assertIn('80 judged', out)
+        v = self.verdicts(os.path.join(self.tmp, 'h.sqlite'), 3)
+        self.assertEqual(len(v), 80)
+        self.assertEqual(v[SLEEP], 'too noisy')
+        with sqlite3.connect(os.path.join(self.tmp, 'h.sqlite')) as c:
+            self.assertEqual(c.execute("SELECT detectable, reason FROM verdicts WHERE run_id = 3 "
+                                       "AND benchmark = ? AND metric = 'median'",
+                                       (SLEEP,)).fetchone(),
+                             (None, 'to gate at 1 round: detects >+1000% or more, threshold 5%'))
+
     def test_runs_of_another_environment_are_not_a_baseline(self):
         db, _ = history_of(self.tmp, [{SLEEP: q} for q in QUIET[:4]])
         d = os.path.join(self.tmp, 'other')
         write_run(d, make_doc(20, key='feedbeef00000000'), {SLEEP: 3.0})
         rc, out, _ = run('history', 'add', d, '--db', db)
         self.assertEqual(rc, 0)
-        self.assertIn('not judged, fewer than 2 earlier runs of this environment', out)
+        self.assertIn('not judged, no earlier run of this environment', out)
         self.assertEqual(self.verdicts(db, 5), {})
 
 
