@@ -96,8 +96,10 @@ class RoundTrip(unittest.TestCase):
         self.assertEqual(len(listed(self.db, '--key', 'feedbeef')), 1)
         db = history_db.open_db(self.db)
         v = history_db.values(db, 1, 'real_time')[(SLEEP, 'real_time')]
-        base = statistics.median(b['real_time'] * 1e3 for b in fixture_doc('sleep20')['benchmarks']
-                                 if b['run_type'] == 'iteration' and b['run_name'].startswith(SLEEP))
+        base = statistics.median(b['real_time'] * 1e3
+                                 for b in fixture_doc('sleep20')['benchmarks']
+                                 if b['run_type'] == 'iteration'
+                                 and b['run_name'].startswith(SLEEP))
         # Median over rounds of each round's median; bounds: lowest and highest round.
         self.assertAlmostEqual(v.value / base, 1.0)
         self.assertAlmostEqual(v.low / base, 0.9)
