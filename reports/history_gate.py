@@ -5,7 +5,9 @@ two-sample t test of rounds that were not interleaved, Holm over the run's bench
 for tails) thresholds, and a benchmark too noisy to see its threshold is flagged only beyond
 what it can detect. The first run of a key is not judged; against one earlier run every
 benchmark is inconclusive (one against one, as in compare; a calibration of this environment
-names a change beyond its noise as possible).
+names a change beyond its noise as possible). When the runs before all have exactly the
+same value (percentiles read from histogram buckets are quantized), their spread of 0 is no
+noise estimate: a change is inconclusive, not a regression.
 """
 from __future__ import annotations
 
@@ -54,7 +56,16 @@ def judge(db, run: history_db.RunRow, metric: str, opts: gate.Options, window: i
     o = gate.Options(metric=metric, alpha=opts.alpha, threshold=opts.threshold,
                      tail_threshold=opts.tail_threshold, power=opts.power,
                      correction=opts.correction, calibration=opts.calibration)
-    return [_row(n, metric, j) for n, j in zip(names, gate.judge_all(pairs, False, o))]
+    judged = gate.judge_all(pairs, False, o)
+    for (b, _), j in zip(pairs, judged):
+        if j.verdict in (gate.REGRESSION, gate.IMPROVEMENT) and j.estimate.se == 0:
+            # Every run before has the same value (a percentile read from histogram buckets):
+            # a spread of 0 is no noise estimate, and one more run cannot be judged against it.
+            j.verdict = gate.INCONCLUSIVE
+            j.reason = (f'the {len(b.values)} runs before have exactly the same value (a '
+                        'quantized metric): no spread to judge one run against; confirm with '
+                        'scripts/ci-regression')
+    return [_row(n, metric, j) for n, j in zip(names, judged)]
 
 
 def usable_calibration(doc, run: history_db.RunRow):

@@ -184,6 +184,19 @@ class GateOnAdd(unittest.TestCase):
                                        (SLEEP,)).fetchone(),
                              (None, 'to gate at 1 round: detects >+1000% or more, threshold 5%'))
 
+    def test_runs_before_of_one_exact_value_are_no_noise_estimate(self):
+        # Percentiles come from histogram buckets: two runs can agree exactly. A change
+        # after them is inconclusive; with any spread before it, the same change is judged.
+        db, _ = history_of(self.tmp, [{}, {}, {SLEEP: 1.5}])
+        self.assertEqual(self.verdicts(db, 3)[SLEEP], 'inconclusive')
+        with sqlite3.connect(db) as c:
+            reason, = c.execute("SELECT reason FROM verdicts WHERE run_id = 3 AND benchmark = ? "
+                                "AND metric = 'median'", (SLEEP,)).fetchone()
+        self.assertIn('the 2 runs before have exactly the same value', reason)
+        db2, _ = history_of(os.path.join(self.tmp, 'spread'), [{SLEEP: q} for q in QUIET[:4]]
+                            + [{SLEEP: 1.5}])
+        self.assertEqual(self.verdicts(db2, 5)[SLEEP], 'regression')
+
     def test_runs_of_another_environment_are_not_a_baseline(self):
         db, _ = history_of(self.tmp, [{SLEEP: q} for q in QUIET[:4]])
         d = os.path.join(self.tmp, 'other')
