@@ -11,6 +11,7 @@
 #include "backends/sync/waiter.h"
 #include "harness/cli_common.h"
 #include "harness/cli_floors.h"
+#include "harness/cli_history.h"
 #include "harness/cli_run.h"
 #include "harness/environment.h"
 #include "harness/manifest.h"
@@ -256,6 +257,18 @@ int cli_main(int argc, char** argv) {
   floors->add_flag("--json", fa.json,
                    "print JSON (the object bench.json carries in context.floors)");
 
+  auto* history = app.add_subcommand(
+      "history",
+      "the results history: `history add RESULT_DIR` stores a run in one SQLite file "
+      "(results/history.sqlite), `history list`, `history export --format bmf` (a file, or "
+      "pushed to a Bencher server); runs scripts/ipcreport history (Python), whose --help "
+      "(ipcbench history add --help, ...) has the options");
+  history->prefix_command();
+  history->footer(
+      "Runs `ipcreport history ARGS` (the ipcreport beside this binary, else the source "
+      "tree's scripts/ipcreport; $IPCBENCH_IPCREPORT names another). Charts of the history: "
+      "scripts/ipcreport trend.");
+
   bool dry_run = false;
   auto* clean =
       app.add_subcommand("clean", "remove IPC objects left by runs whose process is gone");
@@ -268,8 +281,9 @@ int cli_main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
-    return usage_error(std::string("unknown command '") + argv[1] +
-                       "' (list, run, conform, limits, floors, clean; see ipcbench --help)");
+    return usage_error(
+        std::string("unknown command '") + argv[1] +
+        "' (list, run, conform, limits, floors, clean, history; see ipcbench --help)");
   }
   try {
     app.parse(argc, argv);
@@ -291,6 +305,7 @@ int cli_main(int argc, char** argv) {
   if (app.got_subcommand("clean")) return cmd_clean(dry_run);
   if (app.got_subcommand("limits")) return cmd_limits(la);
   if (app.got_subcommand("floors")) return cmd_floors(fa);
+  if (app.got_subcommand("history")) return cmd_history(history->remaining());
   if (app.got_subcommand("conform")) {
     for (const auto& extra : conform->remaining()) {
       if (extra.rfind("--gtest_", 0) != 0)

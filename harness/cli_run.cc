@@ -16,6 +16,11 @@
 #include "suites/bench/run.h"
 
 namespace ipcb {
+namespace runner {
+// The commit the binary was built from ("" outside a checkout), "-dirty" appended when the tree
+// had changes: generated at build time (suites/conformance/git_commit.cmake).
+const char* build_commit();
+}  // namespace runner
 namespace {
 
 constexpr double kFloorsBudgetS = 2.5;      // the floors of a run's placements, in all
@@ -336,6 +341,8 @@ int cmd_run(const RunArgs& a) {
   }
   extra["verify"] = verify_name(suite->verify);
   extra["date"] = started;
+  const std::string commit = runner::build_commit();
+  extra["ipcbench_commit"] = commit.empty() ? nlohmann::json() : nlohmann::json(commit);
   extra["ipcbench_failures"] = tally.failures;
   extra["limits"] = limits::to_json(run_limits);
   if (!a.no_preflight) extra["preflight"] = preflight.to_json();

@@ -1,5 +1,6 @@
 """The command line of scripts/ipcreport: `report` (charts, summary.md, index.html),
-`compare` (the regression gate), `calibrate` (this runner's noise) and `export` (dashboards).
+`compare` (the regression gate), `calibrate` (this runner's noise), `export` (dashboards),
+`history` (the results history in SQLite) and `trend` (its charts; cli_history.py).
 Bad input, including an output that cannot be written, is one line on stderr and exit
 status 2, never a traceback (a verdict of 1 must mean a regression).
 """
@@ -9,7 +10,7 @@ import argparse
 import os
 import sys
 
-from reports import __version__, commands, load
+from reports import __version__, cli_history, commands, commands_history, load
 from reports.commands import EXIT_BAD_INPUT
 
 
@@ -118,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument('--base-label', default='', help='name of BASE in the table')
     c.add_argument('--new-label', default='', help='name of NEW in the table')
     _tool_parsers(sub)
+    cli_history.add_parsers(sub, _fraction, _alpha, _dpi)
     return p
 
 
@@ -145,8 +147,11 @@ def _tool_parsers(sub) -> None:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    cli_history.finish(args)
     run = {'report': commands.run_report, 'compare': commands.run_compare,
-           'calibrate': commands.run_calibrate, 'export': commands.run_export}[args.command]
+           'calibrate': commands.run_calibrate, 'export': commands.run_export,
+           'history': commands_history.run_history,
+           'trend': commands_history.run_trend}[args.command]
     try:
         return run(args)
     except load.BadInput as err:

@@ -85,13 +85,19 @@ class Estimate:
     p_value: float
 
 
+def rel(log_change: float) -> float:
+    """exp(x) - 1, a relative change from a log one; inf beyond what a float holds (a t
+    quantile of few degrees of freedom over many benchmarks can be in the thousands)."""
+    return math.expm1(log_change) if log_change < 709 else math.inf
+
+
 def _estimate(diff: float, se: float, df: float, alpha: float) -> Estimate:
     if se <= 0 or not math.isfinite(se):
         p = 1.0 if diff == 0 else 0.0
-        return Estimate(diff, 0.0, df, math.expm1(diff), math.expm1(diff), math.expm1(diff), p)
+        return Estimate(diff, 0.0, df, rel(diff), rel(diff), rel(diff), p)
     half = t_quantile(1 - alpha / 2, df) * se
-    return Estimate(diff, se, df, math.expm1(diff), math.expm1(diff - half),
-                    math.expm1(diff + half), t_two_sided(diff / se, df))
+    return Estimate(diff, se, df, rel(diff), rel(diff - half), rel(diff + half),
+                    t_two_sided(diff / se, df))
 
 
 def paired_test(log_diffs, alpha: float) -> Estimate:
@@ -123,7 +129,7 @@ def detectable(se: float, df: float, alpha: float, power: float) -> float:
     the log change: (t[1 - alpha/2] + t[power]) * se."""
     if not math.isfinite(se) or df < 1:
         return math.inf
-    return math.expm1((t_quantile(1 - alpha / 2, df) + t_quantile(power, df)) * se)
+    return rel((t_quantile(1 - alpha / 2, df) + t_quantile(power, df)) * se)
 
 
 def holm(pvalues) -> list:

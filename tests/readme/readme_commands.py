@@ -7,7 +7,8 @@ Usage: readme_commands.py SOURCE_ROOT
 Narrowing: `ipcbench run` examples get --iterations 20 --no-floors and a temporary --out;
 ./scripts/bench gets --suite quick --iterations 20 --no-floors and a temporary results folder;
 scripts/ci-regression compares HEAD with itself in 2 rounds of one small benchmark. Report
-placeholders (A, B, BASE, NEW, DIR, FILE, results/latest) become result folders made here.
+placeholders (A, B, BASE, NEW, DIR, FILE, results/latest) become result folders made here;
+`ipcbench history` and `ipcreport trend` use the history that ./scripts/bench filled here.
 ./scripts/test is this test's own runner (CI calls it), so it is not run again from here.
 """
 import os
@@ -94,6 +95,9 @@ def main(root):
         assert code == 0, (out, err)
         pair.append(d)
     latest_bench = pair[0]  # until ./scripts/bench made one
+    # The results history of the README's ./scripts/bench run (never the source tree's).
+    history_env = dict(os.environ, IPCBENCH_HISTORY=os.path.join(tmp, "bench-results",
+                                                                 "history.sqlite"))
     # calibrate reads A/A rounds: two sides, round-1 ... round-3 each.
     rounds = []
     for side in ("a", "b"):
@@ -131,6 +135,10 @@ def main(root):
             args[0] = ipcbench
             if args[1] == "run":
                 check_run(args, comment, root, tmp)
+            elif args[1] == "history":
+                subst = {"results/latest": latest_bench, "FILE": os.path.join(tmp, "bmf.json")}
+                code, out, err = sh([subst.get(w, w) for w in args], root, history_env)
+                assert code == 0, (cmd, out[-2000:], err[-2000:])
             else:
                 if args[1] == "conform":
                     # conformance.json goes to --out (default: the current folder): never the tree.
@@ -154,7 +162,7 @@ def main(root):
                 words = [subst.get(w, w) for w in shlex.split(variant)]
                 if "--out" in words:
                     words = replace_out(words, tempfile.mkdtemp(dir=tmp))
-                code, out, err = sh(words, root)
+                code, out, err = sh(words, root, history_env)
                 assert code == 0, (words, code, out[-2000:], err[-2000:])
         else:
             raise AssertionError("README command this test does not know how to run: " + cmd)
