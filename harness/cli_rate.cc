@@ -69,8 +69,9 @@ Status check_rate_flag(const SuiteOverrides& o, const Expansion& ex) {
   for (const auto& sk : ex.skipped) {
     if (sk.name.rfind("rate/", 0) == 0) return ok_status();
   }
-  return plain_error("--rate", "applies to the rate workload, which this run does not include "
-                               "(add --workload rate)");
+  return plain_error("--rate",
+                     "applies to the rate workload, which this run does not include "
+                     "(add --workload rate)");
 }
 
 std::string sweep_line(const SweepProbe& p) {

@@ -307,8 +307,9 @@ int cmd_run(const RunArgs& a) {
   std::vector<SweepProbe> probes = expand_rate_sweeps(expansion->specs, suite->min_time_s);
   for (const auto& p : probes) {
     if (!p.error.empty()) refused.push_back(p.name + ": " + p.error);
-    std::printf("%s\n", wrap("rate sweep " + p.name + ": ",
-                             p.error.empty() ? sweep_line(p) : p.error).c_str());
+    std::printf(
+        "%s\n",
+        wrap("rate sweep " + p.name + ": ", p.error.empty() ? sweep_line(p) : p.error).c_str());
   }
   std::erase_if(expansion->specs, [](const BenchSpec& sp) { return sp.sweep; });
   runs = count_runs(specs, repetitions, a.iterations, filter);

@@ -61,8 +61,8 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
       }
     } else if (h.flags & kFramePace) {
       if (role != PeerRole::kSink || h.send_ns == 0 || h.send_ns > kMaxRate) {
-        return plain_error("peer", "pace command to a non-sink or with rate " +
-                                       std::to_string(h.send_ns));
+        return plain_error("peer",
+                           "pace command to a non-sink or with rate " + std::to_string(h.send_ns));
       }
       paced.emplace(h.send_ns);
     } else if (h.flags & kFrameSync) {

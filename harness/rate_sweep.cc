@@ -29,7 +29,8 @@ Result<double> stream_rate(const BenchSpec& spec, uint64_t messages) {
   CountLoop loop(messages);
   auto m = w->measure(*session, loop);
   if (!m) return session->with_peer_state(m.error());
-  if (m->errors != 0) return plain_error("capacity probe", "verification failed: " + m->first_error);
+  if (m->errors != 0)
+    return plain_error("capacity probe", "verification failed: " + m->first_error);
   if (m->elapsed_ns == 0) return plain_error("capacity probe", "no time elapsed");
   return static_cast<double>(m->messages) * 1e9 / static_cast<double>(m->elapsed_ns);
 }
@@ -42,8 +43,8 @@ Result<double> capacity_of(const BenchSpec& sweep) {
   spec.sweep = false;
   spec.fixed_iterations = 0;
   spec.inject_ns = sweep.inject_ns;
-  auto pinned = spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self)
-                                             : ok_status();
+  auto pinned =
+      spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self) : ok_status();
   IPCB_TRY_STATUS(pinned);
   IPCB_TRY(double first, stream_rate(spec, 2000));
   const auto n = static_cast<uint64_t>(std::clamp(first * 0.1, 2000.0, 5e6));

@@ -280,8 +280,8 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   IPCB_TRY_STATUS(
       check_keys(t,
                  {"name", "description", "verify", "min_time", "repetitions", "stall_ms", "fan",
-                  "rates", "sleep_us", "spin_us", "floors", "matrix", kMatrixKeys[0], kMatrixKeys[1],
-                  kMatrixKeys[2], kMatrixKeys[3], kMatrixKeys[4], kMatrixKeys[5]},
+                  "rates", "sleep_us", "spin_us", "floors", "matrix", kMatrixKeys[0],
+                  kMatrixKeys[1], kMatrixKeys[2], kMatrixKeys[3], kMatrixKeys[4], kMatrixKeys[5]},
                  origin));
   Suite s;
   IPCB_TRY(s.name, typed<std::string>(t, "name", origin, origin));

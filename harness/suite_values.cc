@@ -42,7 +42,8 @@ Result<std::pair<std::vector<uint64_t>, bool>> parse_rates(const std::vector<std
 uint64_t rate_messages(uint64_t rate, double min_time_s) {
   constexpr double kTailMessages = 2000, kTailMaxS = 2.0;
   const double r = static_cast<double>(rate);
-  const double n = std::max(std::ceil(r * min_time_s), std::min(kTailMessages, std::ceil(r * kTailMaxS)));
+  const double n =
+      std::max(std::ceil(r * min_time_s), std::min(kTailMessages, std::ceil(r * kTailMaxS)));
   return std::max<uint64_t>(1, static_cast<uint64_t>(n));
 }
 
