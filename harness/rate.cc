@@ -144,7 +144,7 @@ std::vector<uint64_t> sweep_rates(double capacity) {
   std::vector<uint64_t> out;
   for (; ladder(i) <= kMaxRate; ++i) {
     out.push_back(ladder(i));
-    if (static_cast<double>(ladder(i)) >= capacity) break;
+    if (static_cast<double>(ladder(i)) >= 2 * capacity) break;
   }
   return out;
 }

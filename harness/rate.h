@@ -101,7 +101,9 @@ class Pacer {
 
 // A sweep's offered rates: the 1-2-5 ladder (..., 10k, 20k, 50k, 100k, ...) from 10k (lower
 // when a twentieth of the capacity is below it) up to and including the first rate at or above
-// `capacity` (messages per second a closed-loop stream achieved), so the last point saturates.
+// twice `capacity` (messages per second a closed-loop stream achieved): an open loop can carry
+// more than the closed-loop probe (a kernel queue batches what a blocked receiver finds), so
+// the last points go past the probe's figure and saturate.
 std::vector<uint64_t> sweep_rates(double capacity);
 
 }  // namespace ipcb

@@ -1,7 +1,7 @@
 // `--rate sweep`: the rates of a sweep depend on what the mechanism can carry here, so before
 // the run each rate benchmark that stands for a sweep (".../sweep") is replaced by one benchmark
 // per rate of sweep_rates(capacity) (harness/rate.h): the 1-2-5 ladder up to and including the
-// first rate at or above the capacity, so the last point saturates. The capacity is what a
+// first rate at or above twice the capacity, so the last points saturate. The capacity is what a
 // closed-loop stream of the same backend, sync, size, copy mode and placement achieves
 // (messages per second, about 0.1 s, pinned like the benchmark).
 #pragma once

@@ -122,12 +122,14 @@ TEST(Pacer, WaitsUntilTheDueTimeAndNotForAPassedOne) {
   }
 }
 
-TEST(SweepRates, LadderFromTenThousandUpToTheFirstRateAtCapacity) {
-  EXPECT_EQ(sweep_rates(3.4e6), (std::vector<uint64_t>{10'000, 20'000, 50'000, 100'000, 200'000,
-                                                       500'000, 1'000'000, 2'000'000, 5'000'000}));
+TEST(SweepRates, LadderFromTenThousandUpToTheFirstRateAtTwiceCapacity) {
+  EXPECT_EQ(sweep_rates(3.4e6),
+            (std::vector<uint64_t>{10'000, 20'000, 50'000, 100'000, 200'000, 500'000, 1'000'000,
+                                   2'000'000, 5'000'000, 10'000'000}));
   // A slow mechanism: the ladder starts at or below a twentieth of its capacity.
-  EXPECT_EQ(sweep_rates(50'000), (std::vector<uint64_t>{2000, 5000, 10'000, 20'000, 50'000}));
-  EXPECT_EQ(sweep_rates(30), (std::vector<uint64_t>{1, 2, 5, 10, 20, 50}));
+  EXPECT_EQ(sweep_rates(50'000),
+            (std::vector<uint64_t>{2000, 5000, 10'000, 20'000, 50'000, 100'000}));
+  EXPECT_EQ(sweep_rates(30), (std::vector<uint64_t>{1, 2, 5, 10, 20, 50, 100}));
   EXPECT_EQ(sweep_rates(0), (std::vector<uint64_t>{10'000}));
   const auto top = sweep_rates(1e12);
   EXPECT_EQ(top.back(), kMaxRate);
