@@ -10,14 +10,14 @@ import re
 
 import matplotlib.pyplot as plt
 
-from reports import charts_answer, charts_dist, charts_size, compute
+from reports import charts_answer, charts_dist, charts_rate, charts_size, compute, rate
 from reports.chartkit import RC, Options
 
 CHART_FILE = re.compile(r'^(which_[a-z]+|latency_vs_cpu_[0-9A-Za-z]+|'
                         r'placement_[a-z]+_[0-9A-Za-z]+|latency_vs_size|throughput_vs_size|'
                         r'throughput_[0-9A-Za-z_]+|'
                         r'latency_cdf_[0-9A-Za-z]+|heatmap_(p50|mean)_[0-9A-Za-z]+|'
-                        r'ratio_[0-9A-Za-z]+|fan_scaling)\.(png|svg)$')
+                        r'ratio_[0-9A-Za-z]+|fan_scaling|rate_latency)\.(png|svg)$')
 
 
 def remove_old(out_dir):
@@ -55,6 +55,7 @@ def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
     """Draws every chart the data allows into out_dir; returns [Chart] in report order."""
     opts = Options(out_dir, dpi or Options.dpi, metric, size)
     made = []
+    everything, sets = sets, rate.without_rate(sets)  # rate has its own chart
     with plt.rc_context(RC):
         workloads = sorted({e.key.workload for rs in sets for e in rs.entries},
                            key=compute.workload_rank)
@@ -77,5 +78,6 @@ def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
             made.append(charts_dist.heatmap(sets, lat_w, at, opts))
             made.append(charts_dist.ratio_heatmap(sets, lat_w, at, opts))
         made.append(charts_dist.fan_scaling(sets, opts))
+        made.append(charts_rate.latency_vs_load(everything, opts))
     return [c for c in made if c is not None]
 
