@@ -144,19 +144,22 @@ int cli_main(int argc, char** argv) {
   std::vector<std::string> w, b, s, z, mo, pl;
   // Numbers are read as text and checked here: one clear line for a negative, NaN or
   // out-of-range value, never a wrapped-around unsigned.
-  std::string fan, sleep_us, spin_us, reps, min_time, stall_ms, iterations;
+  std::string sleep_us, spin_us, reps, min_time, stall_ms, iterations;
+  std::vector<std::string> fans, rates;
   std::string verify;
   bool dry_run_run = false;
   auto* run = app.add_subcommand("run", "run a suite; writes bench.json, bench.csv, summary.md");
   run->add_option("--suite", ra.suite, "suite name (suites/NAME.toml) or path")
       ->capture_default_str();
   run->add_option("--workload", w,
-                  "workloads to run (comma-separated): pingpong, stream, fanin, fanout")
+                  "workloads to run (comma-separated): pingpong, stream, fanin, fanout, rate")
       ->delimiter(',');
   run->add_option("--backend", b, "backends (comma-separated; see `ipcbench list`)")
       ->delimiter(',');
   run->add_option("--sync", s, "waiters / strategies (comma-separated)")->delimiter(',');
-  run->add_option("--size", z, "payload sizes, e.g. 64,4K,1M (K and M are powers of 1024)")
+  run->add_option("--size", z,
+                  "payload sizes, e.g. 64,4K,1M (K and M are powers of 1024), or ranges A..B "
+                  "doubling from A up to B (8..64M: every power of two)")
       ->delimiter(',');
   run->add_option("--verify", verify, "full (checksum), seq (order and length) or off");
   run->add_option("--mode", mo,
@@ -173,7 +176,15 @@ int cli_main(int argc, char** argv) {
                   "the "
                   "first and the peers on the second, same puts everything on the first "
                   "(default: the first two CPUs this process may use)");
-  run->add_option("--fan", fan, "peer processes of fanin and fanout");
+  run->add_option("--fan", fans,
+                  "peer processes of fanin and fanout (comma-separated to sweep: 1,2,4,8; the "
+                  "fan ends each name, /fanN)")
+      ->delimiter(',');
+  run->add_option("--rate", rates,
+                  "offered rates of the rate workload, messages per second (comma-separated; "
+                  "k, M, G are powers of 1000: 10k,100k,1M), or sweep: up to saturation, from a "
+                  "capacity probe (the default)")
+      ->delimiter(',');
   run->add_option("--sleep-us", sleep_us, "interval of the sleep waiter's nanosleep (µs)");
   run->add_option("--spin-us", spin_us, "how long the adaptive waiter spins before blocking (µs)");
   run->add_option("--repetitions", reps,
@@ -338,8 +349,15 @@ int cli_main(int argc, char** argv) {
     into = static_cast<std::remove_reference_t<decltype(*into)>>(*v);
     return true;
   };
-  if (!number("--fan", fan, 1, manifest::kMaxPeers, ra.o.fan) ||
-      !number("--sleep-us", sleep_us, 0, 1'000'000, ra.o.sleep_us) ||
+  for (const auto& f : split_all(fans)) {
+    auto v = parse_int(f, "--fan", 1, manifest::kMaxPeers);
+    if (!v) return usage_error(v.error().message());
+    ra.o.fans.push_back(static_cast<int>(*v));
+  }
+  if (run->count("--fan") && ra.o.fans.empty()) return usage_error("--fan: empty list");
+  ra.o.rates = split_all(rates);
+  if (run->count("--rate") && ra.o.rates.empty()) return usage_error("--rate: empty list");
+  if (!number("--sleep-us", sleep_us, 0, 1'000'000, ra.o.sleep_us) ||
       !number("--spin-us", spin_us, 0, 1'000'000, ra.o.spin_us) ||
       !number("--repetitions", reps, 1, 1000, ra.o.repetitions) ||
       !number("--timeout-ms", stall_ms, 100, 3'600'000, ra.o.stall_ms)) {

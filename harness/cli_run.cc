@@ -8,6 +8,7 @@
 
 #include "backends/mmap_file.h"
 #include "harness/cli_floors.h"
+#include "harness/cli_rate.h"
 #include "harness/environment.h"
 #include "harness/manifest.h"
 #include "harness/report.h"
@@ -117,6 +118,13 @@ Status apply_inject(const RunArgs& a, std::vector<BenchSpec>& specs) {
   return ok_status();
 }
 
+// The rates as configured: numbers, and "sweep" when a sweep was asked for.
+nlohmann::json rates_config(const Suite& suite) {
+  nlohmann::json r = suite.rates;
+  if (suite.rate_sweep) r.push_back("sweep");
+  return r;
+}
+
 nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const Expansion& ex,
                                int repetitions, const RunArgs& a) {
   nlohmann::json matrices = nlohmann::json::array();
@@ -135,7 +143,9 @@ nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const 
       {"min_time_s", suite.min_time_s},
       {"repetitions", repetitions},
       {"stall_ms", suite.stall_ms},
-      {"fan", suite.fan},
+      {"fan", suite.fans.front()},
+      {"fans", suite.fans},
+      {"rates", rates_config(suite)},
       {"sleep_us", suite.sleep_us},
       {"spin_us", suite.spin_us},
       {"cpus", {cpus.first, cpus.second}},
@@ -218,32 +228,28 @@ int cmd_run(const RunArgs& a) {
   auto expansion = expand(*suite, *cpus);
   if (!expansion) return usage_error(expansion.error().message());
   if (auto st = apply_inject(a, expansion->specs); !st) return usage_error(st.error().message());
+  if (auto st = check_rate_flag(a.o, *expansion); !st) return usage_error(st.error().message());
   if (expansion->specs.empty() && expansion->skipped.empty()) {
     return usage_error("the suite and options select no benchmark");
-  }
-  std::vector<std::string> run_names;  // what Google Benchmark will run, each repetition
-  for (const auto& sp : expansion->specs) {
-    // As Google Benchmark names them (it adds the count of a fixed --iterations).
-    std::string gb_name = sp.name();
-    if (a.iterations != 0) gb_name += "/iterations:" + std::to_string(a.iterations);
-    for (int r = 0; r < repetitions; ++r) run_names.push_back(gb_name + "/manual_time");
   }
   std::string filter;
   for (const auto& g : flags->pass) {
     if (g.rfind("--benchmark_filter=", 0) == 0) filter = g.substr(19);
   }
-  const size_t runs = count_matching(run_names, filter);
-  if (runs == 0 && !expansion->specs.empty()) {
+  // What Google Benchmark will run, each repetition, as it names them (it adds the count of a
+  // fixed run length); a rate sweep's runs are known once its capacity probe ran.
+  size_t sweeps = 0;
+  size_t runs = count_runs(expansion->specs, repetitions, a.iterations, filter, &sweeps);
+  if (runs == 0 && sweeps == 0 && !expansion->specs.empty()) {
     return usage_error("--benchmark_filter '" + filter + "' matches none of the " +
                        std::to_string(expansion->specs.size()) + " benchmarks of this run");
   }
   if (a.dry_run) {
     for (const auto& sp : expansion->specs) {
-      std::string gb_name = sp.name();
-      if (a.iterations != 0) gb_name += "/iterations:" + std::to_string(a.iterations);
-      if (count_matching({gb_name + "/manual_time"}, filter) != 0) {
-        std::printf("%s\n", sp.name().c_str());
-      }
+      size_t sweep = 0;
+      if (count_runs({sp}, 1, a.iterations, filter, &sweep) + sweep == 0) continue;
+      std::printf("%s%s\n", sp.name().c_str(),
+                  sp.sweep ? " (rates from a capacity probe when the run starts)" : "");
     }
     size_t skipped = 0;  // those the filter would have run
     for (const auto& sk : expansion->skipped) {
@@ -251,7 +257,9 @@ int cmd_run(const RunArgs& a) {
       std::printf("%s\n", wrap("(skipped) " + sk.name + ": ", sk.reason).c_str());
       ++skipped;
     }
-    std::printf("%zu runs (%d repetitions each), %zu skipped\n", runs, repetitions, skipped);
+    std::printf("%zu runs (%d repetitions each)%s, %zu skipped\n", runs, repetitions,
+                sweeps != 0 ? (" and " + std::to_string(sweeps) + " rate sweep(s)").c_str() : "",
+                skipped);
     return 0;
   }
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
@@ -299,6 +307,17 @@ int cmd_run(const RunArgs& a) {
 
   std::vector<Placement> placements = placements_of(specs);
   nlohmann::json env = capture_environment(placements);  // before any thread is pinned
+  // Rate sweeps: a capacity probe per sweep decides its rates (pinned like the benchmarks).
+  drop_unselected_sweeps(expansion->specs, filter);
+  std::vector<SweepProbe> probes = expand_rate_sweeps(expansion->specs, suite->min_time_s);
+  for (const auto& p : probes) {
+    if (!p.error.empty()) refused.push_back(p.name + ": " + p.error);
+    std::printf(
+        "%s\n",
+        wrap("rate sweep " + p.name + ": ", p.error.empty() ? sweep_line(p) : p.error).c_str());
+  }
+  std::erase_if(expansion->specs, [](const BenchSpec& sp) { return sp.sweep; });
+  runs = count_runs(specs, repetitions, a.iterations, filter);
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
   print_header(*suite, *expansion, config, placements, a.out, runs, a.verbose);
@@ -352,6 +371,7 @@ int cmd_run(const RunArgs& a) {
   std::vector<std::string> below;
   for (const auto& [key, line] : tally.below_floor) below.push_back(line);
   extra["ipcbench_below_floor"] = below;
+  if (!probes.empty()) extra["rate_sweeps"] = sweeps_to_json(probes);
   add_context(bench, extra, tally.fields);
   if (auto st = write_results(a.out, bench, tally); !st) {
     std::fprintf(stderr, "ipcbench: %s\n", st.error().message().c_str());

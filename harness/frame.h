@@ -34,9 +34,13 @@ enum FrameFlags : uint32_t {
   kFrameSync = 8,    // warm-up is over; the receiver resets its statistics and answers kFrameAck
   kFrameBurst = 16,  // fanin: send this many data messages back (count and stamp stride in
                      // send_ns, see encode_burst in session.h)
+  // rate: the data messages that follow go out on a schedule of send_ns messages per second,
+  // starting at the first one's stamp (see PacedLatency in rate.h). 32 stays unused: tests use
+  // it as the flag no frame may carry.
+  kFramePace = 64,
 };
 inline constexpr uint32_t kAllFrameFlags =
-    kFrameData | kFrameStop | kFrameAck | kFrameSync | kFrameBurst;
+    kFrameData | kFrameStop | kFrameAck | kFrameSync | kFrameBurst | kFramePace;
 
 // memcpy for the message path: small copies (up to 256 bytes) inline, as a few overlapping
 // fixed-size moves, instead of a call into the C library; larger ones call memcpy.

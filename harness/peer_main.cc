@@ -5,7 +5,9 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "harness/rate.h"
 #include "harness/session.h"
 #include "harness/suite.h"
 #include "harness/workload.h"
@@ -26,6 +28,7 @@ void inject(uint64_t ns) {
 Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t inject_ns) {
   PeerReport r;
   bool measuring = false;
+  std::optional<PacedLatency> paced;  // after a kFramePace: the rate workload's timing
   Usage start = Usage::of_thread();
   for (;;) {
     // An echo goes out before its payload is checked (the check is ours, not the mechanism's).
@@ -35,7 +38,11 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
       if (role == PeerRole::kEcho) {
         IPCB_TRY_STATUS(ep.echo(h));
       } else if (h.send_ns != 0 && measuring) {
-        r.latency.record(sys::now_ns() - h.send_ns);
+        if (paced) {
+          paced->record(h.send_ns, sys::now_ns());
+        } else {
+          r.latency.record(sys::now_ns() - h.send_ns);
+        }
       }
       IPCB_TRY_STATUS(ep.finish_check());
       bool ok = ep.last_fault() == FrameFault::kNone;
@@ -52,6 +59,12 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
         inject(inject_ns);
         IPCB_TRY_STATUS(ep.send(kFrameData, stamp ? sys::now_ns() : 0));
       }
+    } else if (h.flags & kFramePace) {
+      if (role != PeerRole::kSink || h.send_ns == 0 || h.send_ns > kMaxRate) {
+        return plain_error("peer",
+                           "pace command to a non-sink or with rate " + std::to_string(h.send_ns));
+      }
+      paced.emplace(h.send_ns);
     } else if (h.flags & kFrameSync) {
       measuring = true;
       r.latency.clear();
@@ -60,6 +73,11 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
       ep.reset_byte_counts();
       start = Usage::of_thread();
     } else if (h.flags & kFrameStop) {
+      if (paced) {
+        r.paced = true;
+        r.latency = paced->uncorrected();
+        r.intended = paced->corrected();
+      }
       r.usage = Usage::of_thread() - start;
       r.bytes_written = ep.bytes_sent();
       r.bytes_read = ep.bytes_received();
@@ -178,6 +196,7 @@ int peer_main(const std::vector<std::string>& args) {
                       {"involuntary_switches", r->usage.involuntary_switches},
                       {"bytes_written", r->bytes_written},
                       {"bytes_read", r->bytes_read}};
+  if (r->paced) j["intended"] = r->intended.serialize();
   std::cout << j.dump() << std::endl;
   return 0;
 }

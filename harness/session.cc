@@ -54,8 +54,14 @@ void decode_burst(uint64_t word, uint64_t& count, uint64_t& stride) {
 
 std::string BenchSpec::name() const {
   std::string n = workload + "/" + backend + "/" + sync + "/" + std::to_string(payload_bytes);
+  if (workload == "rate") {
+    n += '/';
+    n += sweep ? std::string("sweep") : std::to_string(rate);
+  }
   if (name_placement) n += "/" + placement.name;
   if (mode == CopyMode::kInplace) n += "/inplace";
+  const WorkloadInfo* w = find_workload(workload);
+  if (w != nullptr && w->fans_out) n += "/fan" + std::to_string(fan);
   return n;
 }
 
@@ -262,6 +268,11 @@ Result<PeerReport> Session::collect() {
                        j.value("involuntary_switches", uint64_t{0})};
     sum.bytes_written += j.value("bytes_written", uint64_t{0});
     sum.bytes_read += j.value("bytes_read", uint64_t{0});
+    if (j.contains("intended")) {
+      IPCB_TRY(Histogram intended, Histogram::parse(j.value("intended", std::string())));
+      sum.intended.merge(intended);
+      sum.paced = true;
+    }
   }
   return sum;
 }

@@ -44,9 +44,18 @@ struct BenchSpec {
   // Busy work (ns) the peer adds to every data message it handles: a known slowdown, to check
   // that a regression gate can see it (--inject-ns). 0 in normal runs.
   uint64_t inject_ns = 0;
+  // rate: messages per second offered (0 until a sweep's capacity probe chose it, see
+  // harness/rate_sweep.h); `sweep` marks a spec that stands for a whole sweep.
+  uint64_t rate = 0;
+  bool sweep = false;
+  double probed_capacity = 0;  // swept: the closed-loop messages per second the probe measured
+  // Messages (or round trips) every call makes, fixed at expansion (rate: enough for its
+  // percentiles at its rate); 0: Google Benchmark sizes the run to --min-time.
+  uint64_t fixed_iterations = 0;
 
-  // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/PLACEMENT" when placements are swept and
-  // "/inplace" for the zero-copy mode.
+  // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/RATE" for the rate workload ("/sweep" before a
+  // sweep is expanded), "/PLACEMENT" when placements are swept, "/inplace" for the zero-copy
+  // mode and "/fanN" for fanin and fanout.
   std::string name() const;
 };
 
@@ -69,6 +78,10 @@ struct PeerReport {
   Usage usage;                 // over the measured phase (last sync to stop)
   uint64_t bytes_written = 0;  // message bytes it sent in the measured phase
   uint64_t bytes_read = 0;     // message bytes it received in the measured phase
+  // rate: the peer timed paced messages, `latency` from their actual send and `intended` from
+  // their intended send time.
+  bool paced = false;
+  Histogram intended;
 };
 
 class Session {

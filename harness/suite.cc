@@ -151,8 +151,10 @@ namespace {
 Result<std::vector<size_t>> parse_sizes(const std::vector<std::string>& texts) {
   std::vector<size_t> out;
   for (const auto& z : texts) {
-    IPCB_TRY(size_t b, parse_size(z));
-    out.push_back(b);
+    IPCB_TRY(auto some, parse_size_item(z));
+    for (size_t b : some) {
+      if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
+    }
   }
   return out;
 }
@@ -219,6 +221,49 @@ Result<T> typed(const toml::table& t, const char* key, T fallback, const std::st
   return plain_error("suite " + where, std::string("'") + key + "' has the wrong type");
 }
 
+// `fan`: one number of peers, or a list of them (each a benchmark of its own).
+Result<std::vector<int>> fan_list(const toml::table& t, const std::string& where) {
+  std::vector<int64_t> raw;
+  if (const toml::array* a = t["fan"].as_array()) {
+    for (const auto& e : *a) {
+      if (!e.is_integer()) return plain_error("suite " + where, "'fan' holds a non-integer");
+      raw.push_back(*e.value<int64_t>());
+    }
+  } else {
+    IPCB_TRY(int64_t one, typed<int64_t>(t, "fan", 2, where));
+    raw.push_back(one);
+  }
+  std::vector<int> out;
+  for (int64_t f : raw) {
+    if (f < 1 || f > manifest::kMaxPeers) {
+      return plain_error("suite " + where,
+                         "fan must be between 1 and " + std::to_string(manifest::kMaxPeers));
+    }
+    if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(static_cast<int>(f));
+  }
+  if (out.empty()) return plain_error("suite " + where, "'fan' is an empty list");
+  return out;
+}
+
+// `rates`: "sweep", or a list of offered rates ("10k", 2000, "sweep", ...).
+Status read_rates(const toml::table& t, const std::string& where, Suite& s) {
+  if (t.get("rates") == nullptr) return ok_status();  // the default: a sweep
+  std::vector<std::string> texts;
+  if (auto one = t["rates"].value<std::string>(); one && t["rates"].is_string()) {
+    texts.push_back(*one);
+  } else {
+    IPCB_TRY(texts, strings(t, "rates", true));
+  }
+  auto parsed = parse_rates(texts);
+  if (!parsed) return plain_error("suite " + where, parsed.error().message());
+  if (parsed->first.empty() && !parsed->second) {
+    return plain_error("suite " + where, "'rates' names no rate");
+  }
+  s.rates = parsed->first;
+  s.rate_sweep = parsed->second;
+  return ok_status();
+}
+
 }  // namespace
 
 Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
@@ -235,8 +280,8 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   IPCB_TRY_STATUS(
       check_keys(t,
                  {"name", "description", "verify", "min_time", "repetitions", "stall_ms", "fan",
-                  "sleep_us", "spin_us", "floors", "matrix", kMatrixKeys[0], kMatrixKeys[1],
-                  kMatrixKeys[2], kMatrixKeys[3], kMatrixKeys[4], kMatrixKeys[5]},
+                  "rates", "sleep_us", "spin_us", "floors", "matrix", kMatrixKeys[0],
+                  kMatrixKeys[1], kMatrixKeys[2], kMatrixKeys[3], kMatrixKeys[4], kMatrixKeys[5]},
                  origin));
   Suite s;
   IPCB_TRY(s.name, typed<std::string>(t, "name", origin, origin));
@@ -266,7 +311,8 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   IPCB_TRY(s.min_time_s, typed<double>(t, "min_time", 0.1, origin));
   IPCB_TRY(int64_t reps, typed<int64_t>(t, "repetitions", 1, origin));
   IPCB_TRY(int64_t stall, typed<int64_t>(t, "stall_ms", 5000, origin));
-  IPCB_TRY(int64_t fan, typed<int64_t>(t, "fan", 2, origin));
+  IPCB_TRY(s.fans, fan_list(t, origin));
+  IPCB_TRY_STATUS(read_rates(t, origin, s));
   IPCB_TRY(int64_t sleep_us, typed<int64_t>(t, "sleep_us", 50, origin));
   IPCB_TRY(int64_t spin_us, typed<int64_t>(t, "spin_us", 20, origin));
   IPCB_TRY(s.floors, typed<std::string>(t, "floors", "start", origin));
@@ -282,13 +328,8 @@ Result<Suite> parse_suite(const std::string& text, const std::string& origin) {
   }
   s.repetitions = static_cast<int>(reps);
   s.stall_ms = static_cast<uint64_t>(stall);
-  s.fan = fan < 1 || fan > manifest::kMaxPeers ? 0 : static_cast<int>(fan);
   s.sleep_us = static_cast<uint64_t>(sleep_us);
   s.spin_us = static_cast<uint64_t>(spin_us);
-  if (s.fan < 1 || s.fan > manifest::kMaxPeers) {
-    return plain_error("suite " + origin,
-                       "fan must be between 1 and " + std::to_string(manifest::kMaxPeers));
-  }
   return s;
 }
 
@@ -438,11 +479,22 @@ Status apply_settings(Suite& s, const SuiteOverrides& o) {
     s.min_time_s = *o.min_time_s;
   }
   if (o.stall_ms) s.stall_ms = *o.stall_ms;
-  if (o.fan) {
-    if (*o.fan < 1 || *o.fan > manifest::kMaxPeers) {
-      return plain_error("--fan", "must be between 1 and " + std::to_string(manifest::kMaxPeers));
+  if (!o.fans.empty()) {
+    for (int f : o.fans) {
+      if (f < 1 || f > manifest::kMaxPeers) {
+        return plain_error("--fan", "must be between 1 and " + std::to_string(manifest::kMaxPeers));
+      }
     }
-    s.fan = *o.fan;
+    s.fans.clear();
+    for (int f : o.fans) {
+      if (std::find(s.fans.begin(), s.fans.end(), f) == s.fans.end()) s.fans.push_back(f);
+    }
+  }
+  if (!o.rates.empty()) {
+    auto parsed = parse_rates(o.rates);
+    if (!parsed) return plain_error("--rate", parsed.error().message());
+    s.rates = parsed->first;
+    s.rate_sweep = parsed->second;
   }
   if (o.sleep_us) s.sleep_us = *o.sleep_us;
   if (o.spin_us) s.spin_us = *o.spin_us;
@@ -494,6 +546,37 @@ struct Seen {
   }
 };
 
+// What else tells a workload's benchmarks apart: fanin and fanout run at every fan of the suite,
+// rate at every offered rate (and once as a sweep, expanded before the run).
+struct Variant {
+  int fan = 1;
+  uint64_t rate = 0;
+  bool sweep = false;
+};
+
+std::vector<Variant> variants_of(const Suite& s, const WorkloadInfo& w) {
+  std::vector<Variant> out;
+  if (w.fans_out) {
+    for (int f : s.fans) out.push_back({f, 0, false});
+  } else if (std::string(w.name) == "rate") {
+    for (uint64_t r : s.rates) out.push_back({1, r, false});
+    if (s.rate_sweep) out.push_back({1, 0, true});
+  } else {
+    out.push_back({});
+  }
+  return out;
+}
+
+// Every placement with every variant, placement outermost (the order benchmarks run in).
+std::vector<std::pair<std::string, Variant>> placed_variants(const std::vector<std::string>& ps,
+                                                             const std::vector<Variant>& vs) {
+  std::vector<std::pair<std::string, Variant>> out;
+  for (const auto& p : ps) {
+    for (const auto& v : vs) out.emplace_back(p, v);
+  }
+  return out;
+}
+
 Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, bool name_placement,
                      Expansion& out, Seen& seen, Used& used) {
   auto ws = is_all(m.workloads) ? all_workloads() : m.workloads;
@@ -513,7 +596,7 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
         const WorkloadInfo* w = find_workload(wname);
         for (const auto& sy : syncs) {
           for (size_t z : m.sizes) {
-            for (const auto& pname : placements) {
+            for (const auto& [pname, v] : placed_variants(placements, variants_of(s, *w))) {
               IPCB_TRY(Placement pl, make_placement(pname, cpus));
               BenchSpec spec;
               spec.workload = wname;
@@ -523,7 +606,10 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
               spec.verify = s.verify;
               IPCB_TRY(spec.mode, parse_copy_mode(mode));
               spec.placement = pl;
-              spec.fan = w->fans_out ? s.fan : 1;
+              spec.fan = v.fan;
+              spec.rate = v.rate;
+              spec.sweep = v.sweep;
+              if (v.rate != 0) spec.fixed_iterations = rate_messages(v.rate, s.min_time_s);
               spec.sleep_ns = s.sleep_us * 1000;
               spec.spin_ns = s.spin_us * 1000;
               spec.stall_ns = s.stall_ms * 1'000'000ULL;

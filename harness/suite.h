@@ -33,7 +33,11 @@ struct Suite {
   double min_time_s = 0.1;  // Google Benchmark's --benchmark_min_time
   int repetitions = 1;
   uint64_t stall_ms = 5000;
-  int fan = 2;             // peers of fanin/fanout
+  std::vector<int> fans = {2};  // peers of fanin/fanout: each value is a benchmark of its own
+  // Offered rates of the rate workload (messages per second), and whether a sweep up to
+  // saturation is asked for as well (see harness/rate_sweep.h); a suite without `rates` sweeps.
+  std::vector<uint64_t> rates;
+  bool rate_sweep = true;
   uint64_t sleep_us = 50;  // `sleep` waiter interval
   uint64_t spin_us = 20;   // `adaptive` waiter spin budget
   // When the physical floors are measured: "start" (once, at the start of the run), "each"
@@ -59,7 +63,8 @@ struct SuiteOverrides {
   std::optional<int> repetitions;
   std::optional<double> min_time_s;
   std::optional<uint64_t> stall_ms;
-  std::optional<int> fan;
+  std::vector<int> fans;           // --fan 1,2,4 (empty: the suite's)
+  std::vector<std::string> rates;  // --rate 10k,1M or sweep (empty: the suite's)
   std::optional<uint64_t> sleep_us, spin_us;
 };
 
@@ -73,6 +78,13 @@ Status apply_overrides(Suite& suite, const SuiteOverrides& o);
 // "64", "4K", "1M" (powers of 1024). Rejects 0, garbage and anything above kMaxPayload.
 inline constexpr size_t kMaxPayload = 64ull << 20;
 Result<size_t> parse_size(const std::string& text);
+// A size or a range "A..B": A, 2A, 4A, ... up to B (powers of two when A is one: "8..64M").
+Result<std::vector<size_t>> parse_size_item(const std::string& text);
+// Offered rates ("10k", "2.5M", ...) and "sweep": the rates, and whether a sweep was named.
+Result<std::pair<std::vector<uint64_t>, bool>> parse_rates(const std::vector<std::string>& texts);
+// Messages one call of the rate workload sends at `rate`: --min-time's worth, and at least
+// 2000 (for the tail percentiles) unless that would take more than 2 s.
+uint64_t rate_messages(uint64_t rate, double min_time_s);
 std::string size_label(size_t bytes);  // 65536 -> "64K"
 
 // The CPUs placements use: `cpus[0]` for the measured side, `cpus[1]` for the peers in `cross`.

@@ -10,6 +10,7 @@ namespace ipcb {
 Result<Measurement> measure_pingpong(Session& s, Loop& loop);
 Result<Measurement> measure_stream(Session& s, Loop& loop);
 Result<Measurement> measure_fanin(Session& s, Loop& loop);
+Result<Measurement> measure_rate(Session& s, Loop& loop);
 
 const std::vector<WorkloadInfo>& workloads() {
   static const std::vector<WorkloadInfo> kAll = {
@@ -23,6 +24,10 @@ const std::vector<WorkloadInfo>& workloads() {
        "the measured producer -> N consumer processes: shared memory writes each message once "
        "for all, kernel channels N times",
        PeerRole::kSink, true, true, true, measure_stream},
+      {"rate",
+       "open loop: send on a fixed schedule (--rate) whether or not earlier messages arrived; "
+       "latency from the intended send time (coordinated omission corrected) and the actual one",
+       PeerRole::kSink, false, false, true, measure_rate},
   };
   return kAll;
 }
@@ -113,6 +118,11 @@ Status finish(Session& s, Measurement& m, uint64_t own_verified) {
     m.verified = r.verified;
   }
   if (!m.has_rtt && w->peer_role != PeerRole::kSource) m.latency = r.latency;
+  if (r.paced) {  // the peer timed paced messages from their intended send time too
+    m.uncorrected = r.latency;
+    m.latency = r.intended;
+    m.has_uncorrected = true;
+  }
   m.peer_usage = r.usage;
   m.wait_mode = s.wait_mode();
   m.ring_bytes = s.ring_bytes();

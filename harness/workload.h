@@ -43,6 +43,15 @@ struct Measurement {
   double copies_per_msg = 0;   // copies per delivered message (2; 1 in place; 1 + 1/N broadcast)
   size_t ring_bytes = 0;       // shared memory: the measured side's ring (0: a kernel channel)
   bool broadcast = false;      // one write reached every peer
+  // rate (paced sends): `latency` is then from the intended send time (coordinated omission
+  // corrected) and `uncorrected` from the actual send; see harness/rate.h.
+  bool paced = false;
+  bool has_uncorrected = false;
+  uint64_t offered_rate = 0;   // messages per second the schedule offered
+  Histogram uncorrected;       // latency from the actual send
+  Histogram send_lag;          // actual send - intended send, per message
+  uint64_t backpressured = 0;  // messages that came due while a send waited (PaceStats)
+  uint64_t pace_poll_ns = 0;   // the sender's wall time polling the clock for due times
 };
 
 struct WorkloadInfo {

@@ -12,14 +12,14 @@ import re
 
 import matplotlib.pyplot as plt
 
-from reports import charts_answer, charts_dist, charts_size, compute
+from reports import charts_answer, charts_dist, charts_rate, charts_size, compute, rate
 from reports.chartkit import RC, Options
 
 CHART_FILE = re.compile(r'^(which_[a-z]+|latency_vs_cpu_[0-9A-Za-z]+|'
                         r'placement_[a-z]+_[0-9A-Za-z]+|latency_vs_size|throughput_vs_size|'
                         r'throughput_[0-9A-Za-z_]+|'
                         r'latency_cdf_[0-9A-Za-z]+|heatmap_(p50|mean)_[0-9A-Za-z]+|'
-                        r'ratio_[0-9A-Za-z]+|fan_scaling)\.(png|svg)$')
+                        r'ratio_[0-9A-Za-z]+|fan_scaling|rate_latency)\.(png|svg)$')
 
 
 def remove_old(out_dir):
@@ -53,8 +53,11 @@ def notes(sets) -> list:
     return out
 
 
-def _jobs(sets, size, workloads) -> list:
+def _jobs(everything, size) -> list:
     """The charts to draw, in report order: (function, arguments before opts)."""
+    sets = rate.without_rate(everything)  # rate has its own chart
+    workloads = sorted({e.key.workload for rs in sets for e in rs.entries},
+                       key=compute.workload_rank)
     jobs = [(charts_answer.which_mechanism, (sets, w)) for w in workloads]
     lat_w = next((w for w in ('pingpong', 'stream') if w in workloads), None)
     at = report_size(sets, lat_w, size) if lat_w else None
@@ -73,6 +76,7 @@ def _jobs(sets, size, workloads) -> list:
         jobs.append((charts_dist.heatmap, (sets, lat_w, at)))
         jobs.append((charts_dist.ratio_heatmap, (sets, lat_w, at)))
     jobs.append((charts_dist.fan_scaling, (sets,)))
+    jobs.append((charts_rate.latency_vs_load, (everything,)))
     return jobs
 
 
@@ -89,9 +93,7 @@ def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
     """Draws every chart the data allows into out_dir; returns [Chart] in report order. The
     charts are drawn by forked workers, one per CPU (each chart is the same bytes either way)."""
     opts = Options(out_dir, dpi or Options.dpi, metric, size)
-    workloads = sorted({e.key.workload for rs in sets for e in rs.entries},
-                       key=compute.workload_rank)
-    _WORK[:] = _jobs(sets, size, workloads)
+    _WORK[:] = _jobs(sets, size)
     try:
         workers = min(len(_WORK), len(os.sched_getaffinity(0)))
         if workers > 1:

@@ -41,10 +41,13 @@ class Key:
     placement: str = ''
     inplace: bool = False
     fan: int = 0              # fanin / fanout: the number of peers (0 for the others)
+    rate: int = 0             # rate: the offered messages per second (0 for the others)
 
     @property
     def name(self) -> str:
         parts = [self.workload, self.backend, self.sync, str(self.size)]
+        if self.rate:
+            parts.append(str(self.rate))
         if self.placement:
             parts.append(self.placement)
         if self.inplace:
@@ -151,13 +154,19 @@ _FAN_PART = re.compile(r'^fan(\d+)$')
 
 
 def parse_name(name: str, text: dict, fan=None) -> Key:
-    """Key from WORKLOAD/BACKEND/SYNC/SIZE[/PLACEMENT][/inplace][/fanN][/gbench suffixes];
-    `fan` (the entry's counter) sets a fanin / fanout key's peers when the name has none."""
+    """Key from WORKLOAD/BACKEND/SYNC/SIZE[/RATE][/PLACEMENT][/inplace][/fanN][/gbench
+    suffixes] (RATE: the rate workload's offered messages per second); `fan` (the entry's
+    counter) sets a fanin / fanout key's peers when the name has none."""
     parts = name.split('/')
     if len(parts) < 4 or not parts[3].isdigit():
         raise ValueError(name)
-    placement, inplace, peers = '', False, 0
-    for part in parts[4:]:
+    placement, inplace, peers, rate = '', False, 0, 0
+    rest = parts[4:]
+    if parts[0] == 'rate':
+        if not rest or not rest[0].isdigit() or int(rest[0]) == 0:
+            raise ValueError(name)
+        rate, rest = int(rest[0]), rest[1:]
+    for part in rest:
         if part == 'inplace':
             inplace = True
         elif part in PLACEMENTS:
@@ -169,7 +178,7 @@ def parse_name(name: str, text: dict, fan=None) -> Key:
     if parts[0] in FAN_WORKLOADS and not peers and isinstance(fan, (int, float)) and fan >= 1:
         peers = int(fan)
     return Key(parts[0], parts[1], parts[2], int(parts[3]), placement, inplace,
-               peers if parts[0] in FAN_WORKLOADS else 0)
+               peers if parts[0] in FAN_WORKLOADS else 0, rate)
 
 
 def _number(v):

@@ -6,6 +6,7 @@ failures and skips. Built once as blocks (render.py turns them into Markdown and
 from __future__ import annotations
 
 from reports import answers as ans, compute, context_info, fmt, metrics as mx, render
+from reports import rate as rate_report
 
 EXPLAIN = {
     'pingpong': 'One-way latency {stat} / p99 (half the round trip).',
@@ -175,8 +176,9 @@ def _conformance_blocks(conf) -> list:
 
 def blocks(sets, charts, notes=(), conformance=None, metric=mx.MEDIAN) -> list:
     """The whole report as blocks."""
+    everything, sets = sets, rate_report.without_rate(sets)  # rate: its own section
     out = [('h1', 'ipcbench results')]
-    for rs in sets:
+    for rs in everything:
         if len(sets) > 1:
             out.append(('p', f'**{rs.label}** (`{rs.path}`)'))
         out.append(('list', run_lines(rs)))
@@ -195,6 +197,7 @@ def blocks(sets, charts, notes=(), conformance=None, metric=mx.MEDIAN) -> list:
         out += [('h2', t.title),
                 ('p', EXPLAIN.get(t.workload, '').format(stat=stat) + ' '
                  + CPU_NOTE.format(how=how)), ('table', t.header, t.rows)]
+    out += rate_report.blocks(everything, metric)
     floors = [(rs, floor_blocks(rs)) for rs in sets]
     if any(b for _, b in floors):
         out += [('h2', 'Physical floors'),
@@ -207,7 +210,7 @@ def blocks(sets, charts, notes=(), conformance=None, metric=mx.MEDIAN) -> list:
             out += b
     out += _limit_blocks(sets)
     out += _conformance_blocks(conformance)
-    skipped, failed = problems(sets)
+    skipped, failed = problems(everything)
     if failed:
         out += [('h2', 'Failed'), ('list', failed)]
     if skipped:

@@ -63,7 +63,7 @@ const std::vector<BackendCase>& backend_cases() {
   return kAll;
 }
 
-const std::vector<std::string> kWorkloads = {"pingpong", "stream", "fanin", "fanout"};
+const std::vector<std::string> kWorkloads = {"pingpong", "stream", "fanin", "fanout", "rate"};
 const std::vector<std::string> kSizes = {"64", "4096"};
 
 class EveryBackend : public E2E, public ::testing::WithParamInterface<BackendCase> {};
@@ -76,9 +76,9 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
   // The full suite narrowed to this backend, one placement, small sizes and short runs of a
   // fixed length (--iterations: one call per benchmark, no sizing calls).
   std::vector<std::string> args = {
-      "run",   "--suite", "full", "--backend",    c.name, "--placement",   "cross", "--size",
-      "64,4K", "--fan",   "2",    "--iterations", "300",  "--repetitions", "1",     "--verify",
-      "full",  "--out",   out_};
+      "run",    "--suite",  "full",  "--backend", c.name,         "--placement", "cross",
+      "--size", "64,4K",    "--fan", "2",         "--iterations", "300",         "--repetitions",
+      "1",      "--verify", "full",  "--rate",    "20k",          "--out",       out_};
   Outcome o = run_ipcbench(args, env_, 280);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   nlohmann::json j = nlohmann::json::parse(read_file(out_ + "/bench.json"));
@@ -86,9 +86,11 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
   for (const auto& sy : c.syncs) {
     for (const auto& w : kWorkloads) {
       for (const auto& z : kSizes) {
-        std::string base = w + "/" + c.name + "/" + sy + "/" + z;
-        expected.insert(base);
-        if (c.shm) expected.insert(base + "/inplace");
+        // The rate workload names its offered rate, fanin and fanout their fan.
+        std::string base = w + "/" + c.name + "/" + sy + "/" + z + (w == "rate" ? "/20000" : "");
+        const std::string fan = w.starts_with("fan") ? "/fan2" : "";
+        expected.insert(base + fan);
+        if (c.shm) expected.insert(base + "/inplace" + fan);
       }
     }
   }
@@ -111,7 +113,7 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
     EXPECT_GT(b["latency_p50_ns"].get<double>(), 0);
     EXPECT_LE(b["latency_p50_ns"].get<double>(), b["latency_p99_ns"].get<double>());
     EXPECT_GT(b["bytes_per_second"].get<double>(), 0);
-    bool inplace = name.ends_with("/inplace");
+    bool inplace = name.find("/inplace") != std::string::npos;
     bool broadcast = c.shm && name.rfind("fanout/", 0) == 0;  // one write for both peers
     EXPECT_EQ(b["copy_mode"], inplace ? "inplace" : "copy");
     EXPECT_EQ(b["copies_per_msg"].get<double>(), inplace ? 1 : broadcast ? 1.5 : 2);

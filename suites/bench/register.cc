@@ -46,6 +46,28 @@ double per(uint64_t value, uint64_t messages) {
   return messages == 0 ? 0.0 : static_cast<double>(value) / static_cast<double>(messages);
 }
 
+constexpr double kSaturatedBelow = 0.95;
+
+// The rate workload: offered against achieved, back-pressure, the sender's lag behind its
+// schedule and the latency from the actual send beside the corrected `latency_*`.
+void set_paced(benchmark::State& state, const BenchSpec& spec, const Measurement& m) {
+  const double offered = static_cast<double>(m.offered_rate);
+  const double achieved = rate(m.messages, m.elapsed_ns);
+  state.counters["offered_rate"] = offered;
+  state.counters["achieved_rate"] = achieved;
+  // Below 95% of the offered rate the mechanism (or the sender) cannot keep up: the backlog
+  // and the corrected latency grow for as long as the run lasts.
+  state.counters["saturated"] = achieved < kSaturatedBelow * offered ? 1 : 0;
+  state.counters["backpressured"] = static_cast<double>(m.backpressured);
+  state.counters["backpressured_fraction"] = per(m.backpressured, m.messages);
+  state.counters["send_lag_p50_ns"] = static_cast<double>(m.send_lag.percentile(0.50));
+  state.counters["send_lag_p99_ns"] = static_cast<double>(m.send_lag.percentile(0.99));
+  state.counters["send_lag_max_ns"] = static_cast<double>(m.send_lag.max());
+  state.counters["pace_poll_ns_per_msg"] = per(m.pace_poll_ns, m.messages);
+  if (spec.probed_capacity > 0) state.counters["probed_capacity"] = spec.probed_capacity;
+  if (m.has_uncorrected) set_percentiles(state, "uncorrected", m.uncorrected);
+}
+
 // The fairness contract: how both sides waited and what each delivered message cost them.
 void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurement& m) {
   state.counters["copies_per_msg"] = m.copies_per_msg;
@@ -59,6 +81,7 @@ void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurem
   state.counters["ivcsw_self_per_msg"] = per(m.self_usage.involuntary_switches, m.messages);
   state.counters["ivcsw_peer_per_msg"] = per(m.peer_usage.involuntary_switches, m.messages);
   state.counters["fan"] = spec.fan;
+  if (m.paced) set_paced(state, spec, m);
   if (spec.inject_ns != 0) state.counters["inject_ns"] = static_cast<double>(spec.inject_ns);
   state.SetLabel(m.wait_mode + " wait, " + copy_mode_name(spec.mode) + ", " + spec.placement.name);
 }
@@ -151,6 +174,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
   hist = {
       {"name", spec.name()}, {"repetition_index", rep}, {"latency", histogram_to_json(m->latency)}};
   if (m->has_rtt) hist["rtt"] = histogram_to_json(m->rtt);
+  if (m->has_uncorrected) hist["uncorrected"] = histogram_to_json(m->uncorrected);
   state.counters["latency_samples"] = static_cast<double>(m->latency.count());
   state.counters["latency_sample_every"] = static_cast<double>(m->sample_every);
   // Rates are computed from our own elapsed time, the same the manual timer was given.
@@ -218,7 +242,8 @@ void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
             run_one(st, spec, rep, all_cpus, fl, each_budget_s, tally);
           });
       b->UseManualTime()->Unit(benchmark::kMicrosecond);
-      if (iterations != 0) b->Iterations(static_cast<benchmark::IterationCount>(iterations));
+      const uint64_t n = iterations != 0 ? iterations : spec.fixed_iterations;
+      if (n != 0) b->Iterations(static_cast<benchmark::IterationCount>(n));
     }
   }
 }

@@ -37,6 +37,10 @@ run "$fx/sizes" --suite "$tmp/sizes.toml"
 # fan4: the same fan workloads with four peers (scaling across two folders).
 run "$fx/fan4" --workload fanin,fanout --backend posix_shm,pipe --sync futex,block --size 4K \
   --fan 4 --min-time 0.01
+# rate: the open-loop rate workload at three offered rates, the last beyond what a pipe carries
+# here (saturated), shared memory with futex below its saturation.
+run "$fx/rate" --workload rate --backend pipe,posix_shm --sync block,futex --size 64 \
+  --rate 10k,100k,5M --min-time 0.05 --placement cross
 # placements: both placements and both copy modes, so names carry /PLACEMENT and /inplace.
 run "$fx/placements" --workload pingpong --backend posix_shm --sync futex --size 64 \
   --mode copy,inplace --placement cross,same --min-time 0.01
