@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
@@ -146,35 +147,39 @@ TEST(Fifo, BlockingOpenInterruptedBySignalFailsEintr) {
   EXPECT_EQ(r.code, EINTR) << r.describe();
 }
 
-// fifo(7): the kernel passes the data internally; the FIFO file has no contents (size 0).
-TEST(Fifo, DataPassesWithoutFileContents) {
-  CONFORM_MAN("fifo(7)");
+// Data written to a FIFO open at both ends (O_NONBLOCK) is read back whole:
+//   - fifo(7): the kernel passes it internally; the FIFO file has no contents (size 0);
+//   - unlink(2): a removed FIFO stays in existence while it is open: data still passes.
+struct PassCase {
+  CaseInfo info;
+  bool unlink;  // remove the FIFO before writing
+  const char* data;
+  bool check_size;  // stat(2) shows size 0 after the write
+};
+void data_passes(const PassCase& c) {
   FifoPath f;
   ASSERT_TRUE(f.ok);
   Fd r(::open(f.path.c_str(), O_RDONLY | O_NONBLOCK));
   Fd w(::open(f.path.c_str(), O_WRONLY | O_NONBLOCK));
   ASSERT_TRUE(r.get() >= 0 && w.get() >= 0);
-  ASSERT_EQ(::write(w.get(), "hello", 5), 5);
-  struct stat st {};
-  ASSERT_EQ(::stat(f.path.c_str(), &st), 0);
-  EXPECT_EQ(st.st_size, 0);
+  if (c.unlink) {
+    ASSERT_EQ(::unlink(f.path.c_str()), 0);
+  }
+  const auto n = static_cast<ssize_t>(std::strlen(c.data));
+  ASSERT_EQ(::write(w.get(), c.data, n), n);
+  if (c.check_size) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0);
+  }
   char buf[8];
-  EXPECT_EQ(::read(r.get(), buf, sizeof buf), 5);
+  EXPECT_EQ(::read(r.get(), buf, sizeof buf), n);
 }
-
-// unlink(2): a removed FIFO stays in existence while it is open: data still passes.
-TEST(Fifo, UnlinkedFifoKeepsPassingDataWhileOpen) {
-  CONFORM_MAN("unlink(2)");
-  FifoPath f;
-  ASSERT_TRUE(f.ok);
-  Fd r(::open(f.path.c_str(), O_RDONLY | O_NONBLOCK));
-  Fd w(::open(f.path.c_str(), O_WRONLY | O_NONBLOCK));
-  ASSERT_TRUE(r.get() >= 0 && w.get() >= 0);
-  ASSERT_EQ(::unlink(f.path.c_str()), 0);
-  ASSERT_EQ(::write(w.get(), "abc", 3), 3);
-  char buf[8];
-  EXPECT_EQ(::read(r.get(), buf, sizeof buf), 3);
-}
+const PassCase kPass[] = {
+    {{"DataPassesWithoutFileContents", "fifo(7)"}, false, "hello", true},
+    {{"UnlinkedFifoKeepsPassingDataWhileOpen", "unlink(2)"}, true, "abc", false},
+};
+CONFORM_CASES("Fifo", kPass, data_passes);
 
 }  // namespace
 }  // namespace ipcb::conform

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
@@ -249,23 +250,24 @@ TEST(Pipe, PollReportsPollinOnlyWithData) {
   EXPECT_EQ(poll_one(p.r.get(), POLLIN), POLLIN);
 }
 
-// poll(2): POLLHUP on the read end once the peer closed the write end.
-TEST(Pipe, PollReportsPollhupWhenWriterCloses) {
-  CONFORM_MAN("poll(2)");
+// poll(2): once one end of a pipe is closed, poll on the other reports it: POLLHUP on the read
+// end once the peer closed the write end; POLLERR on the write end once the read end is closed.
+struct PollAfterCloseCase {
+  CaseInfo info;
+  bool close_writer;  // close the write end and poll the read end (else the reverse)
+  short events, want;
+};
+void poll_after_close(const PollAfterCloseCase& c) {
   PipeFds p;
   ASSERT_TRUE(p.ok);
-  p.w.reset();
-  EXPECT_TRUE(poll_one(p.r.get(), POLLIN) & POLLHUP);
+  (c.close_writer ? p.w : p.r).reset();
+  EXPECT_TRUE(poll_one((c.close_writer ? p.r : p.w).get(), c.events) & c.want);
 }
-
-// poll(2): POLLERR on the write end of a pipe whose read end has been closed.
-TEST(Pipe, PollReportsPollerrWhenReaderCloses) {
-  CONFORM_MAN("poll(2)");
-  PipeFds p;
-  ASSERT_TRUE(p.ok);
-  p.r.reset();
-  EXPECT_TRUE(poll_one(p.w.get(), POLLOUT) & POLLERR);
-}
+const PollAfterCloseCase kPollAfterClose[] = {
+    {{"PollReportsPollhupWhenWriterCloses", "poll(2)"}, true, POLLIN, POLLHUP},
+    {{"PollReportsPollerrWhenReaderCloses", "poll(2)"}, false, POLLOUT, POLLERR},
+};
+CONFORM_CASES("Pipe", kPollAfterClose, poll_after_close);
 
 // select(2): the write end is writable while the pipe has room and not once it is full.
 TEST(Pipe, SelectReportsWritableUntilFull) {

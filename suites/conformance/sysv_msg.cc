@@ -12,8 +12,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -32,7 +34,68 @@ bool set_qbytes(int id, msglen_t bytes) {
   return ::msgctl(id, IPC_SET, &ds) == 0;
 }
 
+// A sender on a full queue (msg_qbytes 8, holding 8 bytes) or a receiver on an empty one,
+// without IPC_NOWAIT, sleeps in the call; what wakes it, once it is seen blocked there:
+//   - msgrcv(2), msgsnd(2): the queue's removal: the call fails with EIDRM;
+//   - msgsnd(2): a receive that frees space: the message is then queued;
+//   - msgrcv(2), msgsnd(2): a signal caught (handler without SA_RESTART): the call fails with
+//     EINTR, and a sender's message is not queued.
+enum class Wake { kRemove, kReceive, kSignal };
+struct BlockedCase {
+  CaseInfo info;
+  bool send;  // the blocked call is msgsnd (else msgrcv)
+  Wake wake;
+  int err;  // what the call fails with (0: it succeeds)
+};
+void blocked_call_woken(const BlockedCase& c) {
+  MsgQueue q;
+  ASSERT_GE(q.id(), 0) << q.error();
+  if (c.send) {
+    ASSERT_TRUE(set_qbytes(q.id(), 8)) << std::strerror(errno);
+    ASSERT_EQ(msg_send(q.id(), 1, "first..."), 0) << std::strerror(errno);
+  }
+  ChildResult r = run_in_child(
+      [&q, &c] {
+        std::optional<InterruptingSignal> sig;
+        if (c.wake == Wake::kSignal) sig.emplace(SIGUSR1);
+        pthread_t self = ::pthread_self();
+        auto call = [&q, &c] {
+          return c.send ? failed_with(msg_send(q.id(), 2, "second..", 0))
+                        : msg_receive(q.id(), 0, 16, 0).err;
+        };
+        auto wake = [&q, &c, self] {
+          if (c.wake == Wake::kRemove) ::msgctl(q.id(), IPC_RMID, nullptr);
+          if (c.wake == Wake::kReceive) msg_receive(q.id(), 0, 16);
+          if (c.wake == Wake::kSignal) ::pthread_kill(self, SIGUSR1);
+        };
+        return c.send ? when_blocked(call, IPCB_MSGSND_CALLS, wake)
+                      : when_blocked(call, IPCB_MSGRCV_CALLS, wake);
+      },
+      kChildTimeoutMs);
+  EXPECT_EQ(r.describe(), exited_with(c.err)) << kBlockedHelp;
+  if (c.send && c.wake == Wake::kReceive) {
+    Received left = msg_receive(q.id(), 0, 16);
+    EXPECT_EQ(left.type, 2);
+    EXPECT_EQ(msg_stat(q.id()).msg_qnum, 0u);
+  }
+  if (c.send && c.wake == Wake::kSignal) {
+    EXPECT_EQ(msg_stat(q.id()).msg_qnum, 1u);
+  }
+}
+// clang-format off
+const BlockedCase kBlocked[] = {
+  {{"IpcRmidWakesBlockedReceiverWithEidrm", "msgrcv(2)", "M28"}, false, Wake::kRemove, EIDRM},
+  {{"IpcRmidWakesBlockedSenderWithEidrm", "msgsnd(2)", "M15"}, true, Wake::kRemove, EIDRM},
+  {{"SenderOnFullQueueBlocksUntilSpaceFrees", "msgsnd(2)"}, true, Wake::kReceive, 0},
+  {{"BlockedReceiveInterruptedBySignalFailsEintr", "msgrcv(2)", "M27"}, false, Wake::kSignal,
+   EINTR},
+  {{"BlockedSendInterruptedBySignalFailsEintr", "msgsnd(2)", "M14"}, true, Wake::kSignal, EINTR},
+};
+// clang-format on
+
 }  // namespace
+
+CONFORM_CASES("SysvMsg", kBlocked, blocked_call_woken);
 
 // msgget(2): IPC_CREAT|IPC_EXCL on a key that has a queue fails with EEXIST.
 TEST(SysvMsg, ExclusiveCreateOnExistingKeyFailsEexist) {
@@ -94,39 +157,6 @@ TEST(SysvMsg, IpcRmidIsImmediate) {
   EXPECT_EQ(msg_receive(q.id(), 0, 64).err, EINVAL);
 }
 
-// msgrcv(2): a receiver sleeping on an empty queue when it is removed fails with EIDRM. The
-// removal comes once the receiver is seen blocked in msgrcv.
-TEST(SysvMsg, IpcRmidWakesBlockedReceiverWithEidrm) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M28");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ChildResult r = run_in_child(
-      [&q] {
-        return when_blocked([&q] { return msg_receive(q.id(), 0, 16, 0).err; }, IPCB_MSGRCV_CALLS,
-                            [&q] { ::msgctl(q.id(), IPC_RMID, nullptr); });
-      },
-      kChildTimeoutMs);
-  EXPECT_EQ(r.describe(), exited_with(EIDRM)) << kBlockedHelp;
-}
-
-// msgsnd(2): a sender sleeping on a full queue when it is removed fails with EIDRM.
-TEST(SysvMsg, IpcRmidWakesBlockedSenderWithEidrm) {
-  CONFORM_MAN("msgsnd(2)");
-  CONFORM_ROWS("M15");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_TRUE(set_qbytes(q.id(), 8)) << std::strerror(errno);
-  ASSERT_EQ(msg_send(q.id(), 1, "12345678"), 0) << std::strerror(errno);
-  ChildResult r = run_in_child(
-      [&q] {
-        return when_blocked([&q] { return failed_with(msg_send(q.id(), 1, "x", 0)); },
-                            IPCB_MSGSND_CALLS, [&q] { ::msgctl(q.id(), IPC_RMID, nullptr); });
-      },
-      kChildTimeoutMs);
-  EXPECT_EQ(r.describe(), exited_with(EIDRM)) << kBlockedHelp;
-}
-
 // msgsnd(2): a queue holds up to msg_qbytes bytes; exactly filling it succeeds, and a send past
 // it with IPC_NOWAIT fails with EAGAIN.
 TEST(SysvMsg, FullQueueWithNowaitFailsEagain) {
@@ -137,26 +167,6 @@ TEST(SysvMsg, FullQueueWithNowaitFailsEagain) {
   ASSERT_TRUE(set_qbytes(q.id(), 64)) << std::strerror(errno);
   EXPECT_EQ(msg_send(q.id(), 1, std::string(64, 'f')), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(msg_send(q.id(), 1, "x")), EAGAIN);
-}
-
-// msgsnd(2): without IPC_NOWAIT a sender on a full queue blocks until space frees up, then
-// its message is queued.
-TEST(SysvMsg, SenderOnFullQueueBlocksUntilSpaceFrees) {
-  CONFORM_MAN("msgsnd(2)");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_TRUE(set_qbytes(q.id(), 8)) << std::strerror(errno);
-  ASSERT_EQ(msg_send(q.id(), 1, "first..."), 0) << std::strerror(errno);
-  ChildResult r = run_in_child(
-      [&q] {
-        return when_blocked([&q] { return failed_with(msg_send(q.id(), 2, "second..", 0)); },
-                            IPCB_MSGSND_CALLS, [&q] { msg_receive(q.id(), 0, 16); });
-      },
-      kChildTimeoutMs);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kBlockedHelp;
-  Received left = msg_receive(q.id(), 0, 16);
-  EXPECT_EQ(left.type, 2);
-  EXPECT_EQ(msg_stat(q.id()).msg_qnum, 0u);
 }
 
 // msgsnd(2): MSGMAX (kernel.msgmax) is the largest message: exactly at it succeeds, one byte
@@ -185,45 +195,6 @@ TEST(SysvMsg, NonpositiveTypeFailsEinval) {
   ASSERT_GE(q.id(), 0) << q.error();
   EXPECT_EQ(failed_with(msg_send(q.id(), 0, "zero")), EINVAL);
   EXPECT_EQ(failed_with(msg_send(q.id(), -1, "negative")), EINVAL);
-}
-
-// msgrcv(2): a receiver sleeping on an empty queue that catches a signal (handler without
-// SA_RESTART) fails with EINTR. The signal comes once the receiver is seen blocked in msgrcv.
-TEST(SysvMsg, BlockedReceiveInterruptedBySignalFailsEintr) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M27");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ChildResult r = run_in_child(
-      [&q] {
-        InterruptingSignal sig(SIGUSR1);
-        pthread_t self = ::pthread_self();
-        return when_blocked([&q] { return msg_receive(q.id(), 0, 16, 0).err; }, IPCB_MSGRCV_CALLS,
-                            [self] { ::pthread_kill(self, SIGUSR1); });
-      },
-      kChildTimeoutMs);
-  EXPECT_EQ(r.describe(), exited_with(EINTR)) << kBlockedHelp;
-}
-
-// msgsnd(2): a sender sleeping on a full queue that catches a signal fails with EINTR, and its
-// message is not queued.
-TEST(SysvMsg, BlockedSendInterruptedBySignalFailsEintr) {
-  CONFORM_MAN("msgsnd(2)");
-  CONFORM_ROWS("M14");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_TRUE(set_qbytes(q.id(), 8)) << std::strerror(errno);
-  ASSERT_EQ(msg_send(q.id(), 1, "12345678"), 0) << std::strerror(errno);
-  ChildResult r = run_in_child(
-      [&q] {
-        InterruptingSignal sig(SIGUSR1);
-        pthread_t self = ::pthread_self();
-        return when_blocked([&q] { return failed_with(msg_send(q.id(), 1, "x", 0)); },
-                            IPCB_MSGSND_CALLS, [self] { ::pthread_kill(self, SIGUSR1); });
-      },
-      kChildTimeoutMs);
-  EXPECT_EQ(r.describe(), exited_with(EINTR)) << kBlockedHelp;
-  EXPECT_EQ(msg_stat(q.id()).msg_qnum, 1u);
 }
 
 // msgsnd(2): a msgp that is NULL or points to an inaccessible page fails with EFAULT.

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -26,17 +27,73 @@ void fill_sample(int id) {
     ASSERT_EQ(msg_send(id, type, text), 0) << std::strerror(errno);
 }
 
-// msgrcv(2) with `msgtyp` and `flags` on the sample queue takes the message `want_text`.
-void expect_selects(long msgtyp, int flags, long want_type, const std::string& want_text) {
+// msgrcv(2) with IPC_NOWAIT, `msgtyp` and `flags` on the sample queue takes the first message
+// that the type selects:
+//   - msgtyp 0: the first message in the queue;
+//   - msgtyp > 0: the first message of that type;
+//   - msgtyp < 0: the first message of the lowest type <= |msgtyp|;
+//   - MSG_EXCEPT and msgtyp > 0: the first message not of that type.
+struct SelectCase {
+  CaseInfo info;
+  long msgtyp;
+  int flags;
+  long want_type;
+  const char* want_text;
+};
+void selects(const SelectCase& c) {
   MsgQueue q;
   ASSERT_GE(q.id(), 0) << q.error();
   ASSERT_NO_FATAL_FAILURE(fill_sample(q.id()));
-  Received r = msg_receive(q.id(), msgtyp, 16, IPC_NOWAIT | flags);
+  Received r = msg_receive(q.id(), c.msgtyp, 16, IPC_NOWAIT | c.flags);
   ASSERT_EQ(r.err, 0) << std::strerror(r.err);
-  EXPECT_EQ(r.type, want_type);
-  EXPECT_EQ(r.text, want_text);
+  EXPECT_EQ(r.type, c.want_type);
+  EXPECT_EQ(r.text, c.want_text);
   EXPECT_EQ(msg_stat(q.id()).msg_qnum, 3u);
 }
+const SelectCase kSelect[] = {
+    {{"TypeZeroTakesFirstMessage", "msgrcv(2)", "M29"}, 0, 0, 3, "a"},
+    {{"PositiveTypeTakesFirstOfThatType", "msgrcv(2)", "M30"}, 2, 0, 2, "b"},
+    {{"NegativeTypeTakesLowestTypeUpToAbs", "msgrcv(2)", "M31"}, -3, 0, 2, "b"},
+    {{"MsgExceptTakesFirstOfAnotherType", "msgrcv(2)", "M32"}, 3, MSG_EXCEPT, 2, "b"},
+};
+
+// msgrcv(2) with IPC_NOWAIT fails:
+//   - a NULL msgp with EFAULT (when there is a message to copy out);
+//   - a msgsz below 0 with EINVAL;
+//   - a message longer than msgsz, without MSG_NOERROR, with E2BIG, and it stays on the queue.
+struct ReceiveErrorCase {
+  CaseInfo info;
+  const char* queued;  // the message of type 1 on the queue (nullptr: none)
+  bool null_buffer;
+  size_t size;
+  int err;
+  bool kept;  // the message is still on the queue
+};
+void receive_fails(const ReceiveErrorCase& c) {
+  MsgQueue q;
+  ASSERT_GE(q.id(), 0) << q.error();
+  if (c.queued != nullptr) {
+    ASSERT_EQ(msg_send(q.id(), 1, c.queued), 0) << std::strerror(errno);
+  }
+  struct {
+    long type;
+    char text[16];
+  } buf{};
+  void* p = c.null_buffer ? nullptr : &buf;
+  EXPECT_EQ(failed_with(::msgrcv(q.id(), p, c.size, 0, IPC_NOWAIT)), c.err);
+  if (c.kept) {
+    EXPECT_EQ(msg_stat(q.id()).msg_qnum, 1u);
+  }
+}
+// clang-format off
+const ReceiveErrorCase kReceiveErrors[] = {
+  {{"ReceiveIntoNullBufferFailsEfault", "msgrcv(2)", "M19"}, "data", true, 16, EFAULT, false},
+  {{"NegativeReceiveSizeFailsEinval", "msgrcv(2)", "M21"}, nullptr, false, static_cast<size_t>(-1),
+   EINVAL, false},
+  {{"ReceiveTooSmallFailsE2bigAndKeepsMessage", "msgrcv(2)", "M17"}, "0123456789", false, 5, E2BIG,
+   true},
+};
+// clang-format on
 
 // The text of message `k` on queue `q` in the stress test: 1 to 200 bytes, all derived from k.
 std::string stress_text(int q, int k) {
@@ -62,6 +119,9 @@ int stress_side(int q, int id, bool send) {
 
 }  // namespace
 
+CONFORM_CASES("SysvMsg", kReceiveErrors, receive_fails);
+CONFORM_CASES("SysvMsg", kSelect, selects);
+
 // msgrcv(2): with IPC_NOWAIT and no message of the requested type, fails with ENOMSG (not
 // EAGAIN): on an empty queue; with only type 2 queued, for type 3, for type -1 (lowest type
 // <= 1) and for type -1 with MSG_EXCEPT (a negative type ignores MSG_EXCEPT). The type-2 message
@@ -77,38 +137,6 @@ TEST(SysvMsg, NowaitReceiveWithoutMatchFailsEnomsg) {
   EXPECT_EQ(msg_receive(q.id(), -1, 16).err, ENOMSG);
   EXPECT_EQ(msg_receive(q.id(), -1, 16, IPC_NOWAIT | MSG_EXCEPT).err, ENOMSG);
   EXPECT_EQ(msg_receive(q.id(), 2, 16).text, "two");
-}
-
-// msgrcv(2): a NULL msgp fails with EFAULT (when there is a message to copy out).
-TEST(SysvMsg, ReceiveIntoNullBufferFailsEfault) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M19");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_EQ(msg_send(q.id(), 1, "data"), 0) << std::strerror(errno);
-  EXPECT_EQ(failed_with(::msgrcv(q.id(), nullptr, 16, 0, IPC_NOWAIT)), EFAULT);
-}
-
-// msgrcv(2): a msgsz below 0 fails with EINVAL.
-TEST(SysvMsg, NegativeReceiveSizeFailsEinval) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M21");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  long buf[4] = {};
-  EXPECT_EQ(failed_with(::msgrcv(q.id(), buf, static_cast<size_t>(-1), 0, IPC_NOWAIT)), EINVAL);
-}
-
-// msgrcv(2): a message longer than msgsz, without MSG_NOERROR, fails with E2BIG and stays on
-// the queue.
-TEST(SysvMsg, ReceiveTooSmallFailsE2bigAndKeepsMessage) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M17");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_EQ(msg_send(q.id(), 1, "0123456789"), 0) << std::strerror(errno);
-  EXPECT_EQ(msg_receive(q.id(), 0, 5).err, E2BIG);
-  EXPECT_EQ(msg_stat(q.id()).msg_qnum, 1u);
 }
 
 // msgrcv(2): with MSG_NOERROR a longer message is truncated to msgsz and the rest is lost.
@@ -139,34 +167,6 @@ TEST(SysvMsg, MessageBoundariesArePreserved) {
   Received empty = msg_receive(q.id(), 0, 64);
   EXPECT_EQ(empty.err, 0);
   EXPECT_EQ(empty.text, "");
-}
-
-// msgrcv(2): msgtyp 0 reads the first message in the queue.
-TEST(SysvMsg, TypeZeroTakesFirstMessage) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M29");
-  expect_selects(0, 0, 3, "a");
-}
-
-// msgrcv(2): msgtyp > 0 reads the first message of that type.
-TEST(SysvMsg, PositiveTypeTakesFirstOfThatType) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M30");
-  expect_selects(2, 0, 2, "b");
-}
-
-// msgrcv(2): msgtyp < 0 reads the first message of the lowest type <= |msgtyp|.
-TEST(SysvMsg, NegativeTypeTakesLowestTypeUpToAbs) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M31");
-  expect_selects(-3, 0, 2, "b");
-}
-
-// msgrcv(2): with MSG_EXCEPT and msgtyp > 0, reads the first message not of that type.
-TEST(SysvMsg, MsgExceptTakesFirstOfAnotherType) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M32");
-  expect_selects(3, MSG_EXCEPT, 2, "b");
 }
 
 // msgrcv(2): messages of one type come out in the order they were sent.

@@ -14,9 +14,11 @@
 #include <chrono>
 #include <cstring>
 #include <future>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -35,41 +37,107 @@ int semvmx() {
   return ::semctl(0, 0, IPC_INFO, a) >= 0 ? info.semvmx : 0;
 }
 
-}  // namespace
-
-// semop(2): a caller sleeping in semop when the set is removed fails with EIDRM, whether it
-// waits to decrement or for zero. The removal comes once the caller is seen blocked in semop.
-TEST(SysvSem, IpcRmidWakesBlockedSemopWithEidrm) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E19");
+// A caller sleeping in semop(2), once it is seen blocked there:
+//   - when the set is removed fails with EIDRM, whether it waits to decrement or for zero;
+//   - when it catches a signal (handler without SA_RESTART) fails with EINTR, and no longer
+//     counts in GETNCNT.
+struct BlockedCase {
+  CaseInfo info;
+  bool also_zero;  // also a wait for zero (the decrement is always checked)
+  bool signal;     // woken by a signal (else by IPC_RMID)
+  int err;
+};
+void blocked_semop_woken(const BlockedCase& c) {
   for (short op : {-1, 0}) {
+    if (op == 0 && !c.also_zero) break;
     SCOPED_TRACE(op == 0 ? "wait for zero" : "decrement");
     SemSet s(1);
     ASSERT_GE(s.id(), 0) << s.error();
     ASSERT_EQ(semctl_setval(s.id(), 0, op == 0 ? 1 : 0), 0);
     int id = s.id();
+    const bool signal = c.signal;
     ChildResult r = run_in_child(
-        [id, op] {
+        [id, op, signal] {
+          std::optional<InterruptingSignal> sig;
+          if (signal) sig.emplace(SIGUSR1);
+          pthread_t self = ::pthread_self();
           return when_blocked([id, op] { return failed_with(semop_one(id, 0, op, 0)); },
-                              IPCB_SEMOP_CALLS, [id] { ::semctl(id, 0, IPC_RMID); });
+                              IPCB_SEMOP_CALLS,
+                              [id, self, signal] {
+                                if (signal) {
+                                  ::pthread_kill(self, SIGUSR1);
+                                } else {
+                                  ::semctl(id, 0, IPC_RMID);
+                                }
+                              });
         },
         kChildTimeoutMs);
-    EXPECT_EQ(r.describe(), exited_with(EIDRM)) << kBlockedHelp;
+    EXPECT_EQ(r.describe(), exited_with(c.err)) << kBlockedHelp;
+    if (c.signal) {
+      EXPECT_EQ(semctl_get(id, 0, GETNCNT), 0);
+    }
   }
 }
+const BlockedCase kBlocked[] = {
+    {{"IpcRmidWakesBlockedSemopWithEidrm", "semop(2)", "E19"}, true, false, EIDRM},
+    {{"BlockedSemopInterruptedBySignalFailsEintr", "semop(2)", "E20"}, false, true, EINTR},
+};
 
-// semop(2): a decrement that cannot proceed, with IPC_NOWAIT, fails with EAGAIN and changes
-// nothing.
-TEST(SysvSem, NowaitWouldBlockFailsEagain) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E16");
-  SemSet s(1);
+// semop(2) with IPC_NOWAIT fails, and the same call with a valid argument (the positive control)
+// succeeds:
+//   - a decrement that cannot proceed fails with EAGAIN and changes nothing;
+//   - nsops 0, or a semid below zero, fails with EINVAL;
+//   - a sem_num at or beyond the number of semaphores in the set fails with EFBIG, including
+//     65535 (what -1 becomes as an unsigned short).
+struct Semop {
+  bool bad_id;  // semid -1 (else the set's)
+  unsigned short num;
+  short op;
+  size_t nsops;
+};
+struct SemopErrorCase {
+  CaseInfo info;
+  int nsems, value;  // the set, and the value of its semaphore 0
+  int nbad;
+  Semop bad[2];  // the `nbad` failing calls
+  int err;
+  bool unchanged;  // then semaphore 0 still holds `value`
+  Semop control;
+};
+void semop_fails(const SemopErrorCase& c) {
+  SemSet s(c.nsems);
   ASSERT_GE(s.id(), 0) << s.error();
-  ASSERT_EQ(semctl_setval(s.id(), 0, 1), 0);
-  EXPECT_EQ(failed_with(semop_one(s.id(), 0, -2)), EAGAIN);
-  EXPECT_EQ(semctl_get(s.id(), 0), 1);
-  EXPECT_EQ(semop_one(s.id(), 0, -1), 0) << "control: " << std::strerror(errno);
+  if (c.value != 0) {
+    ASSERT_EQ(semctl_setval(s.id(), 0, c.value), 0);
+  }
+  auto call = [&s](const Semop& o) {
+    sembuf b{o.num, o.op, IPC_NOWAIT};
+    return ::semop(o.bad_id ? -1 : s.id(), &b, o.nsops);
+  };
+  for (int i = 0; i < c.nbad; ++i) {
+    const Semop& o = c.bad[i];
+    EXPECT_EQ(failed_with(call(o)), c.err) << "sem_num " << o.num << ", nsops " << o.nsops;
+  }
+  if (c.unchanged) {
+    EXPECT_EQ(semctl_get(s.id(), 0), c.value);
+  }
+  EXPECT_EQ(call(c.control), 0) << "control: " << std::strerror(errno);
 }
+// clang-format off
+const SemopErrorCase kSemopErrors[] = {
+  {{"NowaitWouldBlockFailsEagain", "semop(2)", "E16"}, 1, 1,
+   1, {{false, 0, -2, 1}}, EAGAIN, true, {false, 0, -1, 1}},
+  {{"ZeroNsopsOrNegativeIdFailsEinval", "semop(2)", "E12"}, 1, 0,
+   2, {{false, 0, 1, 0}, {true, 0, 1, 1}}, EINVAL, false, {false, 0, 1, 1}},
+  {{"SemNumOutOfRangeFailsEfbig", "semop(2)", "E14"}, 2, 0,
+   2, {{false, 2, 1, 1}, {false, 65535, 1, 1}}, EFBIG, false, {false, 1, 1, 1}},
+};
+// clang-format on
+
+}  // namespace
+
+CONFORM_CASES("SysvSem", kBlocked, blocked_semop_woken);
+CONFORM_CASES("SysvSem", kSemopErrors, semop_fails);
 
 // semop(2): semtimedop fails with EAGAIN (not ETIMEDOUT) once its relative time limit expires,
 // for a decrement and for a wait for zero, performing nothing.
@@ -104,26 +172,6 @@ TEST(SysvSem, SemtimedopBadTimeoutFailsEfault) {
   sembuf down{0, -1, 0};
   EXPECT_EQ(failed_with(::semtimedop(s.id(), &down, 1, static_cast<timespec*>(page.get()))),
             EFAULT);
-}
-
-// semop(2): a caller sleeping in semop that catches a signal (handler without SA_RESTART) fails
-// with EINTR. The signal comes once the caller is seen blocked in semop.
-TEST(SysvSem, BlockedSemopInterruptedBySignalFailsEintr) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E20");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
-  int id = s.id();
-  ChildResult r = run_in_child(
-      [id] {
-        InterruptingSignal sig(SIGUSR1);
-        pthread_t self = ::pthread_self();
-        return when_blocked([id] { return failed_with(semop_one(id, 0, -1, 0)); }, IPCB_SEMOP_CALLS,
-                            [self] { ::pthread_kill(self, SIGUSR1); });
-      },
-      kChildTimeoutMs);
-  EXPECT_EQ(r.describe(), exited_with(EINTR)) << kBlockedHelp;
-  EXPECT_EQ(semctl_get(id, 0, GETNCNT), 0);
 }
 
 // semctl(2): GETNCNT counts the processes waiting to decrement a semaphore, GETZCNT those
@@ -225,30 +273,6 @@ TEST(SysvSem, NsopsAboveSemopmFailsE2big) {
     return ::semop(id, ops.data(), ops.size()) == 0 ? 0 : child_fail(3, "SEMOPM operations");
   });
   EXPECT_EQ(r.describe(), exited_with(0)) << "1: semop; 2: semtimedop; 3: the control failed";
-}
-
-// semop(2): nsops 0, or a semid below zero, fails with EINVAL.
-TEST(SysvSem, ZeroNsopsOrNegativeIdFailsEinval) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E12");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
-  sembuf one{0, 1, IPC_NOWAIT};
-  EXPECT_EQ(failed_with(::semop(s.id(), &one, 0)), EINVAL);
-  EXPECT_EQ(failed_with(::semop(-1, &one, 1)), EINVAL);
-  EXPECT_EQ(::semop(s.id(), &one, 1), 0) << "control: " << std::strerror(errno);
-}
-
-// semop(2): a sem_num at or beyond the number of semaphores in the set fails with EFBIG,
-// including 65535 (what -1 becomes as an unsigned short).
-TEST(SysvSem, SemNumOutOfRangeFailsEfbig) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E14");
-  SemSet s(2);
-  ASSERT_GE(s.id(), 0) << s.error();
-  EXPECT_EQ(failed_with(semop_one(s.id(), 2, 1)), EFBIG);
-  EXPECT_EQ(failed_with(semop_one(s.id(), static_cast<unsigned short>(-1), 1)), EFBIG);
-  EXPECT_EQ(semop_one(s.id(), 1, 1), 0) << "control: " << std::strerror(errno);
 }
 
 // semop(2): an operation taking semval above SEMVMX (as IPC_INFO reports it) fails with ERANGE;

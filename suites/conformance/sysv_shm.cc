@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -31,41 +32,60 @@ std::optional<unsigned long long> shmmax() {
   return read_sysctl_u64("kernel.shmmax");
 }
 
+// shmget(2): the errors of a get or create:
+//   - IPC_CREAT|IPC_EXCL on a key that has a segment fails with EEXIST;
+//   - without IPC_CREAT, a key with no segment fails with ENOENT;
+//   - creating a segment smaller than SHMMIN (1 byte) fails with EINVAL;
+//   - creating a segment larger than SHMMAX (kernel.shmmax) fails with EINVAL;
+//   - opening an existing segment with a size greater than its size fails with EINVAL; a size
+//     up to its size succeeds (the positive control).
+enum class Size { kZero, kPage, kPagePlusOne, kAboveShmmax };
+struct ShmgetCase {
+  CaseInfo info;
+  bool existing;  // the key is that of a one-page segment (else a fresh key)
+  Size size;
+  int flags;
+  int err;
+  bool control = false;  // then shmget of the existing key with one page finds the segment
+};
+void shmget_fails(const ShmgetCase& c) {
+  size_t size = c.size == Size::kZero          ? 0
+                : c.size == Size::kPage        ? page_size()
+                : c.size == Size::kPagePlusOne ? page_size() + 1
+                                               : 0;
+  if (c.size == Size::kAboveShmmax) {
+    auto max = shmmax().value_or(0);
+    if (max == 0) CONFORM_SKIP("kernel.shmmax is not readable");
+    if (max >= SIZE_MAX) CONFORM_SKIP("kernel.shmmax is SIZE_MAX: no size is above it");
+    size = max + 1;
+  }
+  std::optional<ShmSegment> seg;
+  if (c.existing) {
+    seg.emplace(page_size());
+    ASSERT_GE(seg->id(), 0) << seg->error();
+  }
+  key_t key = seg ? seg->key() : unique_key();
+  Cleanup sweep = sweep_key(Sysv::kShm, key);
+  EXPECT_EQ(failed_with(::shmget(key, size, c.flags)), c.err);
+  if (c.control) {
+    EXPECT_EQ(::shmget(key, page_size(), 0600), seg->id());
+  }
+}
+constexpr int kCreate = IPC_CREAT | IPC_EXCL | 0600;
+// clang-format off
+const ShmgetCase kShmget[] = {
+  {{"ExclusiveCreateOnExistingKeyFailsEexist", "shmget(2)"}, true, Size::kPage, kCreate, EEXIST},
+  {{"OpenMissingKeyWithoutCreateFailsEnoent", "shmget(2)"}, false, Size::kPage, 0600, ENOENT},
+  {{"CreateBelowShmminFailsEinval", "shmget(2)", "S03"}, false, Size::kZero, kCreate, EINVAL},
+  {{"CreateAboveShmmaxFailsEinval", "shmget(2)"}, false, Size::kAboveShmmax, kCreate, EINVAL},
+  {{"OpenLargerThanExistingFailsEinval", "shmget(2)", "S05"}, true, Size::kPagePlusOne, 0600,
+   EINVAL, true},
+};
+// clang-format on
+
 }  // namespace
 
-// shmget(2): IPC_CREAT|IPC_EXCL on a key that has a segment fails with EEXIST.
-TEST(SysvShm, ExclusiveCreateOnExistingKeyFailsEexist) {
-  CONFORM_MAN("shmget(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  EXPECT_EQ(failed_with(::shmget(seg.key(), page_size(), IPC_CREAT | IPC_EXCL | 0600)), EEXIST);
-}
-
-// shmget(2): without IPC_CREAT, a key with no segment fails with ENOENT.
-TEST(SysvShm, OpenMissingKeyWithoutCreateFailsEnoent) {
-  CONFORM_MAN("shmget(2)");
-  EXPECT_EQ(failed_with(::shmget(unique_key(), page_size(), 0600)), ENOENT);
-}
-
-// shmget(2): creating a segment smaller than SHMMIN (1 byte) fails with EINVAL.
-TEST(SysvShm, CreateBelowShmminFailsEinval) {
-  CONFORM_MAN("shmget(2)");
-  CONFORM_ROWS("S03");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  EXPECT_EQ(failed_with(::shmget(key, 0, IPC_CREAT | IPC_EXCL | 0600)), EINVAL);
-}
-
-// shmget(2): creating a segment larger than SHMMAX (kernel.shmmax) fails with EINVAL.
-TEST(SysvShm, CreateAboveShmmaxFailsEinval) {
-  CONFORM_MAN("shmget(2)");
-  auto max = shmmax().value_or(0);
-  if (max == 0) CONFORM_SKIP("kernel.shmmax is not readable");
-  if (max >= SIZE_MAX) CONFORM_SKIP("kernel.shmmax is SIZE_MAX: no size is above it");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  EXPECT_EQ(failed_with(::shmget(key, max + 1, IPC_CREAT | IPC_EXCL | 0600)), EINVAL);
-}
+CONFORM_CASES("SysvShm", kShmget, shmget_fails);
 
 // shmget(2): SHMMAX is the largest size allowed: exactly at it succeeds, one byte past fails
 // with EINVAL. kernel.shmmax is lowered to 8192 in a child's own IPC namespace, so the host's
@@ -85,17 +105,6 @@ TEST(SysvShm, CreateExactlyAtShmmaxSucceedsOnePastFails) {
   SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
   EXPECT_EQ(r.describe(), exited_with(0))
       << "1: at shmmax failed; 2: shmmax + 1 did not fail EINVAL";
-}
-
-// shmget(2): opening an existing segment with a size greater than its size fails with EINVAL;
-// a size up to its size succeeds.
-TEST(SysvShm, OpenLargerThanExistingFailsEinval) {
-  CONFORM_MAN("shmget(2)");
-  CONFORM_ROWS("S05");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  EXPECT_EQ(failed_with(::shmget(seg.key(), page_size() + 1, 0600)), EINVAL);
-  EXPECT_EQ(::shmget(seg.key(), page_size(), 0600), seg.id());
 }
 
 // shmget(2): the contents of a new segment are initialised to zero.

@@ -16,9 +16,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 
@@ -61,7 +63,73 @@ char* free_range(size_t bytes) {
   return static_cast<char*>(p);
 }
 
+// shmat(2): on error shmat returns (void *) -1 with errno set to EINVAL for
+//   - an invalid shmid (-1);
+//   - a shmaddr that is not page-aligned, without SHM_RND;
+//   - SHM_REMAP with a NULL shmaddr.
+enum class Addr { kNull, kUnaligned };
+struct ShmatCase {
+  CaseInfo info;
+  bool bad_id;  // shmid -1 (else a one-page segment's)
+  Addr addr;
+  int flags;
+};
+void shmat_fails_einval(const ShmatCase& c) {
+  std::optional<ShmSegment> seg;
+  int id = -1;
+  if (!c.bad_id) {
+    seg.emplace(page_size());
+    ASSERT_GE(seg->id(), 0) << seg->error();
+    id = seg->id();
+  }
+  char* addr = nullptr;
+  if (c.addr == Addr::kUnaligned) {
+    char* base = free_range(2 * page_size());
+    ASSERT_NE(base, nullptr);
+    addr = base + 1;
+  }
+  void* p = ::shmat(id, addr, c.flags);
+  int err = errno;
+  Cleanup detach([p] {
+    if (p != kFailed) ::shmdt(p);
+  });
+  EXPECT_EQ(p, kFailed);
+  EXPECT_EQ(err, EINVAL);
+}
+// clang-format off
+const ShmatCase kShmatEinval[] = {
+  {{"ShmatBadIdReturnsMinusOneEinval", "shmat(2)", "S18"}, true, Addr::kNull, 0},
+  {{"ShmatUnalignedAddressWithoutRndFailsEinval", "shmat(2)", "S19"}, false, Addr::kUnaligned, 0},
+  {{"ShmRemapWithNullAddressFailsEinval", "shmat(2)"}, false, Addr::kNull, SHM_REMAP},
+};
+// clang-format on
+
+// shmat(2): an shmaddr that is a multiple of SHMLBA is used as it is, without SHM_RND; with
+// SHM_RND an address past it (by one byte) is rounded down to that multiple of SHMLBA.
+struct ShmatAtCase {
+  CaseInfo info;
+  int flags;
+  size_t past;  // how far past the SHMLBA multiple the shmaddr given lies
+};
+void attaches_at_shmlba_multiple(const ShmatAtCase& c) {
+  ShmSegment seg(page_size());
+  ASSERT_GE(seg.id(), 0) << seg.error();
+  char* base = free_range(3 * SHMLBA);
+  ASSERT_NE(base, nullptr);
+  char* want = base + SHMLBA;
+  ShmAttachment a(seg.id(), c.flags, want + c.past);
+  ASSERT_TRUE(a.ok()) << a.error();
+  EXPECT_EQ(a.data(), want);
+}
+const ShmatAtCase kShmatAt[] = {
+    {{"ShmRndRoundsAddressDownToShmlba", "shmat(2)", "S16"}, SHM_RND, 1},
+    {{"AlignedAddressIsUsedExactly", "shmat(2)", "S15"}, 0, 0},
+};
+
 }  // namespace
+
+CONFORM_CASES("SysvShm", kShmatEinval, shmat_fails_einval);
+CONFORM_CASES("SysvShm", kShmatAt, attaches_at_shmlba_multiple);
 
 // shmctl(2) NOTES: Linux lets a process attach, by id, a segment marked for destruction.
 TEST(SysvShm, AttachAfterIpcRmidAllowedOnLinux) {
@@ -74,42 +142,6 @@ TEST(SysvShm, AttachAfterIpcRmidAllowedOnLinux) {
   ShmAttachment second(seg.id());
   EXPECT_TRUE(second.ok()) << second.error();
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 2u);
-}
-
-// shmat(2): on error shmat returns (void *) -1 with errno set; an invalid shmid is EINVAL.
-TEST(SysvShm, ShmatBadIdReturnsMinusOneEinval) {
-  CONFORM_MAN("shmat(2)");
-  CONFORM_ROWS("S18");
-  void* p = ::shmat(-1, nullptr, 0);
-  int err = errno;
-  EXPECT_EQ(p, kFailed);
-  EXPECT_EQ(err, EINVAL);
-}
-
-// shmat(2): a shmaddr that is not page-aligned, without SHM_RND, fails with EINVAL.
-TEST(SysvShm, ShmatUnalignedAddressWithoutRndFailsEinval) {
-  CONFORM_MAN("shmat(2)");
-  CONFORM_ROWS("S19");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  char* base = free_range(2 * page_size());
-  ASSERT_NE(base, nullptr);
-  EXPECT_EQ(failed_with(::shmat(seg.id(), base + 1, 0)), EINVAL);
-}
-
-// shmat(2): with SHM_RND the address is rounded down to a multiple of SHMLBA.
-TEST(SysvShm, ShmRndRoundsAddressDownToShmlba) {
-  CONFORM_MAN("shmat(2)");
-  CONFORM_ROWS("S16");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  const size_t lba = SHMLBA;
-  char* base = free_range(3 * lba);
-  ASSERT_NE(base, nullptr);
-  char* want = base + lba;
-  ShmAttachment a(seg.id(), SHM_RND, want + 1);
-  ASSERT_TRUE(a.ok()) << a.error();
-  EXPECT_EQ(a.data(), want);
 }
 
 // shmat(2): attaching over an existing mapping fails with EINVAL unless SHM_REMAP is given,
@@ -128,14 +160,6 @@ TEST(SysvShm, ShmRemapReplacesExistingMapping) {
   ASSERT_TRUE(a.ok()) << a.error();
   EXPECT_EQ(a.data(), m);
   EXPECT_EQ(a.data()[0], 0);  // the segment's page, not the anonymous one
-}
-
-// shmat(2): SHM_REMAP with a NULL shmaddr fails with EINVAL.
-TEST(SysvShm, ShmRemapWithNullAddressFailsEinval) {
-  CONFORM_MAN("shmat(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  EXPECT_EQ(failed_with(::shmat(seg.id(), nullptr, SHM_REMAP)), EINVAL);
 }
 
 // shmat(2): with SHM_RDONLY the segment is attached for reading only; a write faults (SIGSEGV).
@@ -204,20 +228,6 @@ TEST(SysvShm, NullAddressAttachesWhereKernelChooses) {
   shmid_ds ds = shm_stat(seg.id());
   EXPECT_EQ(ds.shm_nattch, 1u);
   EXPECT_EQ(ds.shm_segsz, size);
-}
-
-// shmat(2): an shmaddr that is a multiple of SHMLBA is used as it is, without SHM_RND.
-TEST(SysvShm, AlignedAddressIsUsedExactly) {
-  CONFORM_MAN("shmat(2)");
-  CONFORM_ROWS("S15");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  char* base = free_range(3 * SHMLBA);
-  ASSERT_NE(base, nullptr);
-  char* want = base + SHMLBA;
-  ShmAttachment a(seg.id(), 0, want);
-  ASSERT_TRUE(a.ok()) << a.error();
-  EXPECT_EQ(a.data(), want);
 }
 
 // shmat(2): SHM_RND|SHM_REMAP with shmaddr 1 rounds down to 0; Linux refuses that with EINVAL
