@@ -15,6 +15,7 @@
 #include "harness/environment.h"
 #include "harness/histogram.h"
 #include "harness/peer.h"
+#include "harness/perf_counters.h"
 
 namespace ipcb {
 
@@ -44,6 +45,9 @@ struct BenchSpec {
   // Busy work (ns) the peer adds to every data message it handles: a known slowdown, to check
   // that a regression gate can see it (--inject-ns). 0 in normal runs.
   uint64_t inject_ns = 0;
+  // Count perf events (context switches, page faults, task clock, and instructions and cycles
+  // where a PMU allows) on both sides over the measured phase (--no-perf: off).
+  bool perf = true;
 
   // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/PLACEMENT" when placements are swept and
   // "/inplace" for the zero-copy mode.
@@ -69,6 +73,7 @@ struct PeerReport {
   Usage usage;                 // over the measured phase (last sync to stop)
   uint64_t bytes_written = 0;  // message bytes it sent in the measured phase
   uint64_t bytes_read = 0;     // message bytes it received in the measured phase
+  PerfCounts perf;             // perf events over the measured phase, counted by every peer
 };
 
 class Session {
@@ -104,6 +109,11 @@ class Session {
   // Adds what happened to the peers (exit status, signal, their error text) to a failure.
   Error with_peer_state(Error e);
 
+  // The measured side's perf counters (opened by start() on the calling thread, the one that
+  // measures): marks the start of the measured phase, then what was counted since.
+  void perf_start() { perf_start_ = self_perf_.read(); }
+  PerfCounts perf_since_start() const { return perf_delta(perf_start_, self_perf_.read()); }
+
  private:
   struct Link {
     std::atomic<bool> abort{false};  // raised by this peer's watchdog; declared before its users
@@ -119,6 +129,8 @@ class Session {
   std::atomic<bool> any_abort_{false};  // raised when any peer is gone; outlives the links
   bool broadcast_ = false;
   std::vector<std::unique_ptr<Link>> links_;
+  PerfCounters self_perf_;
+  PerfCounters::Reading perf_start_;
 };
 
 // The most --inject-ns may add per message.

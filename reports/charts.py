@@ -1,7 +1,7 @@
 """Every chart the data allows, in report order, as PNG (at --dpi) and SVG (editable text,
 <title> and <desc>; deterministic: same input, same bytes). Drawing is in charts_answer.py,
-charts_size.py and charts_dist.py; what they draw is computed in compute.py, answers.py and
-dist.py. Charts that the data cannot support are not drawn; a note says why.
+charts_size.py, charts_dist.py and charts_topology.py; what they draw is computed in
+compute.py, answers.py, dist.py and topology.py. Charts that the data cannot support are not drawn; a note says why.
 """
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import re
 
 import matplotlib.pyplot as plt
 
-from reports import charts_answer, charts_dist, charts_size, compute
+from reports import charts_answer, charts_dist, charts_size, charts_topology, compute
 from reports.chartkit import RC, Options
 
 CHART_FILE = re.compile(r'^(which_[a-z]+|latency_vs_cpu_[0-9A-Za-z]+|'
                         r'placement_[a-z]+_[0-9A-Za-z]+|latency_vs_size|throughput_vs_size|'
                         r'throughput_[0-9A-Za-z_]+|'
                         r'latency_cdf_[0-9A-Za-z]+|heatmap_(p50|mean)_[0-9A-Za-z]+|'
-                        r'ratio_[0-9A-Za-z]+|fan_scaling)\.(png|svg)$')
+                        r'ratio_[0-9A-Za-z]+|fan_scaling|core_to_core_[0-9A-Za-z_]+)\.(png|svg)$')
 
 
 def remove_old(out_dir):
@@ -77,5 +77,6 @@ def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
             made.append(charts_dist.heatmap(sets, lat_w, at, opts))
             made.append(charts_dist.ratio_heatmap(sets, lat_w, at, opts))
         made.append(charts_dist.fan_scaling(sets, opts))
+        made.extend(charts_topology.core_to_core(sets, opts))
     return [c for c in made if c is not None]
 
