@@ -136,20 +136,9 @@ IPCB_SIMD_CLONES bool copy_compare(std::byte* __restrict dst, const std::byte* _
     d1 |= w1 ^ e1;
   }
   d0 |= d1;
-  uint64_t diff = IPCB_ANY_SET(d0) ? 1 : 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w, e;
-    std::memcpy(&w, src + i, 8);
-    std::memcpy(&e, expected + i, 8);
-    std::memcpy(dst + i, &w, 8);
-    diff |= w ^ e;
-  }
-  for (; i < n; ++i) {
-    std::byte b = src[i];
-    dst[i] = b;
-    diff |= static_cast<uint64_t>(b ^ expected[i]);
-  }
-  return diff == 0;
+  // The last 0-63 bytes: the small-size loop (it copies them whatever the rest compared).
+  const bool tail_same = PayloadSource::copy_compare_inline(dst + i, src + i, expected + i, n - i);
+  return tail_same && !IPCB_ANY_SET(d0);
 }
 
 IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::byte* __restrict src,

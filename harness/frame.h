@@ -92,7 +92,7 @@ class PayloadSource {
     return copy_matching_large(dst, src, seq);
   }
 
-  // copy_compare (below) for small sizes, inline.
+  // copy_compare (below) for small sizes, inline (and its tail).
   static bool copy_compare_inline(std::byte* __restrict dst, const std::byte* __restrict src,
                                   const std::byte* __restrict expected, size_t n) {
     uint64_t diff = 0;

@@ -118,7 +118,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 2
 
 TEST(Frame, CopyCompareCopiesEveryByteAndSeesAnyDifference) {
   for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33},
-                   size_t{1000}, size_t{65536 + 3}}) {
+                   size_t{64}, size_t{65}, size_t{127}, size_t{1000}, size_t{65536 + 3}}) {
     std::vector<std::byte> src(n), expected(n), dst(n, std::byte{0xEE});
     for (size_t i = 0; i < n; ++i) src[i] = expected[i] = static_cast<std::byte>(i * 7 + 3);
     EXPECT_TRUE(copy_compare(dst.data(), src.data(), expected.data(), n)) << n;
@@ -126,6 +126,7 @@ TEST(Frame, CopyCompareCopiesEveryByteAndSeesAnyDifference) {
     for (size_t at : {size_t{0}, n / 3, n - 1}) {
       if (n == 0) break;
       expected[at] ^= std::byte{0x80};
+      std::fill(dst.begin(), dst.end(), std::byte{0xEE});  // so a skipped copy shows
       EXPECT_FALSE(copy_compare(dst.data(), src.data(), expected.data(), n))
           << "size " << n << " byte " << at;
       EXPECT_EQ(dst, src) << "the copy does not depend on the compare";
