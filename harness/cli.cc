@@ -202,9 +202,10 @@ int cli_main(int argc, char** argv) {
   run->add_flag("--no-preflight", ra.no_preflight,
                 "do not run the conformance tests of each transport first (a transport that "
                 "fails them is otherwise not benchmarked)");
-  run->add_flag("--no-perf", ra.no_perf,
-                "do not count perf events (context switches, page faults, task clock, "
-                "instructions, cycles) per message on both sides");
+  run->add_flag("--perf", ra.perf,
+                "count perf events per message on both sides: context switches, page faults, "
+                "task clock, and instructions and cycles where a PMU allows (off by default: "
+                "counting makes every context switch dearer)");
   run->add_option("--topology-root", ra.topology_root,
                   "read the CPU topology for the topology placements from DIR/sys/devices/"
                   "system/cpu and DIR/proc/self/status (a copy of another machine's tree; with "
@@ -271,9 +272,10 @@ int cli_main(int argc, char** argv) {
                    "print JSON (the object bench.json carries in context.floors)");
 
   TopologyArgs ta;
-  auto* topo = app.add_subcommand(
-      "topology", "the CPU topology (SMT siblings, cores, last-level caches, packages, NUMA "
-                  "nodes, usable CPUs) and which placements it allows");
+  auto* topo =
+      app.add_subcommand("topology",
+                         "the CPU topology (SMT siblings, cores, last-level caches, packages, NUMA "
+                         "nodes, usable CPUs) and which placements it allows");
   topo->add_option("--root", ta.root, "read DIR/sys/devices/system/cpu (a copy of a tree)")
       ->capture_default_str();
   topo->add_flag("--json", ta.json, "print one JSON object (the one bench.json carries)");

@@ -140,7 +140,7 @@ nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const 
       {"mmap_dir", mmap_file_directory()},
       {"inject_ns", a.inject_ns},
       {"inject_filter", a.inject_filter},
-      {"perf", a.no_perf ? "off" : "on"},
+      {"perf", a.perf ? "on" : "off"},
   };
 }
 
@@ -302,7 +302,7 @@ int cmd_run(const RunArgs& a) {
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
   print_header(*suite, *expansion, config, placements, a.out, runs, a.verbose);
-  const PerfSupport perf = set_up_perf(!a.no_perf, expansion->specs);
+  const PerfSupport perf = set_up_perf(a.perf, expansion->specs);
   const std::string floors_mode = a.no_floors ? "off" : a.floors.empty() ? suite->floors : a.floors;
   std::vector<Floors> floors;
   if (floors_mode != "off") floors = floors_for(specs, kFloorsBudgetS);

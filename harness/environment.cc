@@ -108,9 +108,9 @@ void add_comparability(nlohmann::json& env, const nlohmann::json& config) {
   if (env.contains("topology") && env["topology"].contains("summary")) {
     c["topology"] = env["topology"]["summary"];
   }
-  for (const char* k : {"suite", "matrices", "verify", "min_time_s", "repetitions", "stall_ms",
-                        "fan", "sleep_us", "spin_us", "mmap_dir", "inject_ns", "inject_filter",
-                        "perf"}) {
+  for (const char* k :
+       {"suite", "matrices", "verify", "min_time_s", "repetitions", "stall_ms", "fan", "sleep_us",
+        "spin_us", "mmap_dir", "inject_ns", "inject_filter", "perf"}) {
     c[k] = config.value(k, nlohmann::json());
   }
   std::string text = c.dump();

@@ -108,14 +108,16 @@ std::string perf_failure_reason(const Error& e, bool hardware, bool counts_kerne
     case EOPNOTSUPP:
     case ENODEV:
       if (hardware) {
-        return head + "no PMU counts hardware events here (a VM without a virtual PMU has "
-                      "none); event sources: " +
+        return head +
+               "no PMU counts hardware events here (a VM without a virtual PMU has "
+               "none); event sources: " +
                event_sources();
       }
       return head + "this kernel does not have this software event";
     case ENOSYS:
-      return head + "the kernel has no perf events (built without CONFIG_PERF_EVENTS) or a "
-                    "seccomp filter blocks the call, as some container runtimes do";
+      return head +
+             "the kernel has no perf events (built without CONFIG_PERF_EVENTS) or a "
+             "seccomp filter blocks the call, as some container runtimes do";
     default:
       return head + e.message();
   }
@@ -209,7 +211,7 @@ nlohmann::json PerfSupport::to_json() const {
 }
 
 std::vector<std::string> PerfSupport::lines() const {
-  if (!enabled) return {"perf: not counted (--no-perf): no perf counters in this run"};
+  if (!enabled) return {};  // not asked for (--perf): nothing to say
   std::vector<std::pair<std::string, std::string>> by_reason;  // reason -> names, in order
   for (const auto& ev : perf_events()) {
     auto a = absent.find(ev.name);

@@ -64,12 +64,13 @@ std::string perf_failure_reason(const Error& e, bool hardware, bool counts_kerne
 
 // The run's view of perf events, found once at its start (the peers run as the same user).
 struct PerfSupport {
-  bool enabled = true;  // false: --no-perf
+  bool enabled = true;  // false: run without --perf
   std::optional<int> paranoid;
   std::vector<std::string> counted;           // events and totals counted
   std::map<std::string, std::string> absent;  // events and totals not counted -> why
   nlohmann::json to_json() const;
-  // One console line per distinct reason: "perf: NAMES absent: REASON".
+  // One console line per distinct reason ("perf: NAMES absent: REASON") and one naming what
+  // is counted; none when not enabled.
   std::vector<std::string> lines() const;
 };
 PerfSupport probe_perf_support(bool enabled);

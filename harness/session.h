@@ -46,8 +46,8 @@ struct BenchSpec {
   // that a regression gate can see it (--inject-ns). 0 in normal runs.
   uint64_t inject_ns = 0;
   // Count perf events (context switches, page faults, task clock, and instructions and cycles
-  // where a PMU allows) on both sides over the measured phase (--no-perf: off).
-  bool perf = true;
+  // where a PMU allows) on both sides over the measured phase (--perf; off by default).
+  bool perf = false;
 
   // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/PLACEMENT" when placements are swept and
   // "/inplace" for the zero-copy mode.

@@ -549,28 +549,28 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
             for (const auto& pname : placements) {
               IPCB_TRY(auto pls, placements_named(pname, cpus));
               for (const Placement& pl : pls) {
-              BenchSpec spec;
-              spec.workload = wname;
-              spec.backend = bname;
-              spec.sync = sy;
-              spec.payload_bytes = z;
-              spec.verify = s.verify;
-              IPCB_TRY(spec.mode, parse_copy_mode(mode));
-              spec.placement = pl;
-              spec.fan = w->fans_out ? s.fan : 1;
-              spec.sleep_ns = s.sleep_us * 1000;
-              spec.spin_ns = s.spin_us * 1000;
-              spec.stall_ns = s.stall_ms * 1'000'000ULL;
-              spec.name_placement = name_placement;
-              std::string name = spec.name();
-              if (!seen.names.insert(name).second) continue;
-              const std::string& limit =
-                  seen.size_limit(*b, z, static_cast<size_t>(spec.fan), w->deep);
-              if (!limit.empty()) {
-                out.skipped.push_back({name, limit});
-              } else {
-                out.specs.push_back(std::move(spec));
-              }
+                BenchSpec spec;
+                spec.workload = wname;
+                spec.backend = bname;
+                spec.sync = sy;
+                spec.payload_bytes = z;
+                spec.verify = s.verify;
+                IPCB_TRY(spec.mode, parse_copy_mode(mode));
+                spec.placement = pl;
+                spec.fan = w->fans_out ? s.fan : 1;
+                spec.sleep_ns = s.sleep_us * 1000;
+                spec.spin_ns = s.spin_us * 1000;
+                spec.stall_ns = s.stall_ms * 1'000'000ULL;
+                spec.name_placement = name_placement;
+                std::string name = spec.name();
+                if (!seen.names.insert(name).second) continue;
+                const std::string& limit =
+                    seen.size_limit(*b, z, static_cast<size_t>(spec.fan), w->deep);
+                if (!limit.empty()) {
+                  out.skipped.push_back({name, limit});
+                } else {
+                  out.specs.push_back(std::move(spec));
+                }
               }
             }
           }
@@ -619,8 +619,8 @@ Result<Expansion> expand(const Suite& s, const CpuChoice& cpus) {
   Seen seen;
   Used used;
   for (const Matrix& m : s.matrices) {
-    IPCB_TRY_STATUS(expand_matrix(s, m, cpus, placements.size() > 1 || resolved > 1, out, seen,
-                                  used));
+    IPCB_TRY_STATUS(
+        expand_matrix(s, m, cpus, placements.size() > 1 || resolved > 1, out, seen, used));
   }
   IPCB_TRY_STATUS(check_asked(s, used));
   return out;

@@ -21,9 +21,8 @@ Result<Fd> perf_open_thread(const PerfEventSpec& spec, const std::string& what) 
   attr.exclude_hv = 1;
   attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
   // No glibc wrapper exists; the raw call is made here and nowhere else.
-  long fd = retry_eintr([&] {
-    return ::syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-  });
+  long fd = retry_eintr(
+      [&] { return ::syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC); });
   if (fd < 0) return errno_error("perf_event_open", what);
   return Fd(static_cast<int>(fd));
 }

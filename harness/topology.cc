@@ -154,8 +154,8 @@ Result<Topology> read_topology(const std::string& root) {
     return plain_error("topology", "no cpuN directory in " + base.string());
   }
   IPCB_TRY(auto online, list_of(base / "online"));
-  for (int n : ns) IPCB_TRY_STATUS(read_cpu(base, n, online.value_or(std::vector<int>()),
-                                            online.has_value(), t));
+  for (int n : ns)
+    IPCB_TRY_STATUS(read_cpu(base, n, online.value_or(std::vector<int>()), online.has_value(), t));
   for (const auto& c : t.cpus) {
     if (c.online) t.online.push_back(c.cpu);
   }
@@ -213,7 +213,8 @@ std::string Topology::summary() const {
                                  : count(llcs.size(), "LLC", "LLCs") + " (L" +
                                        std::to_string(llcs.front().level) + ")";
   return count(packages.size(), "package", "packages") + ", " +
-         (nodes.empty() ? std::string("NUMA unknown") : count(nodes.size(), "NUMA node", "NUMA nodes")) +
+         (nodes.empty() ? std::string("NUMA unknown")
+                        : count(nodes.size(), "NUMA node", "NUMA nodes")) +
          ", " + llc + ", " + count(cores.size(), "core", "cores") + " x " +
          count(max_threads, "thread", "threads") + ", " +
          count(online.size(), "online CPU", "online CPUs") + "; usable " + cpu_list_text(usable());

@@ -37,7 +37,7 @@ struct Topology {
   std::vector<int> online;
   std::vector<int> allowed;  // proc/self/status Cpus_allowed_list (affinity and cpuset)
   std::vector<CacheDomain> llcs;
-  std::vector<int> nodes;  // NUMA node numbers
+  std::vector<int> nodes;               // NUMA node numbers
   std::string smt_active, smt_control;  // smt/active, smt/control ("" when absent)
 
   // Online CPUs this process may use, ascending.

@@ -85,7 +85,8 @@ std::string machine_reason(const Topology& t, const std::string& name) {
     return "one package (physical_package_id " + std::to_string(p) + ") holds every online CPU";
   }
   if (name == "numa") {
-    if (t.nodes.empty()) return "no NUMA information (no node*/cpulist under sys/devices/system/node)";
+    if (t.nodes.empty())
+      return "no NUMA information (no node*/cpulist under sys/devices/system/node)";
     return "one NUMA node (node" + std::to_string(t.nodes.front()) + ") holds every online CPU";
   }
   return "needs two CPUs";
@@ -99,8 +100,7 @@ PlacementOption plan_one(const Topology& t, const std::string& name, int prefer)
     for (size_t i = 0; i < usable.size(); ++i) {
       for (size_t j = i + 1; j < usable.size(); ++j) {
         const int a = usable[i], b = usable[j];
-        o.placements.push_back(
-            {"cpu" + std::to_string(a) + "-cpu" + std::to_string(b), a, b});
+        o.placements.push_back({"cpu" + std::to_string(a) + "-cpu" + std::to_string(b), a, b});
       }
     }
     if (o.placements.empty()) {

@@ -1,7 +1,8 @@
 """Every chart the data allows, in report order, as PNG (at --dpi) and SVG (editable text,
 <title> and <desc>; deterministic: same input, same bytes). Drawing is in charts_answer.py,
 charts_size.py, charts_dist.py and charts_topology.py; what they draw is computed in
-compute.py, answers.py, dist.py and topology.py. Charts that the data cannot support are not drawn; a note says why.
+compute.py, answers.py, dist.py and topology.py. Charts that the data cannot support are not
+drawn; a note says why.
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 // from user space and from the kernel, the task clock against the thread's CPU clock), hardware
 // events are counted or absent with a reason (never zero), and an unprivileged user under
 // kernel.perf_event_paranoid 2 gets the events it may have and the reason for the others.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/perf_event.h>
 #include <pwd.h>
@@ -11,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <map>
 
 #include "harness/perf_counters.h"
 
@@ -32,8 +35,8 @@ uint64_t switches() {
 }
 
 // Skips (with the reason) when this machine cannot count `event` for this user.
-#define REQUIRE_EVENT(c, event)                                           \
-  do {                                                                    \
+#define REQUIRE_EVENT(c, event)                                            \
+  do {                                                                     \
     if ((c).absent().count(event)) GTEST_SKIP() << (c).absent().at(event); \
   } while (0)
 
@@ -105,12 +108,12 @@ TEST(PerfCounters, HardwareEventsAreCountedOrAbsentWithAReason) {
   volatile uint64_t sink = 0;
   for (int i = 0; i < 1'000'000; ++i) sink = sink + 1;
   PerfCounts d = perf_delta(before, c.read());
-  for (const char* e : {"instructions_user", "instructions_kernel", "cycles_user", "cycles_kernel"}) {
+  for (const char* e :
+       {"instructions_user", "instructions_kernel", "cycles_user", "cycles_kernel"}) {
     SCOPED_TRACE(e);
     if (c.absent().count(e)) {
       EXPECT_FALSE(d.count(e));
-      EXPECT_NE(c.absent().at(e).find("perf_event_open E"), std::string::npos)
-          << c.absent().at(e);
+      EXPECT_NE(c.absent().at(e).find("perf_event_open E"), std::string::npos) << c.absent().at(e);
     } else {
       EXPECT_TRUE(d.count(e));
     }
@@ -179,13 +182,28 @@ TEST(PerfCounters, UnprivilegedUserGetsWhatParanoidAllows) {
       auto a = c.absent().find(ev.name);
       report += std::string(ev.name) + "=" + (a == c.absent().end() ? "counted" : a->second) + "\n";
     }
+    // The task clock opened for user mode still counts time in the kernel: copying from
+    // /dev/zero is almost all kernel time, and both clocks must agree on it.
+    if (!c.absent().count("task_clock")) {
+      char* chunk = static_cast<char*>(std::malloc(1 << 20));
+      const int zero = ::open("/dev/zero", O_RDONLY | O_CLOEXEC);
+      auto before = c.read();
+      const uint64_t t0 = thread_cpu_ns();
+      while (thread_cpu_ns() - t0 < 20'000'000) (void)!::read(zero, chunk, 1 << 20);
+      const double cpu = static_cast<double>(thread_cpu_ns() - t0);
+      PerfCounts d = perf_delta(before, c.read());
+      ::close(zero);
+      std::free(chunk);
+      report += "task_clock_ratio=" + std::to_string(d["task_clock"] / cpu) + "\n";
+    }
     (void)!::write(out[1], report.data(), report.size());
     _exit(0);
   }
   ::close(out[1]);
   std::string text;
   char buf[4096];
-  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<size_t>(n));
   ::close(out[0]);
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
@@ -202,6 +220,8 @@ TEST(PerfCounters, UnprivilegedUserGetsWhatParanoidAllows) {
   }
   EXPECT_EQ(got["pagefaults_user"], "counted");
   EXPECT_EQ(got["task_clock"], "counted");
+  ASSERT_TRUE(got.count("task_clock_ratio")) << text;
+  EXPECT_NEAR(std::stod(got["task_clock_ratio"]), 1.0, 0.05) << "task clock / thread CPU clock";
   if (*paranoid >= 2) {
     for (const char* k : {"ctxsw", "pagefaults_kernel"}) {
       EXPECT_NE(got[k].find("kernel.perf_event_paranoid = " + std::to_string(*paranoid) +

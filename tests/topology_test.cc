@@ -46,8 +46,9 @@ const std::vector<Case>& cases() {
        6},
       {"two_sockets",
        "2 packages, 2 NUMA nodes, 2 LLCs (L3), 4 cores x 1 thread, 4 online CPUs; usable 0-3",
-       {{"smt", "!no core has two hardware threads online (smt/active = 0, smt/control = "
-                "notsupported)"},
+       {{"smt",
+         "!no core has two hardware threads online (smt/active = 0, smt/control = "
+         "notsupported)"},
         {"core", "0,1"},
         {"llc", "!each package has one last-level cache (L3 0-1, L3 2-3)"},
         {"socket", "0,2"},
@@ -114,9 +115,9 @@ TEST_P(Fixture, ReaderAndPlacementsMatchTheMachine) {
       EXPECT_FALSE(o.why.empty());
     } else {
       ASSERT_EQ(o.placements.size(), 1u) << o.why;
-      EXPECT_EQ(std::to_string(o.placements[0].cpu_self) + "," +
-                    std::to_string(o.placements[0].cpu_peer),
-                e->second);
+      EXPECT_EQ(
+          std::to_string(o.placements[0].cpu_self) + "," + std::to_string(o.placements[0].cpu_peer),
+          e->second);
       EXPECT_EQ(o.placements[0].name, o.name);
     }
   }
