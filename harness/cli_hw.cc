@@ -104,7 +104,7 @@ int cmd_topology(const TopologyArgs& a) {
     if (o.placements.empty()) {
       where = "unavailable: " + o.why;
     } else if (o.name == "all-pairs") {
-      where = std::to_string(o.placements.size()) + " pairs";
+      where = std::to_string(o.placements.size()) + (o.placements.size() == 1 ? " pair" : " pairs");
       for (size_t i = 0; i < o.placements.size() && i < 6; ++i) where += " " + o.placements[i].name;
       if (o.placements.size() > 6) where += " ...";
     } else {

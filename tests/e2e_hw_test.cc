@@ -6,6 +6,7 @@
 // this machine for real, where every result runs on the CPUs its placement names.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -184,6 +185,26 @@ TEST_F(E2EHw, TopologyPlacementsOnOtherMachines) {
   ASSERT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(names.size(), 3u) << o.out;
   EXPECT_EQ(count_of(o.out, "is unavailable"), 1u) << o.out;
+
+  // --suite topology: three hand-offs on each placement the machine has, and the heatmap.
+  o = run_ipcbench(
+      {"run", "--suite", "topology", "--topology-root", fixture("two_llcs"), "--dry-run"}, {}, 30);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::vector<std::string> want;
+  for (const char* p : {"core", "llc"}) {
+    for (const char* m : {"posix_shm/spin", "posix_shm/futex", "pipe/block"}) {
+      want.push_back(std::string("pingpong/") + m + "/64/" + p);
+    }
+  }
+  for (const char* pair :
+       {"cpu0-cpu1", "cpu0-cpu2", "cpu0-cpu3", "cpu1-cpu2", "cpu1-cpu3", "cpu2-cpu3"}) {
+    want.push_back(std::string("pingpong/posix_shm/spin/64/") + pair);
+  }
+  names = listed(o.out);
+  std::sort(names.begin(), names.end());
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(names, want) << o.out;
+  EXPECT_EQ(count_of(o.out, "is unavailable"), 3u) << o.out;  // smt, socket, numa
 }
 
 // Only placements this machine does not allow: exit 2, one line naming each reason.
