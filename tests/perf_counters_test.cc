@@ -28,6 +28,12 @@ uint64_t thread_cpu_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+uint64_t wall_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 uint64_t switches() {
   rusage ru{};
   ::getrusage(RUSAGE_THREAD, &ru);
@@ -88,16 +94,24 @@ TEST(PerfCounters, PageFaultsAreSplitIntoUserAndKernel) {
   EXPECT_EQ(kernel["pagefaults"], kernel["pagefaults_user"] + kernel["pagefaults_kernel"]);
 }
 
+// The task clock counts the thread's time on a CPU: at least what the thread's CPU clock
+// says, and never more than the wall time. (It may read a few % above the CPU clock on a VM:
+// it runs on the local clock, which keeps going while the hypervisor runs something else on
+// this vCPU, time the scheduler's accounting can leave out as steal time.)
 TEST(PerfCounters, TaskClockMatchesTheThreadsCpuClock) {
   PerfCounters c = PerfCounters::open_for_thread();
   REQUIRE_EVENT(c, "task_clock");
+  const uint64_t w0 = wall_ns();
   auto before = c.read();
   const uint64_t t0 = thread_cpu_ns();
   volatile uint64_t sink = 0;
   while (thread_cpu_ns() - t0 < 20'000'000) sink = sink + 1;  // 20 ms on a CPU
   const uint64_t cpu = thread_cpu_ns() - t0;
   PerfCounts d = perf_delta(before, c.read());
-  EXPECT_NEAR(d["task_clock"], static_cast<double>(cpu), 0.02 * static_cast<double>(cpu) + 2e5);
+  const uint64_t wall = wall_ns() - w0;
+  ASSERT_TRUE(d.count("task_clock"));
+  EXPECT_GE(d["task_clock"], 0.98 * static_cast<double>(cpu));
+  EXPECT_LE(d["task_clock"], static_cast<double>(wall) + 1e4);
 }
 
 // Counted where a PMU is there (then the total is user + kernel and a known loop shows in
@@ -221,7 +235,11 @@ TEST(PerfCounters, UnprivilegedUserGetsWhatParanoidAllows) {
   EXPECT_EQ(got["pagefaults_user"], "counted");
   EXPECT_EQ(got["task_clock"], "counted");
   ASSERT_TRUE(got.count("task_clock_ratio")) << text;
-  EXPECT_NEAR(std::stod(got["task_clock_ratio"]), 1.0, 0.05) << "task clock / thread CPU clock";
+  // Nearly all of it is kernel time: a clock that left the kernel out would read near 0; a VM's
+  // steal time can put the task clock a few % above the CPU clock (see above).
+  const double ratio = std::stod(got["task_clock_ratio"]);
+  EXPECT_GT(ratio, 0.9) << "task clock / thread CPU clock";
+  EXPECT_LT(ratio, 1.15) << "task clock / thread CPU clock";
   if (*paranoid >= 2) {
     for (const char* k : {"ctxsw", "pagefaults_kernel"}) {
       EXPECT_NE(got[k].find("kernel.perf_event_paranoid = " + std::to_string(*paranoid) +
