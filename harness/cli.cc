@@ -12,6 +12,7 @@
 #include "harness/cli_common.h"
 #include "harness/cli_floors.h"
 #include "harness/cli_history.h"
+#include "harness/cli_hw.h"
 #include "harness/cli_run.h"
 #include "harness/environment.h"
 #include "harness/manifest.h"
@@ -37,6 +38,10 @@ int cmd_list() {
   std::printf("  %-10s %s\n", "cross", "the two sides pinned to different CPUs (default, 2+ CPUs)");
   std::printf("  %-10s %s\n", "same", "both sides pinned to one CPU");
   std::printf("  %-10s %s\n", "free", "not pinned: the scheduler decides");
+  for (const auto& [name, what] : topology_placements()) {
+    std::printf("  %-10s %s\n", name.c_str(), what.c_str());
+  }
+  std::printf("  (`ipcbench topology` shows which of these this machine allows, and why not)\n");
   std::printf("\nWorkloads:\n");
   for (const auto& w : workloads()) std::printf("  %-10s %s\n", w.name, w.description);
   std::printf("\nSize limits on this machine (checked against a 64 MiB payload):\n");
@@ -169,7 +174,8 @@ int cli_main(int argc, char** argv) {
       ->delimiter(',');
   run->add_option("--placement", pl,
                   "where the sides run (comma-separated to sweep): cross (two CPUs, the "
-                  "default with 2+ CPUs), same (one CPU), free (the scheduler decides)")
+                  "default with 2+ CPUs), same (one CPU), free (the scheduler decides); on the "
+                  "CPU topology: smt, core, llc, socket, numa, all-pairs (see ipcbench topology)")
       ->delimiter(',');
   run->add_option("--pin", ra.pin,
                   "the two CPUs placements use, e.g. 0,1: cross puts the measured side on "
@@ -208,6 +214,15 @@ int cli_main(int argc, char** argv) {
   run->add_flag("--no-preflight", ra.no_preflight,
                 "do not run the conformance tests of each transport first (a transport that "
                 "fails them is otherwise not benchmarked)");
+  run->add_flag("--perf", ra.perf,
+                "count perf events per message on both sides: context switches, page faults, "
+                "task clock, and instructions and cycles where a PMU allows (off by default: "
+                "counting makes every context switch dearer)");
+  run->add_option("--topology-root", ra.topology_root,
+                  "read the CPU topology for the topology placements from DIR/sys/devices/"
+                  "system/cpu and DIR/proc/self/status (a copy of another machine's tree; with "
+                  "--dry-run: what its placements would run)")
+      ->capture_default_str();
   run->add_flag("--verbose", ra.verbose,
                 "print Google Benchmark's full table (every counter) and the configuration");
   run->add_flag("--no-floors", ra.no_floors,
@@ -279,6 +294,14 @@ int cli_main(int argc, char** argv) {
       "Runs `ipcreport history ARGS` (the ipcreport beside this binary, else the source "
       "tree's scripts/ipcreport; $IPCBENCH_IPCREPORT names another). Charts of the history: "
       "scripts/ipcreport trend.");
+  TopologyArgs ta;
+  auto* topo =
+      app.add_subcommand("topology",
+                         "the CPU topology (SMT siblings, cores, last-level caches, packages, NUMA "
+                         "nodes, usable CPUs) and which placements it allows");
+  topo->add_option("--root", ta.root, "read DIR/sys/devices/system/cpu (a copy of a tree)")
+      ->capture_default_str();
+  topo->add_flag("--json", ta.json, "print one JSON object (the one bench.json carries)");
 
   bool dry_run = false;
   auto* clean =
@@ -292,9 +315,9 @@ int cli_main(int argc, char** argv) {
     return false;
   };
   if (argc > 1 && argv[1][0] != '-' && !known(argv[1])) {
-    return usage_error(
-        std::string("unknown command '") + argv[1] +
-        "' (list, run, conform, limits, floors, clean, history; see ipcbench --help)");
+    return usage_error(std::string("unknown command '") + argv[1] +
+                       "' (list, run, conform, limits, floors, topology, clean, history; "
+                       "see ipcbench --help)");
   }
   try {
     app.parse(argc, argv);
@@ -317,6 +340,7 @@ int cli_main(int argc, char** argv) {
   if (app.got_subcommand("limits")) return cmd_limits(la);
   if (app.got_subcommand("floors")) return cmd_floors(fa);
   if (app.got_subcommand("history")) return cmd_history(history->remaining());
+  if (app.got_subcommand("topology")) return cmd_topology(ta);
   if (app.got_subcommand("conform")) {
     for (const auto& extra : conform->remaining()) {
       if (extra.rfind("--gtest_", 0) != 0)

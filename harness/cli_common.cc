@@ -67,7 +67,7 @@ Result<CpuChoice> choose_cpus(const std::string& pin) {
   auto allowed = sys::allowed_cpus();
   if (pin.empty()) {
     if (allowed.empty()) return CpuChoice{};
-    return CpuChoice{allowed[0], allowed.size() >= 2 ? allowed[1] : -1};
+    return CpuChoice{allowed[0], allowed.size() >= 2 ? allowed[1] : -1, {}};
   }
   auto parts = split(pin);
   if (parts.size() != 2) return plain_error("--pin '" + pin + "'", "expected two CPUs, e.g. 0,1");
@@ -87,7 +87,7 @@ Result<CpuChoice> choose_cpus(const std::string& pin) {
                        "give two different CPUs; --placement same runs both "
                        "sides on the first");
   }
-  return CpuChoice{cpus[0], cpus[1]};
+  return CpuChoice{cpus[0], cpus[1], {}};
 }
 
 std::string utc_now() {

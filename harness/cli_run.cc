@@ -9,6 +9,7 @@
 #include "backends/mmap_file.h"
 #include "harness/cli_floors.h"
 #include "harness/cli_rate.h"
+#include "harness/cli_hw.h"
 #include "harness/environment.h"
 #include "harness/manifest.h"
 #include "harness/report.h"
@@ -154,6 +155,7 @@ nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const 
       {"mmap_dir", mmap_file_directory()},
       {"inject_ns", a.inject_ns},
       {"inject_filter", a.inject_filter},
+      {"perf", a.perf ? "on" : "off"},
   };
 }
 
@@ -225,6 +227,8 @@ int cmd_run(const RunArgs& a) {
   }
   auto cpus = choose_cpus(a.pin);
   if (!cpus) return usage_error(cpus.error().message());
+  auto topology = plan_topology(a.topology_root, *suite, *cpus);
+  if (!topology) return usage_error(topology.error().message());
   auto expansion = expand(*suite, *cpus);
   if (!expansion) return usage_error(expansion.error().message());
   if (auto st = apply_inject(a, expansion->specs); !st) return usage_error(st.error().message());
@@ -318,9 +322,11 @@ int cmd_run(const RunArgs& a) {
   }
   std::erase_if(expansion->specs, [](const BenchSpec& sp) { return sp.sweep; });
   runs = count_runs(specs, repetitions, a.iterations, filter);
+  env["topology"] = topology_context(*topology, *cpus);
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
   print_header(*suite, *expansion, config, placements, a.out, runs, a.verbose);
+  const PerfSupport perf = set_up_perf(a.perf, expansion->specs);
   const std::string floors_mode = a.no_floors ? "off" : a.floors.empty() ? suite->floors : a.floors;
   std::vector<Floors> floors;
   if (floors_mode != "off") floors = floors_for(specs, kFloorsBudgetS);
@@ -364,6 +370,7 @@ int cmd_run(const RunArgs& a) {
   extra["ipcbench_commit"] = commit.empty() ? nlohmann::json() : nlohmann::json(commit);
   extra["ipcbench_failures"] = tally.failures;
   extra["limits"] = limits::to_json(run_limits);
+  extra["perf"] = perf.to_json();
   if (!a.no_preflight) extra["preflight"] = preflight.to_json();
   extra["floors"] = nlohmann::json::array();
   for (const auto& f : start_floors) extra["floors"].push_back(floors_to_json(f));

@@ -25,6 +25,8 @@ struct RunArgs {
   std::string floors;               // start, each or off; empty: the suite's (see Suite::floors)
   uint64_t inject_ns = 0;           // busy work per message in the peer (see BenchSpec)
   std::string inject_filter;        // ...only for benchmarks whose name matches (ECMAScript)
+  bool perf = false;                // count perf events per message (harness/perf_counters.h)
+  std::string topology_root = "/";  // where sys/devices/system/cpu is read from (topology.h)
 };
 
 int cmd_run(const RunArgs& a);

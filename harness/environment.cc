@@ -104,8 +104,13 @@ void add_comparability(nlohmann::json& env, const nlohmann::json& config) {
         "clocksource", "smt", "transparent_hugepages", "placements", "build_type", "compiler"}) {
     c[k] = env.value(k, nlohmann::json());
   }
-  for (const char* k : {"suite", "matrices", "verify", "min_time_s", "repetitions", "stall_ms",
-                        "fan", "sleep_us", "spin_us", "mmap_dir", "inject_ns", "inject_filter"}) {
+  // The CPU topology, as one line (packages, NUMA nodes, LLCs, cores x threads, usable CPUs).
+  if (env.contains("topology") && env["topology"].contains("summary")) {
+    c["topology"] = env["topology"]["summary"];
+  }
+  for (const char* k :
+       {"suite", "matrices", "verify", "min_time_s", "repetitions", "stall_ms", "fan", "sleep_us",
+        "spin_us", "mmap_dir", "inject_ns", "inject_filter", "perf"}) {
     c[k] = config.value(k, nlohmann::json());
   }
   std::string text = c.dump();

@@ -28,8 +28,9 @@ nlohmann::json capture_environment(const std::vector<Placement>& placements);
 // Adds to `env` (from capture_environment) what decides whether two runs' numbers may be
 // compared: `comparability`, an object of the machine's facts (CPU model, count and allowed
 // set, kernel, governor, clocksource, SMT, transparent huge pages, placements, build type,
-// compiler) and the run's settings from `config` (suite, matrices, verify, min time,
-// repetitions, deadlines, waiter tuning, mmap folder, --inject-ns), and `comparability_key`,
+// compiler, and the topology's summary when `env` has one) and the run's settings from `config`
+// (suite, matrices, verify, min time, repetitions, deadlines, waiter tuning, mmap folder,
+// --inject-ns, perf counting on or off), and `comparability_key`,
 // its hash (16 hex digits, XXH3-64 of the object's JSON). Runs with different keys differ in
 // something that moves the numbers; the report tools name what.
 void add_comparability(nlohmann::json& env, const nlohmann::json& config);

@@ -25,11 +25,13 @@ void inject(uint64_t ns) {
   }
 }
 
-Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t inject_ns) {
+Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t inject_ns,
+                         const PerfCounters& perf) {
   PeerReport r;
   bool measuring = false;
   std::optional<PacedLatency> paced;  // after a kFramePace: the rate workload's timing
   Usage start = Usage::of_thread();
+  PerfCounters::Reading perf_start;
   for (;;) {
     // An echo goes out before its payload is checked (the check is ours, not the mechanism's).
     IPCB_TRY(FrameHeader h, ep.recv(/*defer_check=*/role == PeerRole::kEcho));
@@ -72,6 +74,7 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
       IPCB_TRY_STATUS(ep.send(kFrameAck));
       ep.reset_byte_counts();
       start = Usage::of_thread();
+      perf_start = perf.read();
     } else if (h.flags & kFrameStop) {
       if (paced) {
         r.paced = true;
@@ -79,6 +82,7 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
         r.intended = paced->corrected();
       }
       r.usage = Usage::of_thread() - start;
+      r.perf = perf_delta(perf_start, perf.read());
       r.bytes_written = ep.bytes_sent();
       r.bytes_read = ep.bytes_received();
       IPCB_TRY_STATUS(ep.send(kFrameAck));
@@ -100,6 +104,7 @@ struct PeerArgs {
   uint64_t sleep_ns = 0, spin_ns = 0, inject_ns = 0;
   int cpu = -1;
   pid_t parent = 0;
+  bool perf = false;  // --perf on: count perf events (optional; a peer started by hand: off)
 };
 
 Result<uint64_t> peer_number(const std::string& key, const std::string& text, uint64_t max) {
@@ -117,10 +122,12 @@ Result<PeerArgs> parse_peer_args(const std::vector<std::string>& args) {
   static const char* kKeys[] = {"--workload", "--role",   "--backend",  "--sync",    "--size",
                                 "--verify",   "--mode",   "--sleep-ns", "--spin-ns", "--object",
                                 "--cpu",      "--parent", "--inject-ns"};
+  static const char* kOptional[] = {"--perf"};
   if (args.size() % 2 != 0) return plain_error("peer", "options come in pairs: --KEY VALUE");
   std::map<std::string, std::string> opt;
   for (size_t i = 0; i < args.size(); i += 2) {
-    if (std::find(std::begin(kKeys), std::end(kKeys), args[i]) == std::end(kKeys)) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), args[i]) == std::end(kKeys) &&
+        std::find(std::begin(kOptional), std::end(kOptional), args[i]) == std::end(kOptional)) {
       return plain_error("peer", "unknown option '" + args[i] + "'");
     }
     if (!opt.emplace(args[i], args[i + 1]).second) {
@@ -162,6 +169,12 @@ Result<PeerArgs> parse_peer_args(const std::vector<std::string>& args) {
   IPCB_TRY(uint64_t parent, peer_number("--parent", opt["--parent"], INT32_MAX));
   if (parent == 0) return plain_error("peer --parent 0", "expected the runner's pid");
   a.parent = static_cast<pid_t>(parent);
+  if (opt.count("--perf")) {
+    if (opt["--perf"] != "on" && opt["--perf"] != "off") {
+      return plain_error("peer --perf '" + opt["--perf"] + "'", "expected on or off");
+    }
+    a.perf = opt["--perf"] == "on";
+  }
   return a;
 }
 
@@ -185,7 +198,9 @@ int peer_main(const std::vector<std::string>& args) {
     return fail(plain_error("peer", "this channel has no in-place mode"), 3);
   }
   Endpoint ep(**ch, a->size, a->verify, a->mode);
-  auto r = serve(ep, a->role, a->verify, a->inject_ns);
+  // Opened before serving, on the thread that serves: its counts are the peer's cost.
+  PerfCounters perf = a->perf ? PerfCounters::open_for_thread() : PerfCounters();
+  auto r = serve(ep, a->role, a->verify, a->inject_ns, perf);
   if (!r) return fail(r.error(), 3);
   nlohmann::json j = {{"verified", r->verified},
                       {"errors", r->errors},
@@ -195,7 +210,8 @@ int peer_main(const std::vector<std::string>& args) {
                       {"voluntary_switches", r->usage.voluntary_switches},
                       {"involuntary_switches", r->usage.involuntary_switches},
                       {"bytes_written", r->bytes_written},
-                      {"bytes_read", r->bytes_read}};
+                      {"bytes_read", r->bytes_read},
+                      {"perf", perf_counts_to_json(r->perf)}};
   if (r->paced) j["intended"] = r->intended.serialize();
   std::cout << j.dump() << std::endl;
   return 0;

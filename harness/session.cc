@@ -115,7 +115,9 @@ Status Session::spawn_peer(Link& link, PeerRole role) {
                                    "--cpu",
                                    std::to_string(spec_.placement.cpu_peer),
                                    "--parent",
-                                   std::to_string(::getpid())};
+                                   std::to_string(::getpid()),
+                                   "--perf",
+                                   spec_.perf ? "on" : "off"};
   OwnedChannel* ch = link.channel.get();
   IPCB_TRY(link.peer,
            PeerProcess::spawn(args, ch->inherited_fds(), spec_.stall_ns, link.abort, [this, ch] {
@@ -135,6 +137,7 @@ Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec, PeerRole 
     return plain_error("fan", "between 1 and " + std::to_string(manifest::kMaxPeers) + " peers");
   }
   std::unique_ptr<Session> s(new Session(spec));
+  if (spec.perf) s->self_perf_ = PerfCounters::open_for_thread();
   for (int i = 0; i < spec.fan; ++i) s->links_.push_back(std::make_unique<Link>());
   auto config = [&](const std::atomic<bool>* abort) {
     const WorkloadInfo* w = find_workload(spec.workload);
@@ -251,6 +254,7 @@ Status Session::handshake(uint32_t flag) {
 
 Result<PeerReport> Session::collect() {
   PeerReport sum;
+  bool first = true;
   for (auto& l : links_) {
     PeerExit e = l->peer->finish();
     l->peer.reset();
@@ -273,6 +277,16 @@ Result<PeerReport> Session::collect() {
       sum.intended.merge(intended);
       sum.paced = true;
     }
+    PerfCounts perf;  // a peer that counted nothing leaves every event absent
+    if (j.contains("perf")) {
+      IPCB_TRY(perf, perf_counts_from_json(j["perf"]));
+    }
+    if (first) {
+      sum.perf = std::move(perf);
+    } else {
+      perf_add(sum.perf, perf);
+    }
+    first = false;
   }
   return sum;
 }

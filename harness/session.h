@@ -15,6 +15,7 @@
 #include "harness/environment.h"
 #include "harness/histogram.h"
 #include "harness/peer.h"
+#include "harness/perf_counters.h"
 
 namespace ipcb {
 
@@ -52,6 +53,9 @@ struct BenchSpec {
   // Messages (or round trips) every call makes, fixed at expansion (rate: enough for its
   // percentiles at its rate); 0: Google Benchmark sizes the run to --min-time.
   uint64_t fixed_iterations = 0;
+  // Count perf events (context switches, page faults, task clock, and instructions and cycles
+  // where a PMU allows) on both sides over the measured phase (--perf; off by default).
+  bool perf = false;
 
   // "WORKLOAD/BACKEND/SYNC/SIZE_BYTES", then "/RATE" for the rate workload ("/sweep" before a
   // sweep is expanded), "/PLACEMENT" when placements are swept, "/inplace" for the zero-copy
@@ -82,6 +86,7 @@ struct PeerReport {
   // their intended send time.
   bool paced = false;
   Histogram intended;
+  PerfCounts perf;             // perf events over the measured phase, counted by every peer
 };
 
 class Session {
@@ -117,6 +122,11 @@ class Session {
   // Adds what happened to the peers (exit status, signal, their error text) to a failure.
   Error with_peer_state(Error e);
 
+  // The measured side's perf counters (opened by start() on the calling thread, the one that
+  // measures): marks the start of the measured phase, then what was counted since.
+  void perf_start() { perf_start_ = self_perf_.read(); }
+  PerfCounts perf_since_start() const { return perf_delta(perf_start_, self_perf_.read()); }
+
  private:
   struct Link {
     std::atomic<bool> abort{false};  // raised by this peer's watchdog; declared before its users
@@ -132,6 +142,8 @@ class Session {
   std::atomic<bool> any_abort_{false};  // raised when any peer is gone; outlives the links
   bool broadcast_ = false;
   std::vector<std::unique_ptr<Link>> links_;
+  PerfCounters self_perf_;
+  PerfCounters::Reading perf_start_;
 };
 
 // The most --inject-ns may add per message.

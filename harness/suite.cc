@@ -59,7 +59,14 @@ bool is_all(const std::vector<std::string>& v) {
 }
 
 const std::vector<std::string> kModes = {"copy", "inplace"};
-const std::vector<std::string> kPlacements = {"cross", "same", "free"};
+const std::vector<std::string> kPlacements = {"cross", "same", "free"};  // what "all" means
+
+// Every placement name a suite or --placement may use: kPlacements and the topology ones.
+std::vector<std::string> placement_names() {
+  std::vector<std::string> v = kPlacements;
+  for (const auto& [name, what] : topology_placements()) v.push_back(name);
+  return v;
+}
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
@@ -171,7 +178,7 @@ Status check_matrix(const Matrix& m, const std::string& where) {
   IPCB_TRY_STATUS(check_names(m.backends, all_backends(), "backend"));
   IPCB_TRY_STATUS(check_names(m.syncs, all_syncs(), "sync"));
   IPCB_TRY_STATUS(check_names(m.modes, kModes, "mode"));
-  IPCB_TRY_STATUS(check_names(m.placements, kPlacements, "placement"));
+  IPCB_TRY_STATUS(check_names(m.placements, placement_names(), "placement"));
   return ok_status();
 }
 
@@ -429,7 +436,7 @@ Status apply_overrides(Suite& s, const SuiteOverrides& o) {
   IPCB_TRY_STATUS(check_names(o.backends, all_backends(), "backend"));
   IPCB_TRY_STATUS(check_names(o.syncs, all_syncs(), "sync"));
   IPCB_TRY_STATUS(check_names(o.modes, kModes, "mode"));
-  IPCB_TRY_STATUS(check_names(o.placements, kPlacements, "placement"));
+  IPCB_TRY_STATUS(check_names(o.placements, placement_names(), "placement"));
   IPCB_TRY(auto sizes, parse_sizes(o.sizes));
   if (!o.workloads.empty() || !o.backends.empty() || !o.syncs.empty() || !sizes.empty() ||
       !o.modes.empty() || !o.placements.empty()) {
@@ -512,8 +519,34 @@ Result<Placement> make_placement(const std::string& name, const CpuChoice& cpus)
     }
     return Placement{"cross", cpus.first, cpus.second};
   }
+  if (const PlacementOption* o = cpus.option(name)) {
+    if (o->placements.empty()) return plain_error("placement " + name, "unavailable: " + o->why);
+    return o->placements.front();
+  }
   return plain_error("placement '" + name + "'", "expected cross, same or free");
 }
+
+const PlacementOption* CpuChoice::option(const std::string& name) const {
+  for (const auto& o : topology) {
+    if (o.name == name) return &o;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// The placements a name stands for: one, every pair for all-pairs, none for a topology
+// placement this machine does not allow (the run says why before expanding).
+Result<std::vector<Placement>> placements_named(const std::string& name, const CpuChoice& cpus) {
+  if (is_topology_placement(name)) {
+    const PlacementOption* o = cpus.option(name);
+    return o == nullptr ? std::vector<Placement>() : o->placements;
+  }
+  IPCB_TRY(Placement p, make_placement(name, cpus));
+  return std::vector<Placement>{p};
+}
+
+}  // namespace
 
 namespace {
 
@@ -597,31 +630,33 @@ Status expand_matrix(const Suite& s, const Matrix& m, const CpuChoice& cpus, boo
         for (const auto& sy : syncs) {
           for (size_t z : m.sizes) {
             for (const auto& [pname, v] : placed_variants(placements, variants_of(s, *w))) {
-              IPCB_TRY(Placement pl, make_placement(pname, cpus));
-              BenchSpec spec;
-              spec.workload = wname;
-              spec.backend = bname;
-              spec.sync = sy;
-              spec.payload_bytes = z;
-              spec.verify = s.verify;
-              IPCB_TRY(spec.mode, parse_copy_mode(mode));
-              spec.placement = pl;
-              spec.fan = v.fan;
-              spec.rate = v.rate;
-              spec.sweep = v.sweep;
-              if (v.rate != 0) spec.fixed_iterations = rate_messages(v.rate, s.min_time_s);
-              spec.sleep_ns = s.sleep_us * 1000;
-              spec.spin_ns = s.spin_us * 1000;
-              spec.stall_ns = s.stall_ms * 1'000'000ULL;
-              spec.name_placement = name_placement;
-              std::string name = spec.name();
-              if (!seen.names.insert(name).second) continue;
-              const std::string& limit =
-                  seen.size_limit(*b, z, static_cast<size_t>(spec.fan), w->deep);
-              if (!limit.empty()) {
-                out.skipped.push_back({name, limit});
-              } else {
-                out.specs.push_back(std::move(spec));
+              IPCB_TRY(auto pls, placements_named(pname, cpus));
+              for (const Placement& pl : pls) {
+                BenchSpec spec;
+                spec.workload = wname;
+                spec.backend = bname;
+                spec.sync = sy;
+                spec.payload_bytes = z;
+                spec.verify = s.verify;
+                IPCB_TRY(spec.mode, parse_copy_mode(mode));
+                spec.placement = pl;
+                spec.fan = v.fan;
+                spec.rate = v.rate;
+                spec.sweep = v.sweep;
+                if (v.rate != 0) spec.fixed_iterations = rate_messages(v.rate, s.min_time_s);
+                spec.sleep_ns = s.sleep_us * 1000;
+                spec.spin_ns = s.spin_us * 1000;
+                spec.stall_ns = s.stall_ms * 1'000'000ULL;
+                spec.name_placement = name_placement;
+                std::string name = spec.name();
+                if (!seen.names.insert(name).second) continue;
+                const std::string& limit =
+                    seen.size_limit(*b, z, static_cast<size_t>(spec.fan), w->deep);
+                if (!limit.empty()) {
+                  out.skipped.push_back({name, limit});
+                } else {
+                  out.specs.push_back(std::move(spec));
+                }
               }
             }
           }
@@ -657,16 +692,21 @@ Status check_asked(const Suite& s, const Used& used) {
 
 Result<Expansion> expand(const Suite& s, const CpuChoice& cpus) {
   std::vector<std::string> placements;
+  size_t resolved = 0;  // all-pairs stands for several
   for (const Matrix& m : s.matrices) {
     for (const auto& p : is_all(m.placements) ? kPlacements : m.placements) {
-      if (!contains(placements, p)) placements.push_back(p);
+      if (contains(placements, p)) continue;
+      placements.push_back(p);
+      auto named = placements_named(p, cpus);
+      resolved += named ? named->size() : 1;
     }
   }
   Expansion out;
   Seen seen;
   Used used;
   for (const Matrix& m : s.matrices) {
-    IPCB_TRY_STATUS(expand_matrix(s, m, cpus, placements.size() > 1, out, seen, used));
+    IPCB_TRY_STATUS(
+        expand_matrix(s, m, cpus, placements.size() > 1 || resolved > 1, out, seen, used));
   }
   IPCB_TRY_STATUS(check_asked(s, used));
   return out;

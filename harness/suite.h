@@ -11,6 +11,7 @@
 
 #include "harness/error.h"
 #include "harness/session.h"
+#include "harness/topology.h"
 
 namespace ipcb {
 
@@ -20,7 +21,8 @@ struct Matrix {
   std::vector<std::string> syncs;       // "all": every sync valid for a backend
   std::vector<size_t> sizes;            // payload bytes
   std::vector<std::string> modes;       // copy, inplace (inplace applies to shm backends only)
-  std::vector<std::string> placements;  // cross, same, free; empty: cross with 2+ CPUs
+  std::vector<std::string> placements;  // cross, same, free, or a topology placement (smt, core,
+                                        // llc, socket, numa, all-pairs); empty: cross with 2+ CPUs
 };
 
 struct Suite {
@@ -91,6 +93,10 @@ std::string size_label(size_t bytes);  // 65536 -> "64K"
 struct CpuChoice {
   int first = -1;
   int second = -1;  // -1: this machine lets us use one CPU only
+  // The topology placements (smt, core, llc, socket, numa, all-pairs) planned on this
+  // machine's topology (plan_placements); empty until a command reads the topology.
+  std::vector<PlacementOption> topology;
+  const PlacementOption* option(const std::string& name) const;
 };
 Result<Placement> make_placement(const std::string& name, const CpuChoice& cpus);
 

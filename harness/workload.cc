@@ -79,10 +79,12 @@ Result<uint64_t> warm_up(Session& s, bool echo, uint64_t planned) {
 void begin_measuring(Session& s, Measurement& m) {
   for (size_t i = 0; i < s.links(); ++i) s.endpoint(i).reset_byte_counts();
   m.self_usage = Usage::of_thread();
+  s.perf_start();
 }
 
 Status finish(Session& s, Measurement& m, uint64_t own_verified) {
   m.self_usage = Usage::of_thread() - m.self_usage;
+  m.self_perf = s.perf_since_start();
   IPCB_TRY(PeerReport r, s.collect());
   uint64_t own_errors = 0;
   std::string own_first;
@@ -124,6 +126,7 @@ Status finish(Session& s, Measurement& m, uint64_t own_verified) {
     m.has_uncorrected = true;
   }
   m.peer_usage = r.usage;
+  m.peer_perf = r.perf;
   m.wait_mode = s.wait_mode();
   m.ring_bytes = s.ring_bytes();
   return ok_status();

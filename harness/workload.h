@@ -38,6 +38,8 @@ struct Measurement {
   std::string wait_mode;
   Usage self_usage;            // measured side, over the measured phase
   Usage peer_usage;            // all peers together, over the measured phase
+  PerfCounts self_perf;        // perf events of the measured side, over the measured phase
+  PerfCounts peer_perf;        // ...of all peers together (an event some peer missed: absent)
   uint64_t bytes_written = 0;  // message bytes (headers included) both sides sent
   uint64_t bytes_read = 0;     // message bytes both sides received
   double copies_per_msg = 0;   // copies per delivered message (2; 1 in place; 1 + 1/N broadcast)

@@ -1,7 +1,8 @@
 """Every chart the data allows, in report order, as PNG (at --dpi) and SVG (editable text,
 <title> and <desc>; deterministic: same input, same bytes). Drawing is in charts_answer.py,
-charts_size.py and charts_dist.py; what they draw is computed in compute.py, answers.py and
-dist.py. Charts that the data cannot support are not drawn; a note says why.
+charts_size.py, charts_dist.py and charts_topology.py; what they draw is computed in
+compute.py, answers.py, dist.py and topology.py. Charts that the data cannot support are not
+drawn; a note says why.
 """
 from __future__ import annotations
 
@@ -12,14 +13,15 @@ import re
 
 import matplotlib.pyplot as plt
 
-from reports import charts_answer, charts_dist, charts_rate, charts_size, compute, rate
+from reports import (charts_answer, charts_dist, charts_rate, charts_size, charts_topology,
+                     compute, rate)
 from reports.chartkit import RC, Options
 
 CHART_FILE = re.compile(r'^(which_[a-z]+|latency_vs_cpu_[0-9A-Za-z]+|'
                         r'placement_[a-z]+_[0-9A-Za-z]+|latency_vs_size|throughput_vs_size|'
                         r'throughput_[0-9A-Za-z_]+|'
                         r'latency_cdf_[0-9A-Za-z]+|heatmap_(p50|mean)_[0-9A-Za-z]+|'
-                        r'ratio_[0-9A-Za-z]+|fan_scaling|rate_latency)\.(png|svg)$')
+                        r'ratio_[0-9A-Za-z]+|fan_scaling|rate_latency|core_to_core_[0-9A-Za-z_]+)\.(png|svg)$')
 
 
 def remove_old(out_dir):
@@ -77,6 +79,7 @@ def _jobs(everything, size) -> list:
         jobs.append((charts_dist.ratio_heatmap, (sets, lat_w, at)))
     jobs.append((charts_dist.fan_scaling, (sets,)))
     jobs.append((charts_rate.latency_vs_load, (everything,)))
+    jobs.append((charts_topology.core_to_core, (sets,)))  # a list of charts
     return jobs
 
 
@@ -104,4 +107,5 @@ def draw_all(sets, out_dir, size=None, dpi=None, metric='median') -> list:
             made = [_draw(i, opts) for i in range(len(_WORK))]
     finally:
         _WORK.clear()
-    return [c for c in made if c is not None]
+    flat = [c for m in made for c in (m if isinstance(m, list) else [m])]
+    return [c for c in flat if c is not None]

@@ -13,9 +13,12 @@ import json
 # from the context, run settings from context.ipcbench_config.
 MACHINE_FIELDS = ('cpu_model', 'cpu_count_online', 'cpus_allowed', 'kernel', 'machine',
                   'cpu_governor', 'clocksource', 'smt', 'transparent_hugepages', 'placements',
-                  'build_type', 'compiler')
+                  'build_type', 'compiler', 'topology')
 SETTING_FIELDS = ('suite', 'matrices', 'verify', 'min_time_s', 'repetitions', 'stall_ms', 'fan',
-                  'sleep_us', 'spin_us', 'mmap_dir', 'inject_ns', 'inject_filter')
+                  'sleep_us', 'spin_us', 'mmap_dir', 'inject_ns', 'inject_filter', 'perf')
+# Fields added to the fingerprint later (the topology's one-line summary; perf counting on or
+# off): a file that lacks them was hashed without them.
+LATER_FIELDS = ('topology', 'perf')
 # Settings that only narrow or widen what runs (benchmarks are matched by name anyway) or
 # only decide how many repetitions a round has (the round is the unit): noted, not refused.
 SOFT_FIELDS = ('matrices', 'repetitions', 'suite')
@@ -29,7 +32,9 @@ def fingerprint(ctx: dict) -> dict:
     if isinstance(ctx.get('comparability'), dict):
         return dict(ctx['comparability'])
     cfg = ctx.get('ipcbench_config') or {}
-    out = {k: ctx[k] for k in MACHINE_FIELDS if k in ctx}
+    out = {k: ctx[k] for k in MACHINE_FIELDS if k in ctx and k != 'topology'}
+    if isinstance(ctx.get('topology'), dict) and 'summary' in ctx['topology']:
+        out['topology'] = ctx['topology']['summary']
     if 'cpu_count_online' not in out and 'num_cpus' in ctx:
         out['cpu_count_online'] = ctx['num_cpus']
     out.update({k: cfg.get(k, ABSENT_MEANS.get(k)) for k in SETTING_FIELDS
@@ -55,7 +60,8 @@ def computed_key(ctx: dict) -> str:
     if xxh3 is None:
         return ''
     fp = fingerprint(ctx)
-    full = {k: fp.get(k) for k in MACHINE_FIELDS + SETTING_FIELDS}
+    full = {k: fp.get(k) for k in MACHINE_FIELDS + SETTING_FIELDS
+            if k in fp or k not in LATER_FIELDS}
     text = json.dumps(full, separators=(',', ':'), sort_keys=True, ensure_ascii=False).encode()
     return f'{xxh3(text, len(text)):016x}'
 

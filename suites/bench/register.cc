@@ -82,6 +82,14 @@ void set_fairness(benchmark::State& state, const BenchSpec& spec, const Measurem
   state.counters["ivcsw_peer_per_msg"] = per(m.peer_usage.involuntary_switches, m.messages);
   state.counters["fan"] = spec.fan;
   if (m.paced) set_paced(state, spec, m);
+  // perf events per message, each side; an event that was not counted has no counter at all.
+  for (const auto& [side, counts] : {std::pair{"self", &m.self_perf}, {"peer", &m.peer_perf}}) {
+    for (const auto& [event, value] : *counts) {
+      if (m.messages != 0) {
+        state.counters[perf_counter_name(event, side)] = value / static_cast<double>(m.messages);
+      }
+    }
+  }
   if (spec.inject_ns != 0) state.counters["inject_ns"] = static_cast<double>(spec.inject_ns);
   state.SetLabel(m.wait_mode + " wait, " + copy_mode_name(spec.mode) + ", " + spec.placement.name);
 }
