@@ -12,7 +12,7 @@ namespace ipcb {
 namespace {
 
 std::vector<std::string> names(const Suite& s) {
-  auto ex = expand(s, CpuChoice{0, 1});
+  auto ex = expand(s, CpuChoice{0, 1, {}});
   EXPECT_TRUE(ex.ok()) << (ex.ok() ? "" : ex.error().message());
   std::vector<std::string> out;
   if (ex.ok()) {
@@ -87,7 +87,7 @@ TEST(RateSweep, RatesAreBenchmarksNamedWithTheRateAndASweepStandsForMore) {
                   "sizes = [\"64\"]");
   EXPECT_EQ(s.rates, (std::vector<uint64_t>{10'000, 1'000'000}));
   EXPECT_TRUE(s.rate_sweep);
-  auto ex = expand(s, CpuChoice{0, 1});
+  auto ex = expand(s, CpuChoice{0, 1, {}});
   ASSERT_TRUE(ex.ok());
   ASSERT_EQ(ex->specs.size(), 3u);
   EXPECT_EQ(ex->specs[0].name(), "rate/pipe/block/64/10000");
