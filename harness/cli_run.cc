@@ -8,8 +8,8 @@
 
 #include "backends/mmap_file.h"
 #include "harness/cli_floors.h"
-#include "harness/cli_rate.h"
 #include "harness/cli_hw.h"
+#include "harness/cli_rate.h"
 #include "harness/environment.h"
 #include "harness/manifest.h"
 #include "harness/report.h"
@@ -33,6 +33,7 @@ struct GbenchFlags {
   std::vector<std::string> pass;
   std::optional<int> repetitions;
   bool aggregates_only = false;
+  double min_time_s = 0;  // --benchmark_min_time, when given
 };
 
 // Google Benchmark 1.7.1's flags. It checks them only once the benchmarks start (after the
@@ -82,6 +83,7 @@ Result<GbenchFlags> sort_gbench_flags(const std::vector<std::string>& given) {
       if (value.empty() || *end != '\0' || !std::isfinite(t) || t <= 0 || t > 3600) {
         return plain_error(g, "expected seconds, more than 0 and at most 3600");
       }
+      f.min_time_s = t;
     }
     if (key == "--benchmark_report_aggregates_only") {
       f.aggregates_only = value.empty() || value == "true" || value == "1";
@@ -337,7 +339,8 @@ int cmd_run(const RunArgs& a) {
   RunTally tally;
   tally.failures = refused;
   register_benchmarks(specs, repetitions, floors, floors_mode == "each" ? kFloorsEachBudgetS : 0,
-                      tally, a.iterations);
+                      tally, a.iterations,
+                      flags->min_time_s > 0 ? flags->min_time_s : suite->min_time_s);
   std::vector<std::string> gb = flags->pass;
   auto user_gave = [&](const std::string& flag) {
     return std::any_of(gb.begin(), gb.end(), [&](const auto& g) { return g.rfind(flag, 0) == 0; });
@@ -357,6 +360,7 @@ int cmd_run(const RunArgs& a) {
     ran = std::move(*r);
   }
   nlohmann::json& bench = ran.json;
+  set_measured_iterations(bench, tally);
   add_repetition_aggregates(bench, repetitions, flags->aggregates_only);
   nlohmann::json extra = env;
   extra["ipcbench_config"] = config;

@@ -19,7 +19,7 @@ const std::vector<WorkloadInfo>& workloads() {
       {"stream", "one-way: send back to back; throughput, and latency from send stamps",
        PeerRole::kSink, false, false, true, measure_stream},
       {"fanin", "N producer processes -> the measured consumer, one channel each, read in turn",
-       PeerRole::kSource, true, false, true, measure_fanin},
+       PeerRole::kSource, true, false, true, measure_fanin, /*count_up_front=*/true},
       {"fanout",
        "the measured producer -> N consumer processes: shared memory writes each message once "
        "for all, kernel channels N times",
@@ -27,7 +27,7 @@ const std::vector<WorkloadInfo>& workloads() {
       {"rate",
        "open loop: send on a fixed schedule (--rate) whether or not earlier messages arrived; "
        "latency from the intended send time (coordinated omission corrected) and the actual one",
-       PeerRole::kSink, false, false, true, measure_rate},
+       PeerRole::kSink, false, false, true, measure_rate, /*count_up_front=*/true},
   };
   return kAll;
 }

@@ -64,6 +64,9 @@ struct WorkloadInfo {
   bool one_write;  // fanout: shared memory writes each message once for every peer
   bool deep;       // many messages in flight: deep rings (see ChannelConfig::deep)
   Result<Measurement> (*measure)(Session& session, Loop& loop);
+  // Tells its peers how many messages to send before the loop starts (Loop::planned()), so it
+  // cannot stop when told: Google Benchmark sizes its runs.
+  bool count_up_front = false;
 };
 
 const std::vector<WorkloadInfo>& workloads();

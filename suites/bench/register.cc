@@ -30,6 +30,42 @@ class StateLoop final : public Loop {
   benchmark::State& s_;
 };
 
+// A self-sized call (see register_benchmarks): Google Benchmark runs it as one iteration; the
+// workload's loop runs until `min_time_s` passed since its first measured iteration (looking at
+// the clock every 64 iterations), and Google Benchmark's time per iteration becomes the
+// workload's time divided by the iterations it made.
+class TimedLoop final : public Loop {
+ public:
+  TimedLoop(benchmark::State& s, double min_time_s)
+      : s_(s), budget_ns_(static_cast<uint64_t>(min_time_s * 1e9)) {}
+  bool next() override {
+    if (n_ == 0) {
+      if (!s_.KeepRunning()) return false;  // Google Benchmark's one iteration starts
+      t0_ = sys::now_ns();
+    } else if ((n_ % kLookEvery) == 0 && sys::now_ns() - t0_ >= budget_ns_) {
+      s_.KeepRunning();  // and ends (false): the one iteration is done
+      return false;
+    }
+    ++n_;
+    return true;
+  }
+  // What a long run plans: the workloads warm up as for one (see warm_up).
+  uint64_t planned() const override { return kPlanned; }
+  // The workloads add their measured time once, after the loop.
+  void add_time(uint64_t ns) override {
+    s_.SetIterationTime(static_cast<double>(ns) * 1e-9 /
+                        static_cast<double>(std::max<uint64_t>(1, n_)));
+  }
+
+ private:
+  static constexpr uint64_t kLookEvery = 64;
+  static constexpr uint64_t kPlanned = uint64_t{1} << 32;
+  benchmark::State& s_;
+  uint64_t budget_ns_;
+  uint64_t n_ = 0;
+  uint64_t t0_ = 0;
+};
+
 double rate(uint64_t count, uint64_t ns) {
   return ns == 0 ? 0.0 : static_cast<double>(count) * 1e9 / static_cast<double>(ns);
 }
@@ -138,8 +174,13 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
     }
   }
   double limit = bound.impossible > 0 ? bound.impossible : bound.value;
-  bool below = bound.latency ? measured < limit * (1 - bound.tolerance)
-                             : measured > limit * (1 + bound.tolerance);
+  // The stream ceiling is two threads copying side by side, each message handed over at once,
+  // as two spinning sides do. A waiter that lets the ring fill (sleep, yield, a blocked reader)
+  // has the reader drain it later from the shared cache, which can beat that: only a spinning
+  // stream above its ceiling is impossible.
+  const bool judged = bound.latency || m.wait_mode == "spin";
+  bool below = judged && (bound.latency ? measured < limit * (1 - bound.tolerance)
+                                        : measured > limit * (1 + bound.tolerance));
   if (below) {
     std::string what = bound.impossible > 0 ? "fastest tenth of the " + bound.what : bound.what;
     char line[320];
@@ -154,7 +195,7 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
 
 void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
              const std::vector<int>& all_cpus, Floors* floors, double each_budget_s,
-             RunTally& tally) {
+             double self_sized_s, RunTally& tally) {
   const WorkloadInfo* w = find_workload(spec.workload);
   auto fail = [&](const std::string& msg) {
     tally.failures.push_back(spec.name() + ": " + msg);
@@ -173,9 +214,12 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
   if (!pinned) return fail(pinned.error().message());
   auto session = Session::start(spec, w->peer_role, w->one_write);
   if (!session) return fail(session.error().message());
-  StateLoop loop(state);
+  StateLoop state_loop(state);
+  TimedLoop timed_loop(state, self_sized_s);
+  Loop& loop = self_sized_s > 0 ? static_cast<Loop&>(timed_loop) : state_loop;
   auto m = w->measure(**session, loop);
   if (!m) return fail((*session)->with_peer_state(m.error()).message());
+  if (self_sized_s > 0) tally.measured_iterations[{spec.name(), rep}] = m->iterations;
   set_percentiles(state, "latency", m->latency);
   if (m->has_rtt) set_percentiles(state, "rtt", m->rtt);
   nlohmann::json& hist = tally.histograms[{spec.name(), rep}];
@@ -236,23 +280,44 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
 
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
                          std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
-                         uint64_t iterations) {
+                         uint64_t iterations, double min_time_s) {
   std::vector<int> all_cpus = sys::allowed_cpus();  // before any benchmark pins this thread
   for (const BenchSpec& spec : specs) {
     tally.fields[spec.name()] = describe(spec);
     auto f = std::find_if(floors.begin(), floors.end(),
                           [&](const Floors& x) { return x.placement == spec.placement.name; });
     Floors* fl = f == floors.end() ? nullptr : &*f;
+    const WorkloadInfo* w = find_workload(spec.workload);
+    const double self_sized_s = iterations == 0 && spec.fixed_iterations == 0 && min_time_s > 0 &&
+                                        w != nullptr && !w->count_up_front
+                                    ? min_time_s
+                                    : 0;
     for (int rep = 0; rep < repetitions; ++rep) {
       auto* b = benchmark::RegisterBenchmark(
           spec.name().c_str(),
-          [spec, rep, all_cpus, fl, each_budget_s, &tally](benchmark::State& st) {
-            run_one(st, spec, rep, all_cpus, fl, each_budget_s, tally);
+          [spec, rep, all_cpus, fl, each_budget_s, self_sized_s, &tally](benchmark::State& st) {
+            run_one(st, spec, rep, all_cpus, fl, each_budget_s, self_sized_s, tally);
           });
       b->UseManualTime()->Unit(benchmark::kMicrosecond);
-      const uint64_t n = iterations != 0 ? iterations : spec.fixed_iterations;
+      const uint64_t n = self_sized_s > 0  ? 1
+                         : iterations != 0 ? iterations
+                                           : spec.fixed_iterations;
       if (n != 0) b->Iterations(static_cast<benchmark::IterationCount>(n));
     }
+  }
+}
+
+void set_measured_iterations(nlohmann::json& bench, const RunTally& tally) {
+  if (tally.measured_iterations.empty() || !bench.contains("benchmarks")) return;
+  std::map<std::string, int> seen;  // repetitions run in order, each a run of its own
+  for (auto& b : bench["benchmarks"]) {
+    if (b.value("run_type", std::string()) != "iteration" || !b.contains("name")) continue;
+    std::string name = b["name"].get<std::string>();
+    const std::string suffix = "/manual_time";
+    if (name.size() > suffix.size() && name.ends_with(suffix))
+      name.resize(name.size() - suffix.size());
+    auto it = tally.measured_iterations.find({name, seen[name]++});
+    if (it != tally.measured_iterations.end()) b["iterations"] = it->second;
   }
 }
 

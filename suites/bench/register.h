@@ -32,6 +32,9 @@ struct RunTally {
   // Benchmarks after which the floor was measured again (and updated for the rest of the run)
   // because the result was below the floor measured earlier.
   std::set<std::string> floors_rechecked;
+  // Per benchmark and repetition: the iterations a self-sized call measured (see
+  // register_benchmarks), for bench.json's "iterations" in place of Google Benchmark's 1.
+  std::map<std::pair<std::string, int>, uint64_t> measured_iterations;
 };
 
 // Registers every spec `repetitions` times (`iterations`, when not 0, fixes each run's
@@ -45,8 +48,17 @@ struct RunTally {
 // against that one. Otherwise a result below its floor has the floor measured again right
 // after it (the VM may have become faster since), and `floors` keeps the fresher values for the
 // benchmarks that follow: only a result below both is reported as below its floor.
+// Without a fixed count, a workload that stops when told (pingpong, stream, fanout) sizes
+// itself: one call that, after its warm-up, measures for `min_time_s` (Google Benchmark's own
+// sizing would call it with 1, 10, 100, ... iterations first, each call a new session: peers
+// started, objects created, rings faulted in). Its count goes into bench.json through
+// set_measured_iterations. A workload that must know its count up front (fanin) is sized by
+// Google Benchmark.
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
                          std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
-                         uint64_t iterations = 0);
+                         uint64_t iterations = 0, double min_time_s = 0);
+// Sets "iterations" of the self-sized results in `bench` (Google Benchmark's JSON) to what they
+// measured.
+void set_measured_iterations(nlohmann::json& bench, const RunTally& tally);
 
 }  // namespace ipcb
