@@ -397,8 +397,8 @@ int cmd_run(const RunArgs& a) {
   }
   if (!tally.below_floor.empty()) {
     std::printf(
-        "\n%zu result(s) BELOW THEIR PHYSICAL FLOOR measured again right after them "
-        "(impossible: a measuring error):\n",
+        "\n%zu result(s) BELOW THEIR PHYSICAL FLOOR, measured again right after them: a "
+        "measuring error, or the machine changed speed in between (a VM's vCPUs move):\n",
         tally.below_floor.size());
     constexpr size_t kShown = 10;
     for (size_t i = 0; i < below.size() && i < kShown; ++i) std::printf("  %s\n", below[i].c_str());

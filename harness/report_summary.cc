@@ -168,7 +168,7 @@ std::string format_summary(const nlohmann::json& bench) {
   }
   auto below = ctx.value("ipcbench_below_floor", nlohmann::json::array());
   if (below.is_array() && !below.empty()) {
-    out << "## Below the physical floor (impossible: a measuring error)\n\n";
+    out << "## Below the physical floor (a measuring error, or the machine changed speed)\n\n";
     for (const auto& line : below) {
       if (line.is_string()) out << "- " << line.get<std::string>() << "\n";
     }

@@ -62,7 +62,7 @@ def floor_blocks(rs) -> list:
     out = []
     below = [b for b in rs.context.get('ipcbench_below_floor') or [] if isinstance(b, str)]
     if below:
-        out += [('h3', 'Below the physical floor (impossible: a measuring error)'),
+        out += [('h3', 'Below the physical floor (a measuring error, or the machine changed speed)'),
                 ('list', below)]
     for f in rs.context.get('floors') or []:
         if not isinstance(f, dict):
