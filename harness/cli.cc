@@ -195,10 +195,11 @@ int cli_main(int argc, char** argv) {
   run->add_option("--spin-us", spin_us, "how long the adaptive waiter spins before blocking (µs)");
   run->add_option("--repetitions", reps,
                   "repetitions of each benchmark (median and spread are reported)");
-  run->add_option("--min-time", min_time, "minimum seconds per benchmark");
+  run->add_option("--min-time", min_time,
+                  "seconds each benchmark measures after its warm-up (the suite's min_time)");
   run->add_option("--iterations", iterations,
                   "a fixed number of iterations (round trips or messages) per benchmark, "
-                  "instead of Google Benchmark's sizing runs up to --min-time: quick smoke runs");
+                  "instead of measuring for --min-time: quick smoke runs");
   run->add_option("--timeout-ms", stall_ms, "kill the peer after this long without progress");
   run->add_option("--out", ra.out, "output folder")->capture_default_str();
   ra.probe.add_to(run);
