@@ -235,11 +235,13 @@ TEST(PerfCounters, UnprivilegedUserGetsWhatParanoidAllows) {
   EXPECT_EQ(got["pagefaults_user"], "counted");
   EXPECT_EQ(got["task_clock"], "counted");
   ASSERT_TRUE(got.count("task_clock_ratio")) << text;
-  // Nearly all of it is kernel time: a clock that left the kernel out would read near 0; a VM's
-  // steal time can put the task clock a few % above the CPU clock (see above).
+  // Nearly all of it is kernel time: a clock that left the kernel out would read near 0. The
+  // task clock's window is a little wider than the CPU clock's (the reads around the loop), and
+  // a VM's steal time puts it above the CPU clock by a few % (by 18% once under ASan): the upper
+  // bound only says it counts this thread, not the whole machine.
   const double ratio = std::stod(got["task_clock_ratio"]);
   EXPECT_GT(ratio, 0.9) << "task clock / thread CPU clock";
-  EXPECT_LT(ratio, 1.15) << "task clock / thread CPU clock";
+  EXPECT_LT(ratio, 1.5) << "task clock / thread CPU clock";
   if (*paranoid >= 2) {
     for (const char* k : {"ctxsw", "pagefaults_kernel"}) {
       EXPECT_NE(got[k].find("kernel.perf_event_paranoid = " + std::to_string(*paranoid) +
