@@ -61,9 +61,9 @@ TEST(PerfCounters, ContextSwitchesMatchRusage) {
 }
 
 TEST(PerfCounters, PageFaultsAreSplitIntoUserAndKernel) {
-#if defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "under TSan every first access to a page also faults in TSan's shadow memory, "
-                  "so the counts are not one per page";
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "under a sanitizer a first access to a page may also fault in the sanitizer's "
+                  "shadow memory, so the counts are not one per page";
 #endif
   PerfCounters c = PerfCounters::open_for_thread();
   REQUIRE_EVENT(c, "pagefaults_user");
