@@ -338,17 +338,6 @@ double memcpy_rate(size_t n, uint64_t budget_ns) {
 
 }  // namespace
 
-FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode) {
-  FloorParts p{false, false, false, false};
-  if (workload == "pingpong") {
-    p.lines = p.pingpong = true;
-    p.handoffs = wait_mode == "block";
-  } else if (workload == "stream") {
-    p.stream = true;
-  }
-  return p;
-}
-
 Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
                       FloorParts parts) {
   Floors f;

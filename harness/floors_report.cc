@@ -1,5 +1,5 @@
-// The floors as results read them (see floors.h): JSON for bench.json, and which floor bounds
-// which benchmark.
+// The floors as results read them (see floors.h): JSON for bench.json, which floors bound
+// which benchmark, and a floor measured again.
 #include <algorithm>
 
 #include "harness/floors.h"
@@ -31,6 +31,17 @@ nlohmann::json floors_to_json(const Floors& f) {
                       {"seconds", f.seconds}};
   if (!f.error.empty()) j["error"] = f.error;
   return j;
+}
+
+FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode) {
+  FloorParts p{false, false, false, false};
+  if (workload == "pingpong") {
+    p.lines = p.pingpong = true;
+    p.handoffs = wait_mode == "block";
+  } else if (workload == "stream") {
+    p.stream = true;
+  }
+  return p;
 }
 
 void update_floors(Floors& into, const Floors& fresh, FloorParts parts) {

@@ -1,5 +1,5 @@
 // The probes (see probe.h): one bisection and one counting loop, and per mechanism the attempt
-// that creates, checks and removes one object.
+// that creates, checks and removes one object (SysV message queues: probe_msg.cc).
 #include "harness/probe.h"
 
 #include <fcntl.h>
@@ -9,48 +9,12 @@
 #include <vector>
 
 #include "harness/manifest.h"
+#include "harness/probe_detail.h"
 #include "harness/sys_kernel.h"
 #include "harness/sys_sync.h"
 
 namespace ipcb::probe {
-namespace {
-
-// One object of a probe: recorded in the manifest before it is created, removed (by its name or
-// key) and released when this goes out of scope. Move-only.
-class Recorded {
- public:
-  static Result<Recorded> make(manifest::Kind kind, std::string name) {
-    IPCB_TRY(int record, manifest::record(kind, name));
-    return Recorded(kind, std::move(name), record);
-  }
-  Recorded(Recorded&& o) noexcept : kind_(o.kind_), name_(std::move(o.name_)), record_(o.record_) {
-    o.record_ = -1;
-  }
-  Recorded& operator=(Recorded&&) = delete;
-  Recorded(const Recorded&) = delete;
-  ~Recorded() {
-    if (record_ < 0) return;
-    (void)manifest::remove_object(kind_, name_);
-    manifest::release(record_);
-  }
-  // The creation failed (maybe because the name is someone else's): nothing of ours to remove.
-  void forget() {
-    manifest::release(record_);
-    record_ = -1;
-  }
-
- private:
-  Recorded(manifest::Kind kind, std::string name, int record)
-      : kind_(kind), name_(std::move(name)), record_(record) {}
-  manifest::Kind kind_;
-  std::string name_;
-  int record_;
-};
-
-// An attempt at x: 0 if accepted, else the errno that rejected it; an Error if the attempt
-// could not be made at all.
-using Attempt = std::function<Result<int>(uint64_t x)>;
-constexpr int kKeyDraws = 8;  // random SysV keys tried before giving up on collisions
+namespace detail {
 
 bool past(const Budget& b) {
   return b.deadline_ns != 0 && sys::now_ns() > b.deadline_ns;
@@ -134,6 +98,12 @@ Found largest_accepted(uint64_t lo, uint64_t ceiling, const std::string& ceiling
 // Creates objects one by one, each held, until one is rejected or `cap` are held; then removes
 // them all. `create` returns the held object, or the errno that rejected it.
 using Create = std::function<Result<std::pair<std::optional<Recorded>, int>>()>;
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
+
 Found count_accepted(int cap, const char* call, const Budget& b, const Create& create) {
   const uint64_t t0 = sys::now_ns();
   Found f;
@@ -259,117 +229,6 @@ Found posix_mq_max_maxmsg(uint64_t ceiling, const std::string& why, const Budget
 
 Found posix_mq_max_queues(const Budget& b) {
   return count_accepted(b.max_objects, "mq_open", b, [] { return create_queue(1, 1); });
-}
-
-namespace {
-
-// A fresh SysV message queue, removed when `r` goes.
-struct Queue {
-  std::optional<Recorded> r;
-  int id = -1;
-};
-
-Result<Queue> make_queue() {
-  for (int draw = 0; draw < kKeyDraws; ++draw) {
-    key_t key = random_key();
-    IPCB_TRY(Recorded r, Recorded::make(manifest::Kind::kSysvMsg, std::to_string(key)));
-    auto id = sys::msgget_create_excl(key);
-    if (id) return Queue{std::move(r), *id};
-    r.forget();
-    if (id.error().err != EEXIST) return id.error();
-  }
-  return plain_error("probe", "every random SysV key drawn was taken");
-}
-
-// msgsnd(IPC_NOWAIT) of `text` bytes of `buf` (mtype set by the caller): 0, or the errno;
-// a full queue is EAGAIN.
-Result<int> send_text(int id, const sys::Mapping& buf, uint64_t text) {
-  auto sent = sys::msg_send(id, buf.data(), text, /*nowait=*/true);
-  if (!sent) return sent.error().err;
-  return *sent ? 0 : EAGAIN;
-}
-
-void set_type(const sys::Mapping& buf, long type) {
-  *reinterpret_cast<long*>(buf.data()) = type;
-}
-
-}  // namespace
-
-Found sysv_msg_max_message_bytes(uint64_t ceiling, const std::string& why, const Budget& b) {
-  Found f;
-  f.call = "msgsnd";
-  auto q = make_queue();
-  if (!q) {
-    f.error = q.error().message();
-    return f;
-  }
-  // The text comes from an untouched anonymous mapping: the kernel copies zero pages.
-  auto buf = sys::map_anonymous(sizeof(long) + ceiling, "msgsnd buffer");
-  if (!buf) {
-    f.error = buf.error().message();
-    return f;
-  }
-  set_type(*buf, 1);
-  return largest_accepted(1, ceiling, why, "msgsnd", b, [&](uint64_t text) -> Result<int> {
-    IPCB_TRY(int err, send_text(q->id, *buf, text));
-    if (err == 0) IPCB_TRY_STATUS(sys::msg_discard(q->id, 0));
-    return err;
-  });
-}
-
-Found sysv_msg_queue_bytes(uint64_t message_bytes, uint64_t ceiling, const std::string& why,
-                           const Budget& b) {
-  const uint64_t t0 = sys::now_ns();
-  Found f;
-  f.call = "msgsnd";
-  auto q = make_queue();
-  auto buf = sys::map_anonymous(sizeof(long) + message_bytes, "msgsnd buffer");
-  if (!q || !buf) {
-    f.error = !q ? q.error().message() : buf.error().message();
-    return f;
-  }
-  // Fill with whole messages of type 1...
-  set_type(*buf, 1);
-  uint64_t held = 0;
-  for (;;) {
-    if (held + message_bytes > ceiling || past(b)) {
-      f.value = held;
-      f.capped = true;
-      f.cap = past(b) ? "the probes' time budget ran out" : why;
-      f.seconds = seconds_since(t0);
-      return f;
-    }
-    auto err = send_text(q->id, *buf, message_bytes);
-    if (!err) {
-      f.error = err.error().message();
-      return f;
-    }
-    if (*err != 0) {
-      f.err = *err;
-      break;
-    }
-    held += message_bytes;
-  }
-  // ...then the largest remainder that still fits, as messages of type 2 taken back each time.
-  set_type(*buf, 2);
-  uint64_t lo = 0, hi = message_bytes;
-  while (hi - lo > 1 && !past(b)) {
-    uint64_t mid = lo + (hi - lo) / 2;
-    auto err = send_text(q->id, *buf, mid);
-    if (!err) {
-      f.error = err.error().message();
-      return f;
-    }
-    if (*err == 0) {
-      lo = mid;
-      (void)sys::msg_discard(q->id, 2);
-    } else {
-      hi = mid;
-    }
-  }
-  f.value = held + lo;
-  f.seconds = seconds_since(t0);
-  return f;
 }
 
 Found pipe_max_size(uint64_t ceiling, const std::string& why, const Budget& b) {

@@ -1,4 +1,4 @@
-// Implementation of the syscall layer (see sys.h).
+// Implementation of the syscall layer (see sys.h; processes, CPUs and names: sys_process.cc).
 #include "harness/sys.h"
 
 #include <fcntl.h>
@@ -28,11 +28,11 @@ std::string key_text(key_t key) {
   return buf;
 }
 
+}  // namespace
+
 timespec to_timespec(uint64_t ns) {
   return timespec{static_cast<time_t>(ns / 1000000000ULL), static_cast<long>(ns % 1000000000ULL)};
 }
-
-}  // namespace
 
 Fd& Fd::operator=(Fd&& o) noexcept {
   if (this != &o) {
@@ -309,137 +309,6 @@ Result<bool> futex_wait_until(std::atomic<uint32_t>* word, uint32_t expected,
 void futex_wake_all(std::atomic<uint32_t>* word) {
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr,
             0);
-}
-
-Result<pid_t> fork_exec(const std::string& path, const std::vector<std::string>& argv, int out,
-                        int err, const std::vector<int>& keep) {
-  // Everything the child needs is built here: between fork and exec it may only make
-  // async-signal-safe calls (the parent has other threads).
-  std::vector<std::string> copy = argv;
-  std::vector<char*> args;
-  for (auto& a : copy) args.push_back(a.data());
-  args.push_back(nullptr);
-  // No handler of ours may run in the child before exec (it would clean up the parent's
-  // objects): signals stay blocked across fork, and the child resets every handler first.
-  sigset_t all, old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_BLOCK, &all, &old);
-  pid_t pid = ::fork();
-  if (pid != 0) {
-    int saved = errno;
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    errno = saved;
-  }
-  if (pid < 0) return errno_error("fork", path);
-  if (pid == 0) {
-    for (int s = 1; s < NSIG; ++s) {
-      struct sigaction sa {};
-      if (::sigaction(s, nullptr, &sa) == 0 && sa.sa_handler != SIG_IGN &&
-          sa.sa_handler != SIG_DFL) {
-        ::signal(s, SIG_DFL);
-      }
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (::dup2(out, STDOUT_FILENO) < 0 || ::dup2(err, STDERR_FILENO) < 0) ::_exit(127);
-    for (int fd : keep) {
-      int flags = ::fcntl(fd, F_GETFD);
-      if (flags < 0 || ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0) ::_exit(127);
-    }
-    ::execv(path.c_str(), args.data());
-    ::_exit(127);
-  }
-  return pid;
-}
-
-Status pin_to_cpus(pid_t pid, const std::vector<int>& cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::string list;
-  for (int c : cpus) {
-    CPU_SET(c, &set);
-    if (!list.empty()) list += ',';
-    list += std::to_string(c);
-  }
-  if (::sched_setaffinity(pid, sizeof set, &set) != 0) {
-    return errno_error("sched_setaffinity", "pid " + std::to_string(pid) + " to CPUs " + list);
-  }
-  return ok_status();
-}
-
-Result<pid_t> fork_call(const std::function<int()>& child) {
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork", "a helper child");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // the parent died before the line above
-    ::_exit(child());
-  }
-  return pid;
-}
-
-Result<int> wait_child(pid_t pid) {
-  int status = 0;
-  if (retry_eintr([&] { return ::waitpid(pid, &status, 0); }) < 0) {
-    return errno_error("waitpid", "pid " + std::to_string(pid));
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-Status pin_to_cpu(pid_t pid, int cpu) {
-  return pin_to_cpus(pid, {cpu});
-}
-
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
-  for (int c = 0; c < CPU_SETSIZE; ++c) {
-    if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  }
-  return cpus;
-}
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  size_t got = 0;
-  while (got < bytes) {
-    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
-    if (n > 0) got += static_cast<size_t>(n);
-  }
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
-}
-
-std::string owned_name(const std::string& prefix) {
-  return prefix + std::to_string(::getpid()) + "-" + random_hex(16);
-}
-
-bool is_owned_name(const std::string& name, const std::string& prefix) {
-  constexpr size_t kHex = 32;
-  if (name.size() <= prefix.size() + 1 + kHex || name.compare(0, prefix.size(), prefix) != 0) {
-    return false;
-  }
-  size_t dash = name.size() - kHex - 1;
-  std::string pid = name.substr(prefix.size(), dash - prefix.size());
-  return name[dash] == '-' && !pid.empty() && pid.size() <= 10 &&
-         pid.find_first_not_of("0123456789") == std::string::npos &&
-         name.find_first_not_of("0123456789abcdef", dash + 1) == std::string::npos;
-}
-
-uint32_t random_u32() {
-  uint32_t v = 0;
-  while (::getrandom(&v, sizeof v, 0) != static_cast<ssize_t>(sizeof v)) {
-  }
-  return v;
 }
 
 Status sem_init_shared(sem_t* sem, unsigned value) {

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <span>
 #include <string>
@@ -78,6 +79,8 @@ class Mapping {
 // CLOCK_MONOTONIC in nanoseconds: the one clock every timestamp uses (shared across processes).
 uint64_t now_ns();
 void sleep_ns(uint64_t ns);
+// Nanoseconds (a duration, or a time on any clock) as a timespec.
+timespec to_timespec(uint64_t ns);
 
 // --- files and descriptors ----------------------------------------------------------------------
 Result<Fd> open_file(const std::string& path, int flags, mode_t mode = 0);

@@ -12,6 +12,11 @@
 
 namespace ipcb::sys {
 
+// EAGAIN or EWOULDBLOCK: a non-blocking call that would have waited.
+bool would_block(int err);
+// "fd N", for error messages.
+std::string fd_text(int fd);
+
 // --- descriptors --------------------------------------------------------------------------------
 Status set_nonblocking(int fd, bool on, const std::string& what);
 // O_RDONLY, O_WRONLY or O_RDWR (fcntl F_GETFL & O_ACCMODE).

@@ -30,10 +30,6 @@ std::string key_text(key_t key) {
   return buf;
 }
 
-timespec to_timespec(uint64_t ns) {
-  return timespec{static_cast<time_t>(ns / 1000000000ULL), static_cast<long>(ns % 1000000000ULL)};
-}
-
 // Time left until an absolute CLOCK_MONOTONIC deadline, as a relative timeout (0 if past).
 timespec until(uint64_t deadline_ns) {
   uint64_t now = now_ns();
