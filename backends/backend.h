@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/channel.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 

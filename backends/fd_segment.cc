@@ -2,7 +2,7 @@
 #include "backends/fd_segment.h"
 
 #include "backends/shm_channel.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 

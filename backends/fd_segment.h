@@ -3,8 +3,8 @@
 #pragma once
 
 #include "backends/segment.h"
-#include "harness/manifest.h"
-#include "harness/sys.h"
+#include "harness/sys/manifest.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 

@@ -3,7 +3,7 @@
 
 #include <poll.h>
 
-#include "harness/sys_kernel.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 

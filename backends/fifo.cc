@@ -10,8 +10,8 @@
 
 #include "backends/fd_stream.h"
 #include "backends/mmap_file.h"
-#include "harness/manifest.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/manifest.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 namespace {

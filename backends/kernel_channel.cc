@@ -3,8 +3,8 @@
 
 #include <cstdlib>
 
-#include "backends/sync/cpu_relax.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/cpu_relax.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 

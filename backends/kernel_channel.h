@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "harness/channel.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 

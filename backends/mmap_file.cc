@@ -31,7 +31,7 @@ Result<std::unique_ptr<Segment>> open(const std::string& object, size_t bytes) {
 
 std::string mmap_file_directory() {
   if (const char* d = std::getenv("IPCBENCH_MMAP_DIR"); d && *d) return d;
-  if (::access("/dev/shm", W_OK) == 0) return "/dev/shm";
+  if (sys::path_accessible("/dev/shm", W_OK)) return "/dev/shm";
   if (const char* t = std::getenv("TMPDIR"); t && *t) return t;
   return "/tmp";
 }

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 
 #include "backends/fd_stream.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 namespace {

@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "backends/kernel_channel.h"
-#include "harness/manifest.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/manifest.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 namespace {

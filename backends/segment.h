@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/error.h"
+#include "harness/sys/error.h"
 
 namespace ipcb {
 

@@ -5,8 +5,8 @@
 #include <cstring>
 
 #include "backends/sync/waiter.h"
-#include "harness/broadcast_ring.h"
-#include "harness/ring.h"
+#include "harness/transport/broadcast_ring.h"
+#include "harness/transport/ring.h"
 
 namespace ipcb {
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "backends/segment.h"
-#include "harness/channel.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 

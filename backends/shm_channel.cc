@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "backends/sync/waiter.h"
-#include "harness/slot_ring.h"
+#include "harness/transport/slot_ring.h"
 
 namespace ipcb {
 namespace {

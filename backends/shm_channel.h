@@ -9,7 +9,7 @@
 #pragma once
 
 #include "backends/segment.h"
-#include "harness/channel.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 

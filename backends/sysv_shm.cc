@@ -6,8 +6,8 @@
 #include <cstdlib>
 
 #include "backends/shm_channel.h"
-#include "harness/manifest.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/manifest.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 namespace {

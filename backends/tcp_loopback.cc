@@ -10,7 +10,7 @@
 #include <cstdlib>
 
 #include "backends/fd_stream.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 namespace {

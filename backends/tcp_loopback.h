@@ -4,7 +4,7 @@
 #pragma once
 #include <memory>
 
-#include "harness/channel.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 Result<std::unique_ptr<OwnedChannel>> create_tcp_loopback_channel(const ChannelConfig& config);

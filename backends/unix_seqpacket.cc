@@ -8,7 +8,7 @@
 
 #include "backends/kernel_channel.h"
 #include "backends/unix_stream.h"
-#include "harness/sys_kernel.h"
+#include "harness/sys/sys_kernel.h"
 
 namespace ipcb {
 namespace {

@@ -3,7 +3,7 @@
 #pragma once
 #include <memory>
 
-#include "harness/channel.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 Result<std::unique_ptr<OwnedChannel>> create_unix_stream_channel(const ChannelConfig& config);

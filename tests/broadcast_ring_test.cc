@@ -1,6 +1,6 @@
 // The broadcast ring: one write is read by every reader, the slowest reader holds the producer
 // back, and positions written by a hostile peer are errors, never out-of-bounds accesses.
-#include "harness/broadcast_ring.h"
+#include "harness/transport/broadcast_ring.h"
 
 #include <gtest/gtest.h>
 

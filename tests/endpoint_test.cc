@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/endpoint.h"
+#include "harness/transport/endpoint.h"
 
 namespace ipcb {
 namespace {

@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 #include "tests/fault_proc.h"
 #include "tests/fault_util.h"
 #include "tests/process_util.h"

@@ -8,8 +8,8 @@
 #include <cstring>
 
 #include "backends/shm_channel.h"
-#include "harness/frame.h"
-#include "harness/workload.h"
+#include "harness/run/workload.h"
+#include "harness/transport/frame.h"
 #include "tests/fault_util.h"
 
 namespace ipcb::test::fault {

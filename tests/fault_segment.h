@@ -1,7 +1,8 @@
 // A third process scribbling the segment of a running shared-memory benchmark: the layout facts
-// it needs (backends/shm_channel.cc, harness/slot_ring.h, harness/frame.h), and one scribble
-// scenario run end to end: start the run, reach the long measured call, freeze the side that
-// writes the field (so it cannot repair it), write, let the other side run into it, thaw, judge.
+// it needs (backends/shm_channel.cc, harness/transport/slot_ring.h, harness/transport/frame.h), and
+// one scribble scenario run end to end: start the run, reach the long measured call, freeze the
+// side that writes the field (so it cannot repair it), write, let the other side run into it, thaw,
+// judge.
 #pragma once
 
 #include <sys/types.h>
@@ -14,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/frame.h"
-#include "harness/slot_ring.h"
+#include "harness/transport/frame.h"
+#include "harness/transport/slot_ring.h"
 #include "tests/fault_proc.h"
 
 namespace ipcb::test::fault {

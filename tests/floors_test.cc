@@ -2,7 +2,7 @@
 // median a result is compared with, and the fastest tenth below which a result is impossible.
 #include <gtest/gtest.h>
 
-#include "harness/floors.h"
+#include "harness/run/floors.h"
 
 namespace ipcb {
 namespace {

@@ -1,6 +1,6 @@
 // Frame checks: a flipped payload bit, a reordered, a lost and a truncated message are each
 // detected; good messages pass in every mode.
-#include "harness/frame.h"
+#include "harness/transport/frame.h"
 
 #include <gtest/gtest.h>
 
@@ -117,8 +117,8 @@ TEST(Frame, OnlyChecksumFaultsLetTheRunGoOn) {
 INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 20));
 
 TEST(Frame, CopyCompareCopiesEveryByteAndSeesAnyDifference) {
-  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33},
-                   size_t{64}, size_t{65}, size_t{127}, size_t{1000}, size_t{65536 + 3}}) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33}, size_t{64},
+                   size_t{65}, size_t{127}, size_t{1000}, size_t{65536 + 3}}) {
     std::vector<std::byte> src(n), expected(n), dst(n, std::byte{0xEE});
     for (size_t i = 0; i < n; ++i) src[i] = expected[i] = static_cast<std::byte>(i * 7 + 3);
     EXPECT_TRUE(copy_compare(dst.data(), src.data(), expected.data(), n)) << n;

@@ -1,5 +1,5 @@
 // Histogram: percentiles against a sorted reference within 1%, merging and serialisation.
-#include "harness/histogram.h"
+#include "harness/run/histogram.h"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include "backends/shm_channel.h"
 #include "backends/sysv_msg.h"
 #include "backends/unix_seqpacket.h"
-#include "harness/limits.h"
+#include "harness/limits/limits.h"
 
 namespace ipcb::test {
 namespace {

@@ -27,8 +27,8 @@
 #include "backends/posix_mq.h"
 #include "backends/shm_channel.h"
 #include "backends/unix_seqpacket.h"
-#include "harness/limits.h"
-#include "harness/sys_kernel.h"
+#include "harness/limits/limits.h"
+#include "harness/sys/sys_kernel.h"
 #include "tests/process_util.h"
 
 namespace ipcb::test {

@@ -18,8 +18,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/manifest.h"
-#include "harness/sys.h"
+#include "harness/sys/manifest.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {

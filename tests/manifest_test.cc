@@ -1,6 +1,6 @@
 // Manifest: an object whose owner died without cleaning up is found and removed by clean();
 // objects of live owners are left alone.
-#include "harness/manifest.h"
+#include "harness/sys/manifest.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {

@@ -17,7 +17,7 @@
 #include <ctime>
 #include <map>
 
-#include "harness/perf_counters.h"
+#include "harness/run/perf_counters.h"
 
 namespace ipcb {
 namespace {

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb::test {
 namespace fs = std::filesystem;

@@ -31,7 +31,7 @@ std::string read_file(const std::string& path);
 
 // The IPC objects of this test program's ipcbench runs that still exist, and every entry of
 // `extra_dirs`. Runs started by start_ipcbench / run_ipcbench append every object they create to
-// one journal ($IPCBENCH_JOURNAL, see harness/manifest.h); an object counts while it exists
+// one journal ($IPCBENCH_JOURNAL, see harness/sys/manifest.h); an object counts while it exists
 // (SysV key still in /proc/sysvipc, name still in /dev/shm or /dev/mqueue, path still there).
 // Objects of other programs on the machine never count. /dev/shm and /dev/mqueue entries whose
 // name carries the pid of one of our runs count too, journaled or not.

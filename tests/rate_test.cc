@@ -1,11 +1,11 @@
-// The rate workload's arithmetic (harness/rate.h) against hand-computed examples: the send
+// The rate workload's arithmetic (harness/run/rate.h) against hand-computed examples: the send
 // schedule, the coordinated-omission correction, the back-pressure count, the pacer, the
 // sweep's rates and the rate syntax.
-#include "harness/rate.h"
+#include "harness/run/rate.h"
 
 #include <gtest/gtest.h>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {

@@ -1,6 +1,6 @@
 // Ring: wrap-around, full and empty, random interleavings against a reference queue, and
 // hostile shared indices (an error, never an out-of-bounds access).
-#include "harness/ring.h"
+#include "harness/transport/ring.h"
 
 #include <gtest/gtest.h>
 

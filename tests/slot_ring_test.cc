@@ -1,7 +1,7 @@
 // Slot ring: wrap-around over many laps, full and empty, random interleavings against a
 // reference queue, lazy credits, and hostile shared state (stamps of a wrong lap, a credit that
 // runs ahead or goes back): an error, never an out-of-bounds access or a stale message.
-#include "harness/slot_ring.h"
+#include "harness/transport/slot_ring.h"
 
 #include <gtest/gtest.h>
 

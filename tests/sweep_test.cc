@@ -1,4 +1,4 @@
-// Sweeps in one run (harness/suite.h): size ranges, fan lists and offered rates in suites and
+// Sweeps in one run (harness/plan/suite.h): size ranges, fan lists and offered rates in suites and
 // overrides, and the benchmark names they expand to (the fan and the rate are part of them).
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/suite.h"
+#include "harness/plan/suite.h"
 
 namespace ipcb {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <map>
 
-#include "harness/sys.h"
-#include "harness/topology.h"
+#include "harness/run/topology.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {

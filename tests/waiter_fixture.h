@@ -19,7 +19,7 @@
 
 #include "backends/sync/sysv_sem.h"
 #include "backends/sync/waiter.h"
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb::waiter_test {
 

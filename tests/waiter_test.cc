@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "backends/sync/sysv_sem.h"
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb::waiter_test {
 namespace {

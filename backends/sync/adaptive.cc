@@ -1,9 +1,9 @@
 // adaptive waiter (see adaptive.h).
 #include "backends/sync/adaptive.h"
 
-#include "backends/sync/cpu_relax.h"
 #include "backends/sync/futex.h"
-#include "harness/sys.h"
+#include "harness/sys/cpu_relax.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {

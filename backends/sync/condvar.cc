@@ -1,7 +1,7 @@
 // condvar waiter (see condvar.h).
 #include "backends/sync/condvar.h"
 
-#include "harness/sys_sync.h"
+#include "harness/sys/sys_sync.h"
 
 namespace ipcb {
 namespace {
@@ -41,7 +41,7 @@ class CondvarWaiter final : public Waiter {
   // and the slot's type word is checked before each use (glibc acts on it; a PI or unknown type
   // written by someone else could block for ever or fail). Trap: pthread_cond_clockwait takes
   // the mutex back untimed when it returns; if a peer breaks the mutex word in that instant,
-  // only the watchdog's last resort ends the run (see harness/peer.h).
+  // only the watchdog's last resort ends the run (see harness/run/peer.h).
   Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
     return announce_then_sleep(
         s_->waiters, ready, abort, [] { return 0; },

@@ -1,7 +1,7 @@
 // eventfd waiter (see eventfd.h).
 #include "backends/sync/eventfd.h"
 
-#include "harness/sys_sync.h"
+#include "harness/sys/sys_sync.h"
 
 namespace ipcb {
 namespace {

@@ -1,7 +1,7 @@
 // futex waiter (see futex.h).
 #include "backends/sync/futex.h"
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 

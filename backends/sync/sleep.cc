@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {

@@ -1,7 +1,7 @@
 // spin waiter (see spin.h).
 #include "backends/sync/spin.h"
 
-#include "backends/sync/cpu_relax.h"
+#include "harness/sys/cpu_relax.h"
 
 namespace ipcb {
 namespace {

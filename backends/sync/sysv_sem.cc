@@ -5,8 +5,8 @@
 
 #include <cerrno>
 
-#include "harness/manifest.h"
-#include "harness/sys_sync.h"
+#include "harness/sys/manifest.h"
+#include "harness/sys/sys_sync.h"
 
 namespace ipcb {
 namespace {

@@ -15,8 +15,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "harness/channel.h"
-#include "harness/error.h"
+#include "harness/sys/error.h"
+#include "harness/transport/channel.h"
 
 namespace ipcb {
 

@@ -1,7 +1,7 @@
 // yield waiter (see yield.h).
 #include "backends/sync/yield.h"
 
-#include "harness/sys_sync.h"
+#include "harness/sys/sys_sync.h"
 
 namespace ipcb {
 namespace {

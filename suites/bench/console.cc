@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdarg>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 #include "suites/bench/run.h"
 
 namespace ipcb {

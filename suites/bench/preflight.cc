@@ -5,7 +5,7 @@
 #include <set>
 #include <sstream>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 #include "suites/conformance/runner.h"
 
 namespace ipcb {

@@ -4,8 +4,8 @@
 #include <benchmark/benchmark.h>
 
 #include "backends/backend.h"
-#include "harness/report.h"
-#include "harness/workload.h"
+#include "harness/report/report.h"
+#include "harness/run/workload.h"
 
 #include <algorithm>
 #include <cstdio>

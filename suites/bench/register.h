@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/floors.h"
-#include "harness/session.h"
+#include "harness/run/floors.h"
+#include "harness/run/session.h"
 
 namespace ipcb {
 
@@ -41,7 +41,7 @@ struct RunTally {
 // iterations: one call, no sizing calls), back to back, each as its own Google Benchmark run
 // of one repetition under the same name: Google Benchmark 1.7.1 crashes when it aggregates
 // repetitions that include a failed one, so ipcbench numbers and aggregates the repetitions
-// itself (add_repetition_aggregates in harness/report.h).
+// itself (add_repetition_aggregates in harness/report/report.h).
 // `floors` (one per placement of the run, may be empty) give each result its floor_ns or
 // ceiling_bytes_per_second and ratio_to_floor counters. With `each_budget_s` > 0 the floor that
 // bounds a result is measured again right after it, for that long, and the result is read

@@ -8,7 +8,7 @@
 #include <regex>
 #include <sstream>
 
-#include "harness/report.h"
+#include "harness/report/report.h"
 #include "suites/bench/console.h"
 
 namespace ipcb {

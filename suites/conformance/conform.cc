@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/manifest.h"
+#include "harness/sys/manifest.h"
 
 namespace ipcb::conform {
 namespace {

@@ -82,7 +82,7 @@ std::string exited_with(int code);
 int child_fail(int code, const char* what);
 
 // Every object name made here (unique_name, unique_key, TempDir) is recorded in the cleanup
-// manifest (harness/manifest.h) by the process running the test, and released when the test
+// manifest (harness/sys/manifest.h) by the process running the test, and released when the test
 // ends, so `ipcbench clean` removes what a killed run left. Names made in a forked child are
 // not recorded (the child's record would outlive it).
 

@@ -18,7 +18,7 @@
 #include <random>
 #include <sstream>
 
-#include "harness/environment.h"
+#include "harness/run/environment.h"
 #include "suites/conformance/runner_internal.h"
 
 namespace ipcb {

@@ -24,7 +24,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "harness/sys.h"
+#include "harness/sys/sys.h"
 #include "suites/conformance/runner_internal.h"
 
 namespace ipcb::runner {

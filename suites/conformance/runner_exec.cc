@@ -18,7 +18,7 @@
 #include <chrono>
 #include <cstring>
 
-#include "harness/manifest.h"
+#include "harness/sys/manifest.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/runner_internal.h"
 

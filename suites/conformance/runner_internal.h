@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/error.h"
+#include "harness/sys/error.h"
 #include "suites/conformance/runner.h"
 
 namespace ipcb::runner {

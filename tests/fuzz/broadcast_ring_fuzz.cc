@@ -1,5 +1,5 @@
-// Fuzz target: the one-producer, N-reader broadcast ring (harness/broadcast_ring.h) with an
-// attacker between every operation.
+// Fuzz target: the one-producer, N-reader broadcast ring (harness/transport/broadcast_ring.h) with
+// an attacker between every operation.
 //
 // The head, the readers' tails and exactly slots * slot_bytes of data live in separate heap
 // blocks (ASan's redzones right after each). An honest producer and one honest BroadcastRing
@@ -11,7 +11,7 @@
 #include <optional>
 #include <vector>
 
-#include "harness/broadcast_ring.h"
+#include "harness/transport/broadcast_ring.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace ipcb::fuzz {

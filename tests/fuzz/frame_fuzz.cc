@@ -1,4 +1,5 @@
-// Fuzz target: the receiver's frame checks (harness/frame.h) on messages a hostile sender wrote.
+// Fuzz target: the receiver's frame checks (harness/transport/frame.h) on messages a hostile sender
+// wrote.
 //
 // Each message is either raw input bytes of any length or a valid frame (the next sequence
 // number, the right length, flags and checksum) with a few bytes then changed, so that every
@@ -9,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "harness/frame.h"
+#include "harness/transport/frame.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace ipcb::fuzz {

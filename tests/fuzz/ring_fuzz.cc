@@ -1,4 +1,5 @@
-// Fuzz target: the SPSC byte ring (harness/ring.h) with an attacker between every operation.
+// Fuzz target: the SPSC byte ring (harness/transport/ring.h) with an attacker between every
+// operation.
 //
 // One RingControl and a data region of exactly `capacity` heap bytes (so ASan's redzones sit
 // right after the last byte) are shared by an honest producer and an honest consumer, as two
@@ -16,8 +17,8 @@
 #include <optional>
 #include <vector>
 
-#include "harness/frame.h"
-#include "harness/ring.h"
+#include "harness/transport/frame.h"
+#include "harness/transport/ring.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace ipcb::fuzz {

@@ -1,4 +1,4 @@
-// Fuzz target: the slot ring of the shared-memory channels (harness/slot_ring.h) with an
+// Fuzz target: the slot ring of the shared-memory channels (harness/transport/slot_ring.h) with an
 // attacker between every operation.
 //
 // One SlotCredit and a data region of exactly slots * slot_bytes heap bytes (ASan's redzones
@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-#include "harness/slot_ring.h"
+#include "harness/transport/slot_ring.h"
 #include "tests/fuzz/fuzz_input.h"
 
 namespace ipcb::fuzz {

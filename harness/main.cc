@@ -1,6 +1,0 @@
-// ipcbench's entry point.
-#include "harness/cli.h"
-
-int main(int argc, char** argv) {
-  return ipcb::cli_main(argc, argv);
-}

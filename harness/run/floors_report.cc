@@ -1,0 +1,125 @@
+// The floors as results read them (see floors.h): JSON for bench.json, which floors bound
+// which benchmark, and a floor measured again.
+#include <algorithm>
+
+#include "harness/run/floors.h"
+
+namespace ipcb {
+
+nlohmann::json floors_to_json(const Floors& f) {
+  nlohmann::json sizes = nlohmann::json::array();
+  for (const auto& s : f.sizes) {
+    sizes.push_back({{"bytes", s.bytes},
+                     {"memcpy_bytes_per_second", s.memcpy_bytes_per_second},
+                     {"pingpong_copy_ns", s.pingpong_copy_ns},
+                     {"pingpong_inplace_ns", s.pingpong_inplace_ns},
+                     {"pingpong_slot_ns", s.pingpong_slot_ns},
+                     {"stream_copy_bytes_per_second", s.stream_copy_bytes_per_second},
+                     {"stream_inplace_bytes_per_second", s.stream_inplace_bytes_per_second}});
+  }
+  nlohmann::json j = {{"placement", f.placement},
+                      {"cpu_a", f.cpu_a},
+                      {"cpu_b", f.cpu_b},
+                      {"clock_ns", f.clock_ns},
+                      {"line1_ns", f.line1_ns},
+                      {"line2_ns", f.line2_ns},
+                      {"futex_handoff_ns", f.futex_ns},
+                      {"pipe_handoff_ns", f.pipe_ns},
+                      {"futex_handoff_fast_ns", f.futex_fast_ns},
+                      {"pipe_handoff_fast_ns", f.pipe_fast_ns},
+                      {"sizes", sizes},
+                      {"seconds", f.seconds}};
+  if (!f.error.empty()) j["error"] = f.error;
+  return j;
+}
+
+FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode) {
+  FloorParts p{false, false, false, false};
+  if (workload == "pingpong") {
+    p.lines = p.pingpong = true;
+    p.handoffs = wait_mode == "block";
+  } else if (workload == "stream") {
+    p.stream = true;
+  }
+  return p;
+}
+
+void update_floors(Floors& into, const Floors& fresh, FloorParts parts) {
+  if (parts.lines) {
+    into.line1_ns = fresh.line1_ns;
+    into.line2_ns = fresh.line2_ns;
+  }
+  if (parts.handoffs) {
+    into.futex_ns = fresh.futex_ns;
+    into.futex_fast_ns = fresh.futex_fast_ns;
+    into.pipe_ns = fresh.pipe_ns;
+    into.pipe_fast_ns = fresh.pipe_fast_ns;
+  }
+  for (const SizeFloors& f : fresh.sizes) {
+    auto s = std::find_if(into.sizes.begin(), into.sizes.end(),
+                          [&](const SizeFloors& z) { return z.bytes == f.bytes; });
+    if (s == into.sizes.end()) {
+      into.sizes.push_back(f);
+      continue;
+    }
+    s->memcpy_bytes_per_second = f.memcpy_bytes_per_second;
+    if (parts.pingpong) {
+      s->pingpong_copy_ns = f.pingpong_copy_ns;
+      s->pingpong_inplace_ns = f.pingpong_inplace_ns;
+      s->pingpong_slot_ns = f.pingpong_slot_ns;
+    }
+    if (parts.stream) {
+      s->stream_copy_bytes_per_second = f.stream_copy_bytes_per_second;
+      s->stream_inplace_bytes_per_second = f.stream_inplace_bytes_per_second;
+    }
+  }
+}
+
+Bound bound_for(const Floors& f, const std::string& workload, const std::string& backend_kind,
+                const std::string& wait_mode, bool inplace, size_t payload_bytes) {
+  Bound b;
+  if (!f.error.empty()) return b;
+  auto s = std::find_if(f.sizes.begin(), f.sizes.end(),
+                        [&](const SizeFloors& z) { return z.bytes == payload_bytes; });
+  if (s == f.sizes.end()) return b;
+  const char* mode = inplace ? "inplace" : "copy";
+  if (workload == "pingpong") {
+    double passes = inplace ? s->pingpong_inplace_ns : s->pingpong_copy_ns;
+    if (passes <= 0) return b;
+    b.known = true;
+    b.latency = true;
+    if (wait_mode == "block") {
+      // A blocking hand-off, plus what the copies add beyond a line hand-off.
+      bool futex_only = backend_kind == "shm" || f.pipe_ns <= 0;
+      double handoff = futex_only ? f.futex_ns : std::min(f.futex_ns, f.pipe_ns);
+      double fast = futex_only ? f.futex_fast_ns : std::min(f.futex_fast_ns, f.pipe_fast_ns);
+      if (handoff <= 0) return Bound{};
+      double copies = std::max(0.0, passes - f.line2_ns);
+      b.value = handoff + copies;
+      if (fast > 0) b.impossible = fast + copies;
+      b.tolerance = 0.3;
+      b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") + " hand-off + the " +
+               mode + " passes";
+    } else {
+      // The reference raises its flag on a line of its own, so each hand-off moves the flag's
+      // line and then the data's. A slot whose stamp shares the first line with the message
+      // moves only the data: the floor is the reference less one line hand-off (line2), and
+      // never below that hand-off itself.
+      b.value = f.line2_ns > 0 ? std::max(f.line2_ns, passes - f.line2_ns) : passes;
+      b.what = std::string("cache-line hand-off + the ") + mode + " passes";
+    }
+    return b;
+  }
+  if (workload == "stream") {
+    double ceiling = inplace ? s->stream_inplace_bytes_per_second : s->stream_copy_bytes_per_second;
+    if (ceiling <= 0) return b;
+    b.known = true;
+    b.latency = false;
+    b.value = ceiling;
+    b.what = std::string("ring ") + (inplace ? "write-in + read-out" : "copy-in + copy-out") +
+             " ceiling";
+  }
+  return b;
+}
+
+}  // namespace ipcb

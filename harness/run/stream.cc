@@ -1,0 +1,36 @@
+// stream and fanout: the measured side sends back to back to every peer (one peer for stream,
+// N for fanout: each message is written once into shared memory for all of them, or N times
+// into kernel channels); each peer receives, verifies and times
+// stamped messages (one-way latency from the send stamp, queueing included). Throughput counts
+// from the first send until every peer acknowledged the stop, so every message was delivered.
+#include "harness/run/workload.h"
+
+namespace ipcb {
+
+Result<Measurement> measure_stream(Session& s, Loop& loop) {
+  Measurement m;
+  IPCB_TRY(uint64_t per_msg, warm_up(s, /*echo=*/false, loop.planned()));
+  m.sample_every = stamp_stride(per_msg);
+  begin_measuring(s, m);
+  uint64_t start = sys::now_ns();
+  uint64_t countdown = 1;
+  while (loop.next()) {
+    uint64_t stamp = 0;
+    if (--countdown == 0) {
+      stamp = sys::now_ns();
+      countdown = m.sample_every;
+    }
+    IPCB_TRY_STATUS(s.send_all(kFrameData, stamp));
+    s.progress();
+    ++m.iterations;
+  }
+  IPCB_TRY_STATUS(s.handshake(kFrameStop));
+  m.elapsed_ns = sys::now_ns() - start;
+  loop.add_time(m.elapsed_ns);
+  m.messages = m.iterations * s.links();
+  m.payload_bytes = m.messages * s.spec().payload_bytes;
+  IPCB_TRY_STATUS(finish(s, m, 0));
+  return m;
+}
+
+}  // namespace ipcb

@@ -1,0 +1,136 @@
+// Endpoint (see endpoint.h): the general paths; the fast path is inline in the header.
+#include "harness/transport/endpoint.h"
+
+#include <cstring>
+#include <string>
+
+namespace ipcb {
+
+const char* copy_mode_name(CopyMode m) {
+  return m == CopyMode::kInplace ? "inplace" : "copy";
+}
+
+Result<CopyMode> parse_copy_mode(const std::string& s) {
+  if (s == "copy") return CopyMode::kCopy;
+  if (s == "inplace") return CopyMode::kInplace;
+  return plain_error("mode '" + s + "'", "expected copy or inplace");
+}
+
+Endpoint::Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, CopyMode mode)
+    : channel_(channel),
+      mode_(mode),
+      verify_(verify),
+      source_(payload_bytes),
+      checker_(source_, verify),
+      rx_buf_(mode == CopyMode::kCopy ? sizeof(FrameHeader) + payload_bytes : 0) {
+  // The fast path writes and reads whole messages of this size straight in the slots.
+  const size_t message = sizeof(FrameHeader) + payload_bytes;
+  PollingRings r = channel.polling_rings();
+  if (r.tx != nullptr && r.rx != nullptr && r.tx->message_bytes() == message &&
+      r.rx->message_bytes() == message) {
+    rings_ = r;
+  }
+}
+
+Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> payload) {
+  if (mode_ == CopyMode::kCopy) {
+    IPCB_TRY_STATUS(channel_.send(h, payload));
+  } else {
+    IPCB_TRY(auto slot, channel_.reserve_send());
+    std::memcpy(slot.data(), &h, sizeof h);
+    std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
+    channel_.commit_send();
+  }
+  bytes_sent_ += sizeof h + payload.size();
+  return ok_status();
+}
+
+Error Endpoint::echo_length_error() {
+  return plain_error("echo", "the received message has the wrong length");
+}
+
+Result<FrameHeader> Endpoint::recv_general(bool defer_check) {
+  std::span<const std::byte> msg;
+  compared_ = FrameChecker::Compared::kNot;
+  if (mode_ == CopyMode::kCopy && verify_ == VerifyMode::kFull && !defer_check &&
+      channel_.supports_inplace()) {
+    // Shared memory, checked now: copy out and compare with the pattern in one pass.
+    IPCB_TRY(auto src, channel_.peek_recv());
+    if (src.size() > rx_buf_.size()) {
+      return plain_error("recv",
+                         "message of " + std::to_string(src.size()) + " bytes exceeds the buffer");
+    }
+    size_t n = src.size();
+    if (n == rx_buf_.size()) {
+      std::memcpy(rx_buf_.data(), src.data(), sizeof(FrameHeader));
+      bool same = source_.copy_matching(rx_buf_.data() + sizeof(FrameHeader),
+                                        src.data() + sizeof(FrameHeader), checker_.next_seq());
+      compared_ = same ? FrameChecker::Compared::kMatched : FrameChecker::Compared::kDiffered;
+    } else {
+      std::memcpy(rx_buf_.data(), src.data(), n);  // the wrong length: check() names it
+    }
+    channel_.release_recv();
+    msg = std::span<const std::byte>(rx_buf_).first(n);
+  } else if (mode_ == CopyMode::kCopy) {
+    IPCB_TRY(size_t n, channel_.recv(rx_buf_));  // the copy out reads every byte
+    msg = std::span<const std::byte>(rx_buf_).first(n);
+  } else {
+    IPCB_TRY(msg, channel_.peek_recv());
+    held_ = msg;
+  }
+  bytes_received_ += msg.size();
+  last_msg_ = msg;
+  if (defer_check) return judge(true);
+  IPCB_TRY_STATUS(check_last());
+  return read_header(last_msg_);
+}
+
+Result<FrameHeader> Endpoint::judge(bool defer_check) {
+  if (defer_check) {
+    // Only what deciding needs now: the length and the flags (no counting, no payload pass).
+    FrameFault shape = checker_.check_shape(last_msg_);
+    if (shape != FrameFault::kNone) {
+      last_fault_ = checker_.check(last_msg_);  // counted, and named
+      return plain_error("corrupt frame received", checker_.last_error());
+    }
+    pending_ = true;
+    last_fault_ = FrameFault::kNone;
+    return read_header(last_msg_);
+  }
+  // The fast path's inline check did not pass (its payload was already read): judge it in full.
+  IPCB_TRY_STATUS(judge_checked());
+  return read_header(last_msg_);
+}
+
+Status Endpoint::finish_check() {
+  if (!pending_) return ok_status();
+  pending_ = false;
+  Status st = check_last();
+  release_held();
+  return st;
+}
+
+Status Endpoint::check_last() {
+  // In place with no payload check, nothing else reads the payload: read it here, so every
+  // mode and verify level touches every byte the sender wrote.
+  if (mode_ == CopyMode::kInplace && verify_ != VerifyMode::kFull) sink_ += touch_all(last_msg_);
+  if (checker_.check_data_fast(last_msg_, compared_)) {
+    last_fault_ = FrameFault::kNone;
+    compared_ = FrameChecker::Compared::kNot;
+    return ok_status();
+  }
+  return judge_checked();
+}
+
+Status Endpoint::judge_checked() {
+  last_fault_ = checker_.check(last_msg_, compared_);
+  compared_ = FrameChecker::Compared::kNot;
+  // A frame the protocol cannot act on ends the run now, naming the field; waiting for the
+  // answer it will never get would only be reported later as a stall.
+  if (is_protocol_fault(last_fault_)) {
+    return plain_error("corrupt frame received", checker_.last_error());
+  }
+  return ok_status();
+}
+
+}  // namespace ipcb

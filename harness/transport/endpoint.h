@@ -1,0 +1,178 @@
+// One side's view of a channel during a workload: numbers and frames outgoing messages,
+// receives and checks incoming ones. Used identically by the measured side and the peer.
+#pragma once
+
+#include <cstring>
+#include <vector>
+
+#include "harness/sys/cpu_relax.h"
+#include "harness/transport/channel.h"
+#include "harness/transport/frame.h"
+#include "harness/transport/slot_ring.h"
+
+namespace ipcb {
+
+// How payload bytes move through a shared-memory channel. In both modes the sender writes every
+// payload byte and the receiver reads every payload byte; they differ in the copies.
+enum class CopyMode {
+  kCopy,     // the sender's message is copied into the ring, the receiver copies it out
+  kInplace,  // the sender builds the message in the ring slot, the receiver checks it there
+};
+const char* copy_mode_name(CopyMode m);
+Result<CopyMode> parse_copy_mode(const std::string& s);
+
+// On a shared-memory channel whose waiters poll, send and recv take an inline fast path
+// straight on the rings (Channel::polling_rings): no virtual call, no wait loop, no Result
+// between "the message arrived" and "the reply is published". Anything it cannot do at once
+// (a full ring, a message that does not come within a short poll, a corrupt stamp or credit, a
+// frame that fails its check) goes the general way, which waits, judges and names the fault.
+class Endpoint {
+ public:
+  Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, CopyMode mode);
+
+  // Sends the next message: sequence number, `flags`, `send_ns`, and the payload for that seq.
+  Status send(uint32_t flags, uint64_t send_ns = 0) {
+    const uint64_t seq = tx_seq_++;
+    const FrameHeader h{seq, static_cast<uint32_t>(source_.size()), flags, send_ns,
+                        source_.checksum(seq)};
+    return put(h, source_.payload(seq));
+  }
+  // Sends the last received payload back, unchanged, as our next message (pingpong's echo).
+  Status echo(const FrameHeader& received) {
+    FrameHeader h = received;
+    h.seq = tx_seq_++;
+    h.flags = kFrameData;
+    auto msg = mode_ == CopyMode::kCopy ? std::span<const std::byte>(rx_buf_) : held_;
+    if (msg.size() != sizeof(FrameHeader) + source_.size()) return echo_length_error();
+    auto st = put(h, msg.subspan(sizeof(FrameHeader)));
+    if (!pending_) release_held();  // a deferred check still reads it (finish_check releases)
+    return st;
+  }
+  // Receives one message and checks it. A payload fault is counted (last_fault()); a frame the
+  // protocol cannot act on (length, flags, sequence) is an Error naming the field. With
+  // `defer_check`, only the length and flags are checked now and the rest at finish_check()
+  // (or the next recv): an echo can go out before the payload pass (pingpong's peer).
+  Result<FrameHeader> recv(bool defer_check = false) {
+    if (pending_) IPCB_TRY_STATUS(finish_check());
+    release_held();
+    const std::byte* src = poll_fast();
+    if (src == nullptr) return recv_general(defer_check);
+    take_fast(src, defer_check);
+    if (defer_check) {
+      if (checker_.check_shape(last_msg_) == FrameFault::kNone) {
+        pending_ = true;
+        last_fault_ = FrameFault::kNone;
+        return read_header(last_msg_);
+      }
+    } else {
+      if (mode_ == CopyMode::kInplace && verify_ != VerifyMode::kFull) {
+        sink_ += touch_all(last_msg_);  // in place, nothing else reads the payload
+      }
+      if (checker_.check_data_fast(last_msg_, compared_)) {
+        last_fault_ = FrameFault::kNone;
+        compared_ = FrameChecker::Compared::kNot;
+        return read_header(last_msg_);
+      }
+    }
+    return judge(defer_check);
+  }
+  // The deferred part of the last recv's check, if any; then the message's slot is released.
+  Status finish_check();
+  FrameFault last_fault() const { return last_fault_; }
+
+  const FrameChecker& checker() const { return checker_; }
+  uint64_t sent() const { return tx_seq_; }
+  // Message bytes (header included) sent and received since construction or the last reset.
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const { return bytes_received_; }
+  void reset_byte_counts() { bytes_sent_ = bytes_received_ = 0; }
+
+ private:
+  // Writes one message (the payload is always size() bytes: send makes it so, echo checks).
+  Status put(const FrameHeader& h, std::span<const std::byte> payload) {
+    std::byte* slot = rings_.tx != nullptr ? rings_.tx->reserve_now() : nullptr;
+    if (slot == nullptr) return put_general(h, payload);
+    std::memcpy(slot, &h, sizeof h);  // both modes write the slot the same way
+    copy_bytes(slot + sizeof h, payload.data(), payload.size());
+    rings_.tx->commit();  // a polling waiter needs no notify
+    bytes_sent_ += sizeof h + payload.size();
+    return ok_status();
+  }
+  // In place: frees the slot of the last received message, if any.
+  void release_held() {
+    if (held_.empty()) return;
+    held_ = {};
+    if (rings_.rx != nullptr) {
+      rings_.rx->release();  // a polling waiter needs no notify
+    } else {
+      channel_.release_recv();
+    }
+  }
+  // The next message's bytes if the fast path may take it now (see the class comment).
+  const std::byte* poll_fast() {
+    if (rings_.rx == nullptr) return nullptr;
+    const std::byte* p = rings_.rx->peek_now();
+    for (int k = 0; p == nullptr && rings_.spin && k < kFastPolls; ++k) {
+      cpu_relax();
+      p = rings_.rx->peek_now();
+    }
+    return p;
+  }
+  // Reads the message at `src` (fast path) into last_msg_, as recv_general would.
+  void take_fast(const std::byte* src, bool defer_check) {
+    const size_t n = rings_.rx->message_bytes();
+    bytes_received_ += n;
+    if (mode_ == CopyMode::kInplace) {
+      held_ = last_msg_ = std::span<const std::byte>(src, n);
+      return;
+    }
+    if (verify_ == VerifyMode::kFull && !defer_check) {
+      // Copy out and compare with the pattern in one pass.
+      std::memcpy(rx_buf_.data(), src, sizeof(FrameHeader));
+      compared_ = source_.copy_matching(rx_buf_.data() + sizeof(FrameHeader),
+                                        src + sizeof(FrameHeader), checker_.next_seq())
+                      ? FrameChecker::Compared::kMatched
+                      : FrameChecker::Compared::kDiffered;
+    } else {
+      copy_bytes(rx_buf_.data(), src, n);
+    }
+    rings_.rx->release();
+    last_msg_ = std::span<const std::byte>(rx_buf_).first(n);
+  }
+
+  // How often the fast path polls a spin channel before it leaves the wait to the waiter (which
+  // also watches the abort flag): long enough for a small message's round trip, short enough
+  // (well under a millisecond) that an abort is seen at once.
+  static constexpr int kFastPolls = 1 << 12;
+
+  static Error echo_length_error();
+  Status put_general(const FrameHeader& h, std::span<const std::byte> payload);
+  Result<FrameHeader> recv_general(bool defer_check);
+  // The rest of recv for the message in last_msg_ when the inline checks did not pass: the
+  // deferred shape check, or the full check (which counts and names any fault).
+  Result<FrameHeader> judge(bool defer_check);
+  // Reads an in-place payload nothing else reads, then checks last_msg_ (inline fast check,
+  // else judge_checked).
+  Status check_last();
+  // The full check of last_msg_: counts and names any fault; a protocol fault is an Error.
+  Status judge_checked();
+
+  Channel& channel_;
+  PollingRings rings_;  // empty unless the fast path applies
+  CopyMode mode_;
+  VerifyMode verify_;
+  PayloadSource source_;
+  FrameChecker checker_;
+  std::vector<std::byte> rx_buf_;
+  std::span<const std::byte> held_;      // in place: the last received message, still in the ring
+  std::span<const std::byte> last_msg_;  // the last received message (held_ or rx_buf_)
+  bool pending_ = false;                 // its check was deferred
+  FrameChecker::Compared compared_ = FrameChecker::Compared::kNot;  // by the copy out
+  uint64_t tx_seq_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+  uint64_t sink_ = 0;  // keeps the --verify off read of every byte from being optimised away
+  FrameFault last_fault_ = FrameFault::kNone;
+};
+
+}  // namespace ipcb

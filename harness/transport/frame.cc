@@ -1,0 +1,253 @@
+// Frame encoding support and receiver-side verification (see frame.h).
+#include "harness/transport/frame.h"
+
+#include <xxhash.h>
+
+#include <bit>
+#include <cstdio>
+#include <cstring>
+
+#include "harness/sys/sys.h"
+
+// An AVX2 clone where the CPU has it, picked at load time (an ifunc). TSan's runtime is not up
+// when ifunc resolvers run, so its builds keep the baseline version.
+#if defined(__SANITIZE_THREAD__)
+#define IPCB_SIMD_CLONES
+#else
+#define IPCB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
+namespace ipcb {
+
+const char* verify_name(VerifyMode m) {
+  switch (m) {
+    case VerifyMode::kFull:
+      return "full";
+    case VerifyMode::kSeq:
+      return "seq";
+    case VerifyMode::kOff:
+      return "off";
+  }
+  return "?";
+}
+
+Result<VerifyMode> parse_verify(const std::string& s) {
+  if (s == "full") return VerifyMode::kFull;
+  if (s == "seq") return VerifyMode::kSeq;
+  if (s == "off") return VerifyMode::kOff;
+  return plain_error("--verify", "unknown mode '" + s + "' (valid: full, seq, off)");
+}
+
+const char* fault_name(FrameFault f) {
+  switch (f) {
+    case FrameFault::kNone:
+      return "none";
+    case FrameFault::kTruncated:
+      return "truncated";
+    case FrameFault::kLost:
+      return "lost";
+    case FrameFault::kReordered:
+      return "reordered";
+    case FrameFault::kChecksum:
+      return "checksum";
+    case FrameFault::kBadFlags:
+      return "bad flags";
+  }
+  return "?";
+}
+
+PayloadSource::PayloadSource(size_t payload_bytes)
+    : size_(payload_bytes), pattern_(payload_bytes + kVariants * kStride) {
+  // Deterministic, so both processes agree; see frame.h.
+  for (size_t i = 0; i < pattern_.size(); i += 8) {
+    uint64_t w = kBase + (i / 8) * kStep;
+    std::memcpy(pattern_.data() + i, &w, std::min<size_t>(8, pattern_.size() - i));
+  }
+  checksums_.reserve(kVariants);
+  for (size_t v = 0; v < kVariants; ++v) checksums_.push_back(checksum_of(payload(v)));
+}
+
+bool PayloadSource::matches(std::span<const std::byte> data, uint64_t seq) const {
+  if (data.size() != size_) return false;
+  if (size_ > kGenerateAbove) {
+    return copy_compare_words(nullptr, data.data(), first_word(seq), kStep, size_);
+  }
+  return size_ == 0 || std::memcmp(data.data(), payload(seq).data(), size_) == 0;
+}
+
+bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src, uint64_t seq) const {
+  if (size_ > kGenerateAbove) return copy_compare_words(dst, src, first_word(seq), kStep, size_);
+  return copy_compare(dst, src, payload(seq).data(), size_);
+}
+
+uint64_t checksum_of(std::span<const std::byte> data) {
+  return XXH3_64bits(data.data(), data.size());
+}
+
+namespace {
+// 32 bytes as a GCC vector: unaligned loads and stores through memcpy, one AVX2 register in
+// the AVX2 clones (two SSE2 registers otherwise). Only ever a local: passing one by value to a
+// function would change the ABI between the clones.
+typedef uint64_t V32 __attribute__((vector_size(32)));
+// Loads 32 bytes at `p` into the V32 `v`.
+#define IPCB_LOAD32(v, p) std::memcpy(&(v), (p), sizeof(V32))
+#define IPCB_ANY_SET(v) (((v)[0] | (v)[1] | (v)[2] | (v)[3]) != 0)
+}  // namespace
+
+// Every byte is read, 64 at a time (two independent accumulators), then the tail.
+IPCB_SIMD_CLONES uint64_t touch_all(std::span<const std::byte> data) {
+  const std::byte* p = data.data();
+  const size_t n = data.size();
+  V32 a{}, b{};
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    V32 x, y;
+    IPCB_LOAD32(x, p + i);
+    IPCB_LOAD32(y, p + i + 32);
+    a ^= x;
+    b ^= y;
+  }
+  a ^= b;
+  uint64_t acc = a[0] ^ a[1] ^ a[2] ^ a[3];
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc ^= w;
+  }
+  for (; i < n; ++i) acc += static_cast<uint64_t>(p[i]);
+  return acc;
+}
+
+// One pass, 64 bytes at a time (an AVX2 clone where the CPU has it): load, store, and fold the
+// difference from the pattern; then the tail 8 bytes and 1 byte at a time.
+IPCB_SIMD_CLONES bool copy_compare(std::byte* __restrict dst, const std::byte* __restrict src,
+                                   const std::byte* __restrict expected, size_t n) {
+  V32 d0{}, d1{};
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    V32 w0, w1, e0, e1;
+    IPCB_LOAD32(w0, src + i);
+    IPCB_LOAD32(w1, src + i + 32);
+    IPCB_LOAD32(e0, expected + i);
+    IPCB_LOAD32(e1, expected + i + 32);
+    std::memcpy(dst + i, &w0, sizeof w0);
+    std::memcpy(dst + i + 32, &w1, sizeof w1);
+    d0 |= w0 ^ e0;
+    d1 |= w1 ^ e1;
+  }
+  d0 |= d1;
+  // The last 0-63 bytes: the small-size loop (it copies them whatever the rest compared).
+  const bool tail_same = PayloadSource::copy_compare_inline(dst + i, src + i, expected + i, n - i);
+  return tail_same && !IPCB_ANY_SET(d0);
+}
+
+IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::byte* __restrict src,
+                                         uint64_t first, uint64_t step, size_t n) {
+  static_assert(std::endian::native == std::endian::little, "the pattern's byte order");
+  // 64 bytes at a time: the eight expected words as two vectors, stepped by 8 words.
+  V32 e0 = {first, first + step, first + 2 * step, first + 3 * step};
+  V32 e1 = e0 + 4 * step;
+  const uint64_t step8 = 8 * step;
+  V32 d{};
+  size_t i = 0;
+  if (dst != nullptr) {
+    for (; i + 64 <= n; i += 64, e0 += step8, e1 += step8) {
+      V32 w0, w1;
+      IPCB_LOAD32(w0, src + i);
+      IPCB_LOAD32(w1, src + i + 32);
+      std::memcpy(dst + i, &w0, sizeof w0);
+      std::memcpy(dst + i + 32, &w1, sizeof w1);
+      d |= (w0 ^ e0) | (w1 ^ e1);
+    }
+  } else {
+    for (; i + 64 <= n; i += 64, e0 += step8, e1 += step8) {
+      V32 w0, w1;
+      IPCB_LOAD32(w0, src + i);
+      IPCB_LOAD32(w1, src + i + 32);
+      d |= (w0 ^ e0) | (w1 ^ e1);
+    }
+  }
+  uint64_t diff = IPCB_ANY_SET(d) ? 1 : 0;
+  uint64_t e = e0[0];
+  if (dst != nullptr) {
+    for (; i + 8 <= n; i += 8, e += step) {
+      uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      std::memcpy(dst + i, &w, 8);
+      diff |= w ^ e;
+    }
+  } else {
+    for (; i + 8 <= n; i += 8, e += step) {
+      uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      diff |= w ^ e;
+    }
+  }
+  for (; i < n; ++i) {  // the tail: the low bytes of the next word
+    std::byte b = src[i];
+    if (dst != nullptr) dst[i] = b;
+    diff |= static_cast<uint64_t>(b) ^ ((e >> (8 * (i % 8))) & 0xFF);
+  }
+  return diff == 0;
+}
+
+FrameFault FrameChecker::fail(FrameFault f, const std::string& text) {
+  ++errors_;
+  last_error_ = std::string(fault_name(f)) + ": " + text;
+  if (first_error_.empty()) first_error_ = last_error_;
+  return f;
+}
+
+FrameFault FrameChecker::check(std::span<const std::byte> message, Compared compared) {
+  if (message.size() < sizeof(FrameHeader)) {
+    return fail(FrameFault::kTruncated, "message of " + std::to_string(message.size()) +
+                                            " bytes is shorter than the frame header");
+  }
+  FrameHeader h = read_header(message);
+  auto payload = message.subspan(sizeof(FrameHeader));
+  if (h.payload_bytes != source_.size() || payload.size() != source_.size()) {
+    next_seq_ = h.seq + 1;
+    return fail(FrameFault::kTruncated, "seq " + std::to_string(h.seq) +
+                                            ": payload_bytes = " + std::to_string(h.payload_bytes) +
+                                            " in the header, " + std::to_string(payload.size()) +
+                                            " received, expected " +
+                                            std::to_string(source_.size()));
+  }
+  // Exactly one known flag: the receiver acts on it.
+  if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0 || (h.flags & (h.flags - 1)) != 0) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "0x%x", h.flags);
+    return fail(FrameFault::kBadFlags,
+                "seq " + std::to_string(h.seq) + ": flags = " + hex +
+                    " (expected exactly one of data 0x1, stop 0x2, ack 0x4, sync 0x8, burst 0x10)");
+  }
+  if (mode_ == VerifyMode::kOff) return FrameFault::kNone;  // no order or payload check
+  if (h.seq != next_seq_) {
+    uint64_t expected = next_seq_;
+    next_seq_ = h.seq + 1;  // resynchronise so one fault is counted once
+    if (h.seq > expected) {
+      return fail(FrameFault::kLost, "seq = " + std::to_string(h.seq) + ", expected " +
+                                         std::to_string(expected) + " (" +
+                                         std::to_string(h.seq - expected) + " missing)");
+    }
+    return fail(FrameFault::kReordered, "seq = " + std::to_string(h.seq) + ", expected " +
+                                            std::to_string(expected) + " (reordered or repeated)");
+  }
+  ++next_seq_;
+  if (mode_ == VerifyMode::kFull) {
+    // The receiver knows what sequence number s carries: the pattern's window for s, whose
+    // checksum the header must also hold. Comparing every byte with it is a stronger check
+    // than recomputing a 64-bit hash, at the cost of one read of each (see frame.h).
+    // (Here h.seq was next_seq(), so a comparison made before the call used this pattern.)
+    bool same = compared == Compared::kNot ? source_.matches(payload, h.seq)
+                                           : compared == Compared::kMatched;
+    if (h.checksum != source_.checksum(h.seq) || !same) {
+      return fail(FrameFault::kChecksum,
+                  "seq " + std::to_string(h.seq) + ": the payload or its checksum does not match");
+    }
+  }
+  ++verified_;
+  return FrameFault::kNone;
+}
+
+}  // namespace ipcb

@@ -1,0 +1,223 @@
+// The frame every message carries, and the checks the receiver makes on it.
+//
+// A message is a 32-byte FrameHeader followed by the payload. The payload for sequence number s
+// is a window of a fixed pattern that starts at an offset derived from s, so consecutive
+// messages differ in every word at no cost to the sender, and the receiver can tell a stale or
+// torn payload from the right one. Checksums (XXH3-64) of every window are computed once up
+// front, so the sender's per-message cost is the copy alone.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "harness/sys/error.h"
+
+namespace ipcb {
+
+struct FrameHeader {
+  uint64_t seq;
+  uint32_t payload_bytes;
+  uint32_t flags;
+  uint64_t send_ns;   // CLOCK_MONOTONIC at send, or 0 when this message is not timed
+  uint64_t checksum;  // XXH3-64 of the payload
+};
+static_assert(sizeof(FrameHeader) == 32, "the header is part of the wire format");
+
+enum FrameFlags : uint32_t {
+  kFrameData = 1,
+  kFrameStop = 2,  // the sender is done; the receiver answers with kFrameAck and finishes
+  kFrameAck = 4,
+  kFrameSync = 8,    // warm-up is over; the receiver resets its statistics and answers kFrameAck
+  kFrameBurst = 16,  // fanin: send this many data messages back (count and stamp stride in
+                     // send_ns, see encode_burst in session.h)
+  // rate: the data messages that follow go out on a schedule of send_ns messages per second,
+  // starting at the first one's stamp (see PacedLatency in rate.h). 32 stays unused: tests use
+  // it as the flag no frame may carry.
+  kFramePace = 64,
+};
+inline constexpr uint32_t kAllFrameFlags =
+    kFrameData | kFrameStop | kFrameAck | kFrameSync | kFrameBurst | kFramePace;
+
+// memcpy for the message path: small copies (up to 256 bytes) inline, as a few overlapping
+// fixed-size moves, instead of a call into the C library; larger ones call memcpy.
+inline void copy_bytes(std::byte* __restrict dst, const std::byte* __restrict src, size_t n) {
+  if (n > 256) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 32) {
+    for (size_t i = 0; i + 32 < n; i += 32) std::memcpy(dst + i, src + i, 32);
+    std::memcpy(dst + n - 32, src + n - 32, 32);  // the last 32 (overlapping the loop's last)
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 8);
+    if (n > 16) std::memcpy(dst + 8, src + 8, 8);
+    if (n > 24) std::memcpy(dst + 16, src + 16, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
+enum class VerifyMode { kFull, kSeq, kOff };
+const char* verify_name(VerifyMode m);
+Result<VerifyMode> parse_verify(const std::string& s);
+
+// Payload windows and their checksums for one payload size. The pattern is the sequence of
+// 64-bit words w[t] = kBase + t * kStep (little-endian bytes); window v starts at word 8 * v.
+// The sender copies its window from a stored copy; a receiver compares with the stored copy or,
+// for large payloads (whose stored copy would compete with the message for the cache), with
+// the words generated as it goes. Consecutive windows differ in every word.
+class PayloadSource {
+ public:
+  static constexpr size_t kVariants = 61;  // prime, so it divides no ring's record count
+  static constexpr uint64_t kBase = 0x2545F4914F6CDD1DULL;
+  static constexpr uint64_t kStep = 0x9E3779B97F4A7C15ULL;  // odd: no two words of a window agree
+  // Above this, receivers compare with generated words rather than the stored pattern.
+  static constexpr size_t kGenerateAbove = 256 * 1024;
+
+  static constexpr size_t kStride = 64;  // window offsets step by one cache line
+  // Up to this, copy_matching is an inline word loop (a call into a SIMD clone costs more).
+  static constexpr size_t kInlineAtMost = 256;
+
+  explicit PayloadSource(size_t payload_bytes);
+  size_t size() const { return size_; }
+  std::span<const std::byte> payload(uint64_t seq) const {
+    return std::span(pattern_.data() + (seq % kVariants) * kStride, size_);
+  }
+  uint64_t checksum(uint64_t seq) const { return checksums_[seq % kVariants]; }
+  // Whether `data` (size() bytes) is the payload of `seq`: every byte is read and compared.
+  bool matches(std::span<const std::byte> data, uint64_t seq) const;
+  // Copies size() bytes from src to dst and says whether they are the payload of `seq`, in one
+  // pass (each source byte is read once; the compare uses the value that was stored).
+  bool copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const {
+    if (size_ <= kInlineAtMost) return copy_compare_inline(dst, src, payload(seq).data(), size_);
+    return copy_matching_large(dst, src, seq);
+  }
+
+  // copy_compare (below) for small sizes, inline (and its tail).
+  static bool copy_compare_inline(std::byte* __restrict dst, const std::byte* __restrict src,
+                                  const std::byte* __restrict expected, size_t n) {
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w, e;
+      std::memcpy(&w, src + i, 8);
+      std::memcpy(&e, expected + i, 8);
+      std::memcpy(dst + i, &w, 8);
+      diff |= w ^ e;
+    }
+    for (; i < n; ++i) {
+      const std::byte b = src[i];
+      dst[i] = b;
+      diff |= static_cast<uint64_t>(b ^ expected[i]);
+    }
+    return diff == 0;
+  }
+
+ private:
+  uint64_t first_word(uint64_t seq) const { return kBase + (seq % kVariants) * 8 * kStep; }
+  bool copy_matching_large(std::byte* dst, const std::byte* src, uint64_t seq) const;
+
+  size_t size_;
+  std::vector<std::byte> pattern_;
+  std::vector<uint64_t> checksums_;
+};
+
+enum class FrameFault { kNone, kTruncated, kLost, kReordered, kChecksum, kBadFlags };
+const char* fault_name(FrameFault f);
+inline bool is_protocol_fault(FrameFault f) {
+  return f != FrameFault::kNone && f != FrameFault::kChecksum;
+}
+
+// Checks each received message in order: its shape (length, and flags: exactly one known flag)
+// in every mode, since the protocol acts on them; with kSeq and kFull the sequence (gap = lost,
+// going back = reordered or duplicated); with kFull every payload byte against the pattern the
+// sequence number implies, and the header's checksum against that pattern's. Counts what it
+// saw. A shape or sequence fault breaks the protocol (the peer cannot be trusted to answer), so
+// callers end the run on it at once (is_protocol_fault); a checksum fault is counted and the run
+// fails at its end.
+class FrameChecker {
+ public:
+  FrameChecker(const PayloadSource& source, VerifyMode mode) : source_(source), mode_(mode) {}
+
+  // How the payload was compared before check() (copy_compare while copying it out).
+  enum class Compared { kNot, kMatched, kDiffered };
+  // `message` is the header and payload as received (copied out, or where it lies). With
+  // kFull, `compared` other than kNot is the result of comparing the payload with the pattern
+  // of next_seq() (what a message in order carries), so the payload is not read again.
+  FrameFault check(std::span<const std::byte> message, Compared compared = Compared::kNot);
+  // The shape alone (length, payload_bytes, flags), neither counted nor remembered: what a
+  // receiver needs to act before the full check (which checks it again).
+  FrameFault check_shape(std::span<const std::byte> message) const {
+    if (message.size() != sizeof(FrameHeader) + source_.size()) return FrameFault::kTruncated;
+    FrameHeader h;
+    std::memcpy(&h, message.data(), sizeof h);
+    if (h.payload_bytes != source_.size()) return FrameFault::kTruncated;
+    if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0 || (h.flags & (h.flags - 1)) != 0) {
+      return FrameFault::kBadFlags;
+    }
+    return FrameFault::kNone;
+  }
+  // check()'s common case, inline: a data message, in order at kSeq and kFull, whose payload
+  // (compared before, per `compared`, or here) and checksum are right at kFull. Counts it as
+  // check() would and returns true; otherwise changes nothing and returns false, and check()
+  // then judges the message and names the fault.
+  bool check_data_fast(std::span<const std::byte> message, Compared compared) {
+    if (message.size() != sizeof(FrameHeader) + source_.size()) return false;
+    FrameHeader h;
+    std::memcpy(&h, message.data(), sizeof h);
+    if (h.payload_bytes != source_.size() || h.flags != kFrameData) return false;
+    if (mode_ == VerifyMode::kOff) return true;
+    if (h.seq != next_seq_) return false;
+    if (mode_ == VerifyMode::kFull) {
+      if (h.checksum != source_.checksum(h.seq)) return false;
+      if (compared == Compared::kNot ? !source_.matches(message.subspan(sizeof h), h.seq)
+                                     : compared != Compared::kMatched) {
+        return false;
+      }
+    }
+    ++next_seq_;
+    ++verified_;
+    return true;
+  }
+
+  uint64_t verified() const { return verified_; }
+  uint64_t errors() const { return errors_; }
+  const std::string& first_error() const { return first_error_; }
+  // The text of the last fault, naming the field ("flags = 0x40 ...").
+  const std::string& last_error() const { return last_error_; }
+  uint64_t next_seq() const { return next_seq_; }
+
+ private:
+  FrameFault fail(FrameFault f, const std::string& text);
+
+  const PayloadSource& source_;
+  VerifyMode mode_;
+  uint64_t next_seq_ = 0;
+  uint64_t verified_ = 0;
+  uint64_t errors_ = 0;
+  std::string first_error_;
+  std::string last_error_;
+};
+
+// Reads the header out of a received message (memcpy: the bytes may be unaligned or shared).
+inline FrameHeader read_header(std::span<const std::byte> message) {
+  FrameHeader h{};
+  if (message.size() >= sizeof h) std::memcpy(&h, message.data(), sizeof h);
+  return h;
+}
+// XXH3-64 of a buffer.
+uint64_t checksum_of(std::span<const std::byte> data);
+// Reads every byte of `data` (a cheap fold) so even --verify off really reads the payload.
+uint64_t touch_all(std::span<const std::byte> data);
+// Copies n bytes from src to dst and compares them with `expected` in the same pass (each
+// source byte is read once, the compare uses the value that was stored). True when equal.
+bool copy_compare(std::byte* dst, const std::byte* src, const std::byte* expected, size_t n);
+// The same against generated words first, first + step, ... (little-endian); dst may be null
+// (compare only).
+bool copy_compare_words(std::byte* dst, const std::byte* src, uint64_t first, uint64_t step,
+                        size_t n);
+
+}  // namespace ipcb
