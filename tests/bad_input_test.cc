@@ -86,8 +86,10 @@ const std::vector<BadInput>& cases() {
 class BadInputTable : public RunFolders {
  protected:
   BadInputTable()
-      : RunFolders(
-            {.tag = "bad-", .mmap = false, .leftover = "bad input left IPC objects behind"}) {}
+      : RunFolders({.tag = "bad-",
+                    .mmap = false,
+                    .env = {},
+                    .leftover = "bad input left IPC objects behind"}) {}
 };
 
 TEST_F(BadInputTable, EveryCaseExitsTwoWithOneLineAndWritesNothing) {

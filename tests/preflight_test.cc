@@ -17,7 +17,9 @@ using nlohmann::json;
 
 class Preflight : public RunFolders {
  protected:
-  Preflight() : RunFolders({.tag = "preflight-", .leftover = "objects left behind"}) {}
+  Preflight()
+      : RunFolders(
+            {.tag = "preflight-", .mmap = true, .env = {}, .leftover = "objects left behind"}) {}
   Outcome run(std::vector<std::string> extra, const std::function<bool()>& prepare = nullptr) {
     std::vector<std::string> args = {
         "run",    "--backend", "posix_shm,pipe", "--sync", "futex,block", "--workload", "pingpong",
