@@ -83,21 +83,13 @@ const std::vector<BadInput>& cases() {
   return kCases;
 }
 
-class BadInputTable : public ::testing::Test {
+class BadInputTable : public RunFolders {
  protected:
-  void SetUp() override {
-    manifest_ = make_temp_dir("bad-manifest");
-    out_ = make_temp_dir("bad-out");
-    env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_};
-    before_ = ipc_snapshot({manifest_});
-  }
-  void TearDown() override {
-    EXPECT_EQ(ipc_snapshot({manifest_}), before_) << "bad input left IPC objects behind";
-    for (const auto& d : {manifest_, out_}) fs::remove_all(d);
-  }
-  std::string manifest_, out_;
-  std::vector<std::string> env_;
-  std::set<std::string> before_;
+  BadInputTable()
+      : RunFolders({.tag = "bad-",
+                    .mmap = false,
+                    .env = {},
+                    .leftover = "bad input left IPC objects behind"}) {}
 };
 
 TEST_F(BadInputTable, EveryCaseExitsTwoWithOneLineAndWritesNothing) {

@@ -18,26 +18,19 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class ConformRunner : public ::testing::Test {
+// The runner's self tests on (IPCBENCH_RUNNER_SELFTEST=1); no mmap folder.
+class ConformRunner : public RunFolders {
  protected:
-  void SetUp() override {
-    manifest_ = make_temp_dir("conform-manifest");
-    out_ = make_temp_dir("conform-out");
-    env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_, "IPCBENCH_RUNNER_SELFTEST=1"};
-    before_ = ipc_snapshot({manifest_});
-  }
-  void TearDown() override {
-    EXPECT_EQ(ipc_snapshot({manifest_}), before_) << "objects or manifest records left behind";
-    for (const auto& d : {manifest_, out_}) fs::remove_all(d);
-  }
+  ConformRunner()
+      : RunFolders({.tag = "conform-",
+                    .mmap = false,
+                    .env = {"IPCBENCH_RUNNER_SELFTEST=1"},
+                    .leftover = "objects or manifest records left behind"}) {}
   Outcome conform(std::vector<std::string> args, const std::function<bool()>& prepare = nullptr) {
     args.insert(args.begin(), {"conform", "--out", out_});
     return run_prepared(args, env_, prepare);
   }
   json result_file() { return read_json(out_ + "/conformance.json"); }
-  std::string manifest_, out_;
-  std::vector<std::string> env_;
-  std::set<std::string> before_;
 };
 
 // Exit status 2, one line naming the problem, and nothing written.

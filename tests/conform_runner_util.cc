@@ -1,13 +1,9 @@
 // Helpers of the conformance runner's end-to-end tests (see conform_runner_util.h).
 #include "tests/conform_runner_util.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,48 +12,10 @@
 namespace ipcb::test {
 namespace fs = std::filesystem;
 
-pid_t start_prepared(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& dir, const std::function<bool()>& prepare) {
-  const std::string journal = "IPCBENCH_JOURNAL=" + journal_path();
-  pid_t pid = fork();
-  if (pid != 0) {
-    note_started(pid);
-    return pid;
-  }
-  int out = open((dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  int err = open((dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  dup2(out, 1);
-  dup2(err, 2);
-  if (prepare && !prepare()) _exit(126);
-  putenv(const_cast<char*>(journal.c_str()));
-  for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-  std::vector<char*> argv;
-  std::string bin = IPCBENCH_BIN;
-  argv.push_back(bin.data());
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  execv(bin.c_str(), argv.data());
-  _exit(127);
-}
-
 Outcome run_prepared(const std::vector<std::string>& args, const std::vector<std::string>& env,
                      const std::function<bool()>& prepare, double timeout_s) {
   std::string dir = make_temp_dir("conform-run");
-  pid_t pid = start_prepared(args, env, dir, prepare);
-  Outcome o;
-  int status = wait_with_deadline(pid, timeout_s, &o.seconds);
-  if (status == -1) {
-    o.signal = SIGKILL;
-    o.err = "timed out\n";
-  } else if (WIFEXITED(status)) {
-    o.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    o.signal = WTERMSIG(status);
-  }
-  o.out = read_file(dir + "/stdout");
-  o.err += read_file(dir + "/stderr");
-  fs::remove_all(dir);
-  return o;
+  return collect_run(start_ipcbench(args, env, dir, prepare), dir, timeout_s, "timed out\n");
 }
 
 nlohmann::json read_json(const std::string& path) {

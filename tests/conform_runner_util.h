@@ -15,11 +15,8 @@
 
 namespace ipcb::test {
 
-// Starts `ipcbench ARGS` (output to DIR/stdout and DIR/stderr, every object journaled): in the
-// new process, `prepare` runs first (its false return ends the process with 126).
-pid_t start_prepared(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& dir, const std::function<bool()>& prepare);
-// The same, waited for (killed after timeout_s).
+// `ipcbench ARGS` started with a set-up step (start_ipcbench's `prepare`), waited for (killed
+// after timeout_s).
 Outcome run_prepared(const std::vector<std::string>& args, const std::vector<std::string>& env,
                      const std::function<bool()>& prepare, double timeout_s = 120);
 

@@ -72,7 +72,7 @@ TEST_P(Interrupted, CleanLeavesNoObjectAndEverySysctlRestored) {
     args.push_back("--gtest_filter=RunnerSelfTest.HoldsObjectsAndSysctl");
   }
   const std::string journal_before = read_file(journal_path());
-  pid_t pid = start_prepared(args, env, dir_, nullptr);
+  pid_t pid = start_ipcbench(args, env, dir_);
   pid_t test_group = 0;
   if (m.after_ms < 0) {
     auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -18,23 +18,9 @@ namespace ipcb::test {
 namespace {
 namespace fs = std::filesystem;
 
-class E2EHw : public ::testing::Test {
+class E2EHw : public RunFolders {
  protected:
-  void SetUp() override {
-    manifest_ = make_temp_dir("manifest");
-    mmap_ = make_temp_dir("mmap");
-    out_ = make_temp_dir("out");
-    env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_, "IPCBENCH_MMAP_DIR=" + mmap_};
-    before_ = ipc_snapshot({manifest_, mmap_});
-  }
-  void TearDown() override {
-    EXPECT_EQ(ipc_snapshot({manifest_, mmap_}), before_) << "the run left IPC objects behind";
-    for (const auto& d : {manifest_, mmap_, out_}) fs::remove_all(d);
-  }
   nlohmann::json bench() const { return nlohmann::json::parse(read_file(out_ + "/bench.json")); }
-  std::string manifest_, mmap_, out_;
-  std::vector<std::string> env_;
-  std::set<std::string> before_;
 };
 
 std::string fixture(const std::string& name) {

@@ -15,19 +15,8 @@ namespace ipcb::test {
 namespace {
 namespace fs = std::filesystem;
 
-class E2ERate : public ::testing::Test {
+class E2ERate : public RunFolders {
  protected:
-  void SetUp() override {
-    manifest_ = make_temp_dir("manifest");
-    mmap_ = make_temp_dir("mmap");
-    out_ = make_temp_dir("out");
-    env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_, "IPCBENCH_MMAP_DIR=" + mmap_};
-    before_ = ipc_snapshot({manifest_, mmap_});
-  }
-  void TearDown() override {
-    EXPECT_EQ(ipc_snapshot({manifest_, mmap_}), before_) << "the run left IPC objects behind";
-    for (const auto& d : {manifest_, mmap_, out_}) fs::remove_all(d);
-  }
   // Runs `ipcbench run ARGS --out OUT`; returns bench.json (null on failure, with a failure).
   nlohmann::json run(std::vector<std::string> args, double timeout_s = 120) {
     args.insert(args.begin(), "run");
@@ -37,9 +26,6 @@ class E2ERate : public ::testing::Test {
     if (o.exit_code != 0) return nullptr;
     return nlohmann::json::parse(read_file(out_ + "/bench.json"));
   }
-  std::string manifest_, mmap_, out_;
-  std::vector<std::string> env_;
-  std::set<std::string> before_;
 };
 
 std::string base_name(const nlohmann::json& b) {

@@ -19,22 +19,14 @@ namespace {
 namespace fs = std::filesystem;
 
 // Every run gets its own manifest and mmap folders, so leftovers are exactly attributable.
-class E2E : public ::testing::Test {
+class E2E : public RunFolders {
  protected:
-  void SetUp() override {
-    manifest_ = make_temp_dir("manifest");
-    mmap_ = make_temp_dir("mmap");
-    out_ = make_temp_dir("out");
-    env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_, "IPCBENCH_MMAP_DIR=" + mmap_};
-    before_ = ipc_snapshot({manifest_, mmap_});
+  // `ipcbench run ARGS --out OUT`, killed after timeout_s.
+  Outcome run(std::vector<std::string> args, double timeout_s) {
+    args.insert(args.begin(), "run");
+    args.insert(args.end(), {"--out", out_});
+    return run_ipcbench(args, env_, timeout_s);
   }
-  void TearDown() override {
-    EXPECT_EQ(ipc_snapshot({manifest_, mmap_}), before_) << "the run left IPC objects behind";
-    for (const auto& d : {manifest_, mmap_, out_}) fs::remove_all(d);
-  }
-  std::string manifest_, mmap_, out_;
-  std::vector<std::string> env_;
-  std::set<std::string> before_;
 };
 
 // Every backend of the registry with the syncs it must accept: the matrix the suites and
@@ -231,33 +223,39 @@ std::pair<pid_t, pid_t> start_long_run(const std::vector<std::string>& env, cons
   return {pid, -1};
 }
 
+// Sends `sig` to the peer of a long run (output in `out`), then waits up to wait_s for ipcbench:
+// it must end by itself (`hung` is the failure if not) with status 1, its output saying `says`.
+// *secs: how long it took.
+void expect_run_fails_when_peer_gets(int sig, pid_t pid, pid_t peer, double wait_s,
+                                     const char* hung, const std::string& out, const char* says,
+                                     double* secs) {
+  kill(peer, sig);
+  int status = wait_with_deadline(pid, wait_s, secs);
+  ASSERT_NE(status, -1) << hung;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+  std::string all = read_file(out + "/stdout") + read_file(out + "/stderr");
+  EXPECT_NE(all.find(says), std::string::npos) << all;
+}
+
 TEST_F(E2E, KilledPeerIsReportedWithinTheDeadline) {
   for (const char* backend : {"posix_shm", "pipe"}) {
     SCOPED_TRACE(backend);
     auto [pid, peer] =
         start_long_run(env_, out_, backend, backend == std::string("pipe") ? "block" : "futex");
     ASSERT_GT(peer, 0);
-    kill(peer, SIGKILL);
     double secs = 0;
-    int status = wait_with_deadline(pid, 10, &secs);
-    ASSERT_NE(status, -1) << "ipcbench hung after its peer died";
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
+    ASSERT_NO_FATAL_FAILURE(expect_run_fails_when_peer_gets(SIGKILL, pid, peer, 10,
+                                                            "ipcbench hung after its peer died",
+                                                            out_, "killed by signal 9", &secs));
     EXPECT_LT(secs, 5.0);
-    std::string all = read_file(out_ + "/stdout") + read_file(out_ + "/stderr");
-    EXPECT_NE(all.find("killed by signal 9"), std::string::npos) << all;
   }
 }
 
 TEST_F(E2E, HungPeerIsKilledAfterTheStallDeadline) {
   auto [pid, peer] = start_long_run(env_, out_, "sysv_shm", "spin");
   ASSERT_GT(peer, 0);
-  kill(peer, SIGSTOP);
-  double secs = 0;
-  int status = wait_with_deadline(pid, 15, &secs);
-  ASSERT_NE(status, -1) << "ipcbench hung with a stopped peer";
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status;
-  std::string all = read_file(out_ + "/stdout") + read_file(out_ + "/stderr");
-  EXPECT_NE(all.find("no progress"), std::string::npos) << all;
+  expect_run_fails_when_peer_gets(SIGSTOP, pid, peer, 15, "ipcbench hung with a stopped peer", out_,
+                                  "no progress", nullptr);
 }
 
 TEST_F(E2E, InterruptedRunLeaksNothing) {
@@ -277,9 +275,9 @@ TEST_F(E2E, InterruptedRunLeaksNothing) {
 
 TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
   // Google Benchmark writes NaN for the spread of constant counters; bench.json must stay JSON.
-  Outcome o = run_ipcbench({"run", "--backend", "pipe", "--workload", "pingpong", "--size", "64",
-                            "--min-time", "0.01", "--repetitions", "2", "--out", out_},
-                           env_, 60);
+  Outcome o = run({"--backend", "pipe", "--workload", "pingpong", "--size", "64", "--min-time",
+                   "0.01", "--repetitions", "2"},
+                  60);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   auto j = nlohmann::json::parse(read_file(out_ + "/bench.json"), nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << "bench.json is not valid JSON";
@@ -302,10 +300,9 @@ TEST_F(E2E, RepeatedRunWritesValidJsonWithAggregates) {
 // The console fits 120 columns (long skip reasons and advice are wrapped) and counts the runs
 // it announced, one line each, from [1/N] to [N/N].
 TEST_F(E2E, ConsoleFitsIn120ColumnsAndCountsEveryRun) {
-  Outcome o = run_ipcbench(
-      {"run", "--backend", "posix_mq,pipe", "--sync", "block", "--workload", "pingpong", "--size",
-       "64,64K", "--min-time", "0.005", "--repetitions", "2", "--out", out_},
-      env_, 60);
+  Outcome o = run({"--backend", "posix_mq,pipe", "--sync", "block", "--workload", "pingpong",
+                   "--size", "64,64K", "--min-time", "0.005", "--repetitions", "2"},
+                  60);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::istringstream lines(o.out);
   std::string line, header;
@@ -329,10 +326,9 @@ TEST_F(E2E, ConsoleFitsIn120ColumnsAndCountsEveryRun) {
 // histograms.json holds every run's full histograms: their counts add up to the samples the
 // counters report, and the p50 recomputed from the buckets is the counter's bucket.
 TEST_F(E2E, HistogramsSidecarMatchesTheCounters) {
-  Outcome o = run_ipcbench(
-      {"run", "--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream", "--size",
-       "64", "--min-time", "0.01", "--repetitions", "2", "--no-floors", "--out", out_},
-      env_, 60);
+  Outcome o = run({"--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream",
+                   "--size", "64", "--min-time", "0.01", "--repetitions", "2", "--no-floors"},
+                  60);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   auto bench = nlohmann::json::parse(read_file(out_ + "/bench.json"));
   auto hist = nlohmann::json::parse(read_file(out_ + "/histograms.json"));
@@ -373,10 +369,9 @@ TEST_F(E2E, HistogramsSidecarMatchesTheCounters) {
 // one line per benchmark in the below-floor list at most, whatever Google Benchmark's sizing
 // calls did.
 TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
-  Outcome o = run_ipcbench(
-      {"run", "--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream", "--size",
-       "4K", "--min-time", "0.02", "--floors", "each", "--out", out_},
-      env_, 90);
+  Outcome o = run({"--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream",
+                   "--size", "4K", "--min-time", "0.02", "--floors", "each"},
+                  90);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   auto j = nlohmann::json::parse(read_file(out_ + "/bench.json"), nullptr, false);
   ASSERT_FALSE(j.is_discarded());

@@ -67,6 +67,20 @@ std::unique_ptr<MountNs> small_dev_shm(const char* size) {
       [opts] { return ::mount("tmpfs", "/dev/shm", "tmpfs", 0, opts.c_str()) == 0; });
 }
 
+// What a run says when /dev/shm has no room for a segment.
+const std::vector<std::string> kNoSpace = {"free space", "No space left on device"};
+
+// The run must end within 30 s with one of `exit_codes`, its output naming the cause (one of
+// `any_of`), and leave nothing behind.
+void expect_ends_naming_the_cause(const std::string& what, Bench& r, const Sandbox& box,
+                                  std::vector<int> exit_codes, std::vector<std::string> any_of) {
+  Expect x;
+  x.exit_codes = std::move(exit_codes);
+  x.any_of = std::move(any_of);
+  x.deadline_s = 30;
+  expect_outcome(what, r.wait(31), box, x);
+}
+
 std::vector<std::string> entries(const std::string& dir) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -91,11 +105,7 @@ TEST_F(FaultResources, SmallDevShmForEverySegmentOfAFanIn) {
              "--size", "64K", "--min-time", "0.05", "--timeout-ms", "1000", "--no-floors",
              "--no-preflight", "--out", box.out()},
             in);
-    Expect x;
-    x.exit_codes = {0, 1};
-    x.any_of = {"free space", "No space left on device"};
-    x.deadline_s = 30;
-    expect_outcome(what, r.wait(31), box, x);
+    expect_ends_naming_the_cause(what, r, box, {0, 1}, kNoSpace);
     auto left = entries(ns->outside("/dev/shm"));
     EXPECT_TRUE(left.empty()) << what << ": " << left.size() << " file(s) left in that /dev/shm, "
                               << (left.empty() ? "" : left.front());
@@ -124,10 +134,7 @@ TEST_F(FaultResources, DevShmFilledBetweenCheckAndAllocation) {
     }
     ::close(fd);
   }  // the tracer lets the harness go
-  Expect x;
-  x.any_of = {"free space", "No space left on device"};
-  x.deadline_s = 30;
-  expect_outcome(what, r.wait(31), box, x);
+  expect_ends_naming_the_cause(what, r, box, {1}, kNoSpace);
   ::unlink(ns->outside("/dev/shm/filler").c_str());
   auto left = entries(ns->outside("/dev/shm"));
   EXPECT_TRUE(left.empty()) << what << ": " << left.size() << " file(s) left in that /dev/shm";
@@ -149,11 +156,7 @@ TEST_F(FaultResources, ProcessLimitTooLowForThePeers) {
             run_args(box, backend, backend == std::string("sysv_msg") ? "block" : "futex", "fanin",
                      0.05, {"--fan", "8"}),
             as);
-    Expect x;
-    x.exit_codes = {1, 2};
-    x.any_of = {"RLIMIT_NPROC", "ulimit -u"};
-    x.deadline_s = 30;
-    expect_outcome(what, r.wait(31), box, x);
+    expect_ends_naming_the_cause(what, r, box, {1, 2}, {"RLIMIT_NPROC", "ulimit -u"});
   }
 }
 

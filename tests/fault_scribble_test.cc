@@ -32,6 +32,12 @@ Case rotated(size_t field, size_t value, Scribble s) {
   return {kShm[value % 4], kWaiters[(field + value) % 6], std::move(s)};
 }
 
+// A value the attacker writes, by name, made of two numbers of the segment (a table says which).
+struct Value {
+  const char* name;
+  uint64_t (*of)(uint64_t, uint64_t);
+};
+
 void run_cases(const std::vector<Case>& cases) {
   in_parallel(cases.size(), 6,
               [&](size_t i) { run_scribble(cases[i].backend, cases[i].sync, cases[i].s); });
@@ -72,40 +78,40 @@ Scribble random_bytes(uint64_t seed) {
   return s;
 }
 
-// pingpong, the harness frozen: the peer meets random wait-primitive state at its next wait.
-// A credit is read only when its producer needs space, and in a pingpong its consumer rewrites
-// it first, so only a waiter slot the waiter checks can fail the run: it may survive.
-TEST_F(FaultScribble, RandomBytesOverHeaderCreditsAndWaiterSlots) {
+// random_bytes (seeds counting up from `seed`) on every shared-memory backend with every
+// waiter, each scribble changed by `adjust`.
+void run_random_bytes(uint64_t seed, const std::function<void(Scribble&)>& adjust) {
   std::vector<Case> cases;
-  uint64_t seed = 1;
   for (const char* b : kShm) {
     for (const char* w : kWaiters) {
       Scribble s = random_bytes(seed++);
-      s.name += " (pingpong, the peer waits for data)";
-      s.freeze = Freeze::kHarness;
-      s.ends = Ends::kMaySurvive;
+      adjust(s);
       cases.push_back({b, w, s});
     }
   }
   run_cases(cases);
 }
 
+// pingpong, the harness frozen: the peer meets random wait-primitive state at its next wait.
+// A credit is read only when its producer needs space, and in a pingpong its consumer rewrites
+// it first, so only a waiter slot the waiter checks can fail the run: it may survive.
+TEST_F(FaultScribble, RandomBytesOverHeaderCreditsAndWaiterSlots) {
+  run_random_bytes(1, [](Scribble& s) {
+    s.name += " (pingpong, the peer waits for data)";
+    s.freeze = Freeze::kHarness;
+    s.ends = Ends::kMaySurvive;
+  });
+}
+
 // stream, the peer frozen: the harness has filled the ring and waits for space, on a random
 // space slot, reading the random credit: the run must fail.
 TEST_F(FaultScribble, RandomBytesWhileTheProducerWaitsForSpace) {
-  std::vector<Case> cases;
-  uint64_t seed = 101;
-  for (const char* b : kShm) {
-    for (const char* w : kWaiters) {
-      Scribble s = random_bytes(seed++);
-      s.name += " (stream, the harness waits for space)";
-      s.freeze = Freeze::kPeer;
-      s.workload = "stream";
-      s.act = [act = s.act](const SegmentView& v) { return full(v) && act(v); };
-      cases.push_back({b, w, s});
-    }
-  }
-  run_cases(cases);
+  run_random_bytes(101, [](Scribble& s) {
+    s.name += " (stream, the harness waits for space)";
+    s.freeze = Freeze::kPeer;
+    s.workload = "stream";
+    s.act = [act = s.act](const SegmentView& v) { return full(v) && act(v); };
+  });
 }
 
 // Ring 0's credit in a stream, the peer (its only writer) frozen once the harness has filled the
@@ -114,10 +120,7 @@ TEST_F(FaultScribble, RandomBytesWhileTheProducerWaitsForSpace) {
 // harness (its writer) frozen: the peer reads it only after the harness rewrote it, or meets it.
 TEST_F(FaultScribble, Credits) {
   std::vector<Case> cases;
-  struct Value {
-    const char* name;
-    uint64_t (*of)(uint64_t credit, uint64_t head);
-  };
+  // Each value is of(credit, head).
   const Value stream[] = {
       {"head + 1 (ahead of the producer)", [](uint64_t, uint64_t h) { return h + 1; }},
       {"credit - 1 (backwards)", [](uint64_t c, uint64_t) { return c - 1; }},
@@ -153,10 +156,7 @@ TEST_F(FaultScribble, Credits) {
 // and a stamp of an older lap must not deliver the old message still in the slot.
 TEST_F(FaultScribble, SlotStamps) {
   std::vector<Case> cases;
-  struct Value {
-    const char* name;
-    uint64_t (*of)(uint64_t pos, uint64_t slots);
-  };
+  // Each value is of(position, slots).
   const Value values[] = {
       {"next lap's", [](uint64_t p, uint64_t n) { return p + 1 + n; }},
       {"far future (+ 2^40)", [](uint64_t p, uint64_t) { return p + 1 + (uint64_t{1} << 40); }},

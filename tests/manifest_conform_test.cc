@@ -46,6 +46,9 @@ class ManifestConform : public ::testing::Test {
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  // Runs `fn` in a child inside a new IPC namespace (10 if none can be made), given the
+  // namespace's kernel.msgmni as it was at the start; its exit code.
+  static int in_ipc_namespace(const std::function<int(const std::string& original)>& fn);
   fs::path dir_;
 };
 
@@ -54,6 +57,16 @@ std::string read_sysctl(const char* path) {
   std::string v;
   std::getline(f, v);
   return v;
+}
+
+// The sysctl the tests change (inside their own IPC namespace).
+const char* const kMsgmni = "/proc/sys/kernel/msgmni";
+
+int ManifestConform::in_ipc_namespace(const std::function<int(const std::string&)>& fn) {
+  return in_child([&] {
+    if (unshare(CLONE_NEWIPC) != 0) return 10;
+    return fn(read_sysctl(kMsgmni));
+  });
 }
 
 bool write_sysctl(const char* path, const std::string& v) {
@@ -131,21 +144,18 @@ TEST_F(ManifestConform, RecordsOfOtherObjectsAreNeverActedOn) {
 // sysctl leave the older (original) value; a record of another namespace is dropped.
 TEST_F(ManifestConform, CleanRestoresSysctlsOfItsOwnNamespaceOnly) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to change kernel.msgmni in a namespace";
-  const char* kPath = "/proc/sys/kernel/msgmni";
-  EXPECT_EQ(in_child([&] {
-              if (unshare(CLONE_NEWIPC) != 0) return 10;
-              const std::string original = read_sysctl(kPath);
+  EXPECT_EQ(in_ipc_namespace([&](const std::string& original) {
               int rc = in_child([&] {
-                auto a = manifest::record(Kind::kSysctl, kPath, ipc_ns() + " " + original);
-                if (!a || !write_sysctl(kPath, "101")) return 1;
-                auto b = manifest::record(Kind::kSysctl, kPath, ipc_ns() + " 101");
-                auto c = manifest::record(Kind::kSysctl, kPath, "ipc:[1] 55");
-                return b && c && write_sysctl(kPath, "102") ? 0 : 2;
+                auto a = manifest::record(Kind::kSysctl, kMsgmni, ipc_ns() + " " + original);
+                if (!a || !write_sysctl(kMsgmni, "101")) return 1;
+                auto b = manifest::record(Kind::kSysctl, kMsgmni, ipc_ns() + " 101");
+                auto c = manifest::record(Kind::kSysctl, kMsgmni, "ipc:[1] 55");
+                return b && c && write_sysctl(kMsgmni, "102") ? 0 : 2;
               });
               if (rc != 0) return 20 + rc;
               auto r = manifest::clean(false);
               if (!r || r->removed.size() != 2 || r->dropped.size() != 1) return 30;
-              return read_sysctl(kPath) == original ? 0 : 40;
+              return read_sysctl(kMsgmni) == original ? 0 : 40;
             }),
             0);
   EXPECT_TRUE(fs::is_empty(dir_));
@@ -154,20 +164,17 @@ TEST_F(ManifestConform, CleanRestoresSysctlsOfItsOwnNamespaceOnly) {
 // The signal handlers write a saved value back before the process dies of the signal.
 TEST_F(ManifestConform, TerminatingSignalRestoresSysctl) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to change kernel.msgmni in a namespace";
-  const char* kPath = "/proc/sys/kernel/msgmni";
-  EXPECT_EQ(in_child([&] {
-              if (unshare(CLONE_NEWIPC) != 0) return 10;
-              const std::string original = read_sysctl(kPath);
+  EXPECT_EQ(in_ipc_namespace([&](const std::string& original) {
               int rc = in_child([&] {
                 manifest::adopt_after_fork(false);
-                if (!manifest::record(Kind::kSysctl, kPath, ipc_ns() + " " + original) ||
-                    !write_sysctl(kPath, "103"))
+                if (!manifest::record(Kind::kSysctl, kMsgmni, ipc_ns() + " " + original) ||
+                    !write_sysctl(kMsgmni, "103"))
                   return 1;
                 raise(SIGTERM);
                 return 2;
               });
               if (rc != 128 + SIGTERM) return 20;
-              return read_sysctl(kPath) == original ? 0 : 30;
+              return read_sysctl(kMsgmni) == original ? 0 : 30;
             }),
             0);
   EXPECT_TRUE(fs::is_empty(dir_));

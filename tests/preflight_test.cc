@@ -15,19 +15,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-class Preflight : public ::testing::Test {
+class Preflight : public RunFolders {
  protected:
-  void SetUp() override {
-    manifest_ = make_temp_dir("preflight-manifest");
-    mmap_ = make_temp_dir("preflight-mmap");
-    out_ = make_temp_dir("preflight-out");
-    env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_, "IPCBENCH_MMAP_DIR=" + mmap_};
-    before_ = ipc_snapshot({manifest_, mmap_});
-  }
-  void TearDown() override {
-    EXPECT_EQ(ipc_snapshot({manifest_, mmap_}), before_) << "objects left behind";
-    for (const auto& d : {manifest_, mmap_, out_}) fs::remove_all(d);
-  }
+  Preflight()
+      : RunFolders(
+            {.tag = "preflight-", .mmap = true, .env = {}, .leftover = "objects left behind"}) {}
   Outcome run(std::vector<std::string> extra, const std::function<bool()>& prepare = nullptr) {
     std::vector<std::string> args = {
         "run",    "--backend", "posix_shm,pipe", "--sync", "futex,block", "--workload", "pingpong",
@@ -44,9 +36,6 @@ class Preflight : public ::testing::Test {
     }
     return out;
   }
-  std::string manifest_, mmap_, out_;
-  std::vector<std::string> env_;
-  std::set<std::string> before_;
 };
 
 TEST_F(Preflight, EveryTransportIsCheckedAndTheVerdictsRecorded) {

@@ -75,18 +75,19 @@ const std::string& journal_path() {
 }
 
 pid_t start_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& dir) {
+                     const std::string& dir, const std::function<bool()>& prepare) {
   const std::string journal = "IPCBENCH_JOURNAL=" + journal_path();
   pid_t pid = fork();
   if (pid != 0) {
     note_started(pid);
     return pid;
   }
-  putenv(const_cast<char*>(journal.c_str()));
   int out = open((dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   int err = open((dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   dup2(out, 1);
   dup2(err, 2);
+  if (prepare && !prepare()) _exit(126);
+  putenv(const_cast<char*>(journal.c_str()));
   for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
   std::vector<char*> argv;
   std::string bin = IPCBENCH_BIN;
@@ -115,15 +116,13 @@ int wait_with_deadline(pid_t pid, double timeout_s, double* seconds) {
   }
 }
 
-Outcome run_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     double timeout_s) {
-  std::string dir = make_temp_dir("run");
-  pid_t pid = start_ipcbench(args, env, dir);
+Outcome collect_run(pid_t pid, const std::string& dir, double timeout_s,
+                    const std::string& timed_out) {
   Outcome o;
   int status = wait_with_deadline(pid, timeout_s, &o.seconds);
   if (status == -1) {
     o.signal = SIGKILL;
-    o.err = "timed out";
+    o.err = timed_out;
   } else if (WIFEXITED(status)) {
     o.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
@@ -133,6 +132,12 @@ Outcome run_ipcbench(const std::vector<std::string>& args, const std::vector<std
   o.err += read_file(dir + "/stderr");
   fs::remove_all(dir);
   return o;
+}
+
+Outcome run_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                     double timeout_s) {
+  std::string dir = make_temp_dir("run");
+  return collect_run(start_ipcbench(args, env, dir), dir, timeout_s, "timed out");
 }
 
 std::vector<pid_t> children_of(pid_t pid) {
@@ -232,6 +237,28 @@ std::set<std::string> live_objects(const std::string& journal_file, const std::s
     for (const auto& e : fs::directory_iterator(d, ec)) s.insert(e.path().string());
   }
   return s;
+}
+
+std::vector<std::string> RunFolders::watched() const {
+  if (mmap_.empty()) return {manifest_};
+  return {manifest_, mmap_};
+}
+
+void RunFolders::SetUp() {
+  manifest_ = make_temp_dir(options_.tag + "manifest");
+  if (options_.mmap) mmap_ = make_temp_dir(options_.tag + "mmap");
+  out_ = make_temp_dir(options_.tag + "out");
+  env_ = {"IPCBENCH_MANIFEST_DIR=" + manifest_};
+  if (options_.mmap) env_.push_back("IPCBENCH_MMAP_DIR=" + mmap_);
+  env_.insert(env_.end(), options_.env.begin(), options_.env.end());
+  before_ = ipc_snapshot(watched());
+}
+
+void RunFolders::TearDown() {
+  EXPECT_EQ(ipc_snapshot(watched()), before_) << options_.leftover;
+  for (const auto& d : {manifest_, mmap_, out_}) {
+    if (!d.empty()) fs::remove_all(d);
+  }
 }
 
 }  // namespace ipcb::test

@@ -2,8 +2,10 @@
 // exist on the machine so a test can prove a run left nothing behind.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,11 +23,18 @@ struct Outcome {
 Outcome run_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
                      double timeout_s);
 
-// Starts IPCBENCH_BIN in the background (output to files under `dir`); returns its pid.
+// Starts IPCBENCH_BIN in the background (output to DIR/stdout and DIR/stderr, every object it
+// makes journaled); returns its pid. In the new process `prepare` (if given) runs first, before
+// the environment is set: a private namespace, a read-only /dev/shm, a sysctl. Its false return
+// ends the process with status 126.
 pid_t start_ipcbench(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                     const std::string& dir);
+                     const std::string& dir, const std::function<bool()>& prepare = nullptr);
 // Waits up to timeout_s for pid; returns the wait status, or -1 on timeout (then kills it).
 int wait_with_deadline(pid_t pid, double timeout_s, double* seconds);
+// Waits for a run started with its output in `dir` (killed after timeout_s, its err then
+// `timed_out`), returns how it ended with its output, and removes `dir`.
+Outcome collect_run(pid_t pid, const std::string& dir, double timeout_s,
+                    const std::string& timed_out);
 std::vector<pid_t> children_of(pid_t pid);
 std::string read_file(const std::string& path);
 
@@ -50,5 +59,30 @@ std::set<pid_t> started_pids();
 void note_started(pid_t pid);
 
 std::string make_temp_dir(const std::string& tag);
+
+// A test of runs of the real binary: every test gets its own manifest folder (and mmap folder),
+// named with `tag`, and an output folder; env_ points the runs at them. A test fails when its
+// runs left an IPC object or a manifest record behind (ipc_snapshot of its folders).
+class RunFolders : public ::testing::Test {
+ protected:
+  struct Options {
+    std::string tag;               // the start of the folders' names ("" for manifest-...)
+    bool mmap = true;              // an IPCBENCH_MMAP_DIR folder too
+    std::vector<std::string> env;  // more environment for every run ("K=V")
+    std::string leftover = "the run left IPC objects behind";  // the failure's message
+  };
+  RunFolders() = default;
+  explicit RunFolders(Options options) : options_(std::move(options)) {}
+  void SetUp() override;
+  void TearDown() override;
+
+  std::string manifest_, mmap_, out_;
+  std::vector<std::string> env_;
+  std::set<std::string> before_;
+
+ private:
+  std::vector<std::string> watched() const;
+  Options options_;
+};
 
 }  // namespace ipcb::test

@@ -13,11 +13,10 @@
 
 #include "harness/transport/broadcast_ring.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/ring_script.h"
 
 namespace ipcb::fuzz {
 namespace {
-
-constexpr int kMaxSteps = 4096;
 
 class BroadcastScript {
  public:
@@ -25,15 +24,14 @@ class BroadcastScript {
       : in_(in),
         readers_(readers),
         message_bytes_(message_bytes),
-        data_bytes_(slots * BroadcastRing::slot_bytes_for(message_bytes)),
         head_(std::make_unique<BroadcastPosition>()),
         tails_(std::make_unique<BroadcastPosition[]>(readers)),
-        data_(new std::byte[data_bytes_ == 0 ? 1 : data_bytes_]()),
-        producer_(head_.get(), tails_.get(), readers, data_.get(), slots, message_bytes),
+        data_(slots * BroadcastRing::slot_bytes_for(message_bytes)),
+        producer_(head_.get(), tails_.get(), readers, data_.data(), slots, message_bytes),
         next_(readers, 0),
         peeked_(readers, false) {
     for (size_t r = 0; r < readers; ++r) {
-      readers_rings_.emplace_back(head_.get(), tails_.get(), readers, data_.get(), slots,
+      readers_rings_.emplace_back(head_.get(), tails_.get(), readers, data_.data(), slots,
                                   message_bytes);
     }
   }
@@ -66,10 +64,6 @@ class BroadcastScript {
   }
 
  private:
-  bool in_data(std::span<const std::byte> s) const {
-    return inside(s.data(), s.size(), data_.get(), data_bytes_);
-  }
-
   void reserve_and_commit() {
     auto slot = producer_.try_reserve();
     if (!slot) {
@@ -78,7 +72,7 @@ class BroadcastScript {
     }
     if (!*slot) return;
     FUZZ_CHECK((*slot)->size() == message_bytes_);
-    FUZZ_CHECK(in_data(**slot));
+    FUZZ_CHECK(data_.holds(**slot));
     fill(in_, **slot);
     if (in_.u8() % 4 == 0) return;  // reserved, not (yet) committed: the next reserve reuses it
     producer_.commit();
@@ -97,7 +91,7 @@ class BroadcastScript {
       return;
     }
     FUZZ_CHECK((*rec)->size() == message_bytes_);
-    FUZZ_CHECK(in_data(**rec));
+    FUZZ_CHECK(data_.holds(**rec));
     (void)read_all(**rec);
     if (!tampered_) {
       FUZZ_CHECK(next_[r] < sent_.size());
@@ -123,24 +117,18 @@ class BroadcastScript {
       case 1:
         tails_[r].value.store(in_.position_near(tails_[r].value.load(), 8));
         break;
-      default: {
-        if (data_bytes_ == 0) break;
-        size_t off = in_.u16() % data_bytes_;
-        auto src = in_.bytes(in_.u8() % 16 + 1);
-        size_t n = src.size() < data_bytes_ - off ? src.size() : data_bytes_ - off;
-        std::memcpy(data_.get() + off, src.data(), n);
+      default:
+        if (data_.size() != 0) data_.scribble(in_, in_.u16() % data_.size());
         break;
-      }
     }
   }
 
   Input& in_;
   size_t readers_;
   size_t message_bytes_;
-  size_t data_bytes_;
   std::unique_ptr<BroadcastPosition> head_;
   std::unique_ptr<BroadcastPosition[]> tails_;
-  std::unique_ptr<std::byte[]> data_;
+  Region data_;
   BroadcastRing producer_;
   std::vector<BroadcastRing> readers_rings_;
   bool tampered_ = false;

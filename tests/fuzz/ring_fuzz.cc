@@ -12,7 +12,6 @@
 //   - a bad shared value is an Error, not a crash;
 //   - while the attacker has done nothing, the consumer gets exactly the committed records, in
 //     order, and no call fails (so the bounds checks do not reject honest traffic).
-#include <deque>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -20,69 +19,40 @@
 #include "harness/transport/frame.h"
 #include "harness/transport/ring.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/ring_script.h"
 
 namespace ipcb::fuzz {
 namespace {
 
-constexpr int kMaxSteps = 4096;  // bounds the work of one input whatever its length
-
 struct Shared {
   explicit Shared(size_t capacity)
-      : size(selftest() ? capacity - 8 : capacity),
-        control(std::make_unique<RingControl>()),
-        data(new std::byte[size]()) {}
-  size_t size;  // bytes really there: the capacity, but for the planted bug of selftest()
+      : control(std::make_unique<RingControl>()), data(selftest() ? capacity - 8 : capacity) {}
   std::unique_ptr<RingControl> control;  // value-initialised: head = tail = 0
-  std::unique_ptr<std::byte[]> data;
+  Region data;  // bytes really there: the capacity, but for the planted bug of selftest()
 };
 
-class RingScript {
+class RingScript : private HonestSides {
  public:
   RingScript(Input& in, size_t capacity, size_t max_message)
       : in_(in),
         capacity_(capacity),
         max_message_(max_message),
         mem_(capacity),
-        producer_(mem_.control.get(), mem_.data.get(), capacity, max_message),
-        consumer_(mem_.control.get(), mem_.data.get(), capacity, max_message),
+        producer_(mem_.control.get(), mem_.data.data(), capacity, max_message),
+        consumer_(mem_.control.get(), mem_.data.data(), capacity, max_message),
         source_(max_message >= sizeof(FrameHeader) ? max_message - sizeof(FrameHeader) : 0),
         checker_(source_, VerifyMode::kFull) {}
 
   void run() {
-    for (int step = 0; step < kMaxSteps && !in_.empty(); ++step) {
-      switch (in_.u8() % 11) {
-        case 0:
-        case 1:
-          reserve();
-          break;
-        case 2:
-          commit();
-          break;
-        case 3:
-        case 4:
-          peek();
-          break;
-        case 5:
-          release();
-          break;
-        case 6:
-          probe();
-          break;
-        case 7:
-          check_frame();
-          break;
-        default:
-          attack();
-          break;
-      }
-    }
+    // The input picks one a step; reserve, peek and the attacker more often than the rest.
+    static constexpr void (RingScript::*kOps[])() = {
+        &RingScript::reserve, &RingScript::reserve, &RingScript::commit, &RingScript::peek,
+        &RingScript::peek,    &RingScript::release, &RingScript::probe,  &RingScript::check_frame,
+        &RingScript::attack,  &RingScript::attack,  &RingScript::attack};
+    run_steps(in_, *this, kOps);
   }
 
  private:
-  bool in_region(std::span<const std::byte> s) const {
-    return inside(s.data(), s.size(), mem_.data.get(), mem_.size);
-  }
-
   void reserve() {
     size_t len = in_.u16() % (max_message_ + 9);  // now and then beyond the limit
     auto r = producer_.try_reserve(len);
@@ -96,18 +66,11 @@ class RingScript {
       reserved_.reset();
       return;
     }
-    std::span<std::byte> slot = **r;
-    FUZZ_CHECK(slot.size() == len);
-    FUZZ_CHECK(in_region(slot));
-    fill(in_, slot);
-    reserved_ = std::vector<std::byte>(slot.begin(), slot.end());
+    reserved(in_, **r, len, mem_.data.holds(**r));
   }
 
   void commit() {
-    if (!reserved_) return;  // the producer's contract: commit only a reserved slot
-    producer_.commit();
-    committed_.push_back(std::move(*reserved_));
-    reserved_.reset();
+    HonestSides::commit([&] { producer_.commit(); });
   }
 
   void peek() {
@@ -121,23 +84,12 @@ class RingScript {
       FUZZ_CHECK(tampered_ || committed_.empty());
       return;
     }
-    std::span<const std::byte> rec = **r;
-    FUZZ_CHECK(rec.size() <= max_message_);
-    FUZZ_CHECK(in_region(rec));
-    (void)read_all(rec);
-    if (!tampered_) {
-      FUZZ_CHECK(!committed_.empty());
-      FUZZ_CHECK(
-          std::equal(rec.begin(), rec.end(), committed_.front().begin(), committed_.front().end()));
-    }
-    peeked_ = rec;
+    FUZZ_CHECK((**r).size() <= max_message_);
+    peeked(**r, mem_.data.holds(**r));
   }
 
   void release() {
-    if (!peeked_) return;  // the consumer's contract: release only a peeked record
-    consumer_.release();
-    if (!tampered_) committed_.pop_front();
-    peeked_.reset();
+    HonestSides::release([&] { consumer_.release(); });
   }
 
   void probe() {
@@ -166,17 +118,14 @@ class RingScript {
       case 1:
         c.tail.store(in_.position_near(c.tail.load(), capacity_));
         break;
-      case 2: {  // any bytes anywhere in the data
-        size_t off = in_.u16() % mem_.size;
-        auto src = in_.bytes(in_.u8() % 16 + 1);
-        size_t n = src.size() < mem_.size - off ? src.size() : mem_.size - off;
-        std::memcpy(mem_.data.get() + off, src.data(), n);
+      case 2:  // any bytes anywhere in the data
+        mem_.data.scribble(in_, in_.u16() % mem_.data.size());
         break;
-      }
       default: {  // a forged length (or wrap marker) where the consumer reads next
         size_t off = (c.tail.load() + 8 * (in_.u8() % 4)) & (capacity_ - 1) & ~size_t{7};
         uint32_t len = in_.u8() % 2 ? Ring::kWrapMarker - (in_.u8() % 2) : in_.u32();
-        if (off + sizeof len <= mem_.size) std::memcpy(mem_.data.get() + off, &len, sizeof len);
+        if (off + sizeof len <= mem_.data.size())
+          std::memcpy(mem_.data.data() + off, &len, sizeof len);
         break;
       }
     }
@@ -190,10 +139,6 @@ class RingScript {
   Ring consumer_;
   PayloadSource source_;
   FrameChecker checker_;
-  bool tampered_ = false;
-  std::optional<std::vector<std::byte>> reserved_;
-  std::optional<std::span<const std::byte>> peeked_;
-  std::deque<std::vector<std::byte>> committed_;  // what the consumer must get, while honest
 };
 
 }  // namespace

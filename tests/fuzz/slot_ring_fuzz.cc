@@ -11,70 +11,37 @@
 //   - a bad shared value is an Error, not a crash;
 //   - while the attacker has done nothing, the consumer gets exactly the committed messages, in
 //     order, no call fails, and a stale slot (the previous lap's) is never delivered.
-#include <algorithm>
 #include <cstring>
-#include <deque>
 #include <memory>
-#include <new>
-#include <optional>
 #include <vector>
 
 #include "harness/transport/slot_ring.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/ring_script.h"
 
 namespace ipcb::fuzz {
 namespace {
 
-constexpr int kMaxSteps = 4096;
-
-class SlotScript {
+class SlotScript : private HonestSides {
  public:
   SlotScript(Input& in, size_t slots, size_t message)
       : in_(in),
         slots_(slots),
         message_(message),
-        bytes_(slots * SlotRing::slot_bytes_for(message)),
         credit_(std::make_unique<SlotCredit>()),
-        data_(make_region(bytes_)),
-        producer_(credit_.get(), data_.get(), slots, message),
-        consumer_(credit_.get(), data_.get(), slots, message) {}
+        data_(slots * SlotRing::slot_bytes_for(message), 64),  // the stamps are atomics
+        producer_(credit_.get(), data_.data(), slots, message),
+        consumer_(credit_.get(), data_.data(), slots, message) {}
 
   void run() {
-    for (int step = 0; step < kMaxSteps && !in_.empty(); ++step) {
-      switch (in_.u8() % 8) {
-        case 0:
-          reserve();
-          break;
-        case 1:
-          commit();
-          break;
-        case 2:
-          peek();
-          break;
-        case 3:
-          release();
-          break;
-        case 4:
-          probe();
-          break;
-        default:
-          attack();
-          break;
-      }
-    }
+    // The input picks one a step; the attacker more often than each of the others.
+    static constexpr void (SlotScript::*kOps[])() = {
+        &SlotScript::reserve, &SlotScript::commit, &SlotScript::peek,   &SlotScript::release,
+        &SlotScript::probe,   &SlotScript::attack, &SlotScript::attack, &SlotScript::attack};
+    run_steps(in_, *this, kOps);
   }
 
  private:
-  // 64-byte aligned (the slots' stamps are atomics), zeroed, exactly `n` usable bytes.
-  static std::unique_ptr<std::byte[], void (*)(std::byte*)> make_region(size_t n) {
-    auto* p = static_cast<std::byte*>(::operator new[](n, std::align_val_t{64}));
-    std::memset(p, 0, n);
-    return {p, [](std::byte* q) { ::operator delete[](q, std::align_val_t{64}); }};
-  }
-  bool in_region(std::span<const std::byte> s) const {
-    return inside(s.data(), s.size(), data_.get(), bytes_);
-  }
-
   void reserve() {
     auto r = producer_.try_reserve();
     reserved_.reset();
@@ -86,18 +53,11 @@ class SlotScript {
       FUZZ_CHECK(tampered_ || committed_.size() >= slots_ || !credit_caught_up());
       return;
     }
-    std::span<std::byte> slot = **r;
-    FUZZ_CHECK(slot.size() == message_);
-    FUZZ_CHECK(in_region(slot));
-    fill(in_, slot);
-    reserved_ = std::vector<std::byte>(slot.begin(), slot.end());
+    reserved(in_, **r, message_, data_.holds(**r));
   }
 
   void commit() {
-    if (!reserved_) return;  // the producer's contract: commit only a reserved slot
-    producer_.commit();
-    committed_.push_back(std::move(*reserved_));
-    reserved_.reset();
+    HonestSides::commit([&] { producer_.commit(); });
   }
 
   void peek() {
@@ -111,26 +71,12 @@ class SlotScript {
       FUZZ_CHECK(tampered_ || committed_.empty());
       return;
     }
-    std::span<const std::byte> msg = **r;
-    FUZZ_CHECK(msg.size() == message_);
-    FUZZ_CHECK(in_region(msg));
-    (void)read_all(msg);
-    if (!tampered_) {
-      FUZZ_CHECK(!committed_.empty());
-      FUZZ_CHECK(
-          std::equal(msg.begin(), msg.end(), committed_.front().begin(), committed_.front().end()));
-    }
-    peeked_ = msg;
+    FUZZ_CHECK((**r).size() == message_);
+    peeked(**r, data_.holds(**r));
   }
 
   void release() {
-    if (!peeked_) return;
-    (void)consumer_.release();
-    if (!tampered_) {
-      committed_.pop_front();
-      ++consumed_;
-    }
-    peeked_.reset();
+    if (HonestSides::release([&] { (void)consumer_.release(); })) ++consumed_;
   }
 
   void probe() {
@@ -152,33 +98,24 @@ class SlotScript {
       case 1: {  // the stamp of the consumer's next slot, or of any slot
         size_t slot = in_.u8() % 2 ? consumed_ % slots_ : in_.u16() % slots_;
         uint64_t v = in_.position_near(consumed_ + 1, slots_);
-        std::memcpy(data_.get() + slot * slot_bytes + SlotRing::stamp_offset_for(message_), &v,
+        std::memcpy(data_.data() + slot * slot_bytes + SlotRing::stamp_offset_for(message_), &v,
                     sizeof v);
         break;
       }
-      default: {  // any bytes anywhere in the data
-        size_t off = in_.u32() % bytes_;
-        auto src = in_.bytes(in_.u8() % 16 + 1);
-        size_t n = std::min(src.size(), bytes_ - off);
-        std::memcpy(data_.get() + off, src.data(), n);
+      default:  // any bytes anywhere in the data
+        data_.scribble(in_, in_.u32() % data_.size());
         break;
-      }
     }
   }
 
   Input& in_;
   size_t slots_;
   size_t message_;
-  size_t bytes_;
   std::unique_ptr<SlotCredit> credit_;
-  std::unique_ptr<std::byte[], void (*)(std::byte*)> data_;
+  Region data_;
   SlotRing producer_;
   SlotRing consumer_;
-  bool tampered_ = false;
   uint64_t consumed_ = 0;
-  std::optional<std::vector<std::byte>> reserved_;
-  std::optional<std::span<const std::byte>> peeked_;
-  std::deque<std::vector<std::byte>> committed_;
 };
 
 }  // namespace

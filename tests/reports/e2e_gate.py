@@ -3,7 +3,6 @@ sleep waiter naps 20 µs vs 200 µs), run interleaved A B A B like scripts/ci-re
 compare, pairing the rounds, must exit 1 naming the sleep benchmark and no other, 0 for a run
 against itself, and 2 for a truncated file. Usage: e2e_gate.py PATH/TO/ipcbench
 """
-import glob
 import os
 import re
 import shutil
@@ -12,6 +11,9 @@ import sys
 import tempfile
 import time
 import unittest
+
+import e2efx
+from e2efx import leftovers
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IPCREPORT = os.path.join(HERE, '..', '..', 'scripts', 'ipcreport')
@@ -22,10 +24,6 @@ RUN_ARGS = ['--workload', 'pingpong', '--backend', 'posix_shm,pipe',
             '--sync', 'sleep,futex,block', '--size', '64', '--placement', 'same', '--mode', 'copy',
             '--min-time', '0.02', '--repetitions', str(REPETITIONS)]
 SLEEP = 'pingpong/posix_shm/sleep/64'
-
-
-def leftovers():
-    return sorted(glob.glob('/dev/shm/ipcb*') + glob.glob('/dev/mqueue/ipcb*'))
 
 
 def compare(base, new, *extra):
@@ -123,8 +121,4 @@ class Gate(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) > 1 and not sys.argv[1].startswith('-'):
-        IPCBENCH = os.path.abspath(sys.argv.pop(1))
-    if not os.access(IPCBENCH, os.X_OK):
-        sys.exit(f'usage: {sys.argv[0]} PATH/TO/ipcbench (or set IPCBENCH_BIN)')
-    unittest.main(verbosity=2)
+    e2efx.main(sys.modules[__name__])

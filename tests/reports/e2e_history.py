@@ -5,7 +5,6 @@ benchmark that ran; adding the folder again keeps one run; a second scripts/benc
 second run of the same environment, judged against the first. Nothing is left behind.
 Usage: e2e_history.py PATH/TO/ipcbench
 """
-import glob
 import json
 import os
 import shutil
@@ -14,14 +13,13 @@ import sys
 import tempfile
 import unittest
 
+import e2efx
+from e2efx import leftovers
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 IPCBENCH = os.environ.get('IPCBENCH_BIN', '')
 NARROW = ['--suite', 'quick', '--iterations', '20', '--no-floors']
-
-
-def leftovers():
-    return sorted(glob.glob('/dev/shm/ipcb*') + glob.glob('/dev/mqueue/ipcb*'))
 
 
 def bench(results):
@@ -110,8 +108,4 @@ class BenchAddsToHistory(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) > 1 and not sys.argv[1].startswith('-'):
-        IPCBENCH = os.path.abspath(sys.argv.pop(1))
-    if not os.access(IPCBENCH, os.X_OK):
-        sys.exit(f'usage: {sys.argv[0]} PATH/TO/ipcbench (or set IPCBENCH_BIN)')
-    unittest.main(verbosity=2)
+    e2efx.main(sys.modules[__name__])

@@ -3,6 +3,9 @@ fixture's bench.json with its measurements scaled by a known factor per round an
 so a test knows exactly what change and what noise it put in."""
 import json
 import os
+import shutil
+import tempfile
+import unittest
 import zlib
 
 import numpy as np
@@ -12,6 +15,14 @@ FX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 TIMES = ('real_time', 'cpu_time', 'latency_p50_ns', 'latency_p90_ns', 'latency_p99_ns',
          'latency_p999_ns', 'latency_max_ns', 'cpu_self_ns_per_msg', 'cpu_peer_ns_per_msg')
 RATES = ('bytes_per_second', 'items_per_second')
+
+
+class TempDirTest(unittest.TestCase):
+    """A test with a temporary folder of its own, self.tmp, removed after the test."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.tmp)
 
 
 def fixture_doc(name):

@@ -6,12 +6,10 @@ import io
 import json
 import math
 import os
-import shutil
-import tempfile
 import unittest
 
 from reports import cli
-from roundsfx import fixture_doc, noisy, write_rounds
+from roundsfx import TempDirTest, fixture_doc, noisy, write_rounds
 
 SLEEP, FUTEX = 'pingpong/posix_shm/sleep/64', 'pingpong/posix_shm/futex/64'
 
@@ -49,10 +47,9 @@ def bmf_problems(doc) -> list:
     return problems
 
 
-class Calibrate(unittest.TestCase):
+class Calibrate(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         doc = fixture_doc('sleep20')
         self.a = write_rounds(os.path.join(self.tmp, 'a'), doc,
                               noisy(1, 10, 0.02, sigma_of={SLEEP: 0.10}))
@@ -92,10 +89,9 @@ class Calibrate(unittest.TestCase):
         self.assertIn('needs sigma_pair', err)
 
 
-class Export(unittest.TestCase):
+class Export(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         self.rounds = write_rounds(os.path.join(self.tmp, 'r'), fixture_doc('sleep20'),
                                    noisy(4, 5, 0.05))
 

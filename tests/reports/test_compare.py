@@ -9,13 +9,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import unittest
 
 import numpy as np
 
 from reports import cli, environment, stats
-from roundsfx import FX, fixture_doc, noisy, write_rounds
+from roundsfx import FX, TempDirTest, fixture_doc, noisy, write_rounds
 
 SLEEP, FUTEX = 'pingpong/posix_shm/sleep/64', 'pingpong/posix_shm/futex/64'
 
@@ -35,10 +34,9 @@ def verdicts(markdown):
     return {name: verdict.strip() for name, verdict in rows}
 
 
-class Compare(unittest.TestCase):
+class Compare(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         self.doc = fixture_doc('sleep20')
 
     def sides(self, base_factors, new_factors, new_names=None, doc=None):

@@ -6,11 +6,10 @@ import os
 import shutil
 import sqlite3
 import statistics
-import tempfile
 import unittest
 
 from historyfx import COMMIT, FUTEX, QUIET, SLEEP, history_of, make_doc, run, write_run
-from roundsfx import fixture_doc
+from roundsfx import TempDirTest, fixture_doc
 
 from reports import history_db
 
@@ -33,10 +32,9 @@ def widened(bench, n):
     return out
 
 
-class RoundTrip(unittest.TestCase):
+class RoundTrip(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         self.db = os.path.join(self.tmp, 'sub', 'history.sqlite')   # its folder is made
 
     def test_add_list_and_the_stored_values(self):
@@ -124,10 +122,7 @@ class RoundTrip(unittest.TestCase):
         self.assertNotIn((SLEEP, 'median'), history_db.values(db, 1))
 
 
-class GateOnAdd(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+class GateOnAdd(TempDirTest):
 
     def verdicts(self, db, run_id, metric='median'):
         with sqlite3.connect(db) as c:
@@ -207,10 +202,7 @@ class GateOnAdd(unittest.TestCase):
         self.assertEqual(self.verdicts(db, 5), {})
 
 
-class BadInput(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+class BadInput(TempDirTest):
 
     def test_unusable_databases_are_exit_2_with_one_line(self):
         text = os.path.join(self.tmp, 'notes.txt')

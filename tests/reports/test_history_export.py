@@ -4,12 +4,11 @@ HTTP server on 127.0.0.1 inside the test (no network) and against --request-out'
 import http.server
 import json
 import os
-import shutil
-import tempfile
 import threading
 import unittest
 
 from historyfx import COMMIT, QUIET, SLEEP, history_of, make_doc, run, write_run
+from roundsfx import TempDirTest
 from test_calibrate_export import bmf_problems
 
 from reports import export, load
@@ -37,10 +36,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class Bmf(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+class Bmf(TempDirTest):
 
     def test_same_document_as_export_of_the_folder(self):
         one = os.path.join(self.tmp, 'one')
@@ -79,10 +75,9 @@ class Bmf(unittest.TestCase):
         self.assertIn('needs the API token in $BENCHER_API_TOKEN', err)
 
 
-class Push(unittest.TestCase):
+class Push(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         self.server = http.server.HTTPServer(('127.0.0.1', 0), Recorder)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.addCleanup(self.server.server_close)

@@ -2,11 +2,10 @@
 environment in time order with the gate's flags, and the charts and trend.md it writes."""
 import os
 import re
-import shutil
-import tempfile
 import unittest
 
 from historyfx import FUTEX, QUIET, SLEEP, history_of, make_doc, run, write_run
+from roundsfx import TempDirTest
 
 from reports import history_db, trend
 
@@ -35,10 +34,9 @@ class Band(unittest.TestCase):
             self.assertAlmostEqual(v, 50, places=9)
 
 
-class Series(unittest.TestCase):
+class Series(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         factors = [{SLEEP: q} for q in QUIET[:6]] + [{SLEEP: 1.6}]
         self.db, _ = history_of(self.tmp, factors)
         self.conn = history_db.open_db(self.db)
@@ -87,10 +85,9 @@ class Series(unittest.TestCase):
         self.assertEqual(trend.pick_key(self.conn, first[:6]), first)
 
 
-class Command(unittest.TestCase):
+class Command(TempDirTest):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.tmp)
+        super().setUp()
         factors = [{SLEEP: q, FUTEX: q} for q in QUIET[:5]] + [{SLEEP: 1.5}]
         self.db, _ = history_of(self.tmp, factors)
 
