@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/mapped_file.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
 
@@ -215,13 +216,11 @@ TEST(MmapFile, AccessBeyondProtectionRaisesSigsegv) {
 TEST(MmapFile, AccessPastEndOfShrunkFileRaisesSigbus) {
   CONFORM_MAN("mmap(2)");
   CONFORM_ROWS("U14");
-  File f(2 * kPage);
+  MappedFile f(2 * kPage, 2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 2 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(kPage)), 0);
-  EXPECT_CHILD_OK(touch_in_child(m.bytes() + kPage - 1, false)) << " (last page of the file)";
-  auto r = touch_in_child(m.bytes() + kPage, false);
+  EXPECT_CHILD_OK(touch_in_child(f.m.bytes() + kPage - 1, false)) << " (last page of the file)";
+  auto r = touch_in_child(f.m.bytes() + kPage, false);
   EXPECT_EQ(r.signal, SIGBUS) << r.describe();
 }
 
@@ -259,13 +258,11 @@ TEST(MmapFile, PartialLastPageIsZeroAndNotWrittenBack) {
 // ftruncate(2): a file extended by ftruncate reads as zero bytes, in the mapping and via read(2).
 TEST(MmapFile, FtruncateGrowsZeroFilled) {
   CONFORM_MAN("ftruncate(2)");
-  File f(kPage);
+  MappedFile f(kPage, 3 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 3 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  std::memset(m.bytes(), 'a', kPage);
+  std::memset(f.m.bytes(), 'a', kPage);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(3 * kPage)), 0);
-  EXPECT_EQ(std::vector<char>(m.bytes() + kPage, m.bytes() + 3 * kPage),
+  EXPECT_EQ(std::vector<char>(f.m.bytes() + kPage, f.m.bytes() + 3 * kPage),
             std::vector<char>(2 * kPage, 0));
   EXPECT_EQ(f.read_back(kPage, 2 * kPage), std::string(2 * kPage, '\0'));
 }
@@ -273,18 +270,15 @@ TEST(MmapFile, FtruncateGrowsZeroFilled) {
 // mmap(2): closing the file descriptor does not unmap the region.
 TEST(MmapFile, MappingSurvivesClosingTheFd) {
   CONFORM_MAN("mmap(2)");
-  File f(kPage);
+  MappedFile f(kPage, kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ::close(f.fd);
   f.fd = -1;
-  std::strcpy(m.bytes(), "closed");
-  int fd = ::open(f.path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  Cleanup close_fd([fd] { ::close(fd); });
+  std::strcpy(f.m.bytes(), "closed");
+  Fd fd(::open(f.path.c_str(), O_RDONLY));
+  ASSERT_GE(fd.get(), 0);
   char buf[7] = {};
-  ASSERT_EQ(::pread(fd, buf, 6, 0), 6);
+  ASSERT_EQ(::pread(fd.get(), buf, 6, 0), 6);
   EXPECT_STREQ(buf, "closed");
 }
 

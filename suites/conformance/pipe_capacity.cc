@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
@@ -166,22 +168,52 @@ ChildResult pipe_as_nobody(bool try_grow) {
       2000);
 }
 
+// A per-user pipe page limit set to 1 while a child as nobody makes a pipe (pipe_as_nobody):
+// the sysctl, whether the child tries to grow the pipe, and what its result must show.
+struct UserLimitCase {
+  CaseInfo info;
+  const char* sysctl;
+  bool try_grow;
+  void (*check)(const ChildResult& r);
+};
+
+void pipe_under_user_limit(const UserLimitCase& c) {
+  std::string name = c.sysctl;
+  if (!is_root()) CONFORM_SKIP("needs root to set " + name + " and become nobody");
+  SysctlGuard limit(name, 1);
+  if (!limit.ok()) CONFORM_SKIP("cannot set " + name + " (read-only /proc/sys?)");
+  ChildResult r = pipe_as_nobody(c.try_grow);
+  ASSERT_TRUE(r.exited) << r.describe();
+  c.check(r);
+}
+
 // pipe(7) pipe-user-pages-soft: once an unprivileged user is at the soft limit, new pipes are
 // limited to one page and growing one is denied. Linux 5.16+ gives 2 pages (see the report).
 // Writing and reading such a pipe's whole capacity never hangs.
-TEST(Pipe, UserSoftLimitShrinksNewPipesAndDeniesGrowth) {
-  CONFORM_MAN("pipe(7)");
-  CONFORM_ROWS("I15");
-  if (!is_root()) CONFORM_SKIP("needs root to set fs.pipe-user-pages-soft and become nobody");
-  SysctlGuard soft("fs.pipe-user-pages-soft", 1);
-  if (!soft.ok()) CONFORM_SKIP("cannot set fs.pipe-user-pages-soft (read-only /proc/sys?)");
-  ChildResult r = pipe_as_nobody(true);
-  ASSERT_TRUE(r.exited) << r.describe();
+void soft_limit_shrinks_and_denies_growth(const ChildResult& r) {
   ASSERT_NE(r.code, 150) << "growing a pipe above the soft limit did not fail with EPERM";
   ASSERT_NE(r.code, 160) << "writing and reading the pipe's capacity failed";
   ASSERT_GT(r.code, 200) << "pipe() failed: " << strerror(r.code);
   EXPECT_LE(r.code - 200, 2) << "pages of a pipe created above the soft limit";
 }
+
+// pipe(2), pipe(7) pipe-user-pages-hard: an unprivileged user above the hard limit cannot
+// create pipes: ENFILE.
+void hard_limit_fails_enfile(const ChildResult& r) {
+  EXPECT_EQ(r.code, ENFILE) << (r.code >= 200 ? "pipe created" : strerror(r.code));
+}
+
+const UserLimitCase kUserLimits[] = {
+    {{"UserSoftLimitShrinksNewPipesAndDeniesGrowth", "pipe(7)", "I15"},
+     "fs.pipe-user-pages-soft",
+     true,
+     soft_limit_shrinks_and_denies_growth},
+    {{"UserHardLimitFailsPipeEnfile", "pipe(2)"},
+     "fs.pipe-user-pages-hard",
+     false,
+     hard_limit_fails_enfile},
+};
+CONFORM_CASES("Pipe", kUserLimits, pipe_under_user_limit);
 
 // pipe(7) pipe-max-size: a new pipe's capacity is capped at pipe-max-size when that is below the
 // default for a process without CAP_SYS_RESOURCE (since Linux 4.14); one with CAP_SYS_RESOURCE
@@ -206,18 +238,6 @@ TEST(Pipe, LoweredPipeMaxSizeCapsNewPipesWithoutCapSysResource) {
   PipeFds p;
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(::fcntl(p.w.get(), F_GETPIPE_SZ), 16 * page_size());
-}
-
-// pipe(2), pipe(7) pipe-user-pages-hard: an unprivileged user above the hard limit cannot
-// create pipes: ENFILE.
-TEST(Pipe, UserHardLimitFailsPipeEnfile) {
-  CONFORM_MAN("pipe(2)");
-  if (!is_root()) CONFORM_SKIP("needs root to set fs.pipe-user-pages-hard and become nobody");
-  SysctlGuard hard("fs.pipe-user-pages-hard", 1);
-  if (!hard.ok()) CONFORM_SKIP("cannot set fs.pipe-user-pages-hard (read-only /proc/sys?)");
-  ChildResult r = pipe_as_nobody(false);
-  ASSERT_TRUE(r.exited) << r.describe();
-  EXPECT_EQ(r.code, ENFILE) << (r.code >= 200 ? "pipe created" : strerror(r.code));
 }
 
 }  // namespace
