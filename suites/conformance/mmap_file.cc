@@ -160,8 +160,8 @@ TEST(MmapFile, SharedWritesVisibleToOtherMappingsAndProcesses) {
   EXPECT_STREQ(b.bytes(), "via a");
   std::string path = f.path;
   auto r = run_in_child([&path] {
-    int fd = ::open(path.c_str(), O_RDWR);
-    Mapping c(fd, kPage);
+    Fd fd(::open(path.c_str(), O_RDWR));
+    Mapping c(fd.get(), kPage);
     if (!c.ok()) return 1;
     std::strcpy(c.bytes() + 64, "via child");
     return 0;
@@ -176,14 +176,13 @@ TEST(MmapFile, SharedWritesVisibleToOtherMappingsAndProcesses) {
 TEST(MmapFile, PrivateWritesStayPrivate) {
   CONFORM_MAN("mmap(2)");
   CONFORM_ROWS("F20");
-  File f(kPage);
+  MappedFile f(kPage, kPage);  // f.m: the shared mapping
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping shared(f.fd, kPage);
   auto priv = std::make_unique<Mapping>(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
-  ASSERT_TRUE(shared.ok() && priv->ok()) << std::strerror(errno);
+  ASSERT_TRUE(priv->ok()) << std::strerror(errno);
   std::strcpy(priv->bytes(), "private");
   EXPECT_STREQ(priv->bytes(), "private");
-  EXPECT_EQ(shared.bytes()[0], '\0');
+  EXPECT_EQ(f.m.bytes()[0], '\0');
   ASSERT_EQ(::msync(priv->p, kPage, MS_SYNC), 0);
   EXPECT_EQ(f.read_back(0, 7), std::string(7, '\0'));
   priv.reset();

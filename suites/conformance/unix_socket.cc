@@ -26,32 +26,41 @@ void expect_recvs(int fd, size_t max, std::initializer_list<std::string> texts) 
   for (const std::string& t : texts) EXPECT_EQ(recv_text(fd, max), t);
 }
 
-// unix(7): a SOCK_SEQPACKET socket preserves message boundaries: each recv returns one whole
-// message, in the order sent, however large the buffer.
-TEST(UnixSeqpacket, MessageBoundariesKept) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K01");
-  SocketPair sp(SOCK_SEQPACKET);
+// What the receiver of a pair of `type` sees after "one" and "second" were sent: `then` sends and
+// receives on.
+struct BoundaryCase {
+  CaseInfo info;
+  int type;
+  void (*then)(const SocketPair& sp);
+};
+void sent_one_and_second(const BoundaryCase& c) {
+  SocketPair sp(c.type);
   ASSERT_TRUE(sp.ok) << std::strerror(errno);
   ASSERT_EQ(send_text(sp.a.get(), "one"), 3);
   ASSERT_EQ(send_text(sp.a.get(), "second"), 6);
+  c.then(sp);
+}
+
+// unix(7): a SOCK_SEQPACKET socket preserves message boundaries: each recv returns one whole
+// message, in the order sent, however large the buffer.
+void boundaries_kept(const SocketPair& sp) {
   ASSERT_EQ(send_text(sp.a.get(), "3"), 1);
   expect_recvs(sp.b.get(), 256, {"one", "second", "3"});
 }
 
 // unix(7): a SOCK_STREAM socket is a byte stream: two sends can come out of one recv, and one
 // send can be read in parts, in order.
-TEST(UnixStream, NoMessageBoundaries) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K02");
-  SocketPair sp(SOCK_STREAM);
-  ASSERT_TRUE(sp.ok) << std::strerror(errno);
-  ASSERT_EQ(send_text(sp.a.get(), "one"), 3);
-  ASSERT_EQ(send_text(sp.a.get(), "second"), 6);
+void no_boundaries(const SocketPair& sp) {
   EXPECT_EQ(recv_text(sp.b.get(), 256), "onesecond");
   ASSERT_EQ(send_text(sp.a.get(), "abcdef"), 6);
   expect_recvs(sp.b.get(), 2, {"ab", "cd", "ef"});
 }
+
+const BoundaryCase kBoundaries[] = {
+    {{"MessageBoundariesKept", "unix(7)", "K01", "UnixSeqpacket"}, SOCK_SEQPACKET, boundaries_kept},
+    {{"NoMessageBoundaries", "unix(7)", "K02", "UnixStream"}, SOCK_STREAM, no_boundaries},
+};
+CONFORM_CASES(nullptr, kBoundaries, sent_one_and_second);
 
 // recv(2): on a SOCK_SEQPACKET socket a buffer shorter than the message gets its start; the
 // rest is discarded and recvmsg sets MSG_TRUNC in msg_flags. With the MSG_TRUNC flag (Linux
