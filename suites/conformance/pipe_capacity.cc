@@ -113,30 +113,40 @@ TEST(Pipe, SetPipeSzBadSizesFailEinvalEbusyEperm) {
 
 // fcntl(2): an unprivileged process may set the capacity up to /proc/sys/fs/pipe-max-size;
 // F_GETPIPE_SZ then reports at least that much.
-TEST(Pipe, SetPipeSzAtMaxSucceedsUnprivileged) {
-  CONFORM_MAN("fcntl(2)");
-  CONFORM_ROWS("I19");
-  auto max = read_sysctl("fs.pipe-max-size");
-  if (!max) CONFORM_SKIP("cannot read /proc/sys/fs/pipe-max-size");
-  if (*max > 64 << 20) CONFORM_SKIP("fs.pipe-max-size above 64 MiB: too large to allocate here");
-  ChildResult r = set_pipe_size_unprivileged(*max);
+void at_max_succeeds_unprivileged(long long max) {
+  if (max > 64 << 20) CONFORM_SKIP("fs.pipe-max-size above 64 MiB: too large to allocate here");
+  ChildResult r = set_pipe_size_unprivileged(max);
   ASSERT_TRUE(r.exited) << r.describe();
   EXPECT_EQ(r.code, 0) << (r.code == 102 ? "capacity below the request" : strerror(r.code));
 }
 
 // pipe(7): a process with CAP_SYS_RESOURCE may exceed pipe-max-size.
-TEST(Pipe, SetPipeSzAboveMaxSucceedsWithCapSysResource) {
-  CONFORM_MAN("pipe(7)");
-  auto max = read_sysctl("fs.pipe-max-size");
-  if (!max) CONFORM_SKIP("cannot read /proc/sys/fs/pipe-max-size");
+void above_max_succeeds_with_cap_sys_resource(long long max) {
   if (!has_capability(kCapSysResource)) {
     CONFORM_SKIP("needs CAP_SYS_RESOURCE (not in this process's effective set)");
   }
-  if (*max > 16 << 20) CONFORM_SKIP("fs.pipe-max-size above 16 MiB: too large to exceed here");
+  if (max > 16 << 20) CONFORM_SKIP("fs.pipe-max-size above 16 MiB: too large to exceed here");
   PipeFds p;
   ASSERT_TRUE(p.ok);
-  EXPECT_EQ(::fcntl(p.w.get(), F_SETPIPE_SZ, *max * 2), *max * 2);
+  EXPECT_EQ(::fcntl(p.w.get(), F_SETPIPE_SZ, max * 2), max * 2);
 }
+
+// A check made against the value of /proc/sys/fs/pipe-max-size.
+struct MaxSizeCase {
+  CaseInfo info;
+  void (*check)(long long max);
+};
+void with_pipe_max_size(const MaxSizeCase& c) {
+  auto max = read_sysctl("fs.pipe-max-size");
+  if (!max) CONFORM_SKIP("cannot read /proc/sys/fs/pipe-max-size");
+  c.check(*max);
+}
+const MaxSizeCase kMaxSize[] = {
+    {{"SetPipeSzAtMaxSucceedsUnprivileged", "fcntl(2)", "I19"}, at_max_succeeds_unprivileged},
+    {{"SetPipeSzAboveMaxSucceedsWithCapSysResource", "pipe(7)"},
+     above_max_succeeds_with_cap_sys_resource},
+};
+CONFORM_CASES("Pipe", kMaxSize, with_pipe_max_size);
 
 // Writes `cap` bytes into the empty pipe `fds` and reads them back, three times: 0 if all went.
 int fill_and_drain(const int fds[2], long cap) {
