@@ -1,7 +1,9 @@
-// What most mmap(2) and msync(2) tests start from: a temporary file and one mapping of it.
+// What most mmap(2) and msync(2) tests start from: a temporary file and one mapping of it; and
+// the filesystem the file is on.
 #pragma once
 
 #include <sys/mman.h>
+#include <sys/vfs.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -27,5 +29,12 @@ struct MappedFile : TempFile {
  public:
   Mapping m;
 };
+
+// The type of the filesystem holding `fd`'s file (statfs(2) f_type: TMPFS_MAGIC, ...), or -1 if
+// fstatfs failed.
+inline long fs_type(int fd) {
+  struct statfs fs {};
+  return ::fstatfs(fd, &fs) == 0 ? static_cast<long>(fs.f_type) : -1;
+}
 
 }  // namespace ipcb::conform

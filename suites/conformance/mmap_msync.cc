@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,11 +34,6 @@ constexpr int kCapIpcLock = 14;  // CAP_IPC_LOCK, capability(7)
 // Byte `i` of the test pattern.
 char pattern(size_t i) {
   return static_cast<char>('a' + (i * 7 + i / 251) % 26);
-}
-
-bool on_tmpfs(int fd) {
-  struct statfs fs {};
-  return ::fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
 }
 
 // Dirty kilobytes (Shared_Dirty + Private_Dirty in /proc/self/smaps) of the mapping at `p`.
@@ -240,7 +234,8 @@ TEST(MmapFile, MsSyncCleansDirtyPages) {
   CONFORM_ROWS("F37");
   TempFile f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  if (on_tmpfs(f.fd)) CONFORM_SKIP("the temporary directory is on tmpfs: needs a disk filesystem");
+  if (fs_type(f.fd) == TMPFS_MAGIC)
+    CONFORM_SKIP("the temporary directory is on tmpfs: needs a disk filesystem");
   Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   m.bytes()[0] = 'd';
