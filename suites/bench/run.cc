@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "harness/report/report.h"
+#include "suites/arg_vector.h"
 #include "suites/bench/console.h"
 
 namespace ipcb {
@@ -65,14 +66,9 @@ size_t count_matching(const std::vector<std::string>& names, const std::string& 
 
 Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbench_args,
                                            const ConsoleOptions& console) {
-  std::vector<std::string> args = {"ipcbench"};
-  args.insert(args.end(), gbench_args.begin(), gbench_args.end());
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  int argc = static_cast<int>(argv.size());
-  argv.push_back(nullptr);
-  benchmark::Initialize(&argc, argv.data());
-  if (benchmark::ReportUnrecognizedArguments(argc, argv.data())) {
+  ArgVector args("ipcbench", gbench_args);
+  benchmark::Initialize(&args.argc, args.argv());
+  if (benchmark::ReportUnrecognizedArguments(args.argc, args.argv())) {
     return plain_error("run", "Google Benchmark did not take the flags above");
   }
   BenchRun out;

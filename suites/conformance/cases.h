@@ -25,6 +25,9 @@ struct CaseInfo {
   const char* name;
   const char* man;
   const char* rows = nullptr;
+  // The case's own suite, for a table whose cases belong to several suites (the same behaviour
+  // of UnixStream and UnixSeqpacket); nullptr: the suite CONFORM_CASES names.
+  const char* suite = nullptr;
 };
 
 namespace detail {
@@ -48,14 +51,15 @@ class CaseTest : public ::testing::Test {
 }  // namespace detail
 
 // Registers every case of `cases` (a table with static storage: it must outlive the tests) as
-// test `suite`.`case.info.name`, run by `body`. The factory returns a ::testing::Test*, so the
-// cases share a suite with TEST()s of the same suite. Returns true (for a static initialiser).
+// test `suite`.`case.info.name` (or `case.info.suite`.`case.info.name`), run by `body`. The factory
+// returns a ::testing::Test*, so the cases share a suite with TEST()s of the same suite. Returns
+// true (for a static initialiser).
 template <class Case, size_t N>
 bool register_cases(const char* suite, const Case (&cases)[N], void (*body)(const Case&),
                     const char* file, int line) {
   for (const Case& c : cases) {
     ::testing::RegisterTest(
-        suite, c.info.name, nullptr, nullptr, file, line,
+        c.info.suite != nullptr ? c.info.suite : suite, c.info.name, nullptr, nullptr, file, line,
         [&c, body]() -> ::testing::Test* { return new detail::CaseTest<Case>(&c, body); });
   }
   return true;

@@ -196,6 +196,14 @@ std::string ChildResult::describe() const {
   return "child killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
 }
 
+ChildResult child_ended(int status) {
+  ChildResult r;
+  r.exited = WIFEXITED(status);
+  if (r.exited) r.code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  return r;
+}
+
 ChildResult run_in_child(const std::function<int()>& fn, int timeout_ms) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
@@ -222,13 +230,7 @@ ChildResult run_in_child(const std::function<int()>& fn, int timeout_ms) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  if (WIFEXITED(status)) {
-    r.exited = true;
-    r.code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.signal = WTERMSIG(status);
-  }
-  return r;
+  return child_ended(status);
 }
 
 bool is_root() {

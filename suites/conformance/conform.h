@@ -86,16 +86,22 @@ int child_fail(int code, const char* what);
 // ends, so `ipcbench clean` removes what a killed run left. Names made in a forked child are
 // not recorded (the child's record would outlive it).
 
+// A base for a guard that owns what it removes: it cannot be copied (nor assigned).
+class NoCopy {
+ public:
+  NoCopy() = default;
+  NoCopy(const NoCopy&) = delete;
+  NoCopy& operator=(const NoCopy&) = delete;
+};
+
 // A name no other test or run uses, for shm_open, mq_open, sem_open: "/ipcb-conf-<hex>".
 std::string unique_name();
 // A fresh private directory (mode 0700) for files and FIFOs, removed with everything in it when
 // the returned guard is destroyed.
-class TempDir {
+class TempDir : NoCopy {
  public:
   TempDir();
   ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   std::string file(const std::string& name) const { return path_ + "/" + name; }
 
@@ -113,6 +119,8 @@ struct ChildResult {
   bool timed_out = false;
   std::string describe() const;
 };
+// How a child that waitpid(2) reported with `status` ended (exited or killed).
+ChildResult child_ended(int status);
 // Runs `fn` in a forked child (its return value is the exit code; it never returns into the
 // test). The child is killed after `timeout_ms`. Only async-signal-safe work is wise in `fn`
 // when the test uses threads; conformance tests are single-threaded.
@@ -141,12 +149,10 @@ std::optional<unsigned long long> read_sysctl_u64(const std::string& name);
 // (`ipcbench clean` restores it once the owner is gone, in the same IPC namespace for the
 // per-namespace kernel.shm*, msg*, sem and fs.mqueue.* sysctls). ok() is false if it could not
 // be set (not root, read-only /proc/sys): the test then skips.
-class SysctlGuard {
+class SysctlGuard : NoCopy {
  public:
   SysctlGuard(const std::string& name, long long value);
   ~SysctlGuard();
-  SysctlGuard(const SysctlGuard&) = delete;
-  SysctlGuard& operator=(const SysctlGuard&) = delete;
   bool ok() const { return ok_; }
 
  private:
@@ -169,14 +175,12 @@ double ms_since(const timespec& start);
 bool wait_until_blocked(pid_t tid, int timeout_ms);
 
 // Runs `cleanup` when the scope ends (removal of an object on every path).
-class Cleanup {
+class Cleanup : NoCopy {
  public:
   explicit Cleanup(std::function<void()> f) : f_(std::move(f)) {}
   ~Cleanup() {
     if (f_) f_();
   }
-  Cleanup(const Cleanup&) = delete;
-  Cleanup& operator=(const Cleanup&) = delete;
   void dismiss() { f_ = nullptr; }
 
  private:
@@ -186,12 +190,10 @@ class Cleanup {
 // Arms a no-op handler for `sig` without SA_RESTART, so a blocking call it interrupts fails
 // with EINTR (with `restart`, SA_RESTART: the call is restarted); restores the previous action
 // when destroyed.
-class InterruptingSignal {
+class InterruptingSignal : NoCopy {
  public:
   explicit InterruptingSignal(int sig, bool restart = false);
   ~InterruptingSignal();
-  InterruptingSignal(const InterruptingSignal&) = delete;
-  InterruptingSignal& operator=(const InterruptingSignal&) = delete;
   // Sends the signal to this thread after `delay_ms`, from a helper thread, which then runs
   // `then` (if given) `delay_ms` later still: the event a restarted call waits for.
   void send_after(int delay_ms, std::function<void()> then = nullptr);

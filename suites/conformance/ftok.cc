@@ -28,30 +28,34 @@ ino_t inode_of(const std::string& path) {
 
 }  // namespace
 
-// ftok(3): the same pathname and proj_id give the same key, every time.
-TEST(Ftok, SamePathAndIdGiveSameKey) {
-  CONFORM_MAN("ftok(3)");
+// A fresh private directory for each test, with the file `path` ("key", holding "x") in it and
+// `key`, its ftok(3) key for proj_id 'A'.
+class Ftok : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(write_file(path, "x"));
+    key = ::ftok(path.c_str(), 'A');
+    ASSERT_NE(key, -1) << std::strerror(errno);
+  }
   TempDir dir;
   std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "x"));
-  key_t first = ::ftok(path.c_str(), 'A');
-  ASSERT_NE(first, -1) << std::strerror(errno);
-  EXPECT_EQ(::ftok(path.c_str(), 'A'), first);
+  key_t key = -1;
+};
+
+// ftok(3): the same pathname and proj_id give the same key, every time.
+TEST_F(Ftok, SamePathAndIdGiveSameKey) {
+  CONFORM_MAN("ftok(3)");
+  EXPECT_EQ(::ftok(path.c_str(), 'A'), key);
 }
 
 // ftok(3): the key follows the file and the project id: every name of one file (a hard link,
 // a symbolic link, a path through ".") gives the file's key; another proj_id on the same file
 // gives another key; a missing file fails with -1 and errno as for stat(2): ENOENT.
-TEST(Ftok, KeyFollowsFileIdentityAndProjectId) {
+TEST_F(Ftok, KeyFollowsFileIdentityAndProjectId) {
   CONFORM_MAN("ftok(3)");
   CONFORM_ROWS("U01");
-  TempDir dir;
-  std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "x"));
   ASSERT_EQ(::link(path.c_str(), dir.file("hard").c_str()), 0) << std::strerror(errno);
   ASSERT_EQ(::symlink(path.c_str(), dir.file("soft").c_str()), 0) << std::strerror(errno);
-  key_t key = ::ftok(path.c_str(), 'A');
-  ASSERT_NE(key, -1) << std::strerror(errno);
   EXPECT_EQ(::ftok(dir.file("hard").c_str(), 'A'), key);
   EXPECT_EQ(::ftok(dir.file("soft").c_str(), 'A'), key);
   EXPECT_EQ(::ftok((dir.path() + "/./key").c_str(), 'A'), key);
@@ -62,9 +66,8 @@ TEST(Ftok, KeyFollowsFileIdentityAndProjectId) {
 }
 
 // ftok(3): simultaneously existing different files give different keys (same proj_id).
-TEST(Ftok, DifferentFilesGiveDifferentKeys) {
+TEST_F(Ftok, DifferentFilesGiveDifferentKeys) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
   ASSERT_TRUE(write_file(dir.file("one"), "1"));
   ASSERT_TRUE(write_file(dir.file("two"), "2"));
   if ((inode_of(dir.file("one")) & 0xffff) == (inode_of(dir.file("two")) & 0xffff)) {
@@ -74,24 +77,16 @@ TEST(Ftok, DifferentFilesGiveDifferentKeys) {
 }
 
 // ftok(3): only the least significant 8 bits of proj_id are used.
-TEST(Ftok, OnlyLowEightBitsOfIdAreUsed) {
+TEST_F(Ftok, OnlyLowEightBitsOfIdAreUsed) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
-  std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "x"));
-  key_t low = ::ftok(path.c_str(), 0x41);
-  ASSERT_NE(low, -1) << std::strerror(errno);
-  EXPECT_EQ(::ftok(path.c_str(), 0x141), low);
-  EXPECT_EQ(::ftok(path.c_str(), 0x7f41), low);
+  EXPECT_EQ(::ftok(path.c_str(), 0x141), key);  // 'A' is 0x41
+  EXPECT_EQ(::ftok(path.c_str(), 0x7f41), key);
 }
 
 // ftok(3) NOTES: the key combines the proj_id byte, the low 8 bits of the device number and
 // the low 16 bits of the inode number (glibc: id << 24 | dev << 16 | ino).
-TEST(Ftok, KeyCombinesIdDeviceAndInode) {
+TEST_F(Ftok, KeyCombinesIdDeviceAndInode) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
-  std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "x"));
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0) << std::strerror(errno);
   auto want =
@@ -101,27 +96,17 @@ TEST(Ftok, KeyCombinesIdDeviceAndInode) {
 
 // ftok(3): the key depends on the file's identity, not its contents: rewriting it in place
 // keeps the key.
-TEST(Ftok, RewritingContentsKeepsKey) {
+TEST_F(Ftok, RewritingContentsKeepsKey) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
-  std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "before"));
-  key_t key = ::ftok(path.c_str(), 'A');
-  ASSERT_NE(key, -1) << std::strerror(errno);
   ASSERT_TRUE(write_file(path, "after, and longer"));
   EXPECT_EQ(::ftok(path.c_str(), 'A'), key);
 }
 
 // ftok(3): the key follows the file's identity: replacing the file by a new one (a new inode)
 // under the same name changes the key.
-TEST(Ftok, ReplacedFileChangesKey) {
+TEST_F(Ftok, ReplacedFileChangesKey) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
-  std::string path = dir.file("key");
-  ASSERT_TRUE(write_file(path, "old"));
-  key_t old_key = ::ftok(path.c_str(), 'A');
   ino_t old_ino = inode_of(path);
-  ASSERT_NE(old_key, -1) << std::strerror(errno);
   ASSERT_TRUE(write_file(dir.file("new"), "new"));  // exists alongside: a different inode
   ASSERT_EQ(::rename(dir.file("new").c_str(), path.c_str()), 0) << std::strerror(errno);
   ino_t new_ino = inode_of(path);
@@ -129,22 +114,20 @@ TEST(Ftok, ReplacedFileChangesKey) {
   if ((new_ino & 0xffff) == (old_ino & 0xffff)) {
     CONFORM_SKIP("old and new inode numbers share their low 16 bits (a documented collision)");
   }
-  EXPECT_NE(::ftok(path.c_str(), 'A'), old_key);
+  EXPECT_NE(::ftok(path.c_str(), 'A'), key);
 }
 
 // ftok(3): a path through a non-directory fails as stat(2) does: ENOTDIR.
-TEST(Ftok, PathThroughFileFailsEnotdir) {
+TEST_F(Ftok, PathThroughFileFailsEnotdir) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
   ASSERT_TRUE(write_file(dir.file("plain"), "x"));
   EXPECT_EQ(failed_with(::ftok((dir.file("plain") + "/below").c_str(), 'A')), ENOTDIR);
 }
 
 // ftok(3): without search permission on a directory of the path, fails as stat(2): EACCES;
 // with the search bit granted, the same call by the same user gives the key.
-TEST(Ftok, NoSearchPermissionFailsEacces) {
+TEST_F(Ftok, NoSearchPermissionFailsEacces) {
   CONFORM_MAN("ftok(3)");
-  TempDir dir;
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0) << std::strerror(errno);
   std::string locked = dir.file("locked");
   ASSERT_EQ(::mkdir(locked.c_str(), 0700), 0) << std::strerror(errno);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/mapped_file.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
 
@@ -159,8 +160,8 @@ TEST(MmapFile, SharedWritesVisibleToOtherMappingsAndProcesses) {
   EXPECT_STREQ(b.bytes(), "via a");
   std::string path = f.path;
   auto r = run_in_child([&path] {
-    int fd = ::open(path.c_str(), O_RDWR);
-    Mapping c(fd, kPage);
+    Fd fd(::open(path.c_str(), O_RDWR));
+    Mapping c(fd.get(), kPage);
     if (!c.ok()) return 1;
     std::strcpy(c.bytes() + 64, "via child");
     return 0;
@@ -175,14 +176,13 @@ TEST(MmapFile, SharedWritesVisibleToOtherMappingsAndProcesses) {
 TEST(MmapFile, PrivateWritesStayPrivate) {
   CONFORM_MAN("mmap(2)");
   CONFORM_ROWS("F20");
-  File f(kPage);
+  MappedFile f(kPage, kPage);  // f.m: the shared mapping
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping shared(f.fd, kPage);
   auto priv = std::make_unique<Mapping>(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
-  ASSERT_TRUE(shared.ok() && priv->ok()) << std::strerror(errno);
+  ASSERT_TRUE(priv->ok()) << std::strerror(errno);
   std::strcpy(priv->bytes(), "private");
   EXPECT_STREQ(priv->bytes(), "private");
-  EXPECT_EQ(shared.bytes()[0], '\0');
+  EXPECT_EQ(f.m.bytes()[0], '\0');
   ASSERT_EQ(::msync(priv->p, kPage, MS_SYNC), 0);
   EXPECT_EQ(f.read_back(0, 7), std::string(7, '\0'));
   priv.reset();
@@ -215,13 +215,11 @@ TEST(MmapFile, AccessBeyondProtectionRaisesSigsegv) {
 TEST(MmapFile, AccessPastEndOfShrunkFileRaisesSigbus) {
   CONFORM_MAN("mmap(2)");
   CONFORM_ROWS("U14");
-  File f(2 * kPage);
+  MappedFile f(2 * kPage, 2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 2 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(kPage)), 0);
-  EXPECT_CHILD_OK(touch_in_child(m.bytes() + kPage - 1, false)) << " (last page of the file)";
-  auto r = touch_in_child(m.bytes() + kPage, false);
+  EXPECT_CHILD_OK(touch_in_child(f.m.bytes() + kPage - 1, false)) << " (last page of the file)";
+  auto r = touch_in_child(f.m.bytes() + kPage, false);
   EXPECT_EQ(r.signal, SIGBUS) << r.describe();
 }
 
@@ -234,10 +232,9 @@ TEST(MmapFile, PartialLastPageIsZeroAndNotWrittenBack) {
   CONFORM_ROWS("F01");
   File f(100);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  struct statfs fs {};
-  ASSERT_EQ(::fstatfs(f.fd, &fs), 0);
-  if (fs.f_type == TMPFS_MAGIC)
-    CONFORM_SKIP("the temporary directory is on tmpfs: needs a disk fs");
+  long type = fs_type(f.fd);
+  ASSERT_NE(type, -1);
+  if (type == TMPFS_MAGIC) CONFORM_SKIP("the temporary directory is on tmpfs: needs a disk fs");
   {
     Mapping m(f.fd, kPage);
     ASSERT_TRUE(m.ok()) << std::strerror(errno);
@@ -259,13 +256,11 @@ TEST(MmapFile, PartialLastPageIsZeroAndNotWrittenBack) {
 // ftruncate(2): a file extended by ftruncate reads as zero bytes, in the mapping and via read(2).
 TEST(MmapFile, FtruncateGrowsZeroFilled) {
   CONFORM_MAN("ftruncate(2)");
-  File f(kPage);
+  MappedFile f(kPage, 3 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 3 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  std::memset(m.bytes(), 'a', kPage);
+  std::memset(f.m.bytes(), 'a', kPage);
   ASSERT_EQ(::ftruncate(f.fd, static_cast<off_t>(3 * kPage)), 0);
-  EXPECT_EQ(std::vector<char>(m.bytes() + kPage, m.bytes() + 3 * kPage),
+  EXPECT_EQ(std::vector<char>(f.m.bytes() + kPage, f.m.bytes() + 3 * kPage),
             std::vector<char>(2 * kPage, 0));
   EXPECT_EQ(f.read_back(kPage, 2 * kPage), std::string(2 * kPage, '\0'));
 }
@@ -273,18 +268,15 @@ TEST(MmapFile, FtruncateGrowsZeroFilled) {
 // mmap(2): closing the file descriptor does not unmap the region.
 TEST(MmapFile, MappingSurvivesClosingTheFd) {
   CONFORM_MAN("mmap(2)");
-  File f(kPage);
+  MappedFile f(kPage, kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ::close(f.fd);
   f.fd = -1;
-  std::strcpy(m.bytes(), "closed");
-  int fd = ::open(f.path.c_str(), O_RDONLY);
-  ASSERT_GE(fd, 0);
-  Cleanup close_fd([fd] { ::close(fd); });
+  std::strcpy(f.m.bytes(), "closed");
+  Fd fd(::open(f.path.c_str(), O_RDONLY));
+  ASSERT_GE(fd.get(), 0);
   char buf[7] = {};
-  ASSERT_EQ(::pread(fd, buf, 6, 0), 6);
+  ASSERT_EQ(::pread(fd.get(), buf, 6, 0), 6);
   EXPECT_STREQ(buf, "closed");
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/mapped_file.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
 
@@ -153,12 +154,10 @@ TEST(MmapFile, FixedNoreplaceOverExistingMappingFailsEexist) {
 TEST(MmapFile, AccessPastEndOfFileRaisesSigbus) {
   CONFORM_MAN("mmap(2)");
   CONFORM_ROWS("F16");
-  TempFile f(kPage);
+  MappedFile f(kPage, 2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 2 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  EXPECT_CHILD_OK(touch_in_child(m.bytes() + kPage - 1)) << " (last byte of the file)";
-  auto r = touch_in_child(m.bytes() + kPage);
+  EXPECT_CHILD_OK(touch_in_child(f.m.bytes() + kPage - 1)) << " (last byte of the file)";
+  auto r = touch_in_child(f.m.bytes() + kPage);
   EXPECT_EQ(r.signal, SIGBUS) << r.describe();
 }
 
@@ -167,11 +166,9 @@ TEST(MmapFile, AccessPastEndOfFileRaisesSigbus) {
 TEST(MmapFile, FtruncateWhileMappedSucceeds) {
   CONFORM_MAN("ftruncate(2)");
   CONFORM_ROWS("F17");
-  TempFile f(2 * kPage);
+  MappedFile f(2 * kPage, 2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 2 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  m.bytes()[0] = 'm';
+  f.m.bytes()[0] = 'm';
   for (size_t size : {kPage, 3 * kPage, size_t{0}}) {
     EXPECT_EQ(::ftruncate(f.fd, static_cast<off_t>(size)), 0) << std::strerror(errno);
     struct stat st {};
@@ -203,21 +200,19 @@ TEST(MmapFile, FixedMappingReplacesWholePages) {
 TEST(MmapFile, MappingSurvivesUnlinkAndClose) {
   CONFORM_MAN("mmap(2)");
   CONFORM_ROWS("F22");
-  TempFile f(kPage);
+  MappedFile f(kPage, kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  std::strcpy(m.bytes(), "before");
+  std::strcpy(f.m.bytes(), "before");
   ::close(f.fd);
   f.fd = -1;
   ASSERT_EQ(::unlink(f.path.c_str()), 0);
-  auto r = run_in_child([&m] {
-    if (std::strcmp(m.bytes(), "before") != 0) return 1;
-    std::strcpy(m.bytes(), "after");
+  auto r = run_in_child([&f] {
+    if (std::strcmp(f.m.bytes(), "before") != 0) return 1;
+    std::strcpy(f.m.bytes(), "after");
     return 0;
   });
   EXPECT_CHILD_OK(r);
-  EXPECT_STREQ(m.bytes(), "after") << "the child's write through the shared mapping";
+  EXPECT_STREQ(f.m.bytes(), "after") << "the child's write through the shared mapping";
 }
 
 // mmap(2): with addr NULL the kernel chooses the address; it is never 0 (file and anonymous
@@ -309,26 +304,24 @@ TEST(MmapFile, HugetlbWithoutHugePagesFails) {
 // parent wrote before fork, and a write by either side stays its own (the file is unchanged).
 TEST(MmapFile, PrivateMappingCopiedOnWriteAfterFork) {
   CONFORM_MAN("fork(2)");
-  TempFile f(kPage);
+  MappedFile f(kPage, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  m.bytes()[0] = 'p';
+  f.m.bytes()[0] = 'p';
   PipeFds go;
   ASSERT_TRUE(go.ok);
-  auto child = in_child_async([&m, &go] {
-    if (m.bytes()[0] != 'p') return 1;
-    m.bytes()[0] = 'c';
+  auto child = in_child_async([&f, &go] {
+    if (f.m.bytes()[0] != 'p') return 1;
+    f.m.bytes()[0] = 'c';
     char c;
     if (::read(go.r.get(), &c, 1) != 1) return 2;  // the parent has written by now
-    return m.bytes()[0] == 'c' ? 0 : 3;
+    return f.m.bytes()[0] == 'c' ? 0 : 3;
   });
-  m.bytes()[1] = 'q';
-  m.bytes()[0] = 'P';
+  f.m.bytes()[1] = 'q';
+  f.m.bytes()[0] = 'P';
   ASSERT_EQ(::write(go.w.get(), "g", 1), 1);
   ChildResult r = child.get();
   EXPECT_CHILD_OK(r) << " (1: the pre-fork write is missing; 3: the parent's write showed)";
-  EXPECT_EQ(m.bytes()[0], 'P') << "the child's write showed in the parent";
+  EXPECT_EQ(f.m.bytes()[0], 'P') << "the child's write showed in the parent";
   EXPECT_EQ(f.read_back(0, 2), std::string(2, '\0'));
 }
 

@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "suites/conformance/conform.h"
+#include "suites/conformance/mapped_file.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
 
@@ -34,11 +34,6 @@ constexpr int kCapIpcLock = 14;  // CAP_IPC_LOCK, capability(7)
 // Byte `i` of the test pattern.
 char pattern(size_t i) {
   return static_cast<char>('a' + (i * 7 + i / 251) % 26);
-}
-
-bool on_tmpfs(int fd) {
-  struct statfs fs {};
-  return ::fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;
 }
 
 // Dirty kilobytes (Shared_Dirty + Private_Dirty in /proc/self/smaps) of the mapping at `p`.
@@ -68,10 +63,8 @@ TEST(MmapFile, ChildWritesThroughMappingReachReadAfterMsync) {
   CONFORM_MAN("msync(2)");
   CONFORM_ROWS("F18");
   const size_t size = 4 * kPage;
-  TempFile f(size);
+  MappedFile f(size, size);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping mine(f.fd, size);
-  ASSERT_TRUE(mine.ok()) << std::strerror(errno);
   std::string path = f.path;
   auto r = run_in_child([&path, size] {
     Fd fd(::open(path.c_str(), O_RDWR));
@@ -81,7 +74,7 @@ TEST(MmapFile, ChildWritesThroughMappingReachReadAfterMsync) {
     return 0;
   });
   ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
-  ASSERT_EQ(::msync(mine.p, size, MS_SYNC), 0) << std::strerror(errno);
+  ASSERT_EQ(::msync(f.m.p, size, MS_SYNC), 0) << std::strerror(errno);
   std::string got = f.read_back(0, size);
   ASSERT_EQ(got.size(), size);
   for (size_t i = 0; i < size; ++i) ASSERT_EQ(got[i], pattern(i)) << "byte " << i;
@@ -159,14 +152,12 @@ TEST(MmapFile, AccessAndWriteUpdateFileTimes) {
 TEST(MmapFile, MsAsyncOfPartOrAllSucceedsReadSeesData) {
   CONFORM_MAN("msync(2)");
   CONFORM_ROWS("F32");
-  TempFile f(2 * kPage);
+  MappedFile f(2 * kPage, 2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 2 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  std::strcpy(m.bytes(), "first");
-  std::strcpy(m.bytes() + kPage, "second");
-  EXPECT_EQ(::msync(m.bytes() + kPage, kPage, MS_ASYNC), 0) << std::strerror(errno);
-  EXPECT_EQ(::msync(m.p, 2 * kPage, MS_ASYNC), 0) << std::strerror(errno);
+  std::strcpy(f.m.bytes(), "first");
+  std::strcpy(f.m.bytes() + kPage, "second");
+  EXPECT_EQ(::msync(f.m.bytes() + kPage, kPage, MS_ASYNC), 0) << std::strerror(errno);
+  EXPECT_EQ(::msync(f.m.p, 2 * kPage, MS_ASYNC), 0) << std::strerror(errno);
   EXPECT_EQ(f.read_back(0, 5), "first");
   EXPECT_EQ(f.read_back(kPage, 6), "second");
 }
@@ -176,17 +167,15 @@ TEST(MmapFile, MsAsyncOfPartOrAllSucceedsReadSeesData) {
 TEST(MmapFile, MsInvalidateKeepsMappingConsistentWithFile) {
   CONFORM_MAN("msync(2)");
   CONFORM_ROWS("F33");
-  TempFile f(kPage);
+  MappedFile f(kPage, kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
   ASSERT_EQ(::pwrite(f.fd, "by write", 8, 0), 8);
-  EXPECT_EQ(::msync(m.p, kPage, MS_INVALIDATE), 0) << std::strerror(errno);
-  EXPECT_EQ(std::string(m.bytes(), 8), "by write");
-  std::memcpy(m.bytes() + 100, "by mapping", 10);
-  EXPECT_EQ(::msync(m.p, kPage, MS_SYNC | MS_INVALIDATE), 0) << std::strerror(errno);
+  EXPECT_EQ(::msync(f.m.p, kPage, MS_INVALIDATE), 0) << std::strerror(errno);
+  EXPECT_EQ(std::string(f.m.bytes(), 8), "by write");
+  std::memcpy(f.m.bytes() + 100, "by mapping", 10);
+  EXPECT_EQ(::msync(f.m.p, kPage, MS_SYNC | MS_INVALIDATE), 0) << std::strerror(errno);
   EXPECT_EQ(f.read_back(100, 10), "by mapping");
-  EXPECT_EQ(std::string(m.bytes(), 8), "by write");
+  EXPECT_EQ(std::string(f.m.bytes(), 8), "by write");
 }
 
 // msync(2): EBUSY if MS_INVALIDATE was given on a range that holds locked pages (MAP_LOCKED);
@@ -215,30 +204,26 @@ TEST(MmapFile, MsInvalidateOfLockedRangeFailsEbusy) {
 TEST(MmapFile, MsyncBadFlagsOrAddressFailEinval) {
   CONFORM_MAN("msync(2)");
   CONFORM_ROWS("F35");
-  TempFile f(kPage);
+  MappedFile f(kPage, kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  EXPECT_EQ(failed_with(::msync(m.p, kPage, MS_SYNC | MS_ASYNC)), EINVAL);
+  EXPECT_EQ(failed_with(::msync(f.m.p, kPage, MS_SYNC | MS_ASYNC)), EINVAL);
   constexpr int kUnknownFlag = 0x100;  // not MS_ASYNC (1), MS_INVALIDATE (2) or MS_SYNC (4)
-  EXPECT_EQ(failed_with(::msync(m.p, kPage, MS_SYNC | kUnknownFlag)), EINVAL);
-  EXPECT_EQ(failed_with(::msync(m.bytes() + 1, 1, MS_SYNC)), EINVAL);
-  EXPECT_EQ(::msync(m.p, kPage, MS_SYNC), 0) << std::strerror(errno);
+  EXPECT_EQ(failed_with(::msync(f.m.p, kPage, MS_SYNC | kUnknownFlag)), EINVAL);
+  EXPECT_EQ(failed_with(::msync(f.m.bytes() + 1, 1, MS_SYNC)), EINVAL);
+  EXPECT_EQ(::msync(f.m.p, kPage, MS_SYNC), 0) << std::strerror(errno);
 }
 
 // msync(2): ENOMEM if the range, wholly or in part, was not mapped.
 TEST(MmapFile, MsyncOfUnmappedRangeFailsEnomem) {
   CONFORM_MAN("msync(2)");
   CONFORM_ROWS("F36");
-  TempFile f(2 * kPage);
+  MappedFile f(2 * kPage, 2 * kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  Mapping m(f.fd, 2 * kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  EXPECT_EQ(::msync(m.p, 2 * kPage, MS_SYNC), 0) << std::strerror(errno);
-  ASSERT_EQ(::munmap(m.bytes() + kPage, kPage), 0);
-  m.len = kPage;  // the guard unmaps only what is left
-  EXPECT_EQ(failed_with(::msync(m.p, 2 * kPage, MS_SYNC)), ENOMEM) << "second page unmapped";
-  EXPECT_EQ(failed_with(::msync(m.bytes() + kPage, kPage, MS_SYNC)), ENOMEM) << "all unmapped";
+  EXPECT_EQ(::msync(f.m.p, 2 * kPage, MS_SYNC), 0) << std::strerror(errno);
+  ASSERT_EQ(::munmap(f.m.bytes() + kPage, kPage), 0);
+  f.m.len = kPage;  // the guard unmaps only what is left
+  EXPECT_EQ(failed_with(::msync(f.m.p, 2 * kPage, MS_SYNC)), ENOMEM) << "second page unmapped";
+  EXPECT_EQ(failed_with(::msync(f.m.bytes() + kPage, kPage, MS_SYNC)), ENOMEM) << "all unmapped";
 }
 
 // msync(2): MS_SYNC writes the changed pages back and waits: a page written through the mapping is
@@ -249,7 +234,8 @@ TEST(MmapFile, MsSyncCleansDirtyPages) {
   CONFORM_ROWS("F37");
   TempFile f(kPage);
   ASSERT_TRUE(f.ok()) << std::strerror(errno);
-  if (on_tmpfs(f.fd)) CONFORM_SKIP("the temporary directory is on tmpfs: needs a disk filesystem");
+  if (fs_type(f.fd) == TMPFS_MAGIC)
+    CONFORM_SKIP("the temporary directory is on tmpfs: needs a disk filesystem");
   Mapping m(f.fd, kPage);
   ASSERT_TRUE(m.ok()) << std::strerror(errno);
   m.bytes()[0] = 'd';

@@ -31,11 +31,9 @@ Cleanup sweep_key(Sysv kind, key_t key);
 
 // One test's System V object: a fresh key, created exclusively (IPC_CREAT | IPC_EXCL), removed by
 // id and by key on every path. id() is -1 if creation failed; error() then says why.
-class SysvObject {
+class SysvObject : NoCopy {
  public:
   ~SysvObject();
-  SysvObject(const SysvObject&) = delete;
-  SysvObject& operator=(const SysvObject&) = delete;
   key_t key() const { return key_; }
   int id() const { return id_; }
   std::string error() const;
@@ -79,12 +77,10 @@ class SemSet : public SysvObject {
 };
 
 // shmat(2): one attachment of segment `id`, detached on every path (or by detach()).
-class ShmAttachment {
+class ShmAttachment : NoCopy {
  public:
   explicit ShmAttachment(int id, int flags = 0, const void* addr = nullptr);
   ~ShmAttachment() { detach(); }
-  ShmAttachment(const ShmAttachment&) = delete;
-  ShmAttachment& operator=(const ShmAttachment&) = delete;
   bool ok() const { return p_ != reinterpret_cast<void*>(-1); }
   char* data() const { return static_cast<char*>(p_); }
   std::string error() const;
@@ -152,12 +148,10 @@ struct MqQueue {
 };
 
 // An owned file descriptor, closed when the scope ends.
-class Fd {
+class Fd : NoCopy {
  public:
   explicit Fd(int fd = -1) : fd_(fd) {}
   ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
   void reset(int fd = -1);
 
@@ -183,7 +177,7 @@ long fill_pipe(int w);
 short poll_one(int fd, short events, int ms = 0);
 
 // A mapping of `n` bytes of `fd` at `off`, released on every path; ok() false if mmap failed.
-struct Mapping {
+struct Mapping : NoCopy {
   void* p = MAP_FAILED;
   size_t len = 0;
   Mapping(int fd, size_t n, int prot = PROT_READ | PROT_WRITE, int flags = MAP_SHARED,
@@ -192,19 +186,15 @@ struct Mapping {
   ~Mapping() {
     if (p != MAP_FAILED) ::munmap(p, len);
   }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
   bool ok() const { return p != MAP_FAILED; }
   char* bytes() const { return static_cast<char*>(p); }
 };
 
 // One page no access is allowed to (a buffer that must give EFAULT), unmapped on every path.
-class InaccessiblePage {
+class InaccessiblePage : NoCopy {
  public:
   InaccessiblePage();
   ~InaccessiblePage();
-  InaccessiblePage(const InaccessiblePage&) = delete;
-  InaccessiblePage& operator=(const InaccessiblePage&) = delete;
   void* get() const { return p_ == MAP_FAILED ? nullptr : p_; }
 
  private:
@@ -214,7 +204,7 @@ class InaccessiblePage {
 // A value-initialised T in MAP_SHARED anonymous memory, so forked children see the same object;
 // unmapped (never destroyed: T is plain data) when the scope ends. get() is null if mmap failed.
 template <class T>
-class SharedMemory {
+class SharedMemory : NoCopy {
  public:
   SharedMemory() {
     void* p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -223,8 +213,6 @@ class SharedMemory {
   ~SharedMemory() {
     if (t_ != nullptr) ::munmap(t_, sizeof(T));
   }
-  SharedMemory(const SharedMemory&) = delete;
-  SharedMemory& operator=(const SharedMemory&) = delete;
   T* get() const { return t_; }
   T* operator->() const { return t_; }
   bool ok() const { return t_ != nullptr; }

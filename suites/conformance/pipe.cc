@@ -26,12 +26,10 @@ namespace ipcb::conform {
 namespace {
 
 // Ignores `sig` for the scope (a write to a pipe without readers then fails with EPIPE).
-class ScopedIgnore {
+class ScopedIgnore : NoCopy {
  public:
   explicit ScopedIgnore(int sig) : sig_(sig) { old_ = ::signal(sig, SIG_IGN); }
   ~ScopedIgnore() { ::signal(sig_, old_); }
-  ScopedIgnore(const ScopedIgnore&) = delete;
-  ScopedIgnore& operator=(const ScopedIgnore&) = delete;
 
  private:
   int sig_;
@@ -321,11 +319,7 @@ TEST(Pipe, Pipe2InvalidFlagsFailsEinval) {
 }
 
 // pipe2(2) O_DIRECT: each write is a packet and each read returns one packet.
-TEST(Pipe, Pipe2DirectReadsOnePacketAtATime) {
-  CONFORM_MAN("pipe(2)");
-  PipeFds p(O_DIRECT);
-  if (!p.ok && p.err == EINVAL) CONFORM_SKIP("O_DIRECT pipes not supported (before Linux 3.4)");
-  ASSERT_TRUE(p.ok);
+void reads_one_packet_at_a_time(const PipeFds& p) {
   ASSERT_EQ(::write(p.w.get(), "abc", 3), 3);
   ASSERT_EQ(::write(p.w.get(), "de", 2), 2);
   char buf[64];
@@ -335,11 +329,7 @@ TEST(Pipe, Pipe2DirectReadsOnePacketAtATime) {
 
 // pipe2(2) O_DIRECT: a read smaller than the next packet returns the bytes asked for and
 // discards the rest of the packet.
-TEST(Pipe, Pipe2DirectShortReadDiscardsRestOfPacket) {
-  CONFORM_MAN("pipe(2)");
-  PipeFds p(O_DIRECT);
-  if (!p.ok && p.err == EINVAL) CONFORM_SKIP("O_DIRECT pipes not supported (before Linux 3.4)");
-  ASSERT_TRUE(p.ok);
+void short_read_discards_rest_of_packet(const PipeFds& p) {
   ASSERT_EQ(::write(p.w.get(), "abcdef", 6), 6);
   ASSERT_EQ(::write(p.w.get(), "XY", 2), 2);
   char buf[64];
@@ -349,17 +339,31 @@ TEST(Pipe, Pipe2DirectShortReadDiscardsRestOfPacket) {
 }
 
 // pipe2(2) O_DIRECT: writes larger than PIPE_BUF are split into packets of PIPE_BUF.
-TEST(Pipe, Pipe2DirectSplitsWritesAbovePipeBuf) {
-  CONFORM_MAN("pipe(2)");
-  PipeFds p(O_DIRECT);
-  if (!p.ok && p.err == EINVAL) CONFORM_SKIP("O_DIRECT pipes not supported (before Linux 3.4)");
-  ASSERT_TRUE(p.ok);
+void splits_writes_above_pipe_buf(const PipeFds& p) {
   std::vector<char> buf(2 * PIPE_BUF + 10, 'x');
   ASSERT_EQ(::write(p.w.get(), buf.data(), buf.size()), static_cast<long>(buf.size()));
   EXPECT_EQ(::read(p.r.get(), buf.data(), buf.size()), PIPE_BUF);
   EXPECT_EQ(::read(p.r.get(), buf.data(), buf.size()), PIPE_BUF);
   EXPECT_EQ(::read(p.r.get(), buf.data(), buf.size()), 10);
 }
+
+// A packet-mode pipe (pipe2 O_DIRECT, Linux 3.4) and the check made on it.
+struct DirectCase {
+  CaseInfo info;
+  void (*check)(const PipeFds& p);
+};
+void direct_pipe(const DirectCase& c) {
+  PipeFds p(O_DIRECT);
+  if (!p.ok && p.err == EINVAL) CONFORM_SKIP("O_DIRECT pipes not supported (before Linux 3.4)");
+  ASSERT_TRUE(p.ok);
+  c.check(p);
+}
+const DirectCase kDirect[] = {
+    {{"Pipe2DirectReadsOnePacketAtATime", "pipe(2)"}, reads_one_packet_at_a_time},
+    {{"Pipe2DirectShortReadDiscardsRestOfPacket", "pipe(2)"}, short_read_discards_rest_of_packet},
+    {{"Pipe2DirectSplitsWritesAbovePipeBuf", "pipe(2)"}, splits_writes_above_pipe_buf},
+};
+CONFORM_CASES("Pipe", kDirect, direct_pipe);
 
 }  // namespace
 }  // namespace ipcb::conform

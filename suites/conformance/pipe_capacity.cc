@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_helpers.h"
@@ -111,30 +113,40 @@ TEST(Pipe, SetPipeSzBadSizesFailEinvalEbusyEperm) {
 
 // fcntl(2): an unprivileged process may set the capacity up to /proc/sys/fs/pipe-max-size;
 // F_GETPIPE_SZ then reports at least that much.
-TEST(Pipe, SetPipeSzAtMaxSucceedsUnprivileged) {
-  CONFORM_MAN("fcntl(2)");
-  CONFORM_ROWS("I19");
-  auto max = read_sysctl("fs.pipe-max-size");
-  if (!max) CONFORM_SKIP("cannot read /proc/sys/fs/pipe-max-size");
-  if (*max > 64 << 20) CONFORM_SKIP("fs.pipe-max-size above 64 MiB: too large to allocate here");
-  ChildResult r = set_pipe_size_unprivileged(*max);
+void at_max_succeeds_unprivileged(long long max) {
+  if (max > 64 << 20) CONFORM_SKIP("fs.pipe-max-size above 64 MiB: too large to allocate here");
+  ChildResult r = set_pipe_size_unprivileged(max);
   ASSERT_TRUE(r.exited) << r.describe();
   EXPECT_EQ(r.code, 0) << (r.code == 102 ? "capacity below the request" : strerror(r.code));
 }
 
 // pipe(7): a process with CAP_SYS_RESOURCE may exceed pipe-max-size.
-TEST(Pipe, SetPipeSzAboveMaxSucceedsWithCapSysResource) {
-  CONFORM_MAN("pipe(7)");
-  auto max = read_sysctl("fs.pipe-max-size");
-  if (!max) CONFORM_SKIP("cannot read /proc/sys/fs/pipe-max-size");
+void above_max_succeeds_with_cap_sys_resource(long long max) {
   if (!has_capability(kCapSysResource)) {
     CONFORM_SKIP("needs CAP_SYS_RESOURCE (not in this process's effective set)");
   }
-  if (*max > 16 << 20) CONFORM_SKIP("fs.pipe-max-size above 16 MiB: too large to exceed here");
+  if (max > 16 << 20) CONFORM_SKIP("fs.pipe-max-size above 16 MiB: too large to exceed here");
   PipeFds p;
   ASSERT_TRUE(p.ok);
-  EXPECT_EQ(::fcntl(p.w.get(), F_SETPIPE_SZ, *max * 2), *max * 2);
+  EXPECT_EQ(::fcntl(p.w.get(), F_SETPIPE_SZ, max * 2), max * 2);
 }
+
+// A check made against the value of /proc/sys/fs/pipe-max-size.
+struct MaxSizeCase {
+  CaseInfo info;
+  void (*check)(long long max);
+};
+void with_pipe_max_size(const MaxSizeCase& c) {
+  auto max = read_sysctl("fs.pipe-max-size");
+  if (!max) CONFORM_SKIP("cannot read /proc/sys/fs/pipe-max-size");
+  c.check(*max);
+}
+const MaxSizeCase kMaxSize[] = {
+    {{"SetPipeSzAtMaxSucceedsUnprivileged", "fcntl(2)", "I19"}, at_max_succeeds_unprivileged},
+    {{"SetPipeSzAboveMaxSucceedsWithCapSysResource", "pipe(7)"},
+     above_max_succeeds_with_cap_sys_resource},
+};
+CONFORM_CASES("Pipe", kMaxSize, with_pipe_max_size);
 
 // Writes `cap` bytes into the empty pipe `fds` and reads them back, three times: 0 if all went.
 int fill_and_drain(const int fds[2], long cap) {
@@ -166,22 +178,52 @@ ChildResult pipe_as_nobody(bool try_grow) {
       2000);
 }
 
+// A per-user pipe page limit set to 1 while a child as nobody makes a pipe (pipe_as_nobody):
+// the sysctl, whether the child tries to grow the pipe, and what its result must show.
+struct UserLimitCase {
+  CaseInfo info;
+  const char* sysctl;
+  bool try_grow;
+  void (*check)(const ChildResult& r);
+};
+
+void pipe_under_user_limit(const UserLimitCase& c) {
+  std::string name = c.sysctl;
+  if (!is_root()) CONFORM_SKIP("needs root to set " + name + " and become nobody");
+  SysctlGuard limit(name, 1);
+  if (!limit.ok()) CONFORM_SKIP("cannot set " + name + " (read-only /proc/sys?)");
+  ChildResult r = pipe_as_nobody(c.try_grow);
+  ASSERT_TRUE(r.exited) << r.describe();
+  c.check(r);
+}
+
 // pipe(7) pipe-user-pages-soft: once an unprivileged user is at the soft limit, new pipes are
 // limited to one page and growing one is denied. Linux 5.16+ gives 2 pages (see the report).
 // Writing and reading such a pipe's whole capacity never hangs.
-TEST(Pipe, UserSoftLimitShrinksNewPipesAndDeniesGrowth) {
-  CONFORM_MAN("pipe(7)");
-  CONFORM_ROWS("I15");
-  if (!is_root()) CONFORM_SKIP("needs root to set fs.pipe-user-pages-soft and become nobody");
-  SysctlGuard soft("fs.pipe-user-pages-soft", 1);
-  if (!soft.ok()) CONFORM_SKIP("cannot set fs.pipe-user-pages-soft (read-only /proc/sys?)");
-  ChildResult r = pipe_as_nobody(true);
-  ASSERT_TRUE(r.exited) << r.describe();
+void soft_limit_shrinks_and_denies_growth(const ChildResult& r) {
   ASSERT_NE(r.code, 150) << "growing a pipe above the soft limit did not fail with EPERM";
   ASSERT_NE(r.code, 160) << "writing and reading the pipe's capacity failed";
   ASSERT_GT(r.code, 200) << "pipe() failed: " << strerror(r.code);
   EXPECT_LE(r.code - 200, 2) << "pages of a pipe created above the soft limit";
 }
+
+// pipe(2), pipe(7) pipe-user-pages-hard: an unprivileged user above the hard limit cannot
+// create pipes: ENFILE.
+void hard_limit_fails_enfile(const ChildResult& r) {
+  EXPECT_EQ(r.code, ENFILE) << (r.code >= 200 ? "pipe created" : strerror(r.code));
+}
+
+const UserLimitCase kUserLimits[] = {
+    {{"UserSoftLimitShrinksNewPipesAndDeniesGrowth", "pipe(7)", "I15"},
+     "fs.pipe-user-pages-soft",
+     true,
+     soft_limit_shrinks_and_denies_growth},
+    {{"UserHardLimitFailsPipeEnfile", "pipe(2)"},
+     "fs.pipe-user-pages-hard",
+     false,
+     hard_limit_fails_enfile},
+};
+CONFORM_CASES("Pipe", kUserLimits, pipe_under_user_limit);
 
 // pipe(7) pipe-max-size: a new pipe's capacity is capped at pipe-max-size when that is below the
 // default for a process without CAP_SYS_RESOURCE (since Linux 4.14); one with CAP_SYS_RESOURCE
@@ -206,18 +248,6 @@ TEST(Pipe, LoweredPipeMaxSizeCapsNewPipesWithoutCapSysResource) {
   PipeFds p;
   ASSERT_TRUE(p.ok);
   EXPECT_EQ(::fcntl(p.w.get(), F_GETPIPE_SZ), 16 * page_size());
-}
-
-// pipe(2), pipe(7) pipe-user-pages-hard: an unprivileged user above the hard limit cannot
-// create pipes: ENFILE.
-TEST(Pipe, UserHardLimitFailsPipeEnfile) {
-  CONFORM_MAN("pipe(2)");
-  if (!is_root()) CONFORM_SKIP("needs root to set fs.pipe-user-pages-hard and become nobody");
-  SysctlGuard hard("fs.pipe-user-pages-hard", 1);
-  if (!hard.ok()) CONFORM_SKIP("cannot set fs.pipe-user-pages-hard (read-only /proc/sys?)");
-  ChildResult r = pipe_as_nobody(false);
-  ASSERT_TRUE(r.exited) << r.describe();
-  EXPECT_EQ(r.code, ENFILE) << (r.code >= 200 ? "pipe created" : strerror(r.code));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "suites/arg_vector.h"
 #include "suites/conformance/runner_internal.h"
 
 namespace ipcb::runner {
@@ -205,13 +206,8 @@ void init_gtest(const std::vector<std::string>& passthrough) {
   static bool done = false;
   if (done) return;
   done = true;
-  std::vector<std::string> args = {"ipcbench conform"};
-  args.insert(args.end(), passthrough.begin(), passthrough.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  int argc = static_cast<int>(argv.size());
-  argv.push_back(nullptr);
-  ::testing::InitGoogleTest(&argc, argv.data());
+  ArgVector args("ipcbench conform", passthrough);
+  ::testing::InitGoogleTest(&args.argc, args.argv());
   auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
   delete listeners.Release(listeners.default_result_printer());
   delete listeners.Release(listeners.default_xml_generator());

@@ -57,17 +57,6 @@ struct TcpPair {
   }
 };
 
-std::string recv_text(int fd, size_t max = 64, int flags = 0) {
-  char buf[256];
-  ssize_t n = ::recv(fd, buf, std::min(max, sizeof buf), flags);
-  if (n < 0) return std::string("<") + strerrorname_np(errno) + ">";
-  return n == 0 ? "<EOF>" : std::string(buf, static_cast<size_t>(n));
-}
-
-ssize_t send_text(int fd, const std::string& s, int flags = MSG_NOSIGNAL) {
-  return ::send(fd, s.data(), s.size(), flags);
-}
-
 int nodelay(int fd) {
   int v = -1;
   socklen_t len = sizeof v;

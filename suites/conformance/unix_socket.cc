@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <initializer_list>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/unix_socket.h"
@@ -19,48 +21,46 @@
 namespace ipcb::conform {
 namespace {
 
-// What one recv(2) of up to `max` bytes gave: the bytes, or "<errno name>" / "<EOF>".
-std::string recv_text(int fd, size_t max = 64, int flags = 0) {
-  char buf[256];
-  ssize_t n = ::recv(fd, buf, std::min(max, sizeof buf), flags);
-  if (n < 0) return std::string("<") + strerrorname_np(errno) + ">";
-  return n == 0 ? "<EOF>" : std::string(buf, static_cast<size_t>(n));
+// Expects recv_text(fd, max) to give `texts`, one call each, in order.
+void expect_recvs(int fd, size_t max, std::initializer_list<std::string> texts) {
+  for (const std::string& t : texts) EXPECT_EQ(recv_text(fd, max), t);
 }
 
-ssize_t send_text(int fd, const std::string& s, int flags = MSG_NOSIGNAL) {
-  return ::send(fd, s.data(), s.size(), flags);
+// What the receiver of a pair of `type` sees after "one" and "second" were sent: `then` sends and
+// receives on.
+struct BoundaryCase {
+  CaseInfo info;
+  int type;
+  void (*then)(const SocketPair& sp);
+};
+void sent_one_and_second(const BoundaryCase& c) {
+  SocketPair sp(c.type);
+  ASSERT_TRUE(sp.ok) << std::strerror(errno);
+  ASSERT_EQ(send_text(sp.a.get(), "one"), 3);
+  ASSERT_EQ(send_text(sp.a.get(), "second"), 6);
+  c.then(sp);
 }
 
 // unix(7): a SOCK_SEQPACKET socket preserves message boundaries: each recv returns one whole
 // message, in the order sent, however large the buffer.
-TEST(UnixSeqpacket, MessageBoundariesKept) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K01");
-  SocketPair sp(SOCK_SEQPACKET);
-  ASSERT_TRUE(sp.ok) << std::strerror(errno);
-  ASSERT_EQ(send_text(sp.a.get(), "one"), 3);
-  ASSERT_EQ(send_text(sp.a.get(), "second"), 6);
+void boundaries_kept(const SocketPair& sp) {
   ASSERT_EQ(send_text(sp.a.get(), "3"), 1);
-  EXPECT_EQ(recv_text(sp.b.get(), 256), "one");
-  EXPECT_EQ(recv_text(sp.b.get(), 256), "second");
-  EXPECT_EQ(recv_text(sp.b.get(), 256), "3");
+  expect_recvs(sp.b.get(), 256, {"one", "second", "3"});
 }
 
 // unix(7): a SOCK_STREAM socket is a byte stream: two sends can come out of one recv, and one
 // send can be read in parts, in order.
-TEST(UnixStream, NoMessageBoundaries) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K02");
-  SocketPair sp(SOCK_STREAM);
-  ASSERT_TRUE(sp.ok) << std::strerror(errno);
-  ASSERT_EQ(send_text(sp.a.get(), "one"), 3);
-  ASSERT_EQ(send_text(sp.a.get(), "second"), 6);
+void no_boundaries(const SocketPair& sp) {
   EXPECT_EQ(recv_text(sp.b.get(), 256), "onesecond");
   ASSERT_EQ(send_text(sp.a.get(), "abcdef"), 6);
-  EXPECT_EQ(recv_text(sp.b.get(), 2), "ab");
-  EXPECT_EQ(recv_text(sp.b.get(), 2), "cd");
-  EXPECT_EQ(recv_text(sp.b.get(), 2), "ef");
+  expect_recvs(sp.b.get(), 2, {"ab", "cd", "ef"});
 }
+
+const BoundaryCase kBoundaries[] = {
+    {{"MessageBoundariesKept", "unix(7)", "K01", "UnixSeqpacket"}, SOCK_SEQPACKET, boundaries_kept},
+    {{"NoMessageBoundaries", "unix(7)", "K02", "UnixStream"}, SOCK_STREAM, no_boundaries},
+};
+CONFORM_CASES(nullptr, kBoundaries, sent_one_and_second);
 
 // recv(2): on a SOCK_SEQPACKET socket a buffer shorter than the message gets its start; the
 // rest is discarded and recvmsg sets MSG_TRUNC in msg_flags. With the MSG_TRUNC flag (Linux
@@ -108,24 +108,29 @@ constexpr const char* kClosedPeerSteps =
     " (3: data lost, 4/5: no EOF, 6: SIGPIPE not as expected, 7: not EPIPE, 8: SIGPIPE despite "
     "MSG_NOSIGNAL, 9: not EPIPE with MSG_NOSIGNAL)";
 
-// unix(7), send(2): after the peer closed, recv returns the data queued and then 0 (EOF); send
-// fails EPIPE and raises SIGPIPE unless MSG_NOSIGNAL is given.
-TEST(UnixStream, PeerClosedGivesEofThenEpipe) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K08");
-  ChildResult r = run_in_child([] { return closed_peer_steps(SOCK_STREAM, true); });
+// A peer that closed its end: the socket type, and whether a send without MSG_NOSIGNAL raises
+// SIGPIPE.
+struct ClosedPeerCase {
+  CaseInfo info;
+  int type;
+  bool sigpipe;
+};
+
+void closed_peer_gives_eof_then_epipe(const ClosedPeerCase& c) {
+  ChildResult r = run_in_child([&c] { return closed_peer_steps(c.type, c.sigpipe); });
   EXPECT_CHILD_OK(r) << kClosedPeerSteps;
 }
 
-// unix(7): after the peer closed, recv returns the messages queued and then 0 (EOF); send fails
-// EPIPE. Linux raises no SIGPIPE on a sequenced-packet socket (unix(7) names SIGPIPE for stream
-// sockets only; send(2) promises it for every connection-oriented socket).
-TEST(UnixSeqpacket, PeerClosedGivesEofThenEpipe) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K09");
-  ChildResult r = run_in_child([] { return closed_peer_steps(SOCK_SEQPACKET, false); });
-  EXPECT_CHILD_OK(r) << kClosedPeerSteps;
-}
+// unix(7), send(2): after the peer closed, recv returns the data (on a sequenced-packet socket:
+// the messages) queued and then 0 (EOF); send fails EPIPE and on a stream socket raises SIGPIPE
+// unless MSG_NOSIGNAL is given. Linux raises no SIGPIPE on a sequenced-packet socket (unix(7)
+// names SIGPIPE for stream sockets only; send(2) promises it for every connection-oriented
+// socket).
+const ClosedPeerCase kClosedPeer[] = {
+    {{"PeerClosedGivesEofThenEpipe", "unix(7)", "K08", "UnixStream"}, SOCK_STREAM, true},
+    {{"PeerClosedGivesEofThenEpipe", "unix(7)", "K09", "UnixSeqpacket"}, SOCK_SEQPACKET, false},
+};
+CONFORM_CASES(nullptr, kClosedPeer, closed_peer_gives_eof_then_epipe);
 
 // A child holds end b of a `type` pair: it sends "for-you" and waits to be killed, leaving
 // "unread" (sent by us) unread. Returns our end, once the child died; ok false on a failure.
@@ -153,33 +158,37 @@ struct DeadPeer {
   }
 };
 
-// unix(7): ECONNRESET when the peer went away unexpectedly: on a stream socket whose peer
-// process died with our data unread, recv returns the data that reached us, then fails
-// ECONNRESET once, then returns 0; send fails EPIPE.
-TEST(UnixStream, PeerDiedWithUnreadDataGivesEconnreset) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K10");
-  DeadPeer d(SOCK_STREAM);
+// A peer that died with our data unread: the socket type, and what our first two recvs give.
+struct DeadPeerCase {
+  CaseInfo info;
+  int type;
+  const char* first;
+  const char* second;
+};
+
+void dead_peer_gives_econnreset(const DeadPeerCase& c) {
+  DeadPeer d(c.type);
   ASSERT_TRUE(d.ok) << "the peer did not send and die as planned";
-  EXPECT_EQ(recv_text(d.sp.a.get()), "for-you");
-  EXPECT_EQ(recv_text(d.sp.a.get()), "<ECONNRESET>");
-  EXPECT_EQ(recv_text(d.sp.a.get()), "<EOF>");
+  expect_recvs(d.sp.a.get(), 64, {c.first, c.second, "<EOF>"});
   EXPECT_EQ(failed_with(send_text(d.sp.a.get(), "x")), EPIPE);
 }
 
-// unix(7): on a sequenced-packet socket the ECONNRESET of a peer that died with our data unread
-// comes first (Linux reports the pending error before queued messages), then the messages
-// that reached us, then 0; send fails EPIPE.
-TEST(UnixSeqpacket, PeerDiedWithUnreadDataGivesEconnreset) {
-  CONFORM_MAN("unix(7)");
-  CONFORM_ROWS("K11");
-  DeadPeer d(SOCK_SEQPACKET);
-  ASSERT_TRUE(d.ok) << "the peer did not send and die as planned";
-  EXPECT_EQ(recv_text(d.sp.a.get()), "<ECONNRESET>");
-  EXPECT_EQ(recv_text(d.sp.a.get()), "for-you");
-  EXPECT_EQ(recv_text(d.sp.a.get()), "<EOF>");
-  EXPECT_EQ(failed_with(send_text(d.sp.a.get(), "x")), EPIPE);
-}
+// unix(7): ECONNRESET when the peer went away unexpectedly: on a stream socket whose peer
+// process died with our data unread, recv returns the data that reached us, then fails
+// ECONNRESET once, then returns 0; send fails EPIPE. On a sequenced-packet socket the
+// ECONNRESET comes first (Linux reports the pending error before queued messages), then the
+// messages that reached us, then 0; send fails EPIPE.
+const DeadPeerCase kDeadPeer[] = {
+    {{"PeerDiedWithUnreadDataGivesEconnreset", "unix(7)", "K10", "UnixStream"},
+     SOCK_STREAM,
+     "for-you",
+     "<ECONNRESET>"},
+    {{"PeerDiedWithUnreadDataGivesEconnreset", "unix(7)", "K11", "UnixSeqpacket"},
+     SOCK_SEQPACKET,
+     "<ECONNRESET>",
+     "for-you"},
+};
+CONFORM_CASES(nullptr, kDeadPeer, dead_peer_gives_econnreset);
 
 // unix(7): out-of-band data (MSG_OOB) is not supported on a sequenced-packet socket:
 // EOPNOTSUPP. (Stream sockets accept it since Linux 5.15, CONFIG_AF_UNIX_OOB, although unix(7)

@@ -1,6 +1,7 @@
-// What the Unix socket (and memfd) conformance tests share: socket pairs, a listening socket at
-// a path in a private directory, descriptor passing (SCM_RIGHTS), and a check of whether a call
-// raised SIGPIPE. Written once here, used by unix_socket*.cc for SOCK_STREAM and SOCK_SEQPACKET.
+// What the Unix socket (and memfd, TCP loopback) conformance tests share: socket pairs, text sent
+// and received, a listening socket at a path in a private directory, descriptor passing
+// (SCM_RIGHTS), and a check of whether a call raised SIGPIPE. Written once here, used by
+// unix_socket*.cc for SOCK_STREAM and SOCK_SEQPACKET.
 #pragma once
 
 #include <signal.h>
@@ -34,6 +35,19 @@ struct SocketPair {
     }
   }
 };
+
+// What one recv(2) of up to `max` bytes gave: the bytes, or "<errno name>" / "<EOF>".
+inline std::string recv_text(int fd, size_t max = 64, int flags = 0) {
+  char buf[256];
+  ssize_t n = ::recv(fd, buf, std::min(max, sizeof buf), flags);
+  if (n < 0) return std::string("<") + strerrorname_np(errno) + ">";
+  return n == 0 ? "<EOF>" : std::string(buf, static_cast<size_t>(n));
+}
+
+// send(2) of `s`; send's result (-1, errno). MSG_NOSIGNAL unless other flags are given.
+inline ssize_t send_text(int fd, const std::string& s, int flags = MSG_NOSIGNAL) {
+  return ::send(fd, s.data(), s.size(), flags);
+}
 
 // The sockaddr_un of `path` and its length.
 inline socklen_t unix_address(const std::string& path, sockaddr_un* addr) {

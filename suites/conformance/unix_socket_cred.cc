@@ -89,37 +89,39 @@ TEST(UnixSeqpacket, PeerCredentialsExact) {
   expect_peer_credentials(SOCK_SEQPACKET);
 }
 
-// sendmsg(2) of one byte with SCM_CREDENTIALS `c`; -1 and errno on failure.
-ssize_t send_creds(int sock, const ucred& c) {
+// One byte and room for one SCM_CREDENTIALS control message, as a msghdr for sendmsg/recvmsg.
+struct CredMessage {
   char byte = 'c';
   iovec iov{&byte, 1};
   char control[CMSG_SPACE(sizeof(ucred))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* h = CMSG_FIRSTHDR(&msg);
+  CredMessage() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+  }
+  CredMessage(const CredMessage&) = delete;
+  CredMessage& operator=(const CredMessage&) = delete;
+};
+
+// sendmsg(2) of one byte with SCM_CREDENTIALS `c`; -1 and errno on failure.
+ssize_t send_creds(int sock, const ucred& c) {
+  CredMessage m;
+  cmsghdr* h = CMSG_FIRSTHDR(&m.msg);
   h->cmsg_level = SOL_SOCKET;
   h->cmsg_type = SCM_CREDENTIALS;
   h->cmsg_len = CMSG_LEN(sizeof(ucred));
   std::memcpy(CMSG_DATA(h), &c, sizeof c);
-  return ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  return ::sendmsg(sock, &m.msg, MSG_NOSIGNAL);
 }
 
 // recvmsg(2) of one byte; the SCM_CREDENTIALS that came with it (pid -1 if none).
 ucred recv_creds(int sock) {
-  char byte;
-  iovec iov{&byte, 1};
-  char control[CMSG_SPACE(sizeof(ucred))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  CredMessage m;
   ucred c{-1, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
-  if (::recvmsg(sock, &msg, 0) != 1) return c;
-  for (cmsghdr* h = CMSG_FIRSTHDR(&msg); h != nullptr; h = CMSG_NXTHDR(&msg, h)) {
+  if (::recvmsg(sock, &m.msg, 0) != 1) return c;
+  for (cmsghdr* h = CMSG_FIRSTHDR(&m.msg); h != nullptr; h = CMSG_NXTHDR(&m.msg, h)) {
     if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
       std::memcpy(&c, CMSG_DATA(h), sizeof c);
     }
