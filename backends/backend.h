@@ -12,13 +12,20 @@
 
 namespace ipcb {
 
+// The two functions every channel backend provides, declared in its header as
+// `CreateChannelFn create_NAME_channel;` and `OpenChannelFn open_NAME_channel;`: the owner's side
+// creates the object, the peer's side opens it by the name, key or descriptor `object()` gave.
+using CreateChannelFn = Result<std::unique_ptr<OwnedChannel>>(const ChannelConfig& config);
+using OpenChannelFn = Result<std::unique_ptr<Channel>>(const ChannelConfig& config,
+                                                       const std::string& object);
+
 struct BackendInfo {
   const char* name;
   const char* kind;  // "shm" (ring + waiter) or "kernel" (the kernel carries the bytes)
   const char* description;
   std::vector<std::string> (*syncs)();  // the sync strategies valid with this backend
-  Result<std::unique_ptr<OwnedChannel>> (*create)(const ChannelConfig& config);
-  Result<std::unique_ptr<Channel>> (*open)(const ChannelConfig& config, const std::string& object);
+  CreateChannelFn* create;
+  OpenChannelFn* open;
   // Why this backend cannot carry messages of `message_bytes` (header included) on this machine
   // over `channels` channels at once (fanin and fanout hold one per peer), with `deep` rings
   // when many messages are in flight (see ChannelConfig::deep), naming the limit and

@@ -125,18 +125,14 @@ Status check_base(const std::string& base) {
 Result<std::unique_ptr<OwnedChannel>> create_fifo_channel(const ChannelConfig& c) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "fifo"));
   std::string base = sys::owned_name(mmap_file_directory() + "/" + kPrefix);
-  std::unique_ptr<FifoChannel> ch(new FifoChannel(c, sync, base));
-  IPCB_TRY_STATUS(ch->make());  // on failure the destructor removes what was made
-  return std::unique_ptr<OwnedChannel>(std::move(ch));
+  return channel_after<OwnedChannel>(new FifoChannel(c, sync, base), &FifoChannel::make);
 }
 
 Result<std::unique_ptr<Channel>> open_fifo_channel(const ChannelConfig& c,
                                                    const std::string& object) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "fifo"));
   IPCB_TRY_STATUS(check_base(object));
-  std::unique_ptr<FifoChannel> ch(new FifoChannel(c, sync, object));
-  IPCB_TRY_STATUS(ch->open_peer_ends());
-  return std::unique_ptr<Channel>(std::move(ch));
+  return channel_after<Channel>(new FifoChannel(c, sync, object), &FifoChannel::open_peer_ends);
 }
 
 }  // namespace ipcb

@@ -3,12 +3,9 @@
 // at once (a non-blocking open of a read end never waits) and their write end as soon as the
 // other's read end exists; the owner removes both names once the peer is connected.
 #pragma once
-#include <memory>
-
-#include "harness/transport/channel.h"
+#include "backends/backend.h"
 
 namespace ipcb {
-Result<std::unique_ptr<OwnedChannel>> create_fifo_channel(const ChannelConfig& config);
-Result<std::unique_ptr<Channel>> open_fifo_channel(const ChannelConfig& config,
-                                                   const std::string& object);
+CreateChannelFn create_fifo_channel;
+OpenChannelFn open_fifo_channel;
 }  // namespace ipcb

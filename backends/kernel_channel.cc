@@ -62,6 +62,11 @@ Result<KernelSync> parse_kernel_sync(const ChannelConfig& c, const std::vector<s
                                  "' (valid: " + names + ")");
 }
 
+Status check_size_limit(const std::string& why, const char* backend) {
+  if (!why.empty()) return plain_error(backend, why);
+  return ok_status();
+}
+
 Status KernelWait::pause(int fd, short events) {
   switch (sync_) {
     case KernelSync::kBlock:

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -36,6 +37,20 @@ std::vector<std::string> kernel_syncs();
 // Parses config.sync; an error naming the backend and its valid strategies if not in `valid`.
 Result<KernelSync> parse_kernel_sync(const ChannelConfig& config,
                                      const std::vector<std::string>& valid, const char* backend);
+
+// Fails, naming `backend`, with `why` (what a backend's size_limit said) unless it is empty.
+Status check_size_limit(const std::string& why, const char* backend);
+
+// The channel `ch` (just made with new) once its `step` (make, open, connect...) succeeded with
+// `args`, as the `Base` the backend returns. On failure `ch` is deleted, and its destructor
+// removes whatever the step made.
+template <typename Base, typename Ch, typename... Args>
+Result<std::unique_ptr<Base>> channel_after(Ch* ch, Status (Ch::*step)(Args...),
+                                            std::type_identity_t<Args>... args) {
+  std::unique_ptr<Ch> owned(ch);
+  IPCB_TRY_STATUS((owned.get()->*step)(std::forward<Args>(args)...));
+  return std::unique_ptr<Base>(std::move(owned));
+}
 
 class KernelWait {
  public:

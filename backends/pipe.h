@@ -1,12 +1,9 @@
 // pipe: two anonymous pipes (one per direction, pipe(7)); the peer inherits its two descriptors
 // and is told their numbers. Messages above PIPE_BUF arrive in pieces and are reassembled.
 #pragma once
-#include <memory>
-
-#include "harness/transport/channel.h"
+#include "backends/backend.h"
 
 namespace ipcb {
-Result<std::unique_ptr<OwnedChannel>> create_pipe_channel(const ChannelConfig& config);
-Result<std::unique_ptr<Channel>> open_pipe_channel(const ChannelConfig& config,
-                                                   const std::string& object);
+CreateChannelFn create_pipe_channel;
+OpenChannelFn open_pipe_channel;
 }  // namespace ipcb

@@ -168,12 +168,8 @@ std::string posix_mq_size_limit(size_t message_bytes, size_t channels, bool /*de
 Result<std::unique_ptr<OwnedChannel>> create_posix_mq_channel(const ChannelConfig& c) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "posix_mq"));
   // Root could create bigger queues than the configured limits; we measure what anyone can.
-  if (auto why = posix_mq_size_limit(c.message_bytes); !why.empty()) {
-    return plain_error("posix_mq", why);
-  }
-  std::unique_ptr<MqChannel> ch(new MqChannel(c, sync));
-  IPCB_TRY_STATUS(ch->make());  // on failure the destructor removes what was made
-  return std::unique_ptr<OwnedChannel>(std::move(ch));
+  IPCB_TRY_STATUS(check_size_limit(posix_mq_size_limit(c.message_bytes), "posix_mq"));
+  return channel_after<OwnedChannel>(new MqChannel(c, sync), &MqChannel::make);
 }
 
 Result<std::unique_ptr<Channel>> open_posix_mq_channel(const ChannelConfig& c,
@@ -186,9 +182,7 @@ Result<std::unique_ptr<Channel>> open_posix_mq_channel(const ChannelConfig& c,
     return plain_error("posix_mq",
                        "not queue names made by ipcbench: '" + object.substr(0, 100) + "'");
   }
-  std::unique_ptr<MqChannel> ch(new MqChannel(c, sync));
-  IPCB_TRY_STATUS(ch->open(n0, n1));
-  return std::unique_ptr<Channel>(std::move(ch));
+  return channel_after<Channel>(new MqChannel(c, sync), &MqChannel::open, n0, n1);
 }
 
 }  // namespace ipcb

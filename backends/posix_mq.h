@@ -3,13 +3,12 @@
 // message size, so fs.mqueue.msgsize_max bounds it. The owner unlinks both names once the peer
 // is connected. `block` waits in mq_timed* calls of one slice each, so it sees `abort`.
 #pragma once
-#include <memory>
+#include <string>
 
-#include "harness/transport/channel.h"
+#include "backends/backend.h"
 
 namespace ipcb {
-Result<std::unique_ptr<OwnedChannel>> create_posix_mq_channel(const ChannelConfig& config);
-Result<std::unique_ptr<Channel>> open_posix_mq_channel(const ChannelConfig& config,
-                                                       const std::string& object);
+CreateChannelFn create_posix_mq_channel;
+OpenChannelFn open_posix_mq_channel;
 std::string posix_mq_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

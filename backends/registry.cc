@@ -34,22 +34,31 @@ Result<std::vector<std::unique_ptr<OwnedChannel>>> create_fanout(
   return create_shm_broadcast(Kind(), c, view_aborts);
 }
 
+// The entry of a shared-memory backend: its segment kind behind the shared ring channel.
+template <SegmentKind (*Kind)(), std::string (*SizeLimit)(size_t, size_t, bool)>
+BackendInfo shm_backend(const char* name, const char* description) {
+  return {.name = name,
+          .kind = "shm",
+          .description = description,
+          .syncs = shm_syncs,
+          .create = create_shm<Kind>,
+          .open = open_shm<Kind>,
+          .size_limit = SizeLimit,
+          .create_fanout = create_fanout<Kind>};
+}
+
 }  // namespace
 
 const std::vector<BackendInfo>& backends() {
   static const std::vector<BackendInfo> kAll = {
-      {"sysv_shm", "shm", "System V segment (shmget/shmat), opened by key", shm_syncs,
-       create_shm<sysv_shm_segments>, open_shm<sysv_shm_segments>, sysv_shm_size_limit,
-       create_fanout<sysv_shm_segments>},
-      {"posix_shm", "shm", "POSIX shared memory (shm_open + mmap), opened by name", shm_syncs,
-       create_shm<posix_shm_segments>, open_shm<posix_shm_segments>, posix_shm_size_limit,
-       create_fanout<posix_shm_segments>},
-      {"mmap_file", "shm", "a file mapped MAP_SHARED, opened by path", shm_syncs,
-       create_shm<mmap_file_segments>, open_shm<mmap_file_segments>, mmap_file_size_limit,
-       create_fanout<mmap_file_segments>},
-      {"memfd", "shm", "an anonymous memfd, sealed, descriptor inherited by the peer", shm_syncs,
-       create_shm<memfd_segments>, open_shm<memfd_segments>, memfd_size_limit,
-       create_fanout<memfd_segments>},
+      shm_backend<sysv_shm_segments, sysv_shm_size_limit>(
+          "sysv_shm", "System V segment (shmget/shmat), opened by key"),
+      shm_backend<posix_shm_segments, posix_shm_size_limit>(
+          "posix_shm", "POSIX shared memory (shm_open + mmap), opened by name"),
+      shm_backend<mmap_file_segments, mmap_file_size_limit>(
+          "mmap_file", "a file mapped MAP_SHARED, opened by path"),
+      shm_backend<memfd_segments, memfd_size_limit>(
+          "memfd", "an anonymous memfd, sealed, descriptor inherited by the peer"),
       {"pipe", "kernel", "two anonymous pipes, descriptors inherited by the peer", kernel_syncs,
        create_pipe_channel, open_pipe_channel, no_size_limit, nullptr},
       {"fifo", "kernel", "two named pipes (mkfifo), opened by path", kernel_syncs,

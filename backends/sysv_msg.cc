@@ -199,12 +199,8 @@ std::string sysv_msg_size_limit(size_t message_bytes, size_t /*channels: per que
 
 Result<std::unique_ptr<OwnedChannel>> create_sysv_msg_channel(const ChannelConfig& c) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, sysv_msg_syncs(), "sysv_msg"));
-  if (auto why = sysv_msg_size_limit(c.message_bytes); !why.empty()) {
-    return plain_error("sysv_msg", why);
-  }
-  std::unique_ptr<MsgChannel> ch(new MsgChannel(c, sync));
-  IPCB_TRY_STATUS(ch->make());  // on failure the destructor removes what was made
-  return std::unique_ptr<OwnedChannel>(std::move(ch));
+  IPCB_TRY_STATUS(check_size_limit(sysv_msg_size_limit(c.message_bytes), "sysv_msg"));
+  return channel_after<OwnedChannel>(new MsgChannel(c, sync), &MsgChannel::make);
 }
 
 Result<std::unique_ptr<Channel>> open_sysv_msg_channel(const ChannelConfig& c,
@@ -217,9 +213,7 @@ Result<std::unique_ptr<Channel>> open_sysv_msg_channel(const ChannelConfig& c,
   }
   IPCB_TRY(key_t k0, parse_key(object.substr(0, comma)));
   IPCB_TRY(key_t k1, parse_key(object.substr(comma + 1)));
-  std::unique_ptr<MsgChannel> ch(new MsgChannel(c, sync));
-  IPCB_TRY_STATUS(ch->open(k0, k1));
-  return std::unique_ptr<Channel>(std::move(ch));
+  return channel_after<Channel>(new MsgChannel(c, sync), &MsgChannel::open, k0, k1);
 }
 
 }  // namespace ipcb

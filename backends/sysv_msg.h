@@ -3,14 +3,14 @@
 // descriptor, so there is no `poll`: `block` waits in msgrcv/msgsnd, `busy` retries with
 // IPC_NOWAIT. SysV queues vanish at IPC_RMID, so the owner removes them only at the end.
 #pragma once
-#include <memory>
+#include <string>
+#include <vector>
 
-#include "harness/transport/channel.h"
+#include "backends/backend.h"
 
 namespace ipcb {
-Result<std::unique_ptr<OwnedChannel>> create_sysv_msg_channel(const ChannelConfig& config);
-Result<std::unique_ptr<Channel>> open_sysv_msg_channel(const ChannelConfig& config,
-                                                       const std::string& object);
+CreateChannelFn create_sysv_msg_channel;
+OpenChannelFn open_sysv_msg_channel;
 std::vector<std::string> sysv_msg_syncs();
 std::string sysv_msg_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

@@ -107,9 +107,7 @@ class TcpChannel final : public FdStreamChannel {
 
 Result<std::unique_ptr<OwnedChannel>> create_tcp_loopback_channel(const ChannelConfig& c) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "tcp_loopback"));
-  std::unique_ptr<TcpChannel> ch(new TcpChannel(c, sync));
-  IPCB_TRY_STATUS(ch->listen());
-  return std::unique_ptr<OwnedChannel>(std::move(ch));
+  return channel_after<OwnedChannel>(new TcpChannel(c, sync), &TcpChannel::listen);
 }
 
 Result<std::unique_ptr<Channel>> open_tcp_loopback_channel(const ChannelConfig& c,
@@ -129,9 +127,8 @@ Result<std::unique_ptr<Channel>> open_tcp_loopback_channel(const ChannelConfig& 
       token.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return bad;
   }
-  std::unique_ptr<TcpChannel> ch(new TcpChannel(c, sync));
-  IPCB_TRY_STATUS(ch->connect(static_cast<uint16_t>(port), token));
-  return std::unique_ptr<Channel>(std::move(ch));
+  return channel_after<Channel>(new TcpChannel(c, sync), &TcpChannel::connect,
+                                static_cast<uint16_t>(port), token);
 }
 
 }  // namespace ipcb

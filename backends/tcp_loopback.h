@@ -2,12 +2,9 @@
 // TCP_NODELAY. The owner listens on a kernel-chosen port; the peer connects and first sends a
 // random token from its command line, so a stranger's connection to the port is refused.
 #pragma once
-#include <memory>
-
-#include "harness/transport/channel.h"
+#include "backends/backend.h"
 
 namespace ipcb {
-Result<std::unique_ptr<OwnedChannel>> create_tcp_loopback_channel(const ChannelConfig& config);
-Result<std::unique_ptr<Channel>> open_tcp_loopback_channel(const ChannelConfig& config,
-                                                           const std::string& object);
+CreateChannelFn create_tcp_loopback_channel;
+OpenChannelFn open_tcp_loopback_channel;
 }  // namespace ipcb

@@ -123,9 +123,7 @@ std::string unix_seqpacket_size_limit(size_t message_bytes, size_t /*channels: p
 
 Result<std::unique_ptr<OwnedChannel>> create_unix_seqpacket_channel(const ChannelConfig& c) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "unix_seqpacket"));
-  if (auto why = unix_seqpacket_size_limit(c.message_bytes); !why.empty()) {
-    return plain_error("unix_seqpacket", why);
-  }
+  IPCB_TRY_STATUS(check_size_limit(unix_seqpacket_size_limit(c.message_bytes), "unix_seqpacket"));
   IPCB_TRY(auto pair, sys::make_socketpair(SOCK_SEQPACKET, "unix_seqpacket"));
   // Both ends are sized here, before the peer inherits its end.
   for (int fd : {pair.first.get(), pair.second.get()}) {
@@ -139,9 +137,7 @@ Result<std::unique_ptr<OwnedChannel>> create_unix_seqpacket_channel(const Channe
 Result<std::unique_ptr<Channel>> open_unix_seqpacket_channel(const ChannelConfig& c,
                                                              const std::string& object) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "unix_seqpacket"));
-  IPCB_TRY(auto fds, parse_fd_object(object, 1, "unix_seqpacket"));
-  sys::Fd sock(fds[0]);
-  IPCB_TRY_STATUS(check_unix_socket(sock.get(), SOCK_SEQPACKET, "unix_seqpacket"));
+  IPCB_TRY(sys::Fd sock, inherited_unix_socket(object, SOCK_SEQPACKET, "unix_seqpacket"));
   IPCB_TRY_STATUS(set_mode(sock.get(), sync));
   return std::unique_ptr<Channel>(new SeqpacketChannel(c, sync, std::move(sock), sys::Fd()));
 }

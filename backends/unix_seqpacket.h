@@ -3,13 +3,12 @@
 // record must fit the sender's socket buffer (SO_SNDBUF, at most net.core.wmem_max) and one
 // kernel allocation, which bounds the message size (see unix_seqpacket_size_limit).
 #pragma once
-#include <memory>
+#include <string>
 
-#include "harness/transport/channel.h"
+#include "backends/backend.h"
 
 namespace ipcb {
-Result<std::unique_ptr<OwnedChannel>> create_unix_seqpacket_channel(const ChannelConfig& config);
-Result<std::unique_ptr<Channel>> open_unix_seqpacket_channel(const ChannelConfig& config,
-                                                             const std::string& object);
+CreateChannelFn create_unix_seqpacket_channel;
+OpenChannelFn open_unix_seqpacket_channel;
 std::string unix_seqpacket_size_limit(size_t message_bytes, size_t channels = 1, bool deep = false);
 }  // namespace ipcb

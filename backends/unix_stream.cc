@@ -32,8 +32,7 @@ class UnixStreamChannel final : public FdStreamChannel {
   sys::Fd sock_, peer_;
 };
 
-}  // namespace
-
+// Fails unless `fd` is an AF_UNIX socket of `type` (the check of an inherited descriptor).
 Status check_unix_socket(int fd, int type, const char* backend) {
   std::string what = std::string(backend) + " fd " + std::to_string(fd);
   IPCB_TRY(int domain, sys::get_socket_int(fd, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", what));
@@ -42,6 +41,15 @@ Status check_unix_socket(int fd, int type, const char* backend) {
     return plain_error(what, "not an AF_UNIX socket of the expected type");
   }
   return ok_status();
+}
+
+}  // namespace
+
+Result<sys::Fd> inherited_unix_socket(const std::string& object, int type, const char* backend) {
+  IPCB_TRY(auto fds, parse_fd_object(object, 1, backend));
+  sys::Fd sock(fds[0]);
+  IPCB_TRY_STATUS(check_unix_socket(sock.get(), type, backend));
+  return sock;
 }
 
 Result<std::unique_ptr<OwnedChannel>> create_unix_stream_channel(const ChannelConfig& c) {
@@ -55,9 +63,7 @@ Result<std::unique_ptr<OwnedChannel>> create_unix_stream_channel(const ChannelCo
 Result<std::unique_ptr<Channel>> open_unix_stream_channel(const ChannelConfig& c,
                                                           const std::string& object) {
   IPCB_TRY(KernelSync sync, parse_kernel_sync(c, kernel_syncs(), "unix_stream"));
-  IPCB_TRY(auto fds, parse_fd_object(object, 1, "unix_stream"));
-  sys::Fd sock(fds[0]);
-  IPCB_TRY_STATUS(check_unix_socket(sock.get(), SOCK_STREAM, "unix_stream"));
+  IPCB_TRY(sys::Fd sock, inherited_unix_socket(object, SOCK_STREAM, "unix_stream"));
   IPCB_TRY(auto ch, UnixStreamChannel::make(c, sync, std::move(sock), sys::Fd()));
   return std::unique_ptr<Channel>(std::move(ch));
 }

@@ -178,15 +178,21 @@ def run_by_id(db, run_id: int) -> RunRow:
     return _run_row(r)
 
 
+def _of_run(db, query: str, run_id: int, metric_column: str, metric: str | None):
+    """The rows of `query` (which ends in WHERE run_id = ?) for one run, of one metric or all."""
+    args = [run_id]
+    if metric:
+        query += f' AND {metric_column} = ?'
+        args.append(metric)
+    return db.execute(query, args)
+
+
 def values(db, run_id: int, metric: str | None = None) -> dict:
     """(benchmark, metric) -> Value of one run, of one metric or all."""
     q = ('SELECT b.name, m.name, value, low, high, n FROM results '
          'JOIN names b ON b.id = benchmark JOIN names m ON m.id = metric WHERE run_id = ?')
-    args = [run_id]
-    if metric:
-        q += ' AND m.name = ?'
-        args.append(metric)
-    return {(b, m): Value(v, lo, hi, n) for b, m, v, lo, hi, n in db.execute(q, args)}
+    rows = _of_run(db, q, run_id, 'm.name', metric)
+    return {(b, m): Value(v, lo, hi, n) for b, m, v, lo, hi, n in rows}
 
 
 def failures(db, run_id: int) -> dict:
@@ -197,13 +203,9 @@ def verdicts(db, run_id: int, metric: str | None = None) -> dict:
     """(benchmark, metric) -> dict of the gate's verdict on this run when it was added."""
     q = ('SELECT benchmark, metric, verdict, change, ci_low, ci_high, p_adjusted, detectable, '
          'baseline_runs, reason FROM verdicts WHERE run_id = ?')
-    args = [run_id]
-    if metric:
-        q += ' AND metric = ?'
-        args.append(metric)
     cols = ('verdict', 'change', 'ci_low', 'ci_high', 'p_adjusted', 'detectable',
             'baseline_runs', 'reason')
-    return {(r[0], r[1]): dict(zip(cols, r[2:])) for r in db.execute(q, args)}
+    return {(r[0], r[1]): dict(zip(cols, r[2:])) for r in _of_run(db, q, run_id, 'metric', metric)}
 
 
 def counts(db, run_id: int) -> tuple:

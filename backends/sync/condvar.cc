@@ -81,22 +81,23 @@ class CondvarWaiter final : public Waiter {
   bool creator_;
 };
 
+// The creator's half: the robust process-shared mutex and the process-shared condvar.
+Status init_slot(CondvarSlot* s) {
+  IPCB_TRY_STATUS(sys::mutex_init_shared_robust(&s->mutex));
+  auto cond = sys::cond_init_shared(&s->cond);
+  if (!cond) {
+    sys::mutex_destroy(&s->mutex);
+    return cond.error();
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Waiter>> make_condvar_waiter(std::byte* slot, bool creator,
                                                     const ChannelConfig&) {
-  auto* s = reinterpret_cast<CondvarSlot*>(slot);
-  if (creator) {
-    IPCB_TRY_STATUS(sys::mutex_init_shared_robust(&s->mutex));
-    auto cond = sys::cond_init_shared(&s->cond);
-    if (!cond) {
-      sys::mutex_destroy(&s->mutex);
-      return cond.error();
-    }
-  }
-  std::unique_ptr<CondvarWaiter> w(new CondvarWaiter(s, creator));
-  if (!creator) IPCB_TRY_STATUS(w->check());
-  return std::unique_ptr<Waiter>(std::move(w));
+  // The creator's own slot needs no check; the other side's is untrusted.
+  return make_slot_waiter<CondvarWaiter, CondvarSlot>(slot, creator, /*check=*/!creator, init_slot);
 }
 
 }  // namespace ipcb

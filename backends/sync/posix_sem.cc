@@ -81,11 +81,8 @@ class PosixSemWaiter final : public Waiter {
 
 Result<std::unique_ptr<Waiter>> make_posix_sem_waiter(std::byte* slot, bool creator,
                                                       const ChannelConfig&) {
-  auto* s = reinterpret_cast<SemSlot*>(slot);
-  if (creator) IPCB_TRY_STATUS(sys::sem_init_shared(&s->sem, 0));
-  std::unique_ptr<PosixSemWaiter> w(new PosixSemWaiter(s, creator));
-  IPCB_TRY_STATUS(w->check());
-  return std::unique_ptr<Waiter>(std::move(w));
+  return make_slot_waiter<PosixSemWaiter, SemSlot>(
+      slot, creator, /*check=*/true, [](SemSlot* s) { return sys::sem_init_shared(&s->sem, 0); });
 }
 
 }  // namespace ipcb

@@ -118,6 +118,28 @@ Result<bool> poll_until(ReadyFn ready, const std::atomic<bool>& abort, Pause&& p
   }
 }
 
+// A waiter that polls with `Pause` (a stateless callable) between checks and whose notify() does
+// nothing; `mode` is its wait_mode().
+template <typename Pause>
+class PollingWaiter final : public Waiter {
+ public:
+  explicit PollingWaiter(const char* mode) : mode_(mode) {}
+  void notify() override {}
+  Result<bool> wait(ReadyFn ready, const std::atomic<bool>& abort) override {
+    return poll_until(ready, abort, Pause());
+  }
+  const char* wait_mode() const override { return mode_; }
+  bool polls() const override { return true; }
+
+ private:
+  const char* mode_;
+};
+
+template <typename Pause>
+Result<std::unique_ptr<Waiter>> make_polling_waiter(const char* mode, Pause) {
+  return std::unique_ptr<Waiter>(new PollingWaiter<Pause>(mode));
+}
+
 // The loop of every shared-memory channel operation: `attempt()` (a Result<std::optional<T>>,
 // nullopt meaning "not now") until it yields a value, waiting on `w` for `ready` in between.
 // A wait ended by `abort` with nothing ready is aborted_error(what).
@@ -132,6 +154,19 @@ auto attempt_or_wait(Waiter& w, const std::atomic<bool>& abort, const char* what
     IPCB_TRY(bool ok, w.wait(ready, abort));
     if (!ok) return aborted_error(what);
   }
+}
+
+// Makes the waiter W on `slot` seen as W's slot struct `Slot`: the creator first initialises the
+// slot's primitive with `init(Slot*)` (a Status); then W(Slot*, creator) and, when `check`, its
+// check() of what the slot holds (untrusted where the other side made it).
+template <typename W, typename Slot, typename Init>
+Result<std::unique_ptr<Waiter>> make_slot_waiter(std::byte* slot, bool creator, bool check,
+                                                 Init&& init) {
+  auto* s = reinterpret_cast<Slot*>(slot);
+  if (creator) IPCB_TRY_STATUS(init(s));
+  std::unique_ptr<W> w(new W(s, creator));
+  if (check) IPCB_TRY_STATUS(w->check());
+  return std::unique_ptr<Waiter>(std::move(w));
 }
 
 struct WaiterInfo {

@@ -24,6 +24,10 @@ namespace runner {
 // had changes: generated at build time (suites/conformance/git_commit.cmake).
 const char* build_commit();
 }  // namespace runner
+
+// A matrix in the run's config: every field under its own name.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Matrix, workloads, backends, syncs, sizes, modes, placements)
+
 namespace {
 
 constexpr double kFloorsBudgetS = 2.5;      // the floors of a run's placements, in all
@@ -66,14 +70,7 @@ nlohmann::json rates_config(const Suite& suite) {
 nlohmann::json describe_config(const Suite& suite, const CpuChoice& cpus, const Expansion& ex,
                                int repetitions, const RunArgs& a) {
   nlohmann::json matrices = nlohmann::json::array();
-  for (const auto& m : suite.matrices) {
-    matrices.push_back({{"workloads", m.workloads},
-                        {"backends", m.backends},
-                        {"syncs", m.syncs},
-                        {"sizes", m.sizes},
-                        {"modes", m.modes},
-                        {"placements", m.placements}});
-  }
+  for (const auto& m : suite.matrices) matrices.push_back(m);
   return {
       {"suite", suite.name},
       {"matrices", matrices},

@@ -6,17 +6,14 @@
 
 namespace ipcb {
 
+// A size's floors in bench.json: every field under its own name.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SizeFloors, bytes, memcpy_bytes_per_second, pingpong_copy_ns,
+                                   pingpong_inplace_ns, pingpong_slot_ns,
+                                   stream_copy_bytes_per_second, stream_inplace_bytes_per_second)
+
 nlohmann::json floors_to_json(const Floors& f) {
   nlohmann::json sizes = nlohmann::json::array();
-  for (const auto& s : f.sizes) {
-    sizes.push_back({{"bytes", s.bytes},
-                     {"memcpy_bytes_per_second", s.memcpy_bytes_per_second},
-                     {"pingpong_copy_ns", s.pingpong_copy_ns},
-                     {"pingpong_inplace_ns", s.pingpong_inplace_ns},
-                     {"pingpong_slot_ns", s.pingpong_slot_ns},
-                     {"stream_copy_bytes_per_second", s.stream_copy_bytes_per_second},
-                     {"stream_inplace_bytes_per_second", s.stream_inplace_bytes_per_second}});
-  }
+  for (const auto& s : f.sizes) sizes.push_back(s);
   nlohmann::json j = {{"placement", f.placement},
                       {"cpu_a", f.cpu_a},
                       {"cpu_b", f.cpu_b},

@@ -5,31 +5,29 @@
 
 #include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "harness/run/workload.h"
+#include "harness/sys/enum_names.h"
 #include "harness/sys/manifest.h"
 
 namespace ipcb {
+namespace {
+
+constexpr const char* kRoleNames[] = {"echo", "sink", "source"};  // in PeerRole's order
+static_assert(std::size(kRoleNames) == static_cast<size_t>(PeerRole::kSource) + 1);
+
+}  // namespace
 
 Result<PeerRole> parse_role(const std::string& s) {
-  for (PeerRole r : {PeerRole::kEcho, PeerRole::kSink, PeerRole::kSource}) {
-    if (s == role_name(r)) return r;
-  }
+  if (auto r = enum_named<PeerRole>(s, kRoleNames)) return *r;
   return plain_error("peer", "unknown role '" + s + "'");
 }
 
 const char* role_name(PeerRole r) {
-  switch (r) {
-    case PeerRole::kEcho:
-      return "echo";
-    case PeerRole::kSink:
-      return "sink";
-    case PeerRole::kSource:
-      return "source";
-  }
-  return "?";
+  return enum_name(r, kRoleNames);
 }
 
 namespace {

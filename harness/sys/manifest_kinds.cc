@@ -19,17 +19,20 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
+#include "harness/sys/enum_names.h"
 #include "harness/sys/manifest_table.h"
 #include "harness/sys/sys.h"
 
 namespace ipcb::manifest {
 namespace {
 
-constexpr Kind kAllKinds[] = {Kind::kSysvShm, Kind::kPosixShm, Kind::kFile,      Kind::kSysvMsg,
-                              Kind::kSysvSem, Kind::kPosixMq,  Kind::kPosixName, Kind::kSysvKey,
-                              Kind::kDir,     Kind::kSysctl};
+// In Kind's order (manifest.h): the names records and `ipcbench clean` show.
+constexpr const char* kKindNames[] = {"sysv_shm", "posix_shm",  "file",     "sysv_msg", "sysv_sem",
+                                      "posix_mq", "posix_name", "sysv_key", "dir",      "sysctl"};
+static_assert(std::size(kKindNames) == static_cast<size_t>(Kind::kSysctl) + 1);
 
 void rmid_key(Kind kind, key_t key) {
   int id = -1;
@@ -150,29 +153,7 @@ bool keyed(Kind k) {
 }
 
 const char* kind_name(Kind k) {
-  switch (k) {
-    case Kind::kSysvShm:
-      return "sysv_shm";
-    case Kind::kPosixShm:
-      return "posix_shm";
-    case Kind::kFile:
-      return "file";
-    case Kind::kSysvMsg:
-      return "sysv_msg";
-    case Kind::kSysvSem:
-      return "sysv_sem";
-    case Kind::kPosixMq:
-      return "posix_mq";
-    case Kind::kPosixName:
-      return "posix_name";
-    case Kind::kSysvKey:
-      return "sysv_key";
-    case Kind::kDir:
-      return "dir";
-    case Kind::kSysctl:
-      return "sysctl";
-  }
-  return "?";
+  return enum_name(k, kKindNames);
 }
 
 void remove_raw(Kind kind, long key, const char* name) {
@@ -282,9 +263,8 @@ bool parse_record(const std::string& path, Leftover& l) {
   std::string kind;
   if (!(in >> kind >> l.name)) return false;
   std::getline(in >> std::ws, l.extra);
-  auto known = std::find_if(std::begin(kAllKinds), std::end(kAllKinds),
-                            [&](Kind k) { return kind == kind_name(k); });
-  if (known == std::end(kAllKinds)) return false;
+  auto known = enum_named<Kind>(kind, kKindNames);
+  if (!known) return false;
   l.kind = *known;
   return is_our_name(l.kind, l.name, l.extra);
 }

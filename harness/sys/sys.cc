@@ -34,17 +34,8 @@ timespec to_timespec(uint64_t ns) {
   return timespec{static_cast<time_t>(ns / 1000000000ULL), static_cast<long>(ns % 1000000000ULL)};
 }
 
-Fd& Fd::operator=(Fd&& o) noexcept {
-  if (this != &o) {
-    reset();
-    fd_ = o.release();
-  }
-  return *this;
-}
-
-void Fd::reset() {
-  if (fd_ >= 0) ::close(fd_);  // close is not retried on EINTR: the fd is gone either way
-  fd_ = -1;
+void close_fd(int fd) {
+  ::close(fd);
 }
 
 Mapping::Mapping(Mapping&& o) noexcept : addr_(o.addr_), len_(o.len_), kind_(o.kind_) {

@@ -32,29 +32,45 @@ auto retry_eintr(F&& f) {
   return r;
 }
 
-// An owned file descriptor. Closing is idempotent; a move empties the source.
-class Fd {
+// An owned kernel handle that is an int (-1: none), released by `Close` exactly once. Releasing
+// is idempotent; a move empties the source.
+template <void (*Close)(int)>
+class IntHandle {
  public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
+  IntHandle() = default;
+  explicit IntHandle(int h) : h_(h) {}
+  IntHandle(IntHandle&& o) noexcept : h_(o.release()) {}
+  IntHandle& operator=(IntHandle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      h_ = o.release();
+    }
+    return *this;
   }
-  void reset();
+  IntHandle(const IntHandle&) = delete;
+  IntHandle& operator=(const IntHandle&) = delete;
+  ~IntHandle() { reset(); }
+
+  int get() const { return h_; }
+  bool valid() const { return h_ >= 0; }
+  int release() {
+    int h = h_;
+    h_ = -1;
+    return h;
+  }
+  void reset() {
+    if (h_ >= 0) Close(h_);
+    h_ = -1;
+  }
 
  private:
-  int fd_ = -1;
+  int h_ = -1;
 };
+
+// close(2), not retried on EINTR: the descriptor is gone either way.
+void close_fd(int fd);
+// An owned file descriptor.
+using Fd = IntHandle<close_fd>;
 
 // An owned mmap'd (or shmat'd) region. Unmaps (or detaches) once.
 class Mapping {

@@ -65,26 +65,10 @@ Result<std::optional<Datagram>> recv_record(int fd, std::span<std::byte> buf,
                                             const std::string& what);
 
 // --- POSIX message queues (mq_overview(7)); on Linux an mqd_t is a descriptor poll(2) takes ----
-class Mq {
- public:
-  Mq() = default;
-  explicit Mq(int mqd) : mqd_(mqd) {}
-  Mq(Mq&& o) noexcept : mqd_(o.release()) {}
-  Mq& operator=(Mq&& o) noexcept;
-  Mq(const Mq&) = delete;
-  Mq& operator=(const Mq&) = delete;
-  ~Mq() { reset(); }
-  int get() const { return mqd_; }
-  int release() {
-    int m = mqd_;
-    mqd_ = -1;
-    return m;
-  }
-  void reset();
-
- private:
-  int mqd_ = -1;
-};
+// mq_close(3).
+void close_mq(int mqd);
+// An owned message queue descriptor.
+using Mq = IntHandle<close_mq>;
 struct MqAttr {
   long maxmsg = 0;
   long msgsize = 0;

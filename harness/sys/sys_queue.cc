@@ -21,17 +21,8 @@ std::string msg_key_text(key_t key) {
 
 }  // namespace
 
-Mq& Mq::operator=(Mq&& o) noexcept {
-  if (this != &o) {
-    reset();
-    mqd_ = o.release();
-  }
-  return *this;
-}
-
-void Mq::reset() {
-  if (mqd_ >= 0) ::mq_close(mqd_);
-  mqd_ = -1;
+void close_mq(int mqd) {
+  ::mq_close(mqd);
 }
 
 Result<Mq> mq_create_excl(const std::string& name, int flags, long maxmsg, long msgsize) {

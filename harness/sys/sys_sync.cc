@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
+#include <utility>
 
 namespace ipcb::sys {
 namespace {
@@ -40,6 +42,26 @@ timespec until(uint64_t deadline_ns) {
 Error pthread_error(int rc, const char* call) {
   errno = rc;
   return errno_error(call, "process-shared object in the segment");
+}
+
+// Initialises `*object` the pthread way: an attribute object made with `init_attr`, each
+// {setter, value} of `settings` applied to it while they succeed, `init(object, &attr)`, and the
+// attributes destroyed. The first failure is an error naming `what`.
+template <typename Object, typename Attr>
+Status init_with_attr(Object* object, int (*init)(Object*, const Attr*), int (*init_attr)(Attr*),
+                      int (*destroy_attr)(Attr*),
+                      std::initializer_list<std::pair<int (*)(Attr*, int), int>> settings,
+                      const char* what) {
+  Attr a;
+  init_attr(&a);
+  int rc = 0;
+  for (const auto& [set, value] : settings) {
+    if (rc == 0) rc = set(&a, value);
+  }
+  if (rc == 0) rc = init(object, &a);
+  destroy_attr(&a);
+  if (rc != 0) return pthread_error(rc, what);
+  return ok_status();
 }
 
 }  // namespace
@@ -155,14 +177,10 @@ Result<bool> poll_readable_until(int fd, uint64_t deadline_ns) {
 }
 
 Status mutex_init_shared_robust(pthread_mutex_t* m) {
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  if (rc == 0) rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-  if (rc == 0) rc = pthread_mutex_init(m, &a);
-  pthread_mutexattr_destroy(&a);
-  if (rc != 0) return pthread_error(rc, "pthread_mutex_init(pshared, robust)");
-  return ok_status();
+  return init_with_attr(m, pthread_mutex_init, pthread_mutexattr_init, pthread_mutexattr_destroy,
+                        {{pthread_mutexattr_setpshared, PTHREAD_PROCESS_SHARED},
+                         {pthread_mutexattr_setrobust, PTHREAD_MUTEX_ROBUST}},
+                        "pthread_mutex_init(pshared, robust)");
 }
 
 Status mutex_lock(pthread_mutex_t* m) {
@@ -225,14 +243,10 @@ void mutex_destroy(pthread_mutex_t* m) {
 }
 
 Status cond_init_shared(pthread_cond_t* c) {
-  pthread_condattr_t a;
-  pthread_condattr_init(&a);
-  int rc = pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  if (rc == 0) rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-  if (rc == 0) rc = pthread_cond_init(c, &a);
-  pthread_condattr_destroy(&a);
-  if (rc != 0) return pthread_error(rc, "pthread_cond_init(pshared, CLOCK_MONOTONIC)");
-  return ok_status();
+  return init_with_attr(c, pthread_cond_init, pthread_condattr_init, pthread_condattr_destroy,
+                        {{pthread_condattr_setpshared, PTHREAD_PROCESS_SHARED},
+                         {pthread_condattr_setclock, CLOCK_MONOTONIC}},
+                        "pthread_cond_init(pshared, CLOCK_MONOTONIC)");
 }
 
 Result<bool> cond_wait_until(pthread_cond_t* c, pthread_mutex_t* m, uint64_t deadline_ns) {

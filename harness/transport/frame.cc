@@ -6,7 +6,9 @@
 #include <bit>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
+#include "harness/sys/enum_names.h"
 #include "harness/sys/sys.h"
 
 // An AVX2 clone where the CPU has it, picked at load time (an ifunc). TSan's runtime is not up
@@ -19,41 +21,28 @@
 
 namespace ipcb {
 
+namespace {
+
+// In the enums' order (frame.h).
+constexpr const char* kVerifyNames[] = {"full", "seq", "off"};
+static_assert(std::size(kVerifyNames) == static_cast<size_t>(VerifyMode::kOff) + 1);
+constexpr const char* kFaultNames[] = {"none",      "truncated", "lost",
+                                       "reordered", "checksum",  "bad flags"};
+static_assert(std::size(kFaultNames) == static_cast<size_t>(FrameFault::kBadFlags) + 1);
+
+}  // namespace
+
 const char* verify_name(VerifyMode m) {
-  switch (m) {
-    case VerifyMode::kFull:
-      return "full";
-    case VerifyMode::kSeq:
-      return "seq";
-    case VerifyMode::kOff:
-      return "off";
-  }
-  return "?";
+  return enum_name(m, kVerifyNames);
 }
 
 Result<VerifyMode> parse_verify(const std::string& s) {
-  if (s == "full") return VerifyMode::kFull;
-  if (s == "seq") return VerifyMode::kSeq;
-  if (s == "off") return VerifyMode::kOff;
+  if (auto m = enum_named<VerifyMode>(s, kVerifyNames)) return *m;
   return plain_error("--verify", "unknown mode '" + s + "' (valid: full, seq, off)");
 }
 
 const char* fault_name(FrameFault f) {
-  switch (f) {
-    case FrameFault::kNone:
-      return "none";
-    case FrameFault::kTruncated:
-      return "truncated";
-    case FrameFault::kLost:
-      return "lost";
-    case FrameFault::kReordered:
-      return "reordered";
-    case FrameFault::kChecksum:
-      return "checksum";
-    case FrameFault::kBadFlags:
-      return "bad flags";
-  }
-  return "?";
+  return enum_name(f, kFaultNames);
 }
 
 PayloadSource::PayloadSource(size_t payload_bytes)
