@@ -17,6 +17,7 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
@@ -98,10 +99,8 @@ TEST(SysvShm, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S46");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  ShmSegment seg(5000);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, 5000);
+  IPCB_SHM_ATTACH(a, seg.id());
   Low buf;
   ASSERT_TRUE(buf.ok());
   ASSERT_EQ(syscall32(kNr32Shmctl, seg.id(), IPC_STAT, buf.addr()), 0);
@@ -121,8 +120,7 @@ TEST(SysvMsg, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M42");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "one"), 0);
   ASSERT_EQ(msg_send(q.id(), 1, "two"), 0);
   ASSERT_EQ(msg_receive(q.id(), 0, 8).err, 0);
@@ -144,8 +142,7 @@ TEST(SysvSem, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("E35");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  SemSet s(3);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 3);
   ASSERT_EQ(semop_one(s.id(), 0, 1), 0);
   Low buf;
   ASSERT_TRUE(buf.ok());
@@ -166,8 +163,7 @@ TEST(SysvMsg, Compat32NegativeTypeFindsMessage) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M34");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 5, "five"), 0);
   ASSERT_EQ(msg_send(q.id(), 3, "three"), 0);
   ASSERT_EQ(msg_send(q.id(), 2, "two!!!"), 0);

@@ -19,12 +19,6 @@
 namespace ipcb::conform {
 namespace {
 
-// In a child: reports a mismatch on stderr and returns `code`.
-int mismatch(int code, const char* what, long long got, long long want) {
-  std::fprintf(stderr, "child: %s: %lld, expected %lld\n", what, got, want);
-  return code;
-}
-
 int sem_cmd(int idx, int cmd, void* buf) {
   SemArg a{};
   a.buf = static_cast<semid_ds*>(buf);
@@ -45,8 +39,7 @@ constexpr const char* kNoStatAny =
 TEST(SysvMsg, IpcInfoMsgInfoAndMsgStatAgree) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M44");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     int first = ::msgget(IPC_PRIVATE, 0600);  // the namespace goes with the child
     int last = ::msgget(IPC_PRIVATE, 0600);
     if (first < 0 || last < 0) return kSetupFailed;
@@ -74,8 +67,7 @@ TEST(SysvMsg, MsgInfoCountsAndMsgStatAnyIgnoresPermission) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M43");
   if (!is_root()) CONFORM_SKIP("needs root to check MSG_STAT_ANY as another user (nobody)");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     int a = ::msgget(IPC_PRIVATE, 0600), b = ::msgget(IPC_PRIVATE, 0644);
     int c = ::msgget(IPC_PRIVATE, 0600);
     if (a < 0 || b < 0 || c < 0) return kSetupFailed;
@@ -115,8 +107,7 @@ TEST(SysvMsg, MsgInfoCountsAndMsgStatAnyIgnoresPermission) {
 TEST(SysvSem, IpcInfoSemInfoAndSemStatAgree) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("E27");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     int id = ::semget(IPC_PRIVATE, 2, 0600);  // the namespace goes with the child
     if (id < 0) return kSetupFailed;
     seminfo info{};
@@ -141,8 +132,7 @@ TEST(SysvSem, SemInfoCountsAndSemStatAnyIgnoresPermission) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("E36");
   if (!is_root()) CONFORM_SKIP("needs root to check SEM_STAT_ANY as another user (nobody)");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     int a = ::semget(IPC_PRIVATE, 3, 0644), b = ::semget(IPC_PRIVATE, 5, 0600);
     if (a < 0 || b < 0) return kSetupFailed;
     seminfo info{};

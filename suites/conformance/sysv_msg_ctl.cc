@@ -44,8 +44,7 @@ msglen_t msgmnb() {
 TEST(SysvMsg, SendRecordsCountsPidAndTime) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M07");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   SharedMemory<std::atomic<pid_t>> sender;
   ASSERT_TRUE(sender.ok());
   time_t before = ipc_now();
@@ -70,8 +69,7 @@ TEST(SysvMsg, SendRecordsCountsPidAndTime) {
 TEST(SysvMsg, ReceiveRecordsCountsPidAndTime) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M16");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 7, "payload"), 0) << std::strerror(errno);
   SharedMemory<std::atomic<pid_t>> receiver;
   ASSERT_TRUE(receiver.ok());
@@ -123,12 +121,7 @@ TEST(SysvMsg, NewQueueStatus) {
 TEST(SysvMsg, OwnerLowersQbytesWithoutPrivilege) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M36");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kMsg, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::msgget(key, IPC_CREAT | IPC_EXCL | 0600);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::msgctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kMsg, 0600, [](int id, key_t) {
     msqid_ds ds{};
     if (::msgctl(id, IPC_STAT, &ds) != 0) return kSetupFailed;
     msglen_t lowered = ds.msg_qbytes - 1;
@@ -145,8 +138,7 @@ TEST(SysvMsg, OwnerLowersQbytesWithoutPrivilege) {
 TEST(SysvMsg, StatOrSetWithBadBufferFailsEfault) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M39");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   InaccessiblePage page;
   ASSERT_NE(page.get(), nullptr);
   EXPECT_EQ(failed_with(::syscall(SYS_msgctl, q.id(), IPC_STAT, page.get())), EFAULT);
@@ -160,12 +152,7 @@ TEST(SysvMsg, StatOrSetWithBadBufferFailsEfault) {
 TEST(SysvMsg, OwnerWithoutPermissionGetsEacces) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M38");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kMsg, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::msgget(key, IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::msgctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kMsg, 0, [](int id, key_t) {
     msqid_ds ds{};
     if (failed_with(::msgctl(id, IPC_STAT, &ds)) != EACCES) return 1;
     if (failed_with(msg_send(id, 1, "w")) != EACCES) return 2;
@@ -189,8 +176,7 @@ TEST(SysvMsg, OtherUserWithoutPermissionGetsEacces) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M08 M18");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  MsgQueue q(0600);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0600);
   ASSERT_EQ(msg_send(q.id(), 1, "private"), 0);
   auto send = [&q] { return as_nobody([&q] { return failed_with(msg_send(q.id(), 2, "x")); }); };
   auto receive = [&q] { return as_nobody([&q] { return msg_receive(q.id(), 1, 16).err; }); };
@@ -213,8 +199,7 @@ TEST(SysvMsg, GetMode0QueueAskingAccessFailsEacces) {
   CONFORM_ROWS("M04");
   if (!is_root() || !has_capability(kCapIpcOwner))
     CONFORM_SKIP("needs root (with CAP_IPC_OWNER) to act as nobody and check the bypass");
-  MsgQueue q(0);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0);
   ChildResult r = as_nobody([&q] {
     for (int flags : {kMsgR, kMsgW, kMsgR | kMsgW}) {
       if (failed_with(::msgget(q.key(), flags)) != EACCES) return 1;
@@ -231,8 +216,7 @@ TEST(SysvMsg, ControlByNonOwnerFailsEperm) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M41");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  MsgQueue q(0666);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0666);
   auto set = [&q] { return as_nobody([&q] { return set_queue(q.id(), kNobody, 0640, 64); }); };
   auto rm = [&q] {
     return as_nobody([&q] { return failed_with(::msgctl(q.id(), IPC_RMID, nullptr)); });

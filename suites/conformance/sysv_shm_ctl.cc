@@ -16,22 +16,10 @@
 namespace ipcb::conform {
 namespace {
 
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
-
 // The highest index in use (IPC_INFO's return), or -1.
 int max_index() {
   shminfo info{};
   return ::shmctl(0, IPC_INFO, reinterpret_cast<shmid_ds*>(&info));
-}
-
-// In a child: reports a mismatch on stderr and returns `code`.
-int mismatch(int code, const char* what, long long got, long long want) {
-  std::fprintf(stderr, "child: %s: %lld, expected %lld\n", what, got, want);
-  return code;
 }
 
 }  // namespace
@@ -77,8 +65,7 @@ TEST(SysvShm, StatAfterCreateAndShmStatByIndexAgree) {
 TEST(SysvShm, StatOfRemovedSegmentFailsEinval) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S37");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   shmid_ds ds{};
   ASSERT_EQ(::shmctl(seg.id(), IPC_STAT, &ds), 0) << std::strerror(errno);
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
@@ -93,14 +80,13 @@ TEST(SysvShm, ShmInfoCountsAndShmStatAnyIgnoresPermission) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S45");
   if (!is_root()) CONFORM_SKIP("needs root to check SHM_STAT_ANY as another user (nobody)");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     const size_t pg = page_size();
     int a = ::shmget(IPC_PRIVATE, 3 * pg, IPC_CREAT | 0600);  // the namespace dies with us
     int b = ::shmget(IPC_PRIVATE, pg + 1, IPC_CREAT | 0644);
     int c = ::shmget(IPC_PRIVATE, pg, IPC_CREAT | 0);
-    void* p = b < 0 ? kFailed : ::shmat(b, nullptr, 0);
-    if (a < 0 || c < 0 || p == kFailed) return child_fail(kSetupFailed, "segments");
+    void* p = b < 0 ? kShmatFailed : ::shmat(b, nullptr, 0);
+    if (a < 0 || c < 0 || p == kShmatFailed) return child_fail(kSetupFailed, "segments");
     static_cast<char*>(p)[0] = 1;  // one resident page
     shm_info si{};
     int top = ::shmctl(0, SHM_INFO, reinterpret_cast<shmid_ds*>(&si));

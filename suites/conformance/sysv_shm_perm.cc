@@ -12,6 +12,7 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
@@ -19,16 +20,10 @@ namespace {
 constexpr int kCapIpcLock = 14;   // CAP_IPC_LOCK, capability(7)
 constexpr int kCapIpcOwner = 15;  // CAP_IPC_OWNER
 constexpr uid_t kNobody = 65534;
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
-
 // shmat(2) of `id` with `flags`, detached again: 0 or the errno.
 int attach_errno(int id, int flags) {
   void* p = ::shmat(id, nullptr, flags);
-  if (p == kFailed) return errno;
+  if (p == kShmatFailed) return errno;
   ::shmdt(p);
   return 0;
 }
@@ -51,26 +46,18 @@ int set_owner_mode(int id, uid_t uid, gid_t gid, mode_t mode) {
 TEST(SysvShm, GetMode0SegmentAskingAccessFailsEaccesEvenForOwner) {
   CONFORM_MAN("shmget(2)");
   CONFORM_ROWS("S06");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  auto refused = [](key_t k, int id) {
+  auto refused = [](int id, key_t k) {
     for (int flags : {SHM_R, SHM_W, SHM_R | SHM_W}) {
       if (failed_with(::shmget(k, 0, flags)) != EACCES) return 1;
     }
     return ::shmget(k, 0, 0) == id ? 0 : 2;  // control: no access asked, the segment is found
   };
-  ChildResult own = unprivileged([key, &refused] {
-    int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::shmctl(id, IPC_RMID, nullptr); });
-    return refused(key, id);
-  });
+  ChildResult own = unprivileged_owner(Sysv::kShm, 0, refused);
   EXPECT_EQ(own.describe(), exited_with(0)) << "1: not EACCES; 2: shmflg 0 did not find it";
   if (!is_root() || !has_capability(kCapIpcOwner))
     CONFORM_SKIP("needs root (with CAP_IPC_OWNER) to check another user and the bypass");
-  ShmSegment seg(page_size(), 0);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ChildResult other = as_nobody([&seg, &refused] { return refused(seg.key(), seg.id()); });
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0);
+  ChildResult other = as_nobody([&seg, &refused] { return refused(seg.id(), seg.key()); });
   EXPECT_EQ(other.describe(), exited_with(0)) << "1: not EACCES; 2: shmflg 0 did not find it";
   EXPECT_EQ(::shmget(seg.key(), 0, SHM_R | SHM_W), seg.id()) << std::strerror(errno);
 }
@@ -81,12 +68,7 @@ TEST(SysvShm, GetMode0SegmentAskingAccessFailsEaccesEvenForOwner) {
 TEST(SysvShm, OwnerWithoutPermissionGetsEacces) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S33");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::shmctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kShm, 0, [](int id, key_t) {
     shmid_ds ds{};
     if (failed_with(::shmctl(id, IPC_STAT, &ds)) != EACCES) return 1;
     if (attach_errno(id, 0) != EACCES || attach_errno(id, SHM_RDONLY) != EACCES) return 2;
@@ -105,8 +87,7 @@ TEST(SysvShm, AttachWithoutPermissionFailsEacces) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S20");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0600);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0600);
   auto nobody_attach = [&seg](int flags) {
     return as_nobody([&seg, flags] { return attach_errno(seg.id(), flags); }).describe();
   };
@@ -125,8 +106,7 @@ TEST(SysvShm, StatByOtherUserWithoutReadFailsEacces) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S38");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0600);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0600);
   auto nobody_stat = [&seg] {
     return as_nobody([&seg] {
              shmid_ds ds{};
@@ -146,8 +126,7 @@ TEST(SysvShm, ControlByNonOwnerFailsEperm) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S39 S40");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0666);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0666);
   auto set = [&seg] {
     return as_nobody([&seg] { return set_owner_mode(seg.id(), kNobody, kNobody, 0640); });
   };
@@ -171,8 +150,7 @@ TEST(SysvShm, LockByNonOwnerFailsEperm) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S41");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0666);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0666);
   auto lock = [&seg](int cmd) {
     return as_nobody([&seg, cmd] {
       rlimit lim{};
@@ -205,21 +183,15 @@ TEST(SysvShm, OwnerLocksAndUnlocks) {
     if (::shmctl(id, IPC_STAT, &ds) != 0 || (ds.shm_perm.mode & SHM_LOCKED)) return 4;
     return 0;
   };
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  ChildResult r = unprivileged([key, &lock_cycle] {
+  ChildResult r = unprivileged_owner(Sysv::kShm, 0600, [&lock_cycle](int id, key_t) {
     rlimit lim{};
     if (::getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur < page_size()) return kSkipCode;
-    int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0600);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::shmctl(id, IPC_RMID, nullptr); });
     return lock_cycle(id);
   });
   SKIP_IF_CHILD_SKIPPED(r, "RLIMIT_MEMLOCK is below a page: an unprivileged owner cannot lock");
   EXPECT_EQ(r.describe(), exited_with(0));
   if (is_root() && has_capability(kCapIpcLock)) {
-    ShmSegment seg(page_size());
-    ASSERT_GE(seg.id(), 0) << seg.error();
+    IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
     EXPECT_EQ(lock_cycle(seg.id()), 0);
   }
 }
