@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
@@ -83,6 +84,10 @@ struct Low {
   uint32_t word(int i) const {
     return static_cast<const uint32_t*>(p)[i];
   }
+  // Expects the words at `highs` (the *_high words of the times) to be 0.
+  void expect_zero(std::initializer_list<int> highs) const {
+    for (int high : highs) EXPECT_EQ(word(high), 0u) << "word " << high;
+  }
 };
 
 // Word offsets in the i386 *id64_ds structures, after the 36-byte ipc64_perm (9 words).
@@ -110,9 +115,7 @@ TEST(SysvShm, Compat32StatClearsTimeHighFields) {
   EXPECT_EQ(buf.word(kShmCtime), static_cast<uint32_t>(ds.shm_ctime));
   EXPECT_EQ(buf.word(kShmCpid), static_cast<uint32_t>(::getpid()));
   EXPECT_EQ(buf.word(kShmNattch), 1u);
-  for (int high : {kShmAtime + 1, kShmDtime + 1, kShmCtime + 1}) {
-    EXPECT_EQ(buf.word(high), 0u) << "word " << high;
-  }
+  buf.expect_zero({kShmAtime + 1, kShmDtime + 1, kShmCtime + 1});
 }
 
 // msgctl(2) (32-bit ABI): IPC_STAT fills msqid64_ds with each time's high word 0.
@@ -132,9 +135,7 @@ TEST(SysvMsg, Compat32StatClearsTimeHighFields) {
   EXPECT_EQ(buf.word(kMsgRtime), static_cast<uint32_t>(ds.msg_rtime));
   EXPECT_EQ(buf.word(kMsgQnum), 1u);
   EXPECT_EQ(buf.word(kMsgQbytes), static_cast<uint32_t>(ds.msg_qbytes));
-  for (int high : {kMsgStime + 1, kMsgRtime + 1, kMsgCtime + 1}) {
-    EXPECT_EQ(buf.word(high), 0u) << "word " << high;
-  }
+  buf.expect_zero({kMsgStime + 1, kMsgRtime + 1, kMsgCtime + 1});
 }
 
 // semctl(2) (32-bit ABI): IPC_STAT fills semid64_ds with each time's high word 0.
@@ -154,7 +155,7 @@ TEST(SysvSem, Compat32StatClearsTimeHighFields) {
   EXPECT_EQ(buf.word(kSemOtime), static_cast<uint32_t>(ds.sem_otime));
   EXPECT_EQ(buf.word(kSemCtime), static_cast<uint32_t>(ds.sem_ctime));
   EXPECT_EQ(buf.word(kSemNsems), 3u);
-  for (int high : {kSemOtime + 1, kSemCtime + 1}) EXPECT_EQ(buf.word(high), 0u) << "word " << high;
+  buf.expect_zero({kSemOtime + 1, kSemCtime + 1});
 }
 
 // msgrcv(2) (32-bit ABI): a negative msgtyp from a 32-bit caller keeps its sign: -3 takes the

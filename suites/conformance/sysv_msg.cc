@@ -190,18 +190,6 @@ TEST(SysvMsg, NonpositiveTypeFailsEinval) {
   EXPECT_EQ(failed_with(msg_send(q.id(), -1, "negative")), EINVAL);
 }
 
-// msgsnd(2): a msgp that is NULL or points to an inaccessible page fails with EFAULT.
-TEST(SysvMsg, SendFromBadBufferFailsEfault) {
-  CONFORM_MAN("msgsnd(2)");
-  CONFORM_ROWS("M09");
-  IPCB_SYSV_MAKE(MsgQueue, q);
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::msgsnd(q.id(), nullptr, 8, IPC_NOWAIT)), EFAULT);
-  EXPECT_EQ(failed_with(::msgsnd(q.id(), page.get(), 8, IPC_NOWAIT)), EFAULT);
-  EXPECT_EQ(msg_stat(q.id()).msg_qnum, 0u);
-}
-
 // msgsnd(2): a msgsz that is negative as a ssize_t ((size_t) -1) fails with EINVAL.
 TEST(SysvMsg, HugeSendSizeFailsEinval) {
   CONFORM_MAN("msgsnd(2)");

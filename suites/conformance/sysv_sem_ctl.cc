@@ -3,7 +3,6 @@
 // bad commands, ids and buffers.
 #include <sys/ipc.h>
 #include <sys/sem.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -146,19 +145,6 @@ TEST(SysvSem, InvalidIdOrCommandFailsEinval) {
   EXPECT_EQ(failed_with(::semctl(-1, 0, IPC_STAT, a)), EINVAL);
   EXPECT_EQ(failed_with(::semctl(-1, 0, GETVAL)), EINVAL);
   EXPECT_EQ(::semctl(s.id(), 0, IPC_STAT, a), 0) << "control: " << std::strerror(errno);
-}
-
-// semctl(2): GETALL into, or IPC_SET from, an inaccessible buffer fails with EFAULT (the raw
-// system call, so no libc conversion is involved).
-TEST(SysvSem, GetallOrSetWithBadBufferFailsEfault) {
-  CONFORM_MAN("semctl(2)");
-  CONFORM_ROWS("E31");
-  IPCB_SYSV_MAKE(SemSet, s, 3);
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::syscall(SYS_semctl, s.id(), 0, GETALL, page.get())), EFAULT);
-  EXPECT_EQ(failed_with(::syscall(SYS_semctl, s.id(), 0, IPC_SET, page.get())), EFAULT);
-  EXPECT_EQ(sem_stat(s.id()).sem_perm.mode & 0777, 0600u) << "IPC_SET changed the mode";
 }
 
 }  // namespace ipcb::conform

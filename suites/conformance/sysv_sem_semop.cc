@@ -81,6 +81,7 @@ const BlockedCase kBlocked[] = {
     {{"IpcRmidWakesBlockedSemopWithEidrm", "semop(2)", "E19"}, true, false, EIDRM},
     {{"BlockedSemopInterruptedBySignalFailsEintr", "semop(2)", "E20"}, false, true, EINTR},
 };
+CONFORM_CASES("SysvSem", kBlocked, blocked_semop_woken);
 
 // semop(2) with IPC_NOWAIT fails, and the same call with a valid argument (the positive control)
 // succeeds:
@@ -131,11 +132,9 @@ const SemopErrorCase kSemopErrors[] = {
    2, {{false, 2, 1, 1}, {false, 65535, 1, 1}}, EFBIG, false, {false, 1, 1, 1}},
 };
 // clang-format on
+CONFORM_CASES("SysvSem", kSemopErrors, semop_fails);
 
 }  // namespace
-
-CONFORM_CASES("SysvSem", kBlocked, blocked_semop_woken);
-CONFORM_CASES("SysvSem", kSemopErrors, semop_fails);
 
 // semop(2): semtimedop fails with EAGAIN (not ETIMEDOUT) once its relative time limit expires,
 // for a decrement and for a wait for zero, performing nothing.
@@ -155,19 +154,6 @@ TEST(SysvSem, SemtimedopTimesOutWithEagain) {
   }
   EXPECT_EQ(semctl_get(s.id(), 0), 0);
   EXPECT_EQ(semctl_get(s.id(), 1), 1);
-}
-
-// semop(2): semtimedop with an inaccessible timeout, for a call that would block, fails with
-// EFAULT.
-TEST(SysvSem, SemtimedopBadTimeoutFailsEfault) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E18");
-  IPCB_SYSV_MAKE(SemSet, s, 1);
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  sembuf down{0, -1, 0};
-  EXPECT_EQ(failed_with(::semtimedop(s.id(), &down, 1, static_cast<timespec*>(page.get()))),
-            EFAULT);
 }
 
 // semctl(2): GETNCNT counts the processes waiting to decrement a semaphore, GETZCNT those
@@ -274,17 +260,6 @@ TEST(SysvSem, SemopAboveSemvmxFailsErange) {
   EXPECT_EQ(semop_one(s.id(), 0, 1), 0) << "reaching SEMVMX exactly: " << std::strerror(errno);
   EXPECT_EQ(failed_with(semop_one(s.id(), 0, 1)), ERANGE);
   EXPECT_EQ(semctl_get(s.id(), 0), vmx);
-}
-
-// semop(2): a sops that is NULL or points to an inaccessible page fails with EFAULT.
-TEST(SysvSem, BadSopsBufferFailsEfault) {
-  CONFORM_MAN("semop(2)");
-  CONFORM_ROWS("E11");
-  IPCB_SYSV_MAKE(SemSet, s, 1);
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::semop(s.id(), nullptr, 1)), EFAULT);
-  EXPECT_EQ(failed_with(::semop(s.id(), static_cast<sembuf*>(page.get()), 1)), EFAULT);
 }
 
 }  // namespace ipcb::conform

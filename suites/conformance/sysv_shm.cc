@@ -4,7 +4,6 @@
 // commands in sysv_shm_ctl.cc, SHM_HUGETLB in sysv_shm_huge.cc.
 #include <sys/ipc.h>
 #include <sys/shm.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -222,20 +221,6 @@ TEST(SysvShm, ShmctlInvalidIdOrCommandFailsEinval) {
   EXPECT_EQ(failed_with(::shmctl(-1, IPC_SET, &ds)), EINVAL);
   EXPECT_EQ(failed_with(::shmctl(-1, IPC_RMID, nullptr)), EINVAL);
   EXPECT_EQ(::shmctl(seg.id(), IPC_STAT, &ds), 0) << "control: " << std::strerror(errno);
-}
-
-// shmctl(2): IPC_STAT into, or IPC_SET from, an inaccessible buffer fails with EFAULT (the raw
-// system call, so no libc conversion is involved; the libc call is checked too).
-TEST(SysvShm, StatOrSetWithBadBufferFailsEfault) {
-  CONFORM_MAN("shmctl(2)");
-  CONFORM_ROWS("S34");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::syscall(SYS_shmctl, seg.id(), IPC_STAT, page.get())), EFAULT);
-  EXPECT_EQ(failed_with(::syscall(SYS_shmctl, seg.id(), IPC_SET, page.get())), EFAULT);
-  EXPECT_EQ(failed_with(::shmctl(seg.id(), IPC_STAT, static_cast<shmid_ds*>(page.get()))), EFAULT);
-  EXPECT_EQ(shm_stat(seg.id()).shm_perm.mode & 0777, 0600u) << "IPC_SET changed the mode";
 }
 
 // shmctl(2): IPC_INFO reports the system limits: shmmin is 1, shmmax, shmmni and shmall are

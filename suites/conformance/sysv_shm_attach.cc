@@ -4,8 +4,6 @@
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -156,8 +154,7 @@ TEST(SysvShm, ReadOnlyAttachFaultsOnWrite) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S17");
   IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  ChildResult r = run_in_child([&seg] {
-    no_core_dump();
+  ChildResult r = run_faulting_child([&seg] {
     void* p = ::shmat(seg.id(), nullptr, SHM_RDONLY);
     if (p == kShmatFailed) return kSetupFailed;
     volatile char* c = static_cast<char*>(p);

@@ -4,8 +4,6 @@
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -169,8 +167,7 @@ TEST(SysvShm, AccessAfterShmdtFaults) {
   CONFORM_MAN("shmdt(2)");
   CONFORM_ROWS("S28");
   IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  ChildResult r = run_in_child([&seg] {
-    no_core_dump();
+  ChildResult r = run_faulting_child([&seg] {
     auto* p = static_cast<volatile char*>(::shmat(seg.id(), nullptr, 0));
     if (p == kShmatFailed) return kSetupFailed;
     p[0] = 1;

@@ -54,10 +54,13 @@ size_t page_size() {
   return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
-void no_core_dump() {
-  ::prctl(PR_SET_DUMPABLE, 0);
-  rlimit none{0, 0};
-  ::setrlimit(RLIMIT_CORE, &none);
+ChildResult run_faulting_child(const std::function<int()>& fn) {
+  return run_in_child([&fn] {
+    ::prctl(PR_SET_DUMPABLE, 0);
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    return fn();
+  });
 }
 
 int mismatch(int code, const char* what, long long got, long long want) {

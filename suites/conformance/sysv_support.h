@@ -44,8 +44,9 @@ namespace ipcb::conform {
 inline void* const kShmatFailed = reinterpret_cast<void*>(-1);
 // The page size, sysconf(_SC_PAGESIZE).
 size_t page_size();
-// In a child that is about to fault on purpose: no core file.
-void no_core_dump();
+// Runs `fn` in a forked child (run_in_child) that is to die of a fault on purpose: it leaves no
+// core file.
+ChildResult run_faulting_child(const std::function<int()>& fn);
 // In a child: reports "child: <what>: <got>, expected <want>" on stderr and returns `code`.
 int mismatch(int code, const char* what, long long got, long long want);
 
