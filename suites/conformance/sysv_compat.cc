@@ -104,8 +104,7 @@ TEST(SysvShm, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S46");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  IPCB_SYSV_MAKE(ShmSegment, seg, 5000);
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, 5000);
   Low buf;
   ASSERT_TRUE(buf.ok());
   ASSERT_EQ(syscall32(kNr32Shmctl, seg.id(), IPC_STAT, buf.addr()), 0);

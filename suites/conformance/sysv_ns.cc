@@ -55,8 +55,7 @@ void in_two_namespaces(F fn, G between) {
 TEST(SysvShm, IpcNamespaceHasItsOwnSegments) {
   CONFORM_MAN("ipc_namespaces(7)");
   CONFORM_ROWS("S49");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   std::strcpy(a.data(), "host");
   ChildResult plain = run_in_child([&seg] {
     int id = ::shmget(seg.key(), 0, 0);

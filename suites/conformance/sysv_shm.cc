@@ -102,8 +102,7 @@ TEST(SysvShm, CreateExactlyAtShmmaxSucceedsOnePastFails) {
 // shmget(2): the contents of a new segment are initialised to zero.
 TEST(SysvShm, NewSegmentIsZeroFilled) {
   CONFORM_MAN("shmget(2)");
-  IPCB_SYSV_MAKE(ShmSegment, seg, 2 * page_size());
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, 2 * page_size());
   for (size_t i = 0; i < 2 * page_size(); ++i) ASSERT_EQ(a.data()[i], 0) << "byte " << i;
 }
 
@@ -145,8 +144,7 @@ TEST(SysvShm, PersistsAfterCreatorExits) {
 TEST(SysvShm, IpcRmidWhileAttachedDefersDestruction) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("U02");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   a.data()[0] = 'x';
   EXPECT_FALSE(shm_stat(seg.id()).shm_perm.mode & SHM_DEST) << "SHM_DEST before IPC_RMID";
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
@@ -167,8 +165,7 @@ TEST(SysvShm, IpcRmidWhileAttachedDefersDestruction) {
 // no longer finds it.
 TEST(SysvShm, RemovedSegmentKeyBecomesIpcPrivate) {
   CONFORM_MAN("shmctl(2)");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   EXPECT_EQ(shm_stat(seg.id()).shm_perm.__key, IPC_PRIVATE);
   EXPECT_EQ(failed_with(::shmget(seg.key(), 0, 0)), ENOENT);
@@ -180,8 +177,7 @@ TEST(SysvShm, RemovedSegmentKeyBecomesIpcPrivate) {
 TEST(SysvShm, CreateAfterIpcRmidMakesNewSegment) {
   CONFORM_MAN("shmget(2)");
   CONFORM_ROWS("S47");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(old, seg.id());
+  IPCB_SHM_ATTACHED(seg, old, page_size());
   old.data()[0] = 'o';
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   int fresh = ::shmget(seg.key(), page_size(), IPC_CREAT | IPC_EXCL | 0600);
@@ -200,8 +196,7 @@ TEST(SysvShm, CreateAfterIpcRmidMakesNewSegment) {
 // its id is then invalid (EINVAL).
 TEST(SysvShm, DestroyedAtLastDetach) {
   CONFORM_MAN("shmctl(2)");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   a.detach();
   shmid_ds ds{};

@@ -125,8 +125,7 @@ CONFORM_CASES("SysvShm", kShmatAt, attaches_at_shmlba_multiple);
 // shmctl(2) NOTES: Linux lets a process attach, by id, a segment marked for destruction.
 TEST(SysvShm, AttachAfterIpcRmidAllowedOnLinux) {
   CONFORM_MAN("shmctl(2)");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(first, seg.id());
+  IPCB_SHM_ATTACHED(seg, first, page_size());
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   ShmAttachment second(seg.id());
   EXPECT_TRUE(second.ok()) << second.error();
@@ -185,8 +184,7 @@ TEST(SysvShm, ShmdtWithoutAttachmentFailsEinval) {
 TEST(SysvShm, ShmdtUnalignedAddressFailsEinval) {
   CONFORM_MAN("shmdt(2)");
   CONFORM_ROWS("S30");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   EXPECT_EQ(failed_with(::shmdt(a.data() + 1)), EINVAL);
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 1u);
 }
@@ -198,8 +196,7 @@ TEST(SysvShm, NullAddressAttachesWhereKernelChooses) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S14");
   const size_t size = 3 * page_size() + 100;
-  IPCB_SYSV_MAKE(ShmSegment, seg, size);
-  IPCB_SHM_ATTACH(a, seg.id());
+  IPCB_SHM_ATTACHED(seg, a, size);
   auto at = reinterpret_cast<uintptr_t>(a.data());
   EXPECT_EQ(at % SHMLBA, 0u);
   EXPECT_EQ(mapping_at(a.data()), sysv_map_name(seg.key()));

@@ -93,6 +93,12 @@ int remove_sysv_id(Sysv kind, int id) {
   return -1;
 }
 
+int sem_cmd(int idx, int cmd, void* buf) {
+  SemArg a{};
+  a.buf = static_cast<semid_ds*>(buf);
+  return ::semctl(idx, 0, cmd, a);
+}
+
 ChildResult unprivileged_owner(Sysv kind, int mode,
                                const std::function<int(int id, key_t key)>& fn) {
   key_t key = unique_key();

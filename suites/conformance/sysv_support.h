@@ -38,6 +38,12 @@
   ::ipcb::conform::ShmAttachment var{__VA_ARGS__}; \
   ASSERT_TRUE(var.ok()) << var.error()
 
+// Declares `seg`, a segment of `size` bytes, and `a`, its attachment where the kernel chooses
+// (ShmAttachment a(seg.id())), and ends the test if either failed.
+#define IPCB_SHM_ATTACHED(seg, a, size)                   \
+  IPCB_SYSV_MAKE(::ipcb::conform::ShmSegment, seg, size); \
+  IPCB_SHM_ATTACH(a, seg.id())
+
 namespace ipcb::conform {
 
 // shmat(2)'s error return, (void *) -1.
@@ -55,6 +61,8 @@ int mismatch(int code, const char* what, long long got, long long want);
 int create_sysv(Sysv kind, key_t key, int mode);
 // IPC_RMID of object `id` of `kind`; 0 or -1 with errno.
 int remove_sysv_id(Sysv kind, int id);
+// semctl(2) `cmd` with the buffer `buf` (a semid_ds or a seminfo) for set or index `idx`.
+int sem_cmd(int idx, int cmd, void* buf);
 
 // Runs `fn(id, key)` in a child that lacks root's privileges (unprivileged()), on an object it
 // creates there with create_sysv(kind, fresh key, mode) and removes on every path (the key is
