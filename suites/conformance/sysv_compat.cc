@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <utility>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
@@ -164,9 +165,8 @@ TEST(SysvMsg, Compat32NegativeTypeFindsMessage) {
   CONFORM_ROWS("M34");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
   IPCB_SYSV_MAKE(MsgQueue, q);
-  ASSERT_EQ(msg_send(q.id(), 5, "five"), 0);
-  ASSERT_EQ(msg_send(q.id(), 3, "three"), 0);
-  ASSERT_EQ(msg_send(q.id(), 2, "two!!!"), 0);
+  const std::pair<long, const char*> sent[] = {{5, "five"}, {3, "three"}, {2, "two!!!"}};
+  for (const auto& [type, text] : sent) ASSERT_EQ(msg_send(q.id(), type, text), 0);
   Low buf;
   ASSERT_TRUE(buf.ok());
   long n = syscall32(kNr32Msgrcv, q.id(), buf.addr(), 64, static_cast<uint32_t>(-3), IPC_NOWAIT);
