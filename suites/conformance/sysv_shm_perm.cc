@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -80,44 +81,54 @@ TEST(SysvShm, OwnerWithoutPermissionGetsEacces) {
   EXPECT_EQ(r.describe(), exited_with(0));
 }
 
-// shmat(2): an attach needs read and write permission, SHM_RDONLY read permission; without it,
-// EACCES. Nobody on root's segment: mode 0600 refuses both, 0604 allows only SHM_RDONLY, 0606
-// allows both.
-TEST(SysvShm, AttachWithoutPermissionFailsEacces) {
-  CONFORM_MAN("shmat(2)");
-  CONFORM_ROWS("S20");
-  if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0600);
-  auto nobody_attach = [&seg](int flags) {
-    return as_nobody([&seg, flags] { return attach_errno(seg.id(), flags); }).describe();
-  };
-  EXPECT_EQ(nobody_attach(0), exited_with(EACCES));
-  EXPECT_EQ(nobody_attach(SHM_RDONLY), exited_with(EACCES));
-  ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, 0604), 0);
-  EXPECT_EQ(nobody_attach(0), exited_with(EACCES));
-  EXPECT_EQ(nobody_attach(SHM_RDONLY), exited_with(0));
-  ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, 0606), 0);
-  EXPECT_EQ(nobody_attach(0), exited_with(0));
-}
+namespace {
 
-// shmctl(2): IPC_STAT needs read permission: nobody on root's 0600 segment gets EACCES, on a
-// 0604 one the same call succeeds.
-TEST(SysvShm, StatByOtherUserWithoutReadFailsEacces) {
-  CONFORM_MAN("shmctl(2)");
-  CONFORM_ROWS("S38");
+// Nobody's calls on root's segment need the permission its mode grants to others; without it,
+// EACCES. Each case makes a 0600 segment and takes steps: root sets the mode (if the step names
+// one), then nobody's call must give the step's errno:
+//   - shmat(2): an attach needs read and write permission, SHM_RDONLY read permission: 0600
+//     refuses both, 0604 allows only SHM_RDONLY, 0606 allows both;
+//   - shmctl(2): IPC_STAT needs read permission: 0600 refuses it, 0604 allows it.
+enum class Op { kAttach, kAttachReadOnly, kStat };
+struct NobodyStep {
+  int mode;  // the mode root sets first (0: unchanged)
+  Op op;     // nobody's call
+  int err;   // what it gives (0: success)
+};
+struct NobodyCase {
+  CaseInfo info;
+  NobodyStep steps[5];
+  int nsteps;
+};
+void nobody_needs_permission(const NobodyCase& c) {
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
   IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0600);
-  auto nobody_stat = [&seg] {
-    return as_nobody([&seg] {
-             shmid_ds ds{};
-             return failed_with(::shmctl(seg.id(), IPC_STAT, &ds));
-           })
-        .describe();
-  };
-  EXPECT_EQ(nobody_stat(), exited_with(EACCES));
-  ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, 0604), 0);
-  EXPECT_EQ(nobody_stat(), exited_with(0));
+  for (int i = 0; i < c.nsteps; ++i) {
+    const NobodyStep& step = c.steps[i];
+    if (step.mode != 0) {
+      ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, step.mode), 0);
+    }
+    ChildResult r = as_nobody([&seg, &step] {
+      shmid_ds ds{};
+      if (step.op == Op::kStat) return failed_with(::shmctl(seg.id(), IPC_STAT, &ds));
+      return attach_errno(seg.id(), step.op == Op::kAttachReadOnly ? SHM_RDONLY : 0);
+    });
+    EXPECT_EQ(r.describe(), exited_with(step.err)) << "step " << i;
+  }
 }
+// clang-format off
+const NobodyCase kNobodyAccess[] = {
+  {{"AttachWithoutPermissionFailsEacces", "shmat(2)", "S20"},
+   {{0, Op::kAttach, EACCES}, {0, Op::kAttachReadOnly, EACCES}, {0604, Op::kAttach, EACCES},
+    {0, Op::kAttachReadOnly, 0}, {0606, Op::kAttach, 0}}, 5},
+  {{"StatByOtherUserWithoutReadFailsEacces", "shmctl(2)", "S38"},
+   {{0, Op::kStat, EACCES}, {0604, Op::kStat, 0}}, 2},
+};
+// clang-format on
+
+}  // namespace
+
+CONFORM_CASES("SysvShm", kNobodyAccess, nobody_needs_permission);
 
 // shmctl(2): IPC_SET and IPC_RMID by a user that is neither creator nor owner (and lacks
 // CAP_SYS_ADMIN) fail with EPERM, whatever the mode; once root makes nobody the owner, nobody's
