@@ -14,9 +14,12 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
@@ -82,6 +85,10 @@ struct Low {
   uint32_t word(int i) const {
     return static_cast<const uint32_t*>(p)[i];
   }
+  // Expects the words at `highs` (the *_high words of the times) to be 0.
+  void expect_zero(std::initializer_list<int> highs) const {
+    for (int high : highs) EXPECT_EQ(word(high), 0u) << "word " << high;
+  }
 };
 
 // Word offsets in the i386 *id64_ds structures, after the 36-byte ipc64_perm (9 words).
@@ -98,10 +105,7 @@ TEST(SysvShm, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S46");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  ShmSegment seg(5000);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, 5000);
   Low buf;
   ASSERT_TRUE(buf.ok());
   ASSERT_EQ(syscall32(kNr32Shmctl, seg.id(), IPC_STAT, buf.addr()), 0);
@@ -111,9 +115,7 @@ TEST(SysvShm, Compat32StatClearsTimeHighFields) {
   EXPECT_EQ(buf.word(kShmCtime), static_cast<uint32_t>(ds.shm_ctime));
   EXPECT_EQ(buf.word(kShmCpid), static_cast<uint32_t>(::getpid()));
   EXPECT_EQ(buf.word(kShmNattch), 1u);
-  for (int high : {kShmAtime + 1, kShmDtime + 1, kShmCtime + 1}) {
-    EXPECT_EQ(buf.word(high), 0u) << "word " << high;
-  }
+  buf.expect_zero({kShmAtime + 1, kShmDtime + 1, kShmCtime + 1});
 }
 
 // msgctl(2) (32-bit ABI): IPC_STAT fills msqid64_ds with each time's high word 0.
@@ -121,8 +123,7 @@ TEST(SysvMsg, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M42");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "one"), 0);
   ASSERT_EQ(msg_send(q.id(), 1, "two"), 0);
   ASSERT_EQ(msg_receive(q.id(), 0, 8).err, 0);
@@ -134,9 +135,7 @@ TEST(SysvMsg, Compat32StatClearsTimeHighFields) {
   EXPECT_EQ(buf.word(kMsgRtime), static_cast<uint32_t>(ds.msg_rtime));
   EXPECT_EQ(buf.word(kMsgQnum), 1u);
   EXPECT_EQ(buf.word(kMsgQbytes), static_cast<uint32_t>(ds.msg_qbytes));
-  for (int high : {kMsgStime + 1, kMsgRtime + 1, kMsgCtime + 1}) {
-    EXPECT_EQ(buf.word(high), 0u) << "word " << high;
-  }
+  buf.expect_zero({kMsgStime + 1, kMsgRtime + 1, kMsgCtime + 1});
 }
 
 // semctl(2) (32-bit ABI): IPC_STAT fills semid64_ds with each time's high word 0.
@@ -144,8 +143,7 @@ TEST(SysvSem, Compat32StatClearsTimeHighFields) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("E35");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  SemSet s(3);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 3);
   ASSERT_EQ(semop_one(s.id(), 0, 1), 0);
   Low buf;
   ASSERT_TRUE(buf.ok());
@@ -157,7 +155,7 @@ TEST(SysvSem, Compat32StatClearsTimeHighFields) {
   EXPECT_EQ(buf.word(kSemOtime), static_cast<uint32_t>(ds.sem_otime));
   EXPECT_EQ(buf.word(kSemCtime), static_cast<uint32_t>(ds.sem_ctime));
   EXPECT_EQ(buf.word(kSemNsems), 3u);
-  for (int high : {kSemOtime + 1, kSemCtime + 1}) EXPECT_EQ(buf.word(high), 0u) << "word " << high;
+  buf.expect_zero({kSemOtime + 1, kSemCtime + 1});
 }
 
 // msgrcv(2) (32-bit ABI): a negative msgtyp from a 32-bit caller keeps its sign: -3 takes the
@@ -166,11 +164,9 @@ TEST(SysvMsg, Compat32NegativeTypeFindsMessage) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M34");
   if (!ia32_works()) CONFORM_SKIP(kNoIa32);
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_EQ(msg_send(q.id(), 5, "five"), 0);
-  ASSERT_EQ(msg_send(q.id(), 3, "three"), 0);
-  ASSERT_EQ(msg_send(q.id(), 2, "two!!!"), 0);
+  IPCB_SYSV_MAKE(MsgQueue, q);
+  const std::pair<long, const char*> sent[] = {{5, "five"}, {3, "three"}, {2, "two!!!"}};
+  for (const auto& [type, text] : sent) ASSERT_EQ(msg_send(q.id(), type, text), 0);
   Low buf;
   ASSERT_TRUE(buf.ok());
   long n = syscall32(kNr32Msgrcv, q.id(), buf.addr(), 64, static_cast<uint32_t>(-3), IPC_NOWAIT);

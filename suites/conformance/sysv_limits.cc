@@ -11,9 +11,9 @@
 
 #include <array>
 #include <cerrno>
-#include <functional>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -21,135 +21,104 @@
 namespace ipcb::conform {
 namespace {
 
-// Creates one new object of the test's kind (IPC_PRIVATE: the namespace is the test's own);
-// its id, or -1 with errno.
-using Make = std::function<int()>;
-
-// In a child's private namespace: with the limit `sysctl` set by `set_limit(used + extra)`,
-// `extra` objects can be made and the next fails with ENOSPC; after one is removed
-// (`remove(id)`), one can be made again.
-int fill_to_enospc(Sysv kind, int extra, const std::function<bool(long long)>& set_limit,
-                   const Make& make, const std::function<void(int)>& remove) {
-  if (!enter_private_ipc_ns()) return kSkipCode;
-  auto used = static_cast<long long>(sysvipc_rows(kind).size());
-  if (!set_limit(used + extra)) return child_fail(kSetupFailed, "setting the limit");
-  int last = -1;
-  for (int i = 0; i < extra; ++i) {
-    if ((last = make()) < 0) return child_fail(1, "below the limit");
+// Creates one new object of `kind` (IPC_PRIVATE: the namespace is the test's own): a 4096-byte
+// segment, a queue or a set of one semaphore. Its id, or -1 with errno.
+int make_private(Sysv kind) {
+  switch (kind) {
+    case Sysv::kShm:
+      return ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    case Sysv::kMsg:
+      return ::msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+    case Sysv::kSem:
+      return ::semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
   }
-  if (failed_with(make()) != ENOSPC) return 2;
-  remove(last);
-  return make() >= 0 ? 0 : child_fail(3, "after one was removed");
+  return -1;
 }
 
-// In a child's private namespace: after writing N to kernel.<name>_next_id the next object gets
-// id N and the file reads -1 again; asking for N again, now in use, gives another free id.
-int next_id_is_used(const std::string& name, const Make& make) {
-  if (!enter_private_ipc_ns()) return kSkipCode;
-  const std::string file = name + "_next_id";
-  if (!read_sysctl("kernel." + file)) return kSkipCode;  // CONFIG_CHECKPOINT_RESTORE off
+// Sets the namespace's limit on objects of `kind` to `n`: kernel.shmmni, kernel.msgmni, or
+// kernel.sem's fourth field (SEMMNI; the others kept).
+bool set_limit(Sysv kind, long long n) {
+  if (kind == Sysv::kShm) return write_ipc_sysctl("shmmni", std::to_string(n));
+  if (kind == Sysv::kMsg) return write_ipc_sysctl("msgmni", std::to_string(n));
+  auto sem = kernel_sem();
+  return write_ipc_sysctl("sem", std::to_string(sem[0]) + " " + std::to_string(sem[1]) + " " +
+                                     std::to_string(sem[2]) + " " + std::to_string(n)) &&
+         kernel_sem()[3] == n;
+}
+
+// shmget(2), msgget(2), semget(2): with SHMMNI segments, MSGMNI queues or SEMMNI sets in the
+// namespace, creating another fails with ENOSPC. In a child's private namespace, with the limit
+// set to those in use plus `extra`: `extra` objects can be made and the next fails with ENOSPC;
+// after one is removed, one can be made again.
+struct EnospcCase {
+  CaseInfo info;
+  Sysv kind;
+  int extra;
+};
+int fill_to_enospc(Sysv kind, int extra) {
+  auto used = static_cast<long long>(sysvipc_rows(kind).size());
+  if (!set_limit(kind, used + extra)) return child_fail(kSetupFailed, "setting the limit");
+  int last = -1;
+  for (int i = 0; i < extra; ++i) {
+    if ((last = make_private(kind)) < 0) return child_fail(1, "below the limit");
+  }
+  if (failed_with(make_private(kind)) != ENOSPC) return 2;
+  remove_sysv_id(kind, last);
+  return make_private(kind) >= 0 ? 0 : child_fail(3, "after one was removed");
+}
+void create_beyond_limit_fails_enospc(const EnospcCase& c) {
+  ChildResult r = in_private_ipc_ns([&c] { return fill_to_enospc(c.kind, c.extra); });
+  SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
+  EXPECT_EQ(r.describe(), exited_with(0))
+      << "1: creation below the limit failed; 2: not ENOSPC at it; 3: no room after a removal";
+}
+const EnospcCase kEnospc[] = {
+    {{"CreateBeyondShmmniFailsEnospc", "shmget(2)", "S09"}, Sysv::kShm, 4},
+    {{"CreateBeyondMsgmniFailsEnospc", "msgget(2)", "M05"}, Sysv::kMsg, 32},
+    {{"CreateBeyondSemmniFailsEnospc", "semget(2)", "E07"}, Sysv::kSem, 4},
+};
+
+// proc(5) kernel.shm_next_id, msg_next_id, sem_next_id: the next object gets the id written
+// there, which then reads -1; an id already in use is not given again (another free id is).
+// In a child's private namespace; skipped without the files (CONFIG_CHECKPOINT_RESTORE off).
+struct NextIdCase {
+  CaseInfo info;
+  Sysv kind;
+};
+int next_id_is_used(Sysv kind) {
+  const std::string file = std::string(kind == Sysv::kShm   ? "shm"
+                                       : kind == Sysv::kMsg ? "msg"
+                                                            : "sem") +
+                           "_next_id";
+  if (!read_sysctl("kernel." + file)) return kSkipCode;
   constexpr int kWanted = 4242;
   if (!write_ipc_sysctl(file, std::to_string(kWanted))) return child_fail(kSetupFailed, "write");
-  int first = make();
+  int first = make_private(kind);
   if (first != kWanted) return 1;
   if (read_sysctl("kernel." + file) != -1) return 2;
   if (!write_ipc_sysctl(file, std::to_string(kWanted))) return child_fail(kSetupFailed, "write");
-  int second = make();
+  int second = make_private(kind);
   if (second < 0 || second == kWanted) return 3;
   return read_sysctl("kernel." + file) == -1 ? 0 : 4;
 }
-
-constexpr const char* kEnospcHelp =
-    "1: creation below the limit failed; 2: not ENOSPC at it; "
-    "3: no room after a removal";
-constexpr const char* kNextIdHelp =
-    "1: not the requested id; 2: next_id not reset to -1; 3: "
-    "the id in use was given again, or failure; 4: not reset";
-constexpr const char* kNoNextId =
-    "no kernel.*_next_id (CONFIG_CHECKPOINT_RESTORE off), or no "
-    "private IPC namespace could be made";
+void next_id_chooses_the_new_id(const NextIdCase& c) {
+  ChildResult r = in_private_ipc_ns([&c] { return next_id_is_used(c.kind); });
+  SKIP_IF_CHILD_SKIPPED(r,
+                        "no kernel.*_next_id (CONFIG_CHECKPOINT_RESTORE off), or no private "
+                        "IPC namespace could be made");
+  EXPECT_EQ(r.describe(), exited_with(0))
+      << "1: not the requested id; 2: next_id not reset to -1; 3: the id in use was given again, "
+         "or failure; 4: not reset";
+}
+const NextIdCase kNextId[] = {
+    {{"ShmNextIdChoosesTheNewId", "proc(5)", "S10 S11"}, Sysv::kShm},
+    {{"MsgNextIdChoosesTheNewId", "proc(5)", "M06"}, Sysv::kMsg},
+    {{"SemNextIdChoosesTheNewId", "proc(5)"}, Sysv::kSem},
+};
 
 }  // namespace
 
-// shmget(2): with SHMMNI segments in the namespace, creating another fails with ENOSPC.
-TEST(SysvShm, CreateBeyondShmmniFailsEnospc) {
-  CONFORM_MAN("shmget(2)");
-  CONFORM_ROWS("S09");
-  ChildResult r = run_in_child([] {
-    return fill_to_enospc(
-        Sysv::kShm, 4, [](long long n) { return write_ipc_sysctl("shmmni", std::to_string(n)); },
-        [] { return ::shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600); },
-        [](int id) { ::shmctl(id, IPC_RMID, nullptr); });
-  });
-  SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kEnospcHelp;
-}
-
-// msgget(2): with MSGMNI queues in the namespace (msgmni set to those in use + 32), creating
-// another fails with ENOSPC.
-TEST(SysvMsg, CreateBeyondMsgmniFailsEnospc) {
-  CONFORM_MAN("msgget(2)");
-  CONFORM_ROWS("M05");
-  ChildResult r = run_in_child([] {
-    return fill_to_enospc(
-        Sysv::kMsg, 32, [](long long n) { return write_ipc_sysctl("msgmni", std::to_string(n)); },
-        [] { return ::msgget(IPC_PRIVATE, IPC_CREAT | 0600); },
-        [](int id) { ::msgctl(id, IPC_RMID, nullptr); });
-  });
-  SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kEnospcHelp;
-}
-
-// semget(2): with SEMMNI sets in the namespace (kernel.sem's fourth field), creating another
-// fails with ENOSPC.
-TEST(SysvSem, CreateBeyondSemmniFailsEnospc) {
-  CONFORM_MAN("semget(2)");
-  CONFORM_ROWS("E07");
-  ChildResult r = run_in_child([] {
-    return fill_to_enospc(
-        Sysv::kSem, 4,
-        [](long long n) {
-          auto sem = kernel_sem();
-          return write_ipc_sysctl("sem", std::to_string(sem[0]) + " " + std::to_string(sem[1]) +
-                                             " " + std::to_string(sem[2]) + " " +
-                                             std::to_string(n)) &&
-                 kernel_sem()[3] == n;
-        },
-        [] { return ::semget(IPC_PRIVATE, 1, IPC_CREAT | 0600); },
-        [](int id) { ::semctl(id, 0, IPC_RMID); });
-  });
-  SKIP_IF_CHILD_SKIPPED(r, kNoPrivateIpcNs);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kEnospcHelp;
-}
-
-// proc(5) kernel.shm_next_id: the next segment gets the id written there, which then reads -1;
-// an id already in use is not given again (another free id is).
-TEST(SysvShm, ShmNextIdChoosesTheNewId) {
-  CONFORM_MAN("proc(5)");
-  CONFORM_ROWS("S10 S11");
-  ChildResult r = run_in_child(
-      [] { return next_id_is_used("shm", [] { return ::shmget(IPC_PRIVATE, 4096, 0600); }); });
-  SKIP_IF_CHILD_SKIPPED(r, kNoNextId);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kNextIdHelp;
-}
-
-// proc(5) kernel.msg_next_id: the same for message queues.
-TEST(SysvMsg, MsgNextIdChoosesTheNewId) {
-  CONFORM_MAN("proc(5)");
-  CONFORM_ROWS("M06");
-  ChildResult r = run_in_child(
-      [] { return next_id_is_used("msg", [] { return ::msgget(IPC_PRIVATE, 0600); }); });
-  SKIP_IF_CHILD_SKIPPED(r, kNoNextId);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kNextIdHelp;
-}
-
-// proc(5) kernel.sem_next_id: the same for semaphore sets.
-TEST(SysvSem, SemNextIdChoosesTheNewId) {
-  CONFORM_MAN("proc(5)");
-  ChildResult r = run_in_child(
-      [] { return next_id_is_used("sem", [] { return ::semget(IPC_PRIVATE, 1, 0600); }); });
-  SKIP_IF_CHILD_SKIPPED(r, kNoNextId);
-  EXPECT_EQ(r.describe(), exited_with(0)) << kNextIdHelp;
-}
+IPCB_SYSV_CASES(kEnospc, create_beyond_limit_fails_enospc);
+IPCB_SYSV_CASES(kNextId, next_id_chooses_the_new_id);
 
 }  // namespace ipcb::conform

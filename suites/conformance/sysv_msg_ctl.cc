@@ -4,7 +4,6 @@
 // MSG_STAT_ANY view (in a child's private IPC namespace, so the counts are the test's own).
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/sysv_support.h"
@@ -37,59 +37,51 @@ msglen_t msgmnb() {
   return static_cast<msglen_t>(read_sysctl("kernel.msgmnb").value_or(16384));
 }
 
-}  // namespace
-
-// msgsnd(2): a send updates the queue: msg_cbytes = msgsz, msg_qnum = 1, msg_lspid = the
-// sender's pid (a child's) and msg_stime within the call's window; nothing was received yet.
-TEST(SysvMsg, SendRecordsCountsPidAndTime) {
-  CONFORM_MAN("msgsnd(2)");
-  CONFORM_ROWS("M07");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  SharedMemory<std::atomic<pid_t>> sender;
-  ASSERT_TRUE(sender.ok());
+// A send or receive by a child updates the queue's status:
+//   - msgsnd(2): msg_cbytes = msgsz, msg_qnum = 1, msg_lspid = the sender's pid and msg_stime
+//     within the call's window; nothing was received yet (msg_lrpid and msg_rtime 0);
+//   - msgrcv(2): the receive returns the data sent; msg_cbytes = 0, msg_qnum = 0, msg_lrpid =
+//     the receiver's pid and msg_rtime within the call's window.
+struct RecordsCase {
+  CaseInfo info;
+  bool send;  // the child sends (else it receives the message the test sent)
+};
+void records_counts_pid_and_time(const RecordsCase& c) {
+  IPCB_SYSV_MAKE(MsgQueue, q);
+  if (!c.send) {
+    ASSERT_EQ(msg_send(q.id(), 7, "payload"), 0) << std::strerror(errno);
+  }
+  SharedMemory<std::atomic<pid_t>> child;
+  ASSERT_TRUE(child.ok());
   time_t before = ipc_now();
-  ChildResult r = run_in_child([&q, &sender] {
-    sender->store(::getpid());
-    return msg_send(q.id(), 1, "from child") == 0 ? 0 : errno;
-  });
-  time_t after = ipc_now();
-  ASSERT_EQ(r.describe(), exited_with(0));
-  msqid_ds ds = msg_stat(q.id());
-  EXPECT_EQ(ds.msg_qnum, 1u);
-  EXPECT_EQ(ds.msg_cbytes, 10u);
-  EXPECT_EQ(ds.msg_lspid, sender->load());
-  EXPECT_GE(ds.msg_stime, before);
-  EXPECT_LE(ds.msg_stime, after);
-  EXPECT_EQ(ds.msg_lrpid, 0);
-  EXPECT_EQ(ds.msg_rtime, 0);
-}
-
-// msgrcv(2): a receive returns the data sent and updates the queue: msg_cbytes = 0,
-// msg_qnum = 0, msg_lrpid = the receiver's pid (a child's), msg_rtime within the call's window.
-TEST(SysvMsg, ReceiveRecordsCountsPidAndTime) {
-  CONFORM_MAN("msgrcv(2)");
-  CONFORM_ROWS("M16");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  ASSERT_EQ(msg_send(q.id(), 7, "payload"), 0) << std::strerror(errno);
-  SharedMemory<std::atomic<pid_t>> receiver;
-  ASSERT_TRUE(receiver.ok());
-  time_t before = ipc_now();
-  ChildResult r = run_in_child([&q, &receiver] {
-    receiver->store(::getpid());
+  ChildResult r = run_in_child([&q, &child, &c] {
+    child->store(::getpid());
+    if (c.send) return msg_send(q.id(), 1, "from child") == 0 ? 0 : errno;
     Received got = msg_receive(q.id(), 0, 64);
     return got.err != 0 ? got.err : got.type == 7 && got.text == "payload" ? 0 : 1;
   });
   time_t after = ipc_now();
-  ASSERT_EQ(r.describe(), exited_with(0)) << "1: other data received";
+  ASSERT_EQ(r.describe(), exited_with(0)) << (c.send ? "" : "1: other data received");
   msqid_ds ds = msg_stat(q.id());
-  EXPECT_EQ(ds.msg_qnum, 0u);
-  EXPECT_EQ(ds.msg_cbytes, 0u);
-  EXPECT_EQ(ds.msg_lrpid, receiver->load());
-  EXPECT_GE(ds.msg_rtime, before);
-  EXPECT_LE(ds.msg_rtime, after);
+  EXPECT_EQ(ds.msg_qnum, c.send ? 1u : 0u);
+  EXPECT_EQ(ds.msg_cbytes, c.send ? 10u : 0u);
+  EXPECT_EQ(c.send ? ds.msg_lspid : ds.msg_lrpid, child->load());
+  time_t stamped = c.send ? ds.msg_stime : ds.msg_rtime;
+  EXPECT_GE(stamped, before);
+  EXPECT_LE(stamped, after);
+  if (c.send) {
+    EXPECT_EQ(ds.msg_lrpid, 0);
+    EXPECT_EQ(ds.msg_rtime, 0);
+  }
 }
+const RecordsCase kRecords[] = {
+    {{"SendRecordsCountsPidAndTime", "msgsnd(2)", "M07"}, true},
+    {{"ReceiveRecordsCountsPidAndTime", "msgrcv(2)", "M16"}, false},
+};
+
+}  // namespace
+
+CONFORM_CASES("SysvMsg", kRecords, records_counts_pid_and_time);
 
 // msgget(2)/msgctl(2): a new queue's status: msg_stime and msg_rtime 0, msg_ctime the creation
 // time, no messages, msg_qbytes > 0 (MSGMNB), no pids, the key, uid/cuid the creator's euid,
@@ -123,12 +115,7 @@ TEST(SysvMsg, NewQueueStatus) {
 TEST(SysvMsg, OwnerLowersQbytesWithoutPrivilege) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M36");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kMsg, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::msgget(key, IPC_CREAT | IPC_EXCL | 0600);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::msgctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kMsg, 0600, [](int id, key_t) {
     msqid_ds ds{};
     if (::msgctl(id, IPC_STAT, &ds) != 0) return kSetupFailed;
     msglen_t lowered = ds.msg_qbytes - 1;
@@ -140,32 +127,13 @@ TEST(SysvMsg, OwnerLowersQbytesWithoutPrivilege) {
   EXPECT_EQ(r.describe(), exited_with(0)) << "1: refused; 2: IPC_STAT shows another value";
 }
 
-// msgctl(2): IPC_STAT into, or IPC_SET from, an inaccessible buffer fails with EFAULT (the raw
-// system call, so no libc conversion is involved).
-TEST(SysvMsg, StatOrSetWithBadBufferFailsEfault) {
-  CONFORM_MAN("msgctl(2)");
-  CONFORM_ROWS("M39");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::syscall(SYS_msgctl, q.id(), IPC_STAT, page.get())), EFAULT);
-  EXPECT_EQ(failed_with(::syscall(SYS_msgctl, q.id(), IPC_SET, page.get())), EFAULT);
-  EXPECT_EQ(msg_stat(q.id()).msg_perm.mode & 0777, 0600u) << "IPC_SET changed the mode";
-}
-
 // msgsnd(2)/msgrcv(2)/msgctl(2): mode bits bind the owner too: on a mode-0 queue msgsnd,
 // msgrcv and IPC_STAT fail with EACCES; IPC_SET (ownership, not permission) to 0200 lets it
 // send, not receive or stat; 0400 lets it receive and stat, not send.
 TEST(SysvMsg, OwnerWithoutPermissionGetsEacces) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M38");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kMsg, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::msgget(key, IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::msgctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kMsg, 0, [](int id, key_t) {
     msqid_ds ds{};
     if (failed_with(::msgctl(id, IPC_STAT, &ds)) != EACCES) return 1;
     if (failed_with(msg_send(id, 1, "w")) != EACCES) return 2;
@@ -189,8 +157,7 @@ TEST(SysvMsg, OtherUserWithoutPermissionGetsEacces) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M08 M18");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  MsgQueue q(0600);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0600);
   ASSERT_EQ(msg_send(q.id(), 1, "private"), 0);
   auto send = [&q] { return as_nobody([&q] { return failed_with(msg_send(q.id(), 2, "x")); }); };
   auto receive = [&q] { return as_nobody([&q] { return msg_receive(q.id(), 1, 16).err; }); };
@@ -213,8 +180,7 @@ TEST(SysvMsg, GetMode0QueueAskingAccessFailsEacces) {
   CONFORM_ROWS("M04");
   if (!is_root() || !has_capability(kCapIpcOwner))
     CONFORM_SKIP("needs root (with CAP_IPC_OWNER) to act as nobody and check the bypass");
-  MsgQueue q(0);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0);
   ChildResult r = as_nobody([&q] {
     for (int flags : {kMsgR, kMsgW, kMsgR | kMsgW}) {
       if (failed_with(::msgget(q.key(), flags)) != EACCES) return 1;
@@ -231,8 +197,7 @@ TEST(SysvMsg, ControlByNonOwnerFailsEperm) {
   CONFORM_MAN("msgctl(2)");
   CONFORM_ROWS("M41");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  MsgQueue q(0666);
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q, 0666);
   auto set = [&q] { return as_nobody([&q] { return set_queue(q.id(), kNobody, 0640, 64); }); };
   auto rm = [&q] {
     return as_nobody([&q] { return failed_with(::msgctl(q.id(), IPC_RMID, nullptr)); });

@@ -41,8 +41,7 @@ struct SelectCase {
   const char* want_text;
 };
 void selects(const SelectCase& c) {
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_NO_FATAL_FAILURE(fill_sample(q.id()));
   Received r = msg_receive(q.id(), c.msgtyp, 16, IPC_NOWAIT | c.flags);
   ASSERT_EQ(r.err, 0) << std::strerror(r.err);
@@ -70,8 +69,7 @@ struct ReceiveErrorCase {
   bool kept;  // the message is still on the queue
 };
 void receive_fails(const ReceiveErrorCase& c) {
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   if (c.queued != nullptr) {
     ASSERT_EQ(msg_send(q.id(), 1, c.queued), 0) << std::strerror(errno);
   }
@@ -129,8 +127,7 @@ CONFORM_CASES("SysvMsg", kSelect, selects);
 TEST(SysvMsg, NowaitReceiveWithoutMatchFailsEnomsg) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M22");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   EXPECT_EQ(msg_receive(q.id(), 0, 16).err, ENOMSG);
   ASSERT_EQ(msg_send(q.id(), 2, "two"), 0) << std::strerror(errno);
   EXPECT_EQ(msg_receive(q.id(), 3, 16).err, ENOMSG);
@@ -143,8 +140,7 @@ TEST(SysvMsg, NowaitReceiveWithoutMatchFailsEnomsg) {
 TEST(SysvMsg, MsgNoerrorTruncates) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M33");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "0123456789"), 0) << std::strerror(errno);
   Received r = msg_receive(q.id(), 0, 5, IPC_NOWAIT | MSG_NOERROR);
   ASSERT_EQ(r.err, 0) << std::strerror(r.err);
@@ -157,8 +153,7 @@ TEST(SysvMsg, MsgNoerrorTruncates) {
 TEST(SysvMsg, MessageBoundariesArePreserved) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M01");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "abc"), 0);
   ASSERT_EQ(msg_send(q.id(), 1, "defgh"), 0);
   ASSERT_EQ(msg_send(q.id(), 1, ""), 0);
@@ -172,8 +167,7 @@ TEST(SysvMsg, MessageBoundariesArePreserved) {
 // msgrcv(2): messages of one type come out in the order they were sent.
 TEST(SysvMsg, MessagesOfOneTypeAreFifo) {
   CONFORM_MAN("msgrcv(2)");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_NO_FATAL_FAILURE(fill_sample(q.id()));
   EXPECT_EQ(msg_receive(q.id(), 2, 16).text, "b");
   EXPECT_EQ(msg_receive(q.id(), 2, 16).text, "d");
@@ -185,8 +179,7 @@ TEST(SysvMsg, MessagesOfOneTypeAreFifo) {
 TEST(SysvMsg, MsgCopyReadsByPositionWithoutRemoving) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M25 M26");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_NO_FATAL_FAILURE(fill_sample(q.id()));
   Received r = msg_receive(q.id(), 2, 16, IPC_NOWAIT | MSG_COPY);
   if (r.err == ENOSYS) CONFORM_SKIP("MSG_COPY: kernel built without CONFIG_CHECKPOINT_RESTORE");
@@ -204,8 +197,7 @@ TEST(SysvMsg, MsgCopyReadsByPositionWithoutRemoving) {
 TEST(SysvMsg, MsgCopyWithoutNowaitFailsEinval) {
   CONFORM_MAN("msgrcv(2)");
   CONFORM_ROWS("M23 M24");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "one"), 0);
   EXPECT_EQ(msg_receive(q.id(), 0, 16, MSG_COPY).err, EINVAL);
   EXPECT_EQ(msg_receive(q.id(), 0, 16, IPC_NOWAIT | MSG_COPY | MSG_EXCEPT).err, EINVAL);
@@ -217,8 +209,7 @@ TEST(SysvMsg, MsgCopyWithoutNowaitFailsEinval) {
 TEST(SysvMsg, StressAllQueuesDeliverEveryMessage) {
   CONFORM_MAN("msgsnd(2)");
   CONFORM_ROWS("M45");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     auto used = sysvipc_rows(Sysv::kMsg).size();
     if (!write_ipc_sysctl("msgmni", std::to_string(used + 8))) return kSetupFailed;
     std::vector<int> ids;

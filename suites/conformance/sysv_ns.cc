@@ -21,12 +21,6 @@
 namespace ipcb::conform {
 namespace {
 
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
-
 // Runs `fn(n)` for n = 1 and 2 in two children, each in a new IPC namespace of its own, at the
 // same time: each calls rv.ready() once its object is made and rv.go_wait() before its last
 // checks; meanwhile the test runs `between()` (after both are ready). Expects both to exit 0.
@@ -61,15 +55,12 @@ void in_two_namespaces(F fn, G between) {
 TEST(SysvShm, IpcNamespaceHasItsOwnSegments) {
   CONFORM_MAN("ipc_namespaces(7)");
   CONFORM_ROWS("S49");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   std::strcpy(a.data(), "host");
   ChildResult plain = run_in_child([&seg] {
     int id = ::shmget(seg.key(), 0, 0);
-    void* p = id == seg.id() ? ::shmat(id, nullptr, SHM_RDONLY) : kFailed;
-    return p != kFailed && std::strcmp(static_cast<char*>(p), "host") == 0 ? 0 : 1;
+    void* p = id == seg.id() ? ::shmat(id, nullptr, SHM_RDONLY) : kShmatFailed;
+    return p != kShmatFailed && std::strcmp(static_cast<char*>(p), "host") == 0 ? 0 : 1;
   });
   EXPECT_EQ(plain.describe(), exited_with(0)) << "a plain fork does not see the segment";
   key_t only_there = unique_key();
@@ -78,8 +69,8 @@ TEST(SysvShm, IpcNamespaceHasItsOwnSegments) {
       [&seg, only_there](int n, Rendezvous& rv) {
         if (failed_with(::shmget(seg.key(), 0, 0)) != ENOENT) return 1;
         int id = ::shmget(seg.key(), page_size(), IPC_CREAT | IPC_EXCL | 0600);
-        void* p = id < 0 ? kFailed : ::shmat(id, nullptr, 0);
-        if (p == kFailed || ::shmget(only_there, page_size(), IPC_CREAT | 0600) < 0) return 2;
+        void* p = id < 0 ? kShmatFailed : ::shmat(id, nullptr, 0);
+        if (p == kShmatFailed || ::shmget(only_there, page_size(), IPC_CREAT | 0600) < 0) return 2;
         static_cast<char*>(p)[0] = static_cast<char>('0' + n);
         rv.ready();
         if (!rv.go_wait()) return 3;
@@ -101,8 +92,7 @@ TEST(SysvShm, IpcNamespaceHasItsOwnSegments) {
 TEST(SysvMsg, IpcNamespaceHasItsOwnQueues) {
   CONFORM_MAN("ipc_namespaces(7)");
   CONFORM_ROWS("M46");
-  MsgQueue q;
-  ASSERT_GE(q.id(), 0) << q.error();
+  IPCB_SYSV_MAKE(MsgQueue, q);
   ASSERT_EQ(msg_send(q.id(), 1, "host"), 0) << std::strerror(errno);
   key_t only_there = unique_key();
   Cleanup sweep = sweep_key(Sysv::kMsg, only_there);
@@ -129,8 +119,7 @@ TEST(SysvMsg, IpcNamespaceHasItsOwnQueues) {
 TEST(SysvSem, IpcNamespaceHasItsOwnSets) {
   CONFORM_MAN("ipc_namespaces(7)");
   CONFORM_ROWS("E37");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();  // value 0: locked
+  IPCB_SYSV_MAKE(SemSet, s, 1);  // value 0: locked
   key_t only_there = unique_key();
   Cleanup sweep = sweep_key(Sysv::kSem, only_there);
   in_two_namespaces(

@@ -13,6 +13,7 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
@@ -36,8 +37,7 @@ int set_owner_mode(int id, uid_t uid, mode_t mode) {
 // semget(2): IPC_CREAT|IPC_EXCL on a key that has a set fails with EEXIST.
 TEST(SysvSem, ExclusiveCreateOnExistingKeyFailsEexist) {
   CONFORM_MAN("semget(2)");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1);
   EXPECT_EQ(failed_with(::semget(s.key(), 1, IPC_CREAT | IPC_EXCL | 0600)), EEXIST);
 }
 
@@ -69,8 +69,7 @@ TEST(SysvSem, NsemsAboveSemmslFailsEinval) {
 TEST(SysvSem, OpenWithMoreSemsThanTheSetFailsEinval) {
   CONFORM_MAN("semget(2)");
   CONFORM_ROWS("E06");
-  SemSet s(2);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 2);
   EXPECT_EQ(failed_with(::semget(s.key(), 3, 0600)), EINVAL);
   EXPECT_EQ(::semget(s.key(), 0, 0600), s.id());
 }
@@ -87,8 +86,7 @@ TEST(SysvSem, CreateWithZeroSemsFailsEinval) {
 // semget(2) NOTES: values in a new set are indeterminate by POSIX, but Linux sets them to 0.
 TEST(SysvSem, NewSetValuesAreZeroOnLinux) {
   CONFORM_MAN("semget(2)");
-  SemSet s(4);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 4);
   std::array<unsigned short, 4> vals{1, 1, 1, 1};
   SemArg a{};
   a.array = vals.data();
@@ -116,8 +114,7 @@ TEST(SysvSem, PersistsAfterCreatorExits) {
 TEST(SysvSem, IpcRmidIsImmediate) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("E28");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1);
   ASSERT_EQ(::semctl(s.id(), 0, IPC_RMID), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(::semget(s.key(), 0, 0)), ENOENT);
   EXPECT_EQ(failed_with(semop_one(s.id(), 0, 1)), EINVAL);
@@ -144,12 +141,7 @@ TEST(SysvSem, IpcInfoReportsKernelSem) {
 TEST(SysvSem, OwnerWithoutPermissionGetsEacces) {
   CONFORM_MAN("semop(2)");
   CONFORM_ROWS("E10 E29");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kSem, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::semget(key, 1, IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::semctl(id, 0, IPC_RMID); });
+  ChildResult r = unprivileged_owner(Sysv::kSem, 0, [](int id, key_t) {
     semid_ds ds{};
     SemArg a{};
     a.buf = &ds;
@@ -169,8 +161,7 @@ TEST(SysvSem, OwnerWithoutPermissionGetsEacces) {
 TEST(SysvSem, OtherUserWithoutPermissionGetsEacces) {
   CONFORM_MAN("semop(2)");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  SemSet s(1, 0600);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1, 0600);
   auto up = [&s] { return as_nobody([&s] { return failed_with(semop_one(s.id(), 0, 1)); }); };
   auto val = [&s] { return as_nobody([&s] { return semctl_get(s.id(), 0) >= 0 ? 0 : errno; }); };
   EXPECT_EQ(up().describe(), exited_with(EACCES));
@@ -188,26 +179,18 @@ TEST(SysvSem, OtherUserWithoutPermissionGetsEacces) {
 TEST(SysvSem, GetMode0SetAskingAccessFailsEacces) {
   CONFORM_MAN("semget(2)");
   CONFORM_ROWS("E02");
-  auto refused = [](key_t k, int id) {
+  auto refused = [](int id, key_t k) {
     for (int flags : {0400, 0200, 0600}) {
       if (failed_with(::semget(k, 0, flags)) != EACCES) return 1;
     }
     return ::semget(k, 0, 0) == id ? 0 : 2;
   };
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kSem, key);
-  ChildResult own = unprivileged([key, &refused] {
-    int id = ::semget(key, 1, IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::semctl(id, 0, IPC_RMID); });
-    return refused(key, id);
-  });
+  ChildResult own = unprivileged_owner(Sysv::kSem, 0, refused);
   EXPECT_EQ(own.describe(), exited_with(0)) << "1: not EACCES; 2: semflg 0 did not find it";
   if (!is_root() || !has_capability(kCapIpcOwner))
     CONFORM_SKIP("needs root (with CAP_IPC_OWNER) to check another user and the bypass");
-  SemSet s(1, 0);
-  ASSERT_GE(s.id(), 0) << s.error();
-  ChildResult other = as_nobody([&s, &refused] { return refused(s.key(), s.id()); });
+  IPCB_SYSV_MAKE(SemSet, s, 1, 0);
+  ChildResult other = as_nobody([&s, &refused] { return refused(s.id(), s.key()); });
   EXPECT_EQ(other.describe(), exited_with(0)) << "1: not EACCES; 2: semflg 0 did not find it";
   EXPECT_EQ(::semget(s.key(), 0, 0600), s.id()) << std::strerror(errno);
 }
@@ -218,8 +201,7 @@ TEST(SysvSem, ControlByNonOwnerFailsEperm) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("E32");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  SemSet s(1, 0666);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1, 0666);
   auto set = [&s] { return as_nobody([&s] { return set_owner_mode(s.id(), kNobody, 0640); }); };
   auto rm = [&s] { return as_nobody([&s] { return failed_with(::semctl(s.id(), 0, IPC_RMID)); }); };
   EXPECT_EQ(set().describe(), exited_with(EPERM));

@@ -45,8 +45,7 @@ bool thread_gone(pid_t tid) {
 TEST(SysvSem, SeveralUndoOperationsInOneCall) {
   CONFORM_MAN("semop(2)");
   CONFORM_ROWS("E08");
-  SemSet s(4);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 4);
   ChildResult r = run_in_child([&s] {
     sembuf ops[4];
     for (unsigned short i = 0; i < 4; ++i) ops[i] = {i, static_cast<short>(i * i), SEM_UNDO};
@@ -66,8 +65,7 @@ TEST(SysvSem, SeveralUndoOperationsInOneCall) {
 TEST(SysvSem, SemUndoIsPerProcessNotPerThread) {
   CONFORM_MAN("semop(2)");
   CONFORM_ROWS("E22");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1);
   SharedMemory<Rendezvous> rv;
   ASSERT_TRUE(rv.ok());
   Rendezvous* r = rv.get();
@@ -98,8 +96,7 @@ TEST(SysvSem, SemUndoIsPerProcessNotPerThread) {
 TEST(SysvSem, SemUndoAppliedWhenHolderExitsOrIsKilled) {
   CONFORM_MAN("semop(2)");
   CONFORM_ROWS("U05");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1);
   ASSERT_EQ(semctl_setval(s.id(), 0, 1), 0);
   for (bool killed : {false, true}) {
     SCOPED_TRACE(killed ? "killed" : "exits");
@@ -121,8 +118,7 @@ TEST(SysvSem, SemUndoAppliedWhenHolderExitsOrIsKilled) {
 // semop(2) exit-time undo, plainly: a SEM_UNDO increment is reverted when the process exits.
 TEST(SysvSem, SemUndoRevertedAtExit) {
   CONFORM_MAN("semop(2)");
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1);
   ChildResult r = run_in_child([&s] { return semop_one(s.id(), 0, 3, SEM_UNDO) == 0 ? 0 : errno; });
   ASSERT_EQ(r.describe(), exited_with(0));
   EXPECT_EQ(semctl_get(s.id(), 0), 0);
@@ -134,9 +130,8 @@ TEST(SysvSem, SemUndoRevertedAtExit) {
 TEST(SysvSem, SetvalClearsUndoAdjustments) {
   CONFORM_MAN("semctl(2)");
   CONFORM_ROWS("U06");
-  SemSet by_setval(1), by_setall(1);
-  ASSERT_GE(by_setval.id(), 0) << by_setval.error();
-  ASSERT_GE(by_setall.id(), 0) << by_setall.error();
+  IPCB_SYSV_MAKE(SemSet, by_setval, 1);
+  IPCB_SYSV_MAKE(SemSet, by_setall, 1);
   int a = by_setval.id(), b = by_setall.id();
   ASSERT_EQ(semctl_setval(a, 0, 1), 0);
   ASSERT_EQ(semctl_setval(b, 0, 1), 0);
@@ -170,8 +165,7 @@ TEST(SysvSem, SemUndoLockGivesMutualExclusion) {
     std::atomic<int> overlaps{0};
     volatile long counter = 0;
   };
-  SemSet s(1);
-  ASSERT_GE(s.id(), 0) << s.error();
+  IPCB_SYSV_MAKE(SemSet, s, 1);
   ASSERT_EQ(semctl_setval(s.id(), 0, 1), 0);
   SharedMemory<Shared> sh;
   ASSERT_TRUE(sh.ok());

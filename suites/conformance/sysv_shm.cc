@@ -4,7 +4,6 @@
 // commands in sysv_shm_ctl.cc, SHM_HUGETLB in sysv_shm_huge.cc.
 #include <sys/ipc.h>
 #include <sys/shm.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,12 +19,6 @@
 
 namespace ipcb::conform {
 namespace {
-
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
 
 // kernel.shmmax, unsigned: its default (ULONG_MAX - 2^24) does not fit a long long.
 std::optional<unsigned long long> shmmax() {
@@ -93,8 +86,7 @@ CONFORM_CASES("SysvShm", kShmget, shmget_fails);
 TEST(SysvShm, CreateExactlyAtShmmaxSucceedsOnePastFails) {
   CONFORM_MAN("shmget(2)");
   CONFORM_ROWS("S04");
-  ChildResult r = run_in_child([] {
-    if (!enter_private_ipc_ns()) return kSkipCode;
+  ChildResult r = in_private_ipc_ns([] {
     if (!write_ipc_sysctl("shmmax", "8192")) return child_fail(kSetupFailed, "kernel.shmmax");
     // IPC_PRIVATE: nothing else lives in this namespace, and it goes with the child.
     int at = ::shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0600);
@@ -110,10 +102,7 @@ TEST(SysvShm, CreateExactlyAtShmmaxSucceedsOnePastFails) {
 // shmget(2): the contents of a new segment are initialised to zero.
 TEST(SysvShm, NewSegmentIsZeroFilled) {
   CONFORM_MAN("shmget(2)");
-  ShmSegment seg(2 * page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, 2 * page_size());
   for (size_t i = 0; i < 2 * page_size(); ++i) ASSERT_EQ(a.data()[i], 0) << "byte " << i;
 }
 
@@ -121,11 +110,9 @@ TEST(SysvShm, NewSegmentIsZeroFilled) {
 // shm_segsz reports the size requested.
 TEST(SysvShm, SizeRoundsUpToPageButSegszIsRequested) {
   CONFORM_MAN("shmget(2)");
-  ShmSegment seg(100);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, 100);
   EXPECT_EQ(shm_stat(seg.id()).shm_segsz, 100u);
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACH(a, seg.id());
   a.data()[page_size() - 1] = 7;  // past the requested size, within the page: no fault
   EXPECT_EQ(a.data()[page_size() - 1], 7);
 }
@@ -138,16 +125,15 @@ TEST(SysvShm, PersistsAfterCreatorExits) {
   Cleanup sweep = sweep_key(Sysv::kShm, key);
   ChildResult r = run_in_child([key] {
     int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0600);
-    void* p = id < 0 ? kFailed : ::shmat(id, nullptr, 0);
-    if (p == kFailed) return kSetupFailed;
+    void* p = id < 0 ? kShmatFailed : ::shmat(id, nullptr, 0);
+    if (p == kShmatFailed) return kSetupFailed;
     std::strcpy(static_cast<char*>(p), "left behind");
     return 0;  // exits without shmdt or IPC_RMID
   });
   ASSERT_EQ(r.describe(), exited_with(0));
   int id = ::shmget(key, 0, 0);
   ASSERT_GE(id, 0) << "segment gone with its creator: " << std::strerror(errno);
-  ShmAttachment a(id);
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACH(a, id);
   EXPECT_STREQ(a.data(), "left behind");
   EXPECT_EQ(shm_stat(id).shm_nattch, 1u);  // the creator's attachment ended with it
 }
@@ -158,10 +144,7 @@ TEST(SysvShm, PersistsAfterCreatorExits) {
 TEST(SysvShm, IpcRmidWhileAttachedDefersDestruction) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("U02");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   a.data()[0] = 'x';
   EXPECT_FALSE(shm_stat(seg.id()).shm_perm.mode & SHM_DEST) << "SHM_DEST before IPC_RMID";
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
@@ -182,10 +165,7 @@ TEST(SysvShm, IpcRmidWhileAttachedDefersDestruction) {
 // no longer finds it.
 TEST(SysvShm, RemovedSegmentKeyBecomesIpcPrivate) {
   CONFORM_MAN("shmctl(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   EXPECT_EQ(shm_stat(seg.id()).shm_perm.__key, IPC_PRIVATE);
   EXPECT_EQ(failed_with(::shmget(seg.key(), 0, 0)), ENOENT);
@@ -197,18 +177,14 @@ TEST(SysvShm, RemovedSegmentKeyBecomesIpcPrivate) {
 TEST(SysvShm, CreateAfterIpcRmidMakesNewSegment) {
   CONFORM_MAN("shmget(2)");
   CONFORM_ROWS("S47");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment old(seg.id());
-  ASSERT_TRUE(old.ok()) << old.error();
+  IPCB_SHM_ATTACHED(seg, old, page_size());
   old.data()[0] = 'o';
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   int fresh = ::shmget(seg.key(), page_size(), IPC_CREAT | IPC_EXCL | 0600);
   ASSERT_GE(fresh, 0) << std::strerror(errno);
   Cleanup rm([fresh] { ::shmctl(fresh, IPC_RMID, nullptr); });
   EXPECT_NE(fresh, seg.id());
-  ShmAttachment now(fresh);
-  ASSERT_TRUE(now.ok()) << now.error();
+  IPCB_SHM_ATTACH(now, fresh);
   EXPECT_EQ(now.data()[0], 0);
   EXPECT_EQ(old.data()[0], 'o');
   old.data()[1] = 'w';  // still writable, and not the new segment's memory
@@ -220,10 +196,7 @@ TEST(SysvShm, CreateAfterIpcRmidMakesNewSegment) {
 // its id is then invalid (EINVAL).
 TEST(SysvShm, DestroyedAtLastDetach) {
   CONFORM_MAN("shmctl(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   a.detach();
   shmid_ds ds{};
@@ -235,8 +208,7 @@ TEST(SysvShm, DestroyedAtLastDetach) {
 TEST(SysvShm, ShmctlInvalidIdOrCommandFailsEinval) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S35 S36");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   shmid_ds ds{};
   EXPECT_EQ(failed_with(::shmctl(seg.id(), -1, &ds)), EINVAL);
   EXPECT_EQ(failed_with(::shmctl(seg.id(), 12345, &ds)), EINVAL);
@@ -244,21 +216,6 @@ TEST(SysvShm, ShmctlInvalidIdOrCommandFailsEinval) {
   EXPECT_EQ(failed_with(::shmctl(-1, IPC_SET, &ds)), EINVAL);
   EXPECT_EQ(failed_with(::shmctl(-1, IPC_RMID, nullptr)), EINVAL);
   EXPECT_EQ(::shmctl(seg.id(), IPC_STAT, &ds), 0) << "control: " << std::strerror(errno);
-}
-
-// shmctl(2): IPC_STAT into, or IPC_SET from, an inaccessible buffer fails with EFAULT (the raw
-// system call, so no libc conversion is involved; the libc call is checked too).
-TEST(SysvShm, StatOrSetWithBadBufferFailsEfault) {
-  CONFORM_MAN("shmctl(2)");
-  CONFORM_ROWS("S34");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  InaccessiblePage page;
-  ASSERT_NE(page.get(), nullptr);
-  EXPECT_EQ(failed_with(::syscall(SYS_shmctl, seg.id(), IPC_STAT, page.get())), EFAULT);
-  EXPECT_EQ(failed_with(::syscall(SYS_shmctl, seg.id(), IPC_SET, page.get())), EFAULT);
-  EXPECT_EQ(failed_with(::shmctl(seg.id(), IPC_STAT, static_cast<shmid_ds*>(page.get()))), EFAULT);
-  EXPECT_EQ(shm_stat(seg.id()).shm_perm.mode & 0777, 0600u) << "IPC_SET changed the mode";
 }
 
 // shmctl(2): IPC_INFO reports the system limits: shmmin is 1, shmmax, shmmni and shmall are
@@ -287,8 +244,7 @@ TEST(SysvShm, IpcInfoReportsLimits) {
 TEST(SysvShm, IpcSetClearsModeBitsAndUpdatesCtime) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S43");
-  ShmSegment seg(page_size(), 0666);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0666);
   shmid_ds ds = shm_stat(seg.id());
   ASSERT_EQ(ds.shm_perm.mode & 0777, 0666u);
   time_t created = ds.shm_ctime;

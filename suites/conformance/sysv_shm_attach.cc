@@ -4,8 +4,6 @@
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -23,15 +21,10 @@
 #include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
-
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
 
 // The name /proc/self/maps gives the mapping that starts at `p` ("" if none does).
 std::string mapping_at(const void* p) {
@@ -91,9 +84,9 @@ void shmat_fails_einval(const ShmatCase& c) {
   void* p = ::shmat(id, addr, c.flags);
   int err = errno;
   Cleanup detach([p] {
-    if (p != kFailed) ::shmdt(p);
+    if (p != kShmatFailed) ::shmdt(p);
   });
-  EXPECT_EQ(p, kFailed);
+  EXPECT_EQ(p, kShmatFailed);
   EXPECT_EQ(err, EINVAL);
 }
 // clang-format off
@@ -112,13 +105,11 @@ struct ShmatAtCase {
   size_t past;  // how far past the SHMLBA multiple the shmaddr given lies
 };
 void attaches_at_shmlba_multiple(const ShmatAtCase& c) {
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   char* base = free_range(3 * SHMLBA);
   ASSERT_NE(base, nullptr);
   char* want = base + SHMLBA;
-  ShmAttachment a(seg.id(), c.flags, want + c.past);
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACH(a, seg.id(), c.flags, want + c.past);
   EXPECT_EQ(a.data(), want);
 }
 const ShmatAtCase kShmatAt[] = {
@@ -134,10 +125,7 @@ CONFORM_CASES("SysvShm", kShmatAt, attaches_at_shmlba_multiple);
 // shmctl(2) NOTES: Linux lets a process attach, by id, a segment marked for destruction.
 TEST(SysvShm, AttachAfterIpcRmidAllowedOnLinux) {
   CONFORM_MAN("shmctl(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment first(seg.id());
-  ASSERT_TRUE(first.ok()) << first.error();
+  IPCB_SHM_ATTACHED(seg, first, page_size());
   ASSERT_EQ(::shmctl(seg.id(), IPC_RMID, nullptr), 0) << std::strerror(errno);
   ShmAttachment second(seg.id());
   EXPECT_TRUE(second.ok()) << second.error();
@@ -148,16 +136,14 @@ TEST(SysvShm, AttachAfterIpcRmidAllowedOnLinux) {
 // which replaces the mapping.
 TEST(SysvShm, ShmRemapReplacesExistingMapping) {
   CONFORM_MAN("shmat(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   void* m =
       ::mmap(nullptr, page_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(m, MAP_FAILED);
   Cleanup unmap([m] { ::munmap(m, page_size()); });
   static_cast<char*>(m)[0] = 'm';
   EXPECT_EQ(failed_with(::shmat(seg.id(), m, 0)), EINVAL);
-  ShmAttachment a(seg.id(), SHM_REMAP, m);
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACH(a, seg.id(), SHM_REMAP, m);
   EXPECT_EQ(a.data(), m);
   EXPECT_EQ(a.data()[0], 0);  // the segment's page, not the anonymous one
 }
@@ -166,14 +152,10 @@ TEST(SysvShm, ShmRemapReplacesExistingMapping) {
 TEST(SysvShm, ReadOnlyAttachFaultsOnWrite) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S17");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ChildResult r = run_in_child([&seg] {
-    ::prctl(PR_SET_DUMPABLE, 0);  // no core file
-    rlimit none{0, 0};
-    ::setrlimit(RLIMIT_CORE, &none);
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
+  ChildResult r = run_faulting_child([&seg] {
     void* p = ::shmat(seg.id(), nullptr, SHM_RDONLY);
-    if (p == kFailed) return kSetupFailed;
+    if (p == kShmatFailed) return kSetupFailed;
     volatile char* c = static_cast<char*>(p);
     if (c[0] != 0) return 1;  // reading is allowed
     c[0] = 1;
@@ -190,10 +172,9 @@ TEST(SysvShm, ShmdtWithoutAttachmentFailsEinval) {
   InaccessiblePage page;
   ASSERT_NE(page.get(), nullptr);
   EXPECT_EQ(failed_with(::shmdt(page.get())), EINVAL);
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   void* p = ::shmat(seg.id(), nullptr, 0);
-  ASSERT_NE(p, kFailed) << std::strerror(errno);
+  ASSERT_NE(p, kShmatFailed) << std::strerror(errno);
   ASSERT_EQ(::shmdt(p), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(::shmdt(p)), EINVAL);
 }
@@ -203,10 +184,7 @@ TEST(SysvShm, ShmdtWithoutAttachmentFailsEinval) {
 TEST(SysvShm, ShmdtUnalignedAddressFailsEinval) {
   CONFORM_MAN("shmdt(2)");
   CONFORM_ROWS("S30");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, page_size());
   EXPECT_EQ(failed_with(::shmdt(a.data() + 1)), EINVAL);
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 1u);
 }
@@ -218,10 +196,7 @@ TEST(SysvShm, NullAddressAttachesWhereKernelChooses) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S14");
   const size_t size = 3 * page_size() + 100;
-  ShmSegment seg(size);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACHED(seg, a, size);
   auto at = reinterpret_cast<uintptr_t>(a.data());
   EXPECT_EQ(at % SHMLBA, 0u);
   EXPECT_EQ(mapping_at(a.data()), sysv_map_name(seg.key()));
@@ -236,11 +211,10 @@ TEST(SysvShm, NullAddressAttachesWhereKernelChooses) {
 TEST(SysvShm, RemapRoundedToNullIsRefused) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S21");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   ChildResult r = run_in_child([&seg] {
     void* p = ::shmat(seg.id(), reinterpret_cast<void*>(1), SHM_RND | SHM_REMAP);
-    if (p == kFailed) return errno == EINVAL ? 0 : 1;
+    if (p == kShmatFailed) return errno == EINVAL ? 0 : 1;
     return reinterpret_cast<uintptr_t>(p) >= 0x10000 ? 0 : 2;  // the child's exit detaches it
   });
   EXPECT_EQ(r.describe(), exited_with(0)) << "1: failed, not with EINVAL; 2: mapped below 64 KiB";
@@ -251,11 +225,9 @@ TEST(SysvShm, RemapRoundedToNullIsRefused) {
 TEST(SysvShm, AttachOverAttachedSegmentFailsEinval) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S23");
-  ShmSegment first(2 * page_size()), second(page_size());
-  ASSERT_GE(first.id(), 0) << first.error();
-  ASSERT_GE(second.id(), 0) << second.error();
-  ShmAttachment a(first.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SYSV_MAKE(ShmSegment, first, 2 * page_size());
+  IPCB_SYSV_MAKE(ShmSegment, second, page_size());
+  IPCB_SHM_ATTACH(a, first.id());
   a.data()[0] = 'f';
   EXPECT_EQ(failed_with(::shmat(second.id(), a.data(), 0)), EINVAL);
   EXPECT_EQ(failed_with(::shmat(second.id(), a.data() + page_size(), 0)), EINVAL);
@@ -268,12 +240,11 @@ TEST(SysvShm, AttachOverAttachedSegmentFailsEinval) {
 TEST(SysvShm, SameSegmentAttachedTwiceSharesData) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S24");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   void* p1 = ::shmat(seg.id(), nullptr, 0);
   void* p2 = ::shmat(seg.id(), nullptr, 0);
-  ASSERT_NE(p1, kFailed);
-  ASSERT_NE(p2, kFailed);
+  ASSERT_NE(p1, kShmatFailed);
+  ASSERT_NE(p2, kShmatFailed);
   Cleanup detach([p1, p2] {
     ::shmdt(p1);
     ::shmdt(p2);
@@ -293,14 +264,11 @@ TEST(SysvShm, SameSegmentAttachedTwiceSharesData) {
 // shmctl(2): shm_nattch counts current attaches; shmat increments it and shmdt decrements it.
 TEST(SysvShm, AttachCountTracksAttachAndDetach) {
   CONFORM_MAN("shmctl(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 0u);
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACH(a, seg.id());
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 1u);
-  ShmAttachment b(seg.id(), SHM_RDONLY);
-  ASSERT_TRUE(b.ok()) << b.error();
+  IPCB_SHM_ATTACH(b, seg.id(), SHM_RDONLY);
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 2u);
   a.detach();
   EXPECT_EQ(shm_stat(seg.id()).shm_nattch, 1u);
@@ -310,8 +278,7 @@ TEST(SysvShm, AttachCountTracksAttachAndDetach) {
 // child's, after it attached, and still the child's after its exit detached it.
 TEST(SysvShm, CreatorAndLastAttachPidsRecorded) {
   CONFORM_MAN("shmctl(2)");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   EXPECT_EQ(shm_stat(seg.id()).shm_cpid, ::getpid());
   EXPECT_EQ(shm_stat(seg.id()).shm_lpid, 0);
   SharedMemory<std::atomic<pid_t>> child;
@@ -319,7 +286,7 @@ TEST(SysvShm, CreatorAndLastAttachPidsRecorded) {
   ChildResult r = run_in_child([&seg, &child] {
     child->store(::getpid());
     void* p = ::shmat(seg.id(), nullptr, 0);
-    if (p == kFailed) return kSetupFailed;
+    if (p == kShmatFailed) return kSetupFailed;
     shmid_ds ds{};
     ::shmctl(seg.id(), IPC_STAT, &ds);
     return ds.shm_lpid == ::getpid() && ds.shm_cpid != ::getpid() ? 0 : 1;

@@ -22,12 +22,12 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
 
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-constexpr int kCapIpcLock = 14;                     // CAP_IPC_LOCK, capability(7)
+constexpr int kCapIpcLock = 14;  // CAP_IPC_LOCK, capability(7)
 
 // The HugePages_* and Hugepagesize lines of /proc/meminfo (Hugepagesize in bytes).
 std::map<std::string, long long> huge_meminfo() {
@@ -163,7 +163,7 @@ TEST(SysvShm, HugetlbSizeRoundedUpToHugePages) {
     ASSERT_GE(id, 0) << std::strerror(errno);
     EXPECT_EQ(shm_stat(id).shm_segsz, size);
     char* p = static_cast<char*>(::shmat(id, nullptr, 0));
-    ASSERT_NE(p, kFailed) << std::strerror(errno);
+    ASSERT_NE(p, kShmatFailed) << std::strerror(errno);
     const size_t rounded = (size + hps - 1) / hps * hps;
     for (size_t off = 0; off < rounded; off += hps) p[off] = 'h';
     p[size - 1] = 'e';
@@ -191,13 +191,14 @@ TEST(SysvShm, HugetlbDataKeptAndPagesFreedAtExit) {
   Cleanup sweep_small = sweep_key(Sysv::kShm, small_key);
   ChildResult small = run_in_child([hps, small_key] {
     int id = ::shmget(small_key, 2 * hps, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | 0600);
-    char* p = id < 0 ? static_cast<char*>(kFailed) : static_cast<char*>(::shmat(id, nullptr, 0));
-    if (p == kFailed) return child_fail(kSetupFailed, "SHM_HUGETLB segment");
+    char* p =
+        id < 0 ? static_cast<char*>(kShmatFailed) : static_cast<char*>(::shmat(id, nullptr, 0));
+    if (p == kShmatFailed) return child_fail(kSetupFailed, "SHM_HUGETLB segment");
     for (int round = 0; round < 3; ++round) {
       for (size_t i = 0; i < 2 * hps; i += 61) p[i] = static_cast<char>(i * 7 + round);
       if (::shmdt(p) != 0) return 1;
       p = static_cast<char*>(::shmat(id, nullptr, 0));
-      if (p == kFailed) return 2;
+      if (p == kShmatFailed) return 2;
       for (size_t i = 0; i < 2 * hps; i += 61) {
         if (p[i] != static_cast<char>(i * 7 + round)) return 3;
       }
@@ -220,7 +221,7 @@ TEST(SysvShm, HugetlbDataKeptAndPagesFreedAtExit) {
                                     ~((1UL << 30) - 1));
   auto touch = [id, at, hps] {
     char* p = static_cast<char*>(::shmat(id, at, 0));
-    if (p == kFailed) return child_fail(1, "shmat at a 1 GiB boundary");
+    if (p == kShmatFailed) return child_fail(1, "shmat at a 1 GiB boundary");
     for (size_t i = 0; i < 8; ++i) p[i * 64 * hps] += 1;
     return 0;
   };

@@ -4,8 +4,6 @@
 #include <signal.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
@@ -24,19 +22,6 @@
 namespace ipcb::conform {
 namespace {
 
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
-
-// In a child that is about to fault on purpose: no core file.
-void no_core_dump() {
-  ::prctl(PR_SET_DUMPABLE, 0);
-  rlimit none{0, 0};
-  ::setrlimit(RLIMIT_CORE, &none);
-}
-
 unsigned long nattch(int id) {
   shmid_ds ds{};
   return ::shmctl(id, IPC_STAT, &ds) == 0 ? ds.shm_nattch : ~0UL;
@@ -50,20 +35,18 @@ unsigned long nattch(int id) {
 TEST(SysvShm, ForkedChildInheritsAttachment) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S26");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   SharedMemory<Rendezvous> rv;
   ASSERT_TRUE(rv.ok());
   auto earlier = in_child_async([&seg, &rv] {
     if (!rv->go_wait()) return kSetupFailed;
     if (nattch(seg.id()) != 1) return 1;  // the parent's attach only: nothing was inherited
     void* p = ::shmat(seg.id(), nullptr, SHM_RDONLY);
-    if (p == kFailed) return 2;
+    if (p == kShmatFailed) return 2;
     if (nattch(seg.id()) != 2) return 3;
     return std::strcmp(static_cast<char*>(p), "parent") == 0 ? 0 : 4;
   });
-  ShmAttachment a(seg.id());
-  ASSERT_TRUE(a.ok()) << a.error();
+  IPCB_SHM_ATTACH(a, seg.id());
   std::strcpy(a.data(), "parent");
   ChildResult inherited = run_in_child([&seg, &a] {
     if (nattch(seg.id()) != 2) return 1;
@@ -82,12 +65,11 @@ TEST(SysvShm, ForkedChildInheritsAttachment) {
 TEST(SysvShm, ConcurrentAttachDetachNeverFails) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S27");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   auto loop = [id = seg.id()] {
     for (int i = 0; i < 1000; ++i) {
       void* p = ::shmat(id, nullptr, 0);
-      if (p == kFailed) return 1;
+      if (p == kShmatFailed) return 1;
       static_cast<volatile char*>(p)[i % 64] = 1;
       if (::shmdt(p) != 0) return 2;
     }
@@ -105,8 +87,7 @@ TEST(SysvShm, AttachCountExactAcrossManyProcesses) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S32");
   constexpr int kChildren = 20;
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
   for (bool parent_attached : {false, true}) {
     SCOPED_TRACE(parent_attached ? "parent attached before fork" : "children attach");
     ShmAttachment mine(parent_attached ? seg.id() : -1);
@@ -117,7 +98,7 @@ TEST(SysvShm, AttachCountExactAcrossManyProcesses) {
     for (int i = 0; i < kChildren; ++i) {
       kids.push_back(in_child_async([&seg, &rv, &mine, parent_attached] {
         void* p = parent_attached ? mine.data() : ::shmat(seg.id(), nullptr, 0);
-        if (p == kFailed) return 1;
+        if (p == kShmatFailed) return 1;
         rv->ready();
         if (!rv->go_wait()) return 2;
         return ::shmdt(p) == 0 ? 0 : 3;
@@ -140,10 +121,9 @@ TEST(SysvShm, MprotectSplitThenShmdtLeavesNoAttach) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S22");
   const size_t pg = page_size();
-  ShmSegment seg(3 * pg);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, 3 * pg);
   char* p = static_cast<char*>(::shmat(seg.id(), nullptr, 0));
-  ASSERT_NE(p, kFailed) << std::strerror(errno);
+  ASSERT_NE(p, kShmatFailed) << std::strerror(errno);
   Cleanup detach([p] { ::shmdt(p); });
   ASSERT_EQ(::mprotect(p + pg, pg, PROT_READ), 0) << std::strerror(errno);
   EXPECT_GE(shm_stat(seg.id()).shm_nattch, 1u);
@@ -165,17 +145,16 @@ TEST(SysvShm, AttachBelowBreakFailsAndBreakCannotGrowIntoSegment) {
   CONFORM_MAN("shmat(2)");
   CONFORM_ROWS("S25");
   const size_t pg = page_size();
-  ShmSegment seg(pg);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, pg);
   ChildResult r = run_in_child([&seg, pg] {
-    if (::sbrk(static_cast<intptr_t>(pg)) == kFailed) return kSetupFailed;  // a heap page
+    if (::sbrk(static_cast<intptr_t>(pg)) == kShmatFailed) return kSetupFailed;  // a heap page
     auto brk = reinterpret_cast<uintptr_t>(::sbrk(0));
     auto below = reinterpret_cast<void*>((brk - 1) & ~(pg - 1));
     if (failed_with(::shmat(seg.id(), below, 0)) != EINVAL) return 1;
     auto above = reinterpret_cast<void*>(((brk + pg - 1) & ~(pg - 1)) + pg);
     void* p = ::shmat(seg.id(), above, 0);
     if (p != above) return child_fail(kSetupFailed, "attach above the break");
-    if (::sbrk(static_cast<intptr_t>(4 * pg)) != kFailed) return 2;
+    if (::sbrk(static_cast<intptr_t>(4 * pg)) != kShmatFailed) return 2;
     return errno == ENOMEM ? 0 : 3;
   });
   EXPECT_EQ(r.describe(), exited_with(0))
@@ -187,12 +166,10 @@ TEST(SysvShm, AttachBelowBreakFailsAndBreakCannotGrowIntoSegment) {
 TEST(SysvShm, AccessAfterShmdtFaults) {
   CONFORM_MAN("shmdt(2)");
   CONFORM_ROWS("S28");
-  ShmSegment seg(page_size());
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ChildResult r = run_in_child([&seg] {
-    no_core_dump();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
+  ChildResult r = run_faulting_child([&seg] {
     auto* p = static_cast<volatile char*>(::shmat(seg.id(), nullptr, 0));
-    if (p == kFailed) return kSetupFailed;
+    if (p == kShmatFailed) return kSetupFailed;
     p[0] = 1;
     if (::shmdt(const_cast<char*>(p)) != 0) return 1;
     if (nattch(seg.id()) != 0) return 2;
@@ -213,16 +190,16 @@ TEST(SysvShm, RemapFilePagesOfRemovedSegmentFails) {
   Cleanup sweep = sweep_key(Sysv::kShm, key);
   ChildResult r = run_in_child([key, pg] {
     int id = ::shmget(key, 2 * pg, IPC_CREAT | IPC_EXCL | 0600);
-    void* p = id < 0 ? kFailed : ::shmat(id, nullptr, 0);
-    if (p == kFailed || ::shmctl(id, IPC_RMID, nullptr) != 0) return kSetupFailed;
+    void* p = id < 0 ? kShmatFailed : ::shmat(id, nullptr, 0);
+    if (p == kShmatFailed || ::shmctl(id, IPC_RMID, nullptr) != 0) return kSetupFailed;
     int err = failed_with(::remap_file_pages(p, 2 * pg, 0, 0, 0));
     if (err != EIDRM && err != EINVAL) return 1;
     shmid_ds ds{};
     if (failed_with(::shmctl(id, IPC_STAT, &ds)) != EINVAL) return 2;
     for (int i = 0; i < 200; ++i) {
       id = ::shmget(key, pg, IPC_CREAT | IPC_EXCL | 0600);
-      p = id < 0 ? kFailed : ::shmat(id, nullptr, 0);
-      if (p == kFailed) return kSetupFailed;
+      p = id < 0 ? kShmatFailed : ::shmat(id, nullptr, 0);
+      if (p == kShmatFailed) return kSetupFailed;
       std::atomic<int> remap_err{-1};
       std::thread remap([&] { remap_err = failed_with(::remap_file_pages(p, pg, 0, 0, 0)); });
       ::shmctl(id, IPC_RMID, nullptr);

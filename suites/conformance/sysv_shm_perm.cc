@@ -10,8 +10,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/sysv_support.h"
 
 namespace ipcb::conform {
 namespace {
@@ -19,16 +21,10 @@ namespace {
 constexpr int kCapIpcLock = 14;   // CAP_IPC_LOCK, capability(7)
 constexpr int kCapIpcOwner = 15;  // CAP_IPC_OWNER
 constexpr uid_t kNobody = 65534;
-void* const kFailed = reinterpret_cast<void*>(-1);  // shmat's error return
-
-size_t page_size() {
-  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-}
-
 // shmat(2) of `id` with `flags`, detached again: 0 or the errno.
 int attach_errno(int id, int flags) {
   void* p = ::shmat(id, nullptr, flags);
-  if (p == kFailed) return errno;
+  if (p == kShmatFailed) return errno;
   ::shmdt(p);
   return 0;
 }
@@ -51,26 +47,18 @@ int set_owner_mode(int id, uid_t uid, gid_t gid, mode_t mode) {
 TEST(SysvShm, GetMode0SegmentAskingAccessFailsEaccesEvenForOwner) {
   CONFORM_MAN("shmget(2)");
   CONFORM_ROWS("S06");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  auto refused = [](key_t k, int id) {
+  auto refused = [](int id, key_t k) {
     for (int flags : {SHM_R, SHM_W, SHM_R | SHM_W}) {
       if (failed_with(::shmget(k, 0, flags)) != EACCES) return 1;
     }
     return ::shmget(k, 0, 0) == id ? 0 : 2;  // control: no access asked, the segment is found
   };
-  ChildResult own = unprivileged([key, &refused] {
-    int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::shmctl(id, IPC_RMID, nullptr); });
-    return refused(key, id);
-  });
+  ChildResult own = unprivileged_owner(Sysv::kShm, 0, refused);
   EXPECT_EQ(own.describe(), exited_with(0)) << "1: not EACCES; 2: shmflg 0 did not find it";
   if (!is_root() || !has_capability(kCapIpcOwner))
     CONFORM_SKIP("needs root (with CAP_IPC_OWNER) to check another user and the bypass");
-  ShmSegment seg(page_size(), 0);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  ChildResult other = as_nobody([&seg, &refused] { return refused(seg.key(), seg.id()); });
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0);
+  ChildResult other = as_nobody([&seg, &refused] { return refused(seg.id(), seg.key()); });
   EXPECT_EQ(other.describe(), exited_with(0)) << "1: not EACCES; 2: shmflg 0 did not find it";
   EXPECT_EQ(::shmget(seg.key(), 0, SHM_R | SHM_W), seg.id()) << std::strerror(errno);
 }
@@ -81,12 +69,7 @@ TEST(SysvShm, GetMode0SegmentAskingAccessFailsEaccesEvenForOwner) {
 TEST(SysvShm, OwnerWithoutPermissionGetsEacces) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S33");
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  ChildResult r = unprivileged([key] {
-    int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::shmctl(id, IPC_RMID, nullptr); });
+  ChildResult r = unprivileged_owner(Sysv::kShm, 0, [](int id, key_t) {
     shmid_ds ds{};
     if (failed_with(::shmctl(id, IPC_STAT, &ds)) != EACCES) return 1;
     if (attach_errno(id, 0) != EACCES || attach_errno(id, SHM_RDONLY) != EACCES) return 2;
@@ -98,46 +81,54 @@ TEST(SysvShm, OwnerWithoutPermissionGetsEacces) {
   EXPECT_EQ(r.describe(), exited_with(0));
 }
 
-// shmat(2): an attach needs read and write permission, SHM_RDONLY read permission; without it,
-// EACCES. Nobody on root's segment: mode 0600 refuses both, 0604 allows only SHM_RDONLY, 0606
-// allows both.
-TEST(SysvShm, AttachWithoutPermissionFailsEacces) {
-  CONFORM_MAN("shmat(2)");
-  CONFORM_ROWS("S20");
-  if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0600);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  auto nobody_attach = [&seg](int flags) {
-    return as_nobody([&seg, flags] { return attach_errno(seg.id(), flags); }).describe();
-  };
-  EXPECT_EQ(nobody_attach(0), exited_with(EACCES));
-  EXPECT_EQ(nobody_attach(SHM_RDONLY), exited_with(EACCES));
-  ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, 0604), 0);
-  EXPECT_EQ(nobody_attach(0), exited_with(EACCES));
-  EXPECT_EQ(nobody_attach(SHM_RDONLY), exited_with(0));
-  ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, 0606), 0);
-  EXPECT_EQ(nobody_attach(0), exited_with(0));
-}
+namespace {
 
-// shmctl(2): IPC_STAT needs read permission: nobody on root's 0600 segment gets EACCES, on a
-// 0604 one the same call succeeds.
-TEST(SysvShm, StatByOtherUserWithoutReadFailsEacces) {
-  CONFORM_MAN("shmctl(2)");
-  CONFORM_ROWS("S38");
+// Nobody's calls on root's segment need the permission its mode grants to others; without it,
+// EACCES. Each case makes a 0600 segment and takes steps: root sets the mode (if the step names
+// one), then nobody's call must give the step's errno:
+//   - shmat(2): an attach needs read and write permission, SHM_RDONLY read permission: 0600
+//     refuses both, 0604 allows only SHM_RDONLY, 0606 allows both;
+//   - shmctl(2): IPC_STAT needs read permission: 0600 refuses it, 0604 allows it.
+enum class Op { kAttach, kAttachReadOnly, kStat };
+struct NobodyStep {
+  int mode;  // the mode root sets first (0: unchanged)
+  Op op;     // nobody's call
+  int err;   // what it gives (0: success)
+};
+struct NobodyCase {
+  CaseInfo info;
+  NobodyStep steps[5];
+  int nsteps;
+};
+void nobody_needs_permission(const NobodyCase& c) {
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0600);
-  ASSERT_GE(seg.id(), 0) << seg.error();
-  auto nobody_stat = [&seg] {
-    return as_nobody([&seg] {
-             shmid_ds ds{};
-             return failed_with(::shmctl(seg.id(), IPC_STAT, &ds));
-           })
-        .describe();
-  };
-  EXPECT_EQ(nobody_stat(), exited_with(EACCES));
-  ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, 0604), 0);
-  EXPECT_EQ(nobody_stat(), exited_with(0));
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0600);
+  for (int i = 0; i < c.nsteps; ++i) {
+    const NobodyStep& step = c.steps[i];
+    if (step.mode != 0) {
+      ASSERT_EQ(set_owner_mode(seg.id(), 0, 0, step.mode), 0);
+    }
+    ChildResult r = as_nobody([&seg, &step] {
+      shmid_ds ds{};
+      if (step.op == Op::kStat) return failed_with(::shmctl(seg.id(), IPC_STAT, &ds));
+      return attach_errno(seg.id(), step.op == Op::kAttachReadOnly ? SHM_RDONLY : 0);
+    });
+    EXPECT_EQ(r.describe(), exited_with(step.err)) << "step " << i;
+  }
 }
+// clang-format off
+const NobodyCase kNobodyAccess[] = {
+  {{"AttachWithoutPermissionFailsEacces", "shmat(2)", "S20"},
+   {{0, Op::kAttach, EACCES}, {0, Op::kAttachReadOnly, EACCES}, {0604, Op::kAttach, EACCES},
+    {0, Op::kAttachReadOnly, 0}, {0606, Op::kAttach, 0}}, 5},
+  {{"StatByOtherUserWithoutReadFailsEacces", "shmctl(2)", "S38"},
+   {{0, Op::kStat, EACCES}, {0604, Op::kStat, 0}}, 2},
+};
+// clang-format on
+
+}  // namespace
+
+CONFORM_CASES("SysvShm", kNobodyAccess, nobody_needs_permission);
 
 // shmctl(2): IPC_SET and IPC_RMID by a user that is neither creator nor owner (and lacks
 // CAP_SYS_ADMIN) fail with EPERM, whatever the mode; once root makes nobody the owner, nobody's
@@ -146,8 +137,7 @@ TEST(SysvShm, ControlByNonOwnerFailsEperm) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S39 S40");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0666);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0666);
   auto set = [&seg] {
     return as_nobody([&seg] { return set_owner_mode(seg.id(), kNobody, kNobody, 0640); });
   };
@@ -171,8 +161,7 @@ TEST(SysvShm, LockByNonOwnerFailsEperm) {
   CONFORM_MAN("shmctl(2)");
   CONFORM_ROWS("S41");
   if (!is_root()) CONFORM_SKIP("needs root to act as a second user (nobody)");
-  ShmSegment seg(page_size(), 0666);
-  ASSERT_GE(seg.id(), 0) << seg.error();
+  IPCB_SYSV_MAKE(ShmSegment, seg, page_size(), 0666);
   auto lock = [&seg](int cmd) {
     return as_nobody([&seg, cmd] {
       rlimit lim{};
@@ -205,21 +194,15 @@ TEST(SysvShm, OwnerLocksAndUnlocks) {
     if (::shmctl(id, IPC_STAT, &ds) != 0 || (ds.shm_perm.mode & SHM_LOCKED)) return 4;
     return 0;
   };
-  key_t key = unique_key();
-  Cleanup sweep = sweep_key(Sysv::kShm, key);
-  ChildResult r = unprivileged([key, &lock_cycle] {
+  ChildResult r = unprivileged_owner(Sysv::kShm, 0600, [&lock_cycle](int id, key_t) {
     rlimit lim{};
     if (::getrlimit(RLIMIT_MEMLOCK, &lim) != 0 || lim.rlim_cur < page_size()) return kSkipCode;
-    int id = ::shmget(key, page_size(), IPC_CREAT | IPC_EXCL | 0600);
-    if (id < 0) return kSetupFailed;
-    Cleanup rm([id] { ::shmctl(id, IPC_RMID, nullptr); });
     return lock_cycle(id);
   });
   SKIP_IF_CHILD_SKIPPED(r, "RLIMIT_MEMLOCK is below a page: an unprivileged owner cannot lock");
   EXPECT_EQ(r.describe(), exited_with(0));
   if (is_root() && has_capability(kCapIpcLock)) {
-    ShmSegment seg(page_size());
-    ASSERT_GE(seg.id(), 0) << seg.error();
+    IPCB_SYSV_MAKE(ShmSegment, seg, page_size());
     EXPECT_EQ(lock_cycle(seg.id()), 0);
   }
 }

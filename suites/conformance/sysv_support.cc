@@ -3,11 +3,18 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -42,6 +49,71 @@ bool write_file(const std::string& path, const std::string& text) {
 }
 
 }  // namespace
+
+size_t page_size() {
+  return static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+ChildResult run_faulting_child(const std::function<int()>& fn) {
+  return run_in_child([&fn] {
+    ::prctl(PR_SET_DUMPABLE, 0);
+    rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    return fn();
+  });
+}
+
+int mismatch(int code, const char* what, long long got, long long want) {
+  std::fprintf(stderr, "child: %s: %lld, expected %lld\n", what, got, want);
+  return code;
+}
+
+int create_sysv(Sysv kind, key_t key, int mode) {
+  const int flags = IPC_CREAT | IPC_EXCL | mode;
+  switch (kind) {
+    case Sysv::kShm:
+      return ::shmget(key, page_size(), flags);
+    case Sysv::kMsg:
+      return ::msgget(key, flags);
+    case Sysv::kSem:
+      return ::semget(key, 1, flags);
+  }
+  return -1;
+}
+
+int remove_sysv_id(Sysv kind, int id) {
+  switch (kind) {
+    case Sysv::kShm:
+      return ::shmctl(id, IPC_RMID, nullptr);
+    case Sysv::kMsg:
+      return ::msgctl(id, IPC_RMID, nullptr);
+    case Sysv::kSem:
+      return ::semctl(id, 0, IPC_RMID);
+  }
+  return -1;
+}
+
+int sem_cmd(int idx, int cmd, void* buf) {
+  SemArg a{};
+  a.buf = static_cast<semid_ds*>(buf);
+  return ::semctl(idx, 0, cmd, a);
+}
+
+ChildResult unprivileged_owner(Sysv kind, int mode,
+                               const std::function<int(int id, key_t key)>& fn) {
+  key_t key = unique_key();
+  Cleanup sweep = sweep_key(kind, key);
+  return unprivileged([kind, mode, key, &fn] {
+    int id = create_sysv(kind, key, mode);
+    if (id < 0) return kSetupFailed;
+    Cleanup rm([kind, id] { remove_sysv_id(kind, id); });
+    return fn(id, key);
+  });
+}
+
+const char* sysv_suite(Sysv kind) {
+  return kind == Sysv::kShm ? "SysvShm" : kind == Sysv::kMsg ? "SysvMsg" : "SysvSem";
+}
 
 bool wait_blocked_in(pid_t tid, std::initializer_list<long> nrs, int timeout_ms) {
   const std::vector<long> calls(nrs);
@@ -80,6 +152,10 @@ bool enter_private_ipc_ns() {
 
 bool write_ipc_sysctl(const std::string& name, const std::string& value) {
   return write_file("/proc/sys/kernel/" + name, value);
+}
+
+ChildResult in_private_ipc_ns(const std::function<int()>& fn) {
+  return run_in_child([&fn] { return enter_private_ipc_ns() ? fn() : kSkipCode; });
 }
 
 std::vector<std::map<std::string, long long>> sysvipc_rows(Sysv kind) {
