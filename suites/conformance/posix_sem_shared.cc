@@ -22,19 +22,10 @@
 #include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_sem_helpers.h"
 
 namespace ipcb::conform {
 namespace {
-
-int value_of(sem_t* s) {
-  int v = -1;
-  return ::sem_getvalue(s, &v) == 0 ? v : -1;
-}
-
-int wait_ms(sem_t* s, int ms = 5000) {
-  timespec until = clock_in(CLOCK_REALTIME, ms);
-  return ::sem_timedwait(s, &until);
-}
 
 // sem_init(3), sem_overview(7): a process-shared semaphore placed in POSIX shared memory
 // (shm_open + mmap) works across fork: posts of a child that maps the object by name wake the

@@ -15,33 +15,12 @@
 #include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_sem_helpers.h"
 
 namespace ipcb::conform {
 namespace {
 
 constexpr int kShortMs = 30;  // how long the timeout tests wait
-
-int value_of(sem_t* s) {
-  int v = -1;
-  return ::sem_getvalue(s, &v) == 0 ? v : -1;
-}
-
-// An unnamed semaphore (pshared 0) destroyed when the scope ends.
-struct Local {
-  sem_t s;
-  int rc;
-  explicit Local(unsigned value) : rc(::sem_init(&s, 0, value)) {}
-  ~Local() {
-    if (rc == 0) ::sem_destroy(&s);
-  }
-  bool ok() const { return rc == 0; }
-};
-
-// sem_timedwait with a deadline `ms` from now: the waits of blocking tests never hang.
-int wait_ms(sem_t* s, int ms = 5000) {
-  timespec until = clock_in(CLOCK_REALTIME, ms);
-  return ::sem_timedwait(s, &until);
-}
 
 // sem_init(3): a private semaphore with value 1: sem_init returns 0, sem_getvalue reads 1, and
 // it works with sem_wait and sem_post.

@@ -1,0 +1,37 @@
+// Helpers of the POSIX semaphore conformance tests (posix_sem*.cc): reading a value, a bounded
+// wait, and an unnamed semaphore destroyed with its scope.
+#pragma once
+
+#include <semaphore.h>
+#include <time.h>
+
+#include "suites/conformance/conform.h"
+
+namespace ipcb::conform {
+
+// sem_getvalue(3) of `s`, or -1 if it failed.
+inline int value_of(sem_t* s) {
+  int v = -1;
+  return ::sem_getvalue(s, &v) == 0 ? v : -1;
+}
+
+// sem_timedwait with a deadline `ms` from now: the waits of blocking tests never hang.
+inline int wait_ms(sem_t* s, int ms = 5000) {
+  timespec until = clock_in(CLOCK_REALTIME, ms);
+  return ::sem_timedwait(s, &until);
+}
+
+// An unnamed semaphore (pshared 0) destroyed when the scope ends.
+struct Local {
+  sem_t s;
+  int rc;
+  explicit Local(unsigned value) : rc(::sem_init(&s, 0, value)) {}
+  ~Local() {
+    if (rc == 0) ::sem_destroy(&s);
+  }
+  Local(const Local&) = delete;
+  Local& operator=(const Local&) = delete;
+  bool ok() const { return rc == 0; }
+};
+
+}  // namespace ipcb::conform
