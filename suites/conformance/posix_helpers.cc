@@ -174,6 +174,17 @@ bool set_nofile_limit(long limit) {
   return ::testing::AssertionSuccess();
 }
 
+int init_shared_mutex(pthread_mutex_t* m, int type, int robust) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  if (rc == 0) rc = pthread_mutexattr_settype(&a, type);
+  if (rc == 0) rc = pthread_mutexattr_setrobust(&a, robust);
+  if (rc == 0) rc = pthread_mutex_init(m, &a);
+  pthread_mutexattr_destroy(&a);
+  return rc;
+}
+
 std::vector<int> exclusive_create_race(int procs, const std::vector<std::string>& names,
                                        const std::function<int(const std::string&)>& create) {
   constexpr int kMaxNames = 64;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -83,6 +84,11 @@ bool set_nofile_limit(long limit);
 ::testing::AssertionResult make_queue(MqQueue& q, long maxmsg = 4, long msgsize = 64,
                                       std::initializer_list<std::string_view> messages = {},
                                       int extra = 0);
+
+// Initialises `m` as a process-shared mutex (for MAP_SHARED memory) of `type` and robustness
+// `robust`: 0 or the first error number.
+int init_shared_mutex(pthread_mutex_t* m, int type = PTHREAD_MUTEX_NORMAL,
+                      int robust = PTHREAD_MUTEX_STALLED);
 
 // Starts `procs` children at once; each calls `create(name)` for every name in `names` (each child
 // in another order) and counts its successes (create returns 0) per name. Returns the winners per
