@@ -5,6 +5,7 @@
 #include <semaphore.h>
 #include <time.h>
 
+#include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 
 namespace ipcb::conform {
@@ -19,6 +20,13 @@ inline int value_of(sem_t* s) {
 inline int wait_ms(sem_t* s, int ms = 5000) {
   timespec until = clock_in(CLOCK_REALTIME, ms);
   return ::sem_timedwait(s, &until);
+}
+
+// sem_wait(3) of `s` (with `timed`, wait_ms) in a thread of its own (blocked_call.h), which a
+// post to `s` releases.
+inline BlockedCall waiter_on(sem_t* s, bool timed = false) {
+  return BlockedCall([s, timed]() -> long { return timed ? wait_ms(s) : ::sem_wait(s); },
+                     [s] { ::sem_post(s); });
 }
 
 // An unnamed semaphore (pshared 0) destroyed when the scope ends.

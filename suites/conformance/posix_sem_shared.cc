@@ -19,7 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_sem_helpers.h"
@@ -125,7 +124,7 @@ TEST(PosixSem, UnlinkDoesNotDisturbBlockedWaiter) {
     ::sem_close(s);
     ::sem_unlink(name.c_str());
   });
-  BlockedCall waiter([s] { return wait_ms(s); }, [s] { ::sem_post(s); });
+  BlockedCall waiter = waiter_on(s, true);
   ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
   timespec t0 = clock_in(CLOCK_MONOTONIC, 0);
   EXPECT_EQ(::sem_unlink(name.c_str()), 0);

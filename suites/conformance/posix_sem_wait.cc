@@ -12,7 +12,6 @@
 #include <future>
 #include <string>
 
-#include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
 #include "suites/conformance/posix_sem_helpers.h"
@@ -83,7 +82,7 @@ TEST(PosixSem, PostIncrementsByOneAndWakesWaiter) {
   EXPECT_EQ(value_of(&l.s), 2);
   ASSERT_EQ(::sem_trywait(&l.s), 0);
   ASSERT_EQ(::sem_trywait(&l.s), 0);
-  BlockedCall waiter([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall waiter = waiter_on(&l.s, true);
   ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
   EXPECT_EQ(::sem_post(&l.s), 0);
   ASSERT_TRUE(waiter.returned(5000));
@@ -102,7 +101,7 @@ TEST(PosixSem, WaitDecrementsOrBlocksUntilPost) {
   EXPECT_EQ(value_of(&l.s), 1);
   EXPECT_EQ(::sem_wait(&l.s), 0);
   EXPECT_EQ(value_of(&l.s), 0);
-  BlockedCall waiter([&] { return ::sem_wait(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall waiter = waiter_on(&l.s);
   ASSERT_TRUE(waiter.blocked()) << "sem_wait at value 0 did not block";
   EXPECT_FALSE(waiter.returned(0));
   ASSERT_EQ(::sem_post(&l.s), 0);
@@ -224,8 +223,8 @@ TEST(PosixSem, GetvalueReportsValueAndZeroWhileWaitersBlock) {
   EXPECT_EQ(value_of(&l.s), 3) << "sem_getvalue changed the value";
   for (int i = 0; i < 3; ++i) ASSERT_EQ(::sem_trywait(&l.s), 0) << "unit " << i;
   EXPECT_EQ(value_of(&l.s), 0);
-  BlockedCall a([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
-  BlockedCall b([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall a = waiter_on(&l.s, true);
+  BlockedCall b = waiter_on(&l.s, true);
   ASSERT_TRUE(a.blocked() && b.blocked()) << "the waiters never blocked";
   EXPECT_EQ(value_of(&l.s), 0) << "two waiters blocked";
   ASSERT_EQ(::sem_post(&l.s), 0);
