@@ -4,6 +4,12 @@
 
 #include <semaphore.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <future>
 
 #include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
@@ -27,6 +33,21 @@ inline int wait_ms(sem_t* s, int ms = 5000) {
 inline BlockedCall waiter_on(sem_t* s, bool timed = false) {
   return BlockedCall([s, timed]() -> long { return timed ? wait_ms(s) : ::sem_wait(s); },
                      [s] { ::sem_post(s); });
+}
+
+// Waits (wait_ms) on `s` in this thread while a forked child runs `poster(tid)`, `tid` being this
+// thread's id: the child posts once it sees this thread asleep (wait_until_blocked). Expects the
+// wait to succeed; returns how the child ended.
+inline ChildResult wait_while_child_posts(sem_t* s, const std::function<int(pid_t)>& poster) {
+  pid_t me = ::gettid();
+  auto child = std::async(std::launch::async, [&poster, me] {
+    return run_in_child([&poster, me] { return poster(me); });
+  });
+  int rc = wait_ms(s);
+  int err = errno;
+  ChildResult r = child.get();
+  EXPECT_EQ(rc, 0) << std::strerror(err);
+  return r;
 }
 
 // An unnamed semaphore (pshared 0) destroyed when the scope ends.

@@ -155,17 +155,10 @@ TEST(PosixSem, TimedwaitSucceedsWhenOtherProcessPosts) {
   ASSERT_TRUE(shared.ok());
   sem_t* s = shared.get();
   ASSERT_EQ(::sem_init(s, 1, 0), 0);
-  pid_t me = ::gettid();
-  auto poster = std::async(std::launch::async, [s, me] {
-    return run_in_child([s, me] {
-      if (!wait_until_blocked(me, 5000)) return 1;
-      return ::sem_post(s) == 0 ? 0 : 2;
-    });
+  ChildResult r = wait_while_child_posts(s, [s](pid_t waiter) {
+    if (!wait_until_blocked(waiter, 5000)) return 1;
+    return ::sem_post(s) == 0 ? 0 : 2;
   });
-  int rc = wait_ms(s, 5000);
-  int err = errno;
-  ChildResult r = poster.get();
-  EXPECT_EQ(rc, 0) << std::strerror(err);
   EXPECT_CHILD_OK(r) << " (1: this thread never blocked)";
   EXPECT_EQ(value_of(s), 0);
 }
