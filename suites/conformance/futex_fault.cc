@@ -46,22 +46,27 @@ class Hole {
   void* base_;
 };
 
+// Two addresses futex(2) cannot use: nothing mapped (a Hole), and an inaccessible page.
+struct BadAddresses {
+  Hole hole;
+  InaccessiblePage none;
+  bool ok() const { return hole.get() != nullptr && none.get() != nullptr; }
+};
+
 // futex(2) FUTEX_WAIT: EFAULT when uaddr is unmapped or inaccessible (PROT_NONE), or when the
 // timeout points to unmapped memory; private and shared futexes alike.
 TEST(Futex, WaitOnUnmappedAddressOrTimeoutFailsEfault) {
   CONFORM_MAN("futex(2)");
   CONFORM_ROWS("X07");
-  Hole hole;
-  InaccessiblePage none;
-  ASSERT_NE(hole.get(), nullptr);
-  ASSERT_NE(none.get(), nullptr);
+  BadAddresses bad;
+  ASSERT_TRUE(bad.ok());
   uint32_t word = 0;
   timespec t{1, 0};
   for (int op : {FUTEX_WAIT_PRIVATE, FUTEX_WAIT}) {
     SCOPED_TRACE(op == FUTEX_WAIT ? "shared" : "private");
-    EXPECT_EQ(failed_with(futex(hole.get(), op, 0, &t)), EFAULT) << "unmapped uaddr";
-    EXPECT_EQ(failed_with(futex(none.get(), op, 0, &t)), EFAULT) << "PROT_NONE uaddr";
-    EXPECT_EQ(failed_with(futex(&word, op, 0, hole.get())), EFAULT) << "unmapped timeout";
+    EXPECT_EQ(failed_with(futex(bad.hole.get(), op, 0, &t)), EFAULT) << "unmapped uaddr";
+    EXPECT_EQ(failed_with(futex(bad.none.get(), op, 0, &t)), EFAULT) << "PROT_NONE uaddr";
+    EXPECT_EQ(failed_with(futex(&word, op, 0, bad.hole.get())), EFAULT) << "unmapped timeout";
   }
 }
 
@@ -70,17 +75,15 @@ TEST(Futex, WaitOnUnmappedAddressOrTimeoutFailsEfault) {
 TEST(Futex, SharedWakeOnBadAddressFailsEfault) {
   CONFORM_MAN("futex(2)");
   CONFORM_ROWS("X12");
-  Hole hole;
-  InaccessiblePage none;
-  ASSERT_NE(hole.get(), nullptr);
-  ASSERT_NE(none.get(), nullptr);
+  BadAddresses bad;
+  ASSERT_TRUE(bad.ok());
   TempDir dir;
   Fd fd(::open(dir.file("empty").c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_GE(fd.get(), 0);
   Mapping past_eof(fd.get(), kPage);  // the file is empty: the whole page is past its end
   ASSERT_TRUE(past_eof.ok());
-  EXPECT_EQ(failed_with(futex(hole.get(), FUTEX_WAKE, 1)), EFAULT) << "unmapped";
-  EXPECT_EQ(failed_with(futex(none.get(), FUTEX_WAKE, 1)), EFAULT) << "PROT_NONE";
+  EXPECT_EQ(failed_with(futex(bad.hole.get(), FUTEX_WAKE, 1)), EFAULT) << "unmapped";
+  EXPECT_EQ(failed_with(futex(bad.none.get(), FUTEX_WAKE, 1)), EFAULT) << "PROT_NONE";
   EXPECT_EQ(failed_with(futex(past_eof.p, FUTEX_WAKE, 1)), EFAULT) << "past EOF";
 }
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -157,6 +159,30 @@ bool set_nofile_limit(long limit) {
   if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
   rl.rlim_cur = static_cast<rlim_t>(limit);
   return ::setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+::testing::AssertionResult make_queue(MqQueue& q, long maxmsg, long msgsize,
+                                      std::initializer_list<std::string_view> messages, int extra) {
+  q.create(maxmsg, msgsize, extra);
+  if (!q.ok()) return ::testing::AssertionFailure() << "mq_open: " << std::strerror(errno);
+  for (std::string_view m : messages) {
+    if (::mq_send(q.q, m.data(), m.size(), 0) != 0) {
+      return ::testing::AssertionFailure()
+             << "mq_send of \"" << m << "\": " << std::strerror(errno);
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+int init_shared_mutex(pthread_mutex_t* m, int type, int robust) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  if (rc == 0) rc = pthread_mutexattr_settype(&a, type);
+  if (rc == 0) rc = pthread_mutexattr_setrobust(&a, robust);
+  if (rc == 0) rc = pthread_mutex_init(m, &a);
+  pthread_mutexattr_destroy(&a);
+  return rc;
 }
 
 std::vector<int> exclusive_create_race(int procs, const std::vector<std::string>& names,

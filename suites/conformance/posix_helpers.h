@@ -4,15 +4,20 @@
 #pragma once
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "suites/conformance/conform.h"
 
 namespace ipcb::conform {
+
+struct MqQueue;
 
 // In a child: unshares `flags` (CLONE_NEWIPC, CLONE_NEWNS, ...). Root does so directly; any other
 // user first enters a new user namespace in which it is root (its uid and gid mapped to 0), so
@@ -72,6 +77,18 @@ class AsyncChild {
 int lowest_free_fd();
 // In a child: sets RLIMIT_NOFILE's soft limit to `limit`. False on failure.
 bool set_nofile_limit(long limit);
+
+// Creates `q` (MqQueue::create(maxmsg, msgsize, extra)) and sends it `messages` in order, at
+// priority 0: success, or the call that failed and its errno. A test's set-up is then one line:
+// ASSERT_TRUE(make_queue(q, 4, 16, {"one", "two"})).
+::testing::AssertionResult make_queue(MqQueue& q, long maxmsg = 4, long msgsize = 64,
+                                      std::initializer_list<std::string_view> messages = {},
+                                      int extra = 0);
+
+// Initialises `m` as a process-shared mutex (for MAP_SHARED memory) of `type` and robustness
+// `robust`: 0 or the first error number.
+int init_shared_mutex(pthread_mutex_t* m, int type = PTHREAD_MUTEX_NORMAL,
+                      int robust = PTHREAD_MUTEX_STALLED);
 
 // Starts `procs` children at once; each calls `create(name)` for every name in `names` (each child
 // in another order) and counts its successes (create returns 0) per name. Returns the winners per

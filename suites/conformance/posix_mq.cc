@@ -30,8 +30,7 @@ TEST(PosixMq, ImplementationDefinedNamesAndFlags) {
   EXPECT_EQ(mq_open_errno("/", O_RDWR | O_CREAT), ENOENT) << "slash alone";
   EXPECT_EQ(mq_open_errno(unique_name() + "/x", O_RDWR | O_CREAT), EACCES) << "second slash";
   MqQueue q;
-  q.create();
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q));
   EXPECT_EQ(mq_open_errno(q.name, O_WRONLY | O_RDWR), EINVAL) << "O_WRONLY | O_RDWR";
   std::string name = q.name;
   auto r = run_in_child([&name] {
@@ -60,8 +59,7 @@ TEST(PosixMq, ExclusiveCreateOfExistingFailsEexist) {
   CONFORM_MAN("mq_open(3)");
   CONFORM_ROWS("Q06");
   MqQueue q;
-  q.create();
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q));
   EXPECT_EQ(mq_open_errno(q.name, O_RDWR | O_CREAT | O_EXCL), EEXIST);
 }
 
@@ -109,8 +107,7 @@ TEST(PosixMq, AccessModesLimitSendAndReceive) {
   CONFORM_MAN("mq_open(3)");
   CONFORM_ROWS("Q10");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   EXPECT_EQ(access_modes_hold(q.name), 0) << "2, 4: no EBADF; 3, 5: an allowed call failed";
   std::string name = q.name;
   auto r = run_in_child([&name] { return access_modes_hold(name); });
@@ -123,10 +120,7 @@ TEST(PosixMq, OpenOfExistingWithCreateChangesNothing) {
   CONFORM_MAN("mq_open(3)");
   CONFORM_ROWS("Q12");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(q.q, "one", 3, 0), 0);
-  ASSERT_EQ(::mq_send(q.q, "two", 3, 0), 0);
+  ASSERT_TRUE(make_queue(q, 4, 16, {"one", "two"}));
   mqd_t again = open_mq(q.name, O_RDWR | O_CREAT, 8, 32);
   ASSERT_NE(again, static_cast<mqd_t>(-1)) << std::strerror(errno);
   Cleanup close_again([again] { ::mq_close(again); });
@@ -146,8 +140,7 @@ TEST(PosixMq, CreateWithAttributesGetsThem) {
   CONFORM_ROWS("Q13");
   for (auto [maxmsg, msgsize] : {std::pair{3L, 40L}, {1L, 1L}, {7L, 1000L}}) {
     MqQueue q;
-    q.create(maxmsg, msgsize);
-    ASSERT_TRUE(q.ok()) << std::strerror(errno);
+    ASSERT_TRUE(make_queue(q, maxmsg, msgsize));
     mq_attr a{};
     ASSERT_EQ(::mq_getattr(q.q, &a), 0);
     EXPECT_EQ(a.mq_maxmsg, maxmsg);
@@ -181,8 +174,7 @@ TEST(PosixMq, OpenWithNoDescriptorAllowedFailsEmfile) {
   CONFORM_MAN("mq_open(3)");
   CONFORM_ROWS("Q07");
   MqQueue q, fresh;
-  q.create();
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q));
   std::string name = q.name, other = fresh.name;
   auto r = run_in_child([&name, &other] {
     if (mq_open_errno(name, O_RDWR) != 0) return child_fail(1, "mq_open before the limit");
@@ -203,8 +195,7 @@ TEST(PosixMq, CloseOfClosedOrInvalidDescriptorFailsEbadf) {
   CONFORM_MAN("mq_close(3)");
   CONFORM_ROWS("Q18");
   MqQueue q;
-  q.create();
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q));
   EXPECT_EQ(::mq_close(q.q), 0) << std::strerror(errno);
   EXPECT_EQ(failed_with(::mq_close(q.q)), EBADF);
   q.q = static_cast<mqd_t>(-1);
@@ -221,8 +212,7 @@ TEST(PosixMq, BadDescriptorsFailEbadf) {
   Fd directory(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY));
   ASSERT_GE(directory.get(), 0);
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   mqd_t closed = q.q;
   ASSERT_EQ(::mq_close(q.q), 0);
   q.q = static_cast<mqd_t>(-1);
@@ -245,8 +235,7 @@ TEST(PosixMq, HighestPriorityOldestFirst) {
   CONFORM_MAN("mq_receive(3)");
   CONFORM_ROWS("Q30 Q36");
   MqQueue q;
-  q.create(8, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 8, 16));
   struct Msg {
     std::string text;
     unsigned prio;
@@ -273,8 +262,7 @@ TEST(PosixMq, EmptyOneByteAndFullSizeMessagesRoundTrip) {
   CONFORM_MAN("mq_send(3)");
   CONFORM_ROWS("Q25");
   MqQueue q;
-  q.create(3, 8192);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 3, 8192));
   std::string full(8192, '\0');
   for (size_t i = 0; i < full.size(); ++i) full[i] = static_cast<char>(i * 13 % 256);
   ASSERT_EQ(::mq_send(q.q, "", 0, 0), 0);
@@ -299,8 +287,7 @@ TEST(PosixMq, PriorityAtOrAboveMqPrioMaxFailsEinval) {
   CONFORM_ROWS("Q29");
   EXPECT_EQ(::sysconf(_SC_MQ_PRIO_MAX), 32768);
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   timespec later = clock_in(CLOCK_REALTIME, 1000);
   for (unsigned prio : {32768u, 32769u, 1u << 31}) {
     EXPECT_EQ(failed_with(::mq_send(q.q, "x", 1, prio)), EINVAL) << prio;
@@ -315,11 +302,7 @@ TEST(PosixMq, PriorityAtOrAboveMqPrioMaxFailsEinval) {
 TEST(PosixMq, MessageBoundariesKept) {
   CONFORM_MAN("mq_receive(3)");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(q.q, "hello", 5, 0), 0);
-  ASSERT_EQ(::mq_send(q.q, "", 0, 0), 0);
-  ASSERT_EQ(::mq_send(q.q, "ab", 2, 0), 0);
+  ASSERT_TRUE(make_queue(q, 4, 16, {"hello", "", "ab"}));
   char buf[16];
   EXPECT_EQ(::mq_receive(q.q, buf, sizeof buf, nullptr), 5);
   EXPECT_EQ(std::string(buf, 5), "hello");

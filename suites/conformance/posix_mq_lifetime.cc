@@ -30,8 +30,7 @@ TEST(PosixMq, GetattrReportsFlagsSizesAndCount) {
   CONFORM_MAN("mq_getattr(3)");
   CONFORM_ROWS("Q51");
   MqQueue q;
-  q.create(5, 24);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 5, 24));
   mq_attr a = attrs(q.q);
   EXPECT_EQ(a.mq_flags & O_NONBLOCK, 0);
   EXPECT_EQ(a.mq_maxmsg, 5);
@@ -61,10 +60,7 @@ TEST(PosixMq, SetattrChangesOnlyNonblock) {
   CONFORM_MAN("mq_setattr(3)");
   CONFORM_ROWS("Q52");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(q.q, "a", 1, 0), 0);
-  ASSERT_EQ(::mq_send(q.q, "b", 1, 0), 0);
+  ASSERT_TRUE(make_queue(q, 4, 16, {"a", "b"}));
   mq_attr before = attrs(q.q), want{}, old{};
   want.mq_flags = O_NONBLOCK;
   want.mq_maxmsg = 9;
@@ -95,8 +91,7 @@ TEST(PosixMq, SetattrChangesOnlyNonblock) {
 TEST(PosixMq, SetattrWithOtherFlagsFailsEinval) {
   CONFORM_MAN("mq_setattr(3)");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   mq_attr want{};
   want.mq_flags = O_NONBLOCK | O_APPEND;
   EXPECT_EQ(::mq_setattr(q.q, &want, nullptr), -1);
@@ -131,9 +126,7 @@ TEST(PosixMq, UnlinkWhileOpenElsewhereKeepsQueueUntilClosed) {
   CONFORM_MAN("mq_unlink(3)");
   CONFORM_ROWS("Q21 Q22");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(q.q, "old", 3, 0), 0);
+  ASSERT_TRUE(make_queue(q, 4, 16, {"old"}));
   PipeFds go;
   ASSERT_TRUE(go.ok);
   std::string name = q.name;
@@ -153,8 +146,7 @@ TEST(PosixMq, UnlinkWhileOpenElsewhereKeepsQueueUntilClosed) {
   EXPECT_EQ(mq_open_errno(q.name, O_RDWR), ENOENT);
   MqQueue fresh;
   fresh.name = q.name;
-  fresh.create(4, 16);
-  ASSERT_TRUE(fresh.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(fresh, 4, 16));
   EXPECT_EQ(mq_curmsgs(fresh.q), 0) << "the new queue holds the old messages";
   ASSERT_EQ(::write(go.w.get(), "g", 1), 1);
   ChildResult r = holder.wait();
@@ -187,8 +179,7 @@ TEST(PosixMq, UnlinkByOtherUserFailsEacces) {
   CONFORM_ROWS("Q23");
   if (!is_root()) CONFORM_SKIP("not root: needs a second user (nobody) who is not the owner");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   ASSERT_EQ(::fchmod(q.q, 0666), 0);
   ASSERT_EQ(::mq_send(q.q, "kept", 4, 0), 0);
   std::string name = q.name;

@@ -119,8 +119,7 @@ TEST(PosixMq, PrivilegedExceedsMsgMaxButNotHardLimits) {
     CONFORM_SKIP("msg_max / msgsize_max already allow 20 x 16384: nothing to exceed");
   }
   MqQueue big;
-  big.create(20, 16384);
-  ASSERT_TRUE(big.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(big, 20, 16384));
   mq_attr a{};
   ASSERT_EQ(::mq_getattr(big.q, &a), 0);
   EXPECT_EQ(a.mq_maxmsg, 20);
@@ -173,8 +172,7 @@ TEST(PosixMq, SendLongerThanMsgsizeFailsEmsgsize) {
   CONFORM_MAN("mq_send(3)");
   CONFORM_ROWS("Q26");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   char buf[17] = {};
   timespec later = clock_in(CLOCK_REALTIME, 1000);
   EXPECT_EQ(failed_with(::mq_send(q.q, buf, 17, 0)), EMSGSIZE);
@@ -189,9 +187,7 @@ TEST(PosixMq, ReceiveBufferSmallerThanMsgsizeFailsEmsgsize) {
   CONFORM_MAN("mq_receive(3)");
   CONFORM_ROWS("Q37");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(q.q, "x", 1, 0), 0);
+  ASSERT_TRUE(make_queue(q, 4, 16, {"x"}));
   char buf[16];
   timespec later = clock_in(CLOCK_REALTIME, 1000);
   EXPECT_EQ(failed_with(::mq_receive(q.q, buf, 15, nullptr)), EMSGSIZE);

@@ -50,6 +50,7 @@ class BlockedSignal {
   sigset_t set_, old_;
 };
 
+// SIGEV_SIGNAL of SIGUSR2 with si_value `value`; SIGEV_NONE.
 sigevent signal_event(int value = 0) {
   sigevent ev{};
   ev.sigev_notify = SIGEV_SIGNAL;
@@ -57,14 +58,27 @@ sigevent signal_event(int value = 0) {
   ev.sigev_value.sival_int = value;
   return ev;
 }
+sigevent none_event() {
+  sigevent ev{};
+  ev.sigev_notify = SIGEV_NONE;
+  return ev;
+}
+
+// Creates `q` (4 messages of 16 bytes) and registers `ev` on it: success, or why not.
+::testing::AssertionResult registered(MqQueue& q, const sigevent& ev) {
+  ::testing::AssertionResult made = make_queue(q, 4, 16);
+  if (made && ::mq_notify(q.q, &ev) != 0) {
+    return ::testing::AssertionFailure() << "mq_notify: " << std::strerror(errno);
+  }
+  return made;
+}
 
 // The errno of mq_notify with SIGEV_NONE on `name` from a fresh process, 0 if it registered.
 int register_elsewhere(const std::string& name) {
   auto r = run_in_child([&name] {
     mqd_t d = ::mq_open(name.c_str(), O_RDONLY);
     if (d == static_cast<mqd_t>(-1)) return 100;
-    sigevent ev{};
-    ev.sigev_notify = SIGEV_NONE;
+    sigevent ev = none_event();
     return failed_with(::mq_notify(d, &ev));
   });
   return r.exited ? r.code : 101;
@@ -105,11 +119,9 @@ TEST(PosixMq, NotifyOnEmptyToNonEmptyTransition) {
   CONFORM_ROWS("Q43");
   BlockedSignal sig;
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::fchmod(q.q, 0666), 0);
   sigevent ev = signal_event(4242);
-  ASSERT_EQ(::mq_notify(q.q, &ev), 0) << std::strerror(errno);
+  ASSERT_TRUE(registered(q, ev));
+  ASSERT_EQ(::fchmod(q.q, 0666), 0);
   std::string name = q.name;
   AsyncChild sender([&name](const AsyncChild::Ready&) {
     if (is_root() && !drop_to_nobody()) return kSetupFailed;
@@ -152,11 +164,8 @@ TEST(PosixMq, NotifySecondRegistrationFailsEbusyUntilRemoved) {
   CONFORM_MAN("mq_notify(3)");
   CONFORM_ROWS("Q44 Q47");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  sigevent ev{};
-  ev.sigev_notify = SIGEV_NONE;
-  ASSERT_EQ(::mq_notify(q.q, &ev), 0) << std::strerror(errno);
+  sigevent ev = none_event();
+  ASSERT_TRUE(registered(q, ev));
   EXPECT_EQ(failed_with(::mq_notify(q.q, &ev)), EBUSY) << "second registration, same process";
   EXPECT_EQ(register_elsewhere(q.name), EBUSY);
   ASSERT_EQ(::mq_notify(q.q, nullptr), 0);
@@ -169,8 +178,7 @@ TEST(PosixMq, NotifyWithBadSigeventFailsEinval) {
   CONFORM_MAN("mq_notify(3)");
   CONFORM_ROWS("Q46");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   sigevent bad_kind{}, bad_signo = signal_event();
   bad_kind.sigev_notify = -1;
   bad_signo.sigev_signo = _NSIG + 1;
@@ -188,10 +196,7 @@ TEST(PosixMq, NotifySignalsOnceThenRegistrationIsFree) {
   CONFORM_ROWS("Q48");
   BlockedSignal sig;
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  sigevent ev = signal_event();
-  ASSERT_EQ(::mq_notify(q.q, &ev), 0) << std::strerror(errno);
+  ASSERT_TRUE(registered(q, signal_event()));
   ASSERT_EQ(::mq_send(q.q, "a", 1, 0), 0);
   EXPECT_EQ(sig.take(1000).si_code, SI_MESGQ);
   char buf[16];
@@ -207,15 +212,13 @@ TEST(PosixMq, CloseRemovesTheClosersRegistration) {
   CONFORM_MAN("mq_close(3)");
   CONFORM_ROWS("Q19");
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   PipeFds go;
   ASSERT_TRUE(go.ok);
   std::string name = q.name;
   AsyncChild registrant([&](const AsyncChild::Ready& ready) {
     mqd_t d = ::mq_open(name.c_str(), O_RDONLY);
-    sigevent ev{};
-    ev.sigev_notify = SIGEV_NONE;
+    sigevent ev = none_event();
     if (d == static_cast<mqd_t>(-1) || ::mq_notify(d, &ev) != 0) return 1;
     ready();
     char c;
@@ -241,10 +244,7 @@ TEST(PosixMq, BlockedReceiverTakesMessageWithoutNotification) {
   CONFORM_ROWS("Q49");
   BlockedSignal sig;
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  sigevent ev = signal_event();
-  ASSERT_EQ(::mq_notify(q.q, &ev), 0) << std::strerror(errno);
+  ASSERT_TRUE(registered(q, signal_event()));
   mqd_t d = q.q;
   AsyncChild receiver([d](const AsyncChild::Ready& ready) {
     char buf[16];
@@ -268,8 +268,7 @@ TEST(PosixMq, ThreadNotificationAfterReregistration) {
   CONFORM_ROWS("Q50");
   if (kBuiltWithTsan) CONFORM_SKIP(kTsanThreads);
   MqQueue q;
-  q.create(4, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 4, 16));
   mqd_t d = q.q;
   auto r = run_in_child([d] { return thread_notification(d, true); });
   EXPECT_CHILD_OK(r) << " (4: the function did not run)";

@@ -66,9 +66,7 @@ TEST(PosixMq, QueuesNamesAndLimitsArePerIpcNamespace) {
   CONFORM_ROWS("Q53");
   auto host_max = read_sysctl("fs.mqueue.msg_max");
   MqQueue host;
-  host.create(4, 16);
-  ASSERT_TRUE(host.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(host.q, "h", 1, 0), 0);
+  ASSERT_TRUE(make_queue(host, 4, 16, {"h"}));
   TempDir mnt;
   ASSERT_EQ(::chmod(mnt.path().c_str(), 0755), 0);
   std::string name = host.name, where = mnt.path();

@@ -47,14 +47,7 @@ int call(Op op, mqd_t q, const timespec* deadline = nullptr, unsigned prio = 0) 
 // A queue the call `op` blocks on: for a send, full (one 16-byte slot holding "a"); for a
 // receive, empty (two 16-byte slots).
 void make_blocking(Op op, MqQueue& q) {
-  if (op == Op::kSend) {
-    q.create(1, 16);
-    ASSERT_TRUE(q.ok()) << std::strerror(errno);
-    ASSERT_EQ(::mq_send(q.q, "a", 1, 0), 0);
-  } else {
-    q.create(2, 16);
-    ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  }
+  ASSERT_TRUE(op == Op::kSend ? make_queue(q, 1, 16, {"a"}) : make_queue(q, 2, 16));
 }
 
 // mq_send(3) / mq_receive(3): EAGAIN if the queue is full (for a send) or empty (for a receive)
@@ -66,8 +59,7 @@ struct NonblockingCase {
 };
 void nonblocking_fails_eagain(const NonblockingCase& c) {
   MqQueue q;
-  q.create(2, 16, O_NONBLOCK);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 2, 16, {}, O_NONBLOCK));
   for (const char* m = c.queued; *m != 0; ++m) EXPECT_EQ(::mq_send(q.q, m, 1, 0), 0);
   EXPECT_EQ(call(c.op, q.q, nullptr, 9), EAGAIN);
   timespec later = clock_in(CLOCK_REALTIME, 1000);
@@ -198,8 +190,7 @@ TEST(PosixMq, TimedSendWithRoomIgnoresPastDeadline) {
   CONFORM_MAN("mq_send(3)");
   CONFORM_ROWS("Q34");
   MqQueue q;
-  q.create(2, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 2, 16));
   timespec past = clock_in(CLOCK_REALTIME, -60000);
   timespec epoch{0, 0};
   EXPECT_EQ(::mq_timedsend(q.q, "a", 1, 0, &past), 0) << std::strerror(errno);
@@ -216,8 +207,7 @@ TEST(PosixMq, BadPointersFailEfault) {
   InaccessiblePage bad;
   ASSERT_NE(bad.get(), nullptr);
   MqQueue q;
-  q.create(2, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 2, 16));
   char buf[16];
   EXPECT_EQ(failed_with(::syscall(SYS_mq_timedsend, q.q, bad.get(), 1, 0, nullptr)), EFAULT);
   EXPECT_EQ(failed_with(::syscall(SYS_mq_timedsend, q.q, "a", 1, 0, bad.get())), EFAULT);
@@ -254,8 +244,7 @@ TEST(PosixMq, BlockedReceiveRestartedWithSaRestart) {
   SharedMemory<std::atomic<int>> handled;
   ASSERT_TRUE(handled.ok());
   MqQueue q;
-  q.create(2, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
+  ASSERT_TRUE(make_queue(q, 2, 16));
   mqd_t d = q.q;
   AsyncChild receiver([&handled, d](const AsyncChild::Ready& ready) {
     g_handled = handled.get();
@@ -286,10 +275,7 @@ TEST(PosixMq, TimedReceiveWithMessageIgnoresPastDeadline) {
   CONFORM_MAN("mq_receive(3)");
   CONFORM_ROWS("Q42");
   MqQueue q;
-  q.create(2, 16);
-  ASSERT_TRUE(q.ok()) << std::strerror(errno);
-  ASSERT_EQ(::mq_send(q.q, "here", 4, 0), 0);
-  ASSERT_EQ(::mq_send(q.q, "too", 3, 0), 0);
+  ASSERT_TRUE(make_queue(q, 2, 16, {"here", "too"}));
   char buf[16];
   timespec past = clock_in(CLOCK_REALTIME, -60000), epoch{0, 0};
   EXPECT_EQ(::mq_timedreceive(q.q, buf, sizeof buf, nullptr, &past), 4) << std::strerror(errno);

@@ -15,6 +15,7 @@
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_sem_helpers.h"
 
 namespace ipcb::conform {
 namespace {
@@ -50,11 +51,6 @@ int open_errno(const std::string& name, int oflag, unsigned value = 0) {
   ::sem_close(s);
   if (oflag & O_CREAT) ::sem_unlink(name.c_str());
   return 0;
-}
-
-int value_of(sem_t* s) {
-  int v = -1;
-  return ::sem_getvalue(s, &v) == 0 ? v : -1;
 }
 
 // sem_overview(7): on Linux a named semaphore is a file "sem.NAME" in /dev/shm.

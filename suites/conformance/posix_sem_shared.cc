@@ -19,21 +19,18 @@
 #include <string>
 #include <vector>
 
-#include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_sem_helpers.h"
 
 namespace ipcb::conform {
 namespace {
 
-int value_of(sem_t* s) {
-  int v = -1;
-  return ::sem_getvalue(s, &v) == 0 ? v : -1;
-}
-
-int wait_ms(sem_t* s, int ms = 5000) {
-  timespec until = clock_in(CLOCK_REALTIME, ms);
-  return ::sem_timedwait(s, &until);
+// In a child: posts twice to `t` once thread `waiter` sleeps; 0, or 3 if it never did, 4 if a
+// post failed.
+int post_twice_once_blocked(sem_t* t, pid_t waiter) {
+  if (!wait_until_blocked(waiter, 5000)) return 3;
+  return ::sem_post(t) == 0 && ::sem_post(t) == 0 ? 0 : 4;
 }
 
 // sem_init(3), sem_overview(7): a process-shared semaphore placed in POSIX shared memory
@@ -52,22 +49,13 @@ TEST(PosixSem, ProcessSharedSemaphoreInPosixShmWorksAcrossFork) {
   sem_t* s = reinterpret_cast<sem_t*>(m.p);
   ASSERT_EQ(::sem_init(s, 1, 0), 0) << std::strerror(errno);
   Cleanup destroy([s] { ::sem_destroy(s); });
-  pid_t me = ::gettid();
-  auto poster = std::async(std::launch::async, [&name, me] {
-    return run_in_child([&name, me] {
-      Fd own(::shm_open(name.c_str(), O_RDWR, 0));
-      if (own.get() < 0) return 1;
-      Mapping mine(own.get(), sizeof(sem_t));  // its own mapping of the object
-      if (!mine.ok()) return 2;
-      if (!wait_until_blocked(me, 5000)) return 3;
-      sem_t* t = reinterpret_cast<sem_t*>(mine.p);
-      return ::sem_post(t) == 0 && ::sem_post(t) == 0 ? 0 : 4;
-    });
+  ChildResult r = wait_while_child_posts(s, [&name](pid_t waiter) {
+    Fd own(::shm_open(name.c_str(), O_RDWR, 0));
+    if (own.get() < 0) return 1;
+    Mapping mine(own.get(), sizeof(sem_t));  // its own mapping of the object
+    if (!mine.ok()) return 2;
+    return post_twice_once_blocked(reinterpret_cast<sem_t*>(mine.p), waiter);
   });
-  int rc = wait_ms(s);
-  int err = errno;
-  ChildResult r = poster.get();
-  EXPECT_EQ(rc, 0) << std::strerror(err);
   EXPECT_CHILD_OK(r) << " (3: the parent never blocked)";
   EXPECT_EQ(value_of(s), 1) << "one of the child's two posts is left";
 }
@@ -84,23 +72,13 @@ TEST(PosixSem, ProcessSharedSemaphoreInSysvSegmentWorksAcrossProcesses) {
   sem_t* s = reinterpret_cast<sem_t*>(at.data());
   ASSERT_EQ(::sem_init(s, 1, 0), 0) << std::strerror(errno);
   Cleanup destroy([s] { ::sem_destroy(s); });
-  int id = seg.id();
-  pid_t me = ::gettid();
-  auto poster = std::async(std::launch::async, [id, me] {
-    return run_in_child([id, me] {
-      void* p = ::shmat(id, nullptr, 0);
-      if (p == reinterpret_cast<void*>(-1)) return 1;
-      if (!wait_until_blocked(me, 5000)) return 3;
-      sem_t* t = static_cast<sem_t*>(p);
-      int rc = ::sem_post(t) == 0 && ::sem_post(t) == 0 ? 0 : 4;
-      ::shmdt(p);
-      return rc;
-    });
+  ChildResult r = wait_while_child_posts(s, [id = seg.id()](pid_t waiter) {
+    void* p = ::shmat(id, nullptr, 0);  // at an address of its own
+    if (p == reinterpret_cast<void*>(-1)) return 1;
+    int rc = post_twice_once_blocked(static_cast<sem_t*>(p), waiter);
+    ::shmdt(p);
+    return rc;
   });
-  int rc = wait_ms(s);
-  int err = errno;
-  ChildResult r = poster.get();
-  EXPECT_EQ(rc, 0) << std::strerror(err);
   EXPECT_CHILD_OK(r) << " (3: the parent never blocked)";
   EXPECT_EQ(value_of(s), 1);
 }
@@ -134,7 +112,7 @@ TEST(PosixSem, UnlinkDoesNotDisturbBlockedWaiter) {
     ::sem_close(s);
     ::sem_unlink(name.c_str());
   });
-  BlockedCall waiter([s] { return wait_ms(s); }, [s] { ::sem_post(s); });
+  BlockedCall waiter = waiter_on(s, true);
   ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
   timespec t0 = clock_in(CLOCK_MONOTONIC, 0);
   EXPECT_EQ(::sem_unlink(name.c_str()), 0);

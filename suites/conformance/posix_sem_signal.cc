@@ -11,34 +11,12 @@
 #include <cstring>
 #include <future>
 
-#include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_sem_helpers.h"
 
 namespace ipcb::conform {
 namespace {
-
-int value_of(sem_t* s) {
-  int v = -1;
-  return ::sem_getvalue(s, &v) == 0 ? v : -1;
-}
-
-// An unnamed semaphore (pshared 0) destroyed when the scope ends.
-struct Local {
-  sem_t s;
-  int rc;
-  explicit Local(unsigned value) : rc(::sem_init(&s, 0, value)) {}
-  ~Local() {
-    if (rc == 0) ::sem_destroy(&s);
-  }
-  bool ok() const { return rc == 0; }
-};
-
-// sem_timedwait with a deadline `ms` from now: the waits of blocking tests never hang.
-int wait_ms(sem_t* s, int ms = 5000) {
-  timespec until = clock_in(CLOCK_REALTIME, ms);
-  return ::sem_timedwait(s, &until);
-}
 
 // The semaphore a signal handler posts to, and how often a handler ran.
 sem_t* g_post_target = nullptr;
@@ -78,6 +56,11 @@ bool handled(int n) {
   return g_handled.load() >= n;
 }
 
+// True once `waiter` sleeps in its call and SIGUSR1 was sent to its thread.
+bool interrupt(BlockedCall& waiter) {
+  return waiter.blocked() && waiter.signal(SIGUSR1) == 0;
+}
+
 // sem_post(3): async-signal-safe: a post from a signal handler (here on the main thread) wakes
 // a thread blocked in sem_wait.
 TEST(PosixSem, PostFromSignalHandlerWakesWaiter) {
@@ -87,7 +70,7 @@ TEST(PosixSem, PostFromSignalHandlerWakesWaiter) {
   ASSERT_TRUE(l.ok());
   g_post_target = &l.s;
   Handler h(SIGUSR1, post_handler);
-  BlockedCall waiter([&] { return ::sem_wait(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall waiter = waiter_on(&l.s);
   ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
   ASSERT_EQ(::raise(SIGUSR1), 0);  // the handler runs on this thread before raise returns
   EXPECT_EQ(g_handled.load(), 1);
@@ -124,9 +107,8 @@ TEST(PosixSem, WaitInterruptedBySignalFailsEintr) {
   ASSERT_TRUE(l.ok());
   {
     Handler h(SIGUSR1, count_handler);
-    BlockedCall waiter([&] { return ::sem_wait(&l.s); }, [&] { ::sem_post(&l.s); });
-    ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
-    ASSERT_EQ(waiter.signal(SIGUSR1), 0);
+    BlockedCall waiter = waiter_on(&l.s);
+    ASSERT_TRUE(interrupt(waiter)) << "the waiter never blocked";
     ASSERT_TRUE(waiter.returned(5000)) << "sem_wait was not interrupted";
     EXPECT_EQ(waiter.rc(), -1);
     EXPECT_EQ(waiter.err(), EINTR);
@@ -135,9 +117,8 @@ TEST(PosixSem, WaitInterruptedBySignalFailsEintr) {
   {
     g_post_target = &l.s;
     Handler h(SIGUSR1, post_handler);
-    BlockedCall waiter([&] { return ::sem_wait(&l.s); }, [&] { ::sem_post(&l.s); });
-    ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
-    ASSERT_EQ(waiter.signal(SIGUSR1), 0);
+    BlockedCall waiter = waiter_on(&l.s);
+    ASSERT_TRUE(interrupt(waiter)) << "the waiter never blocked";
     ASSERT_TRUE(waiter.returned(5000));
     int v = value_of(&l.s);
     bool took = waiter.rc() == 0 && v == 0;
@@ -162,9 +143,8 @@ TEST(PosixSem, TimedwaitInterruptedBySignalFailsEintr) {
   Local l(0);
   ASSERT_TRUE(l.ok());
   Handler h(SIGUSR1, count_handler);
-  BlockedCall waiter([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
-  ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
-  ASSERT_EQ(waiter.signal(SIGUSR1), 0);
+  BlockedCall waiter = waiter_on(&l.s, true);
+  ASSERT_TRUE(interrupt(waiter)) << "the waiter never blocked";
   ASSERT_TRUE(waiter.returned(5000));
   EXPECT_EQ(waiter.rc(), -1);
   EXPECT_EQ(waiter.err(), EINTR) << "not ETIMEDOUT: the deadline is 5 s away";
@@ -178,9 +158,8 @@ TEST(PosixSem, WaitRestartedWithSaRestart) {
   Local l(0);
   ASSERT_TRUE(l.ok());
   Handler h(SIGUSR1, count_handler, SA_RESTART);
-  BlockedCall waiter([&] { return ::sem_wait(&l.s); }, [&] { ::sem_post(&l.s); });
-  ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
-  ASSERT_EQ(waiter.signal(SIGUSR1), 0);
+  BlockedCall waiter = waiter_on(&l.s);
+  ASSERT_TRUE(interrupt(waiter)) << "the waiter never blocked";
   ASSERT_TRUE(handled(1)) << "the signal was never handled";
   ASSERT_TRUE(waiter.blocked()) << "sem_wait did not wait again after the handler";
   EXPECT_FALSE(waiter.returned(0)) << "sem_wait returned without a post";

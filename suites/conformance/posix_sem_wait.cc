@@ -12,36 +12,14 @@
 #include <future>
 #include <string>
 
-#include "suites/conformance/blocked_call.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_sem_helpers.h"
 
 namespace ipcb::conform {
 namespace {
 
 constexpr int kShortMs = 30;  // how long the timeout tests wait
-
-int value_of(sem_t* s) {
-  int v = -1;
-  return ::sem_getvalue(s, &v) == 0 ? v : -1;
-}
-
-// An unnamed semaphore (pshared 0) destroyed when the scope ends.
-struct Local {
-  sem_t s;
-  int rc;
-  explicit Local(unsigned value) : rc(::sem_init(&s, 0, value)) {}
-  ~Local() {
-    if (rc == 0) ::sem_destroy(&s);
-  }
-  bool ok() const { return rc == 0; }
-};
-
-// sem_timedwait with a deadline `ms` from now: the waits of blocking tests never hang.
-int wait_ms(sem_t* s, int ms = 5000) {
-  timespec until = clock_in(CLOCK_REALTIME, ms);
-  return ::sem_timedwait(s, &until);
-}
 
 // sem_init(3): a private semaphore with value 1: sem_init returns 0, sem_getvalue reads 1, and
 // it works with sem_wait and sem_post.
@@ -104,7 +82,7 @@ TEST(PosixSem, PostIncrementsByOneAndWakesWaiter) {
   EXPECT_EQ(value_of(&l.s), 2);
   ASSERT_EQ(::sem_trywait(&l.s), 0);
   ASSERT_EQ(::sem_trywait(&l.s), 0);
-  BlockedCall waiter([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall waiter = waiter_on(&l.s, true);
   ASSERT_TRUE(waiter.blocked()) << "the waiter never blocked";
   EXPECT_EQ(::sem_post(&l.s), 0);
   ASSERT_TRUE(waiter.returned(5000));
@@ -123,7 +101,7 @@ TEST(PosixSem, WaitDecrementsOrBlocksUntilPost) {
   EXPECT_EQ(value_of(&l.s), 1);
   EXPECT_EQ(::sem_wait(&l.s), 0);
   EXPECT_EQ(value_of(&l.s), 0);
-  BlockedCall waiter([&] { return ::sem_wait(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall waiter = waiter_on(&l.s);
   ASSERT_TRUE(waiter.blocked()) << "sem_wait at value 0 did not block";
   EXPECT_FALSE(waiter.returned(0));
   ASSERT_EQ(::sem_post(&l.s), 0);
@@ -177,17 +155,10 @@ TEST(PosixSem, TimedwaitSucceedsWhenOtherProcessPosts) {
   ASSERT_TRUE(shared.ok());
   sem_t* s = shared.get();
   ASSERT_EQ(::sem_init(s, 1, 0), 0);
-  pid_t me = ::gettid();
-  auto poster = std::async(std::launch::async, [s, me] {
-    return run_in_child([s, me] {
-      if (!wait_until_blocked(me, 5000)) return 1;
-      return ::sem_post(s) == 0 ? 0 : 2;
-    });
+  ChildResult r = wait_while_child_posts(s, [s](pid_t waiter) {
+    if (!wait_until_blocked(waiter, 5000)) return 1;
+    return ::sem_post(s) == 0 ? 0 : 2;
   });
-  int rc = wait_ms(s, 5000);
-  int err = errno;
-  ChildResult r = poster.get();
-  EXPECT_EQ(rc, 0) << std::strerror(err);
   EXPECT_CHILD_OK(r) << " (1: this thread never blocked)";
   EXPECT_EQ(value_of(s), 0);
 }
@@ -245,8 +216,8 @@ TEST(PosixSem, GetvalueReportsValueAndZeroWhileWaitersBlock) {
   EXPECT_EQ(value_of(&l.s), 3) << "sem_getvalue changed the value";
   for (int i = 0; i < 3; ++i) ASSERT_EQ(::sem_trywait(&l.s), 0) << "unit " << i;
   EXPECT_EQ(value_of(&l.s), 0);
-  BlockedCall a([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
-  BlockedCall b([&] { return wait_ms(&l.s); }, [&] { ::sem_post(&l.s); });
+  BlockedCall a = waiter_on(&l.s, true);
+  BlockedCall b = waiter_on(&l.s, true);
   ASSERT_TRUE(a.blocked() && b.blocked()) << "the waiters never blocked";
   EXPECT_EQ(value_of(&l.s), 0) << "two waiters blocked";
   ASSERT_EQ(::sem_post(&l.s), 0);

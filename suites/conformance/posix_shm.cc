@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,14 @@ struct Shm {
     fd = ::shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, mode);
     return fd >= 0 && ::ftruncate(fd, static_cast<off_t>(size)) == 0;
   }
+  // create(size), then a shared read-write mapping of the whole object (unmapped first).
+  std::unique_ptr<Mapping> map;
+  bool create_mapped(size_t size) {
+    if (!create(size)) return false;
+    map = std::make_unique<Mapping>(fd, size);
+    return map->ok();
+  }
+  char* bytes() const { return map->bytes(); }
 };
 
 // The process's umask (read by setting it and setting it back).
@@ -271,37 +280,31 @@ TEST(PosixShm, UnlinkWhileMappedKeepsTheMemory) {
   CONFORM_MAN("shm_open(3)");
   CONFORM_ROWS("P18 P20 P21");
   Shm s;
-  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
-  Mapping m(s.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  std::strcpy(m.bytes(), "still here");
+  ASSERT_TRUE(s.create_mapped(kPage)) << std::strerror(errno);
+  std::strcpy(s.bytes(), "still here");
   ::close(s.fd);
   s.fd = -1;
   ASSERT_EQ(::shm_unlink(s.name.c_str()), 0);
   EXPECT_EQ(open_errno(s.name, O_RDWR), ENOENT);
-  EXPECT_STREQ(m.bytes(), "still here");
+  EXPECT_STREQ(s.bytes(), "still here");
   Shm fresh;
   fresh.name = s.name;
-  ASSERT_TRUE(fresh.create(kPage)) << std::strerror(errno);
-  Mapping n(fresh.fd, kPage);
-  ASSERT_TRUE(n.ok()) << std::strerror(errno);
-  EXPECT_EQ(n.bytes()[0], '\0') << "the new object holds the old data";
-  std::strcpy(n.bytes(), "new");
-  EXPECT_STREQ(m.bytes(), "still here") << "a write to the new object reached the old one";
-  std::strcpy(m.bytes(), "old");
-  EXPECT_STREQ(n.bytes(), "new") << "a write to the old object reached the new one";
+  ASSERT_TRUE(fresh.create_mapped(kPage)) << std::strerror(errno);
+  EXPECT_EQ(fresh.bytes()[0], '\0') << "the new object holds the old data";
+  std::strcpy(fresh.bytes(), "new");
+  EXPECT_STREQ(s.bytes(), "still here") << "a write to the new object reached the old one";
+  std::strcpy(s.bytes(), "old");
+  EXPECT_STREQ(fresh.bytes(), "new") << "a write to the old object reached the new one";
 }
 
 // shm_open(3): after mmap the fd may be closed without affecting the mapping.
 TEST(PosixShm, MappingSurvivesClosingTheFd) {
   CONFORM_MAN("shm_open(3)");
   Shm s;
-  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
-  Mapping m(s.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
+  ASSERT_TRUE(s.create_mapped(kPage)) << std::strerror(errno);
   ::close(s.fd);
   s.fd = -1;
-  std::strcpy(m.bytes(), "after close");
+  std::strcpy(s.bytes(), "after close");
   int fd = ::shm_open(s.name.c_str(), O_RDONLY, 0);
   ASSERT_GE(fd, 0) << std::strerror(errno);
   Cleanup close_fd([fd] { ::close(fd); });
@@ -315,12 +318,9 @@ TEST(PosixShm, WritesVisibleToAnotherProcess) {
   CONFORM_MAN("shm_overview(7)");
   CONFORM_ROWS("P02");
   Shm s;
-  ASSERT_TRUE(s.create(kPage)) << std::strerror(errno);
-  Mapping m(s.fd, kPage);
-  ASSERT_TRUE(m.ok()) << std::strerror(errno);
-  std::string name = s.name;
-  auto r = run_in_child([&name] {
-    int fd = ::shm_open(name.c_str(), O_RDWR, 0);
+  ASSERT_TRUE(s.create_mapped(kPage)) << std::strerror(errno);
+  auto r = run_in_child([&s] {
+    int fd = ::shm_open(s.name.c_str(), O_RDWR, 0);
     if (fd < 0) return 1;
     Mapping c(fd, kPage);
     if (!c.ok()) return 2;
@@ -328,7 +328,7 @@ TEST(PosixShm, WritesVisibleToAnotherProcess) {
     return 0;
   });
   ASSERT_TRUE(r.exited && r.code == 0) << r.describe();
-  EXPECT_STREQ(m.bytes() + 100, "from child");
+  EXPECT_STREQ(s.bytes() + 100, "from child");
 }
 
 // Fills an object on the 1 MiB tmpfs now mounted on /dev/shm: write(2) must stop with ENOSPC,

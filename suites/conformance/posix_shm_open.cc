@@ -29,6 +29,10 @@ struct Names {
   explicit Names(size_t n) {
     for (size_t i = 0; i < n; ++i) list.push_back(unique_name());
   }
+  // shm_open(3) of the first name, created exclusively, read-write, with `mode`: the fd or -1.
+  int create(mode_t mode) const {
+    return ::shm_open(list[0].c_str(), O_RDWR | O_CREAT | O_EXCL, mode);
+  }
 };
 
 // shm_open(3): shm_open of an existing name opens the same object: a later O_RDONLY open reads
@@ -38,9 +42,9 @@ TEST(PosixShm, ReopenReadOnlyAndReadWriteSeeTheSameObject) {
   CONFORM_MAN("shm_open(3)");
   CONFORM_ROWS("P01");
   Names n(1);
-  const char* name = n.list[0].c_str();
-  Fd created(::shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600));
+  Fd created(n.create(0600));
   ASSERT_GE(created.get(), 0) << std::strerror(errno);
+  const char* name = n.list[0].c_str();
   ASSERT_EQ(::ftruncate(created.get(), static_cast<off_t>(kPage)), 0);
   Mapping w(created.get(), kPage);
   ASSERT_TRUE(w.ok()) << std::strerror(errno);
@@ -72,7 +76,7 @@ TEST(PosixShm, OpenReturnsLowestFreeDescriptor) {
   int hole = a.get();
   a.reset();  // `hole` is free again, below `b`
   ASSERT_EQ(lowest_free_fd(), hole);
-  Fd fd(::shm_open(n.list[0].c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+  Fd fd(n.create(0600));
   EXPECT_EQ(fd.get(), hole);
 }
 
@@ -83,9 +87,9 @@ TEST(PosixShm, ReadOnlyDescriptorCannotTruncate) {
   CONFORM_MAN("ftruncate(2)");
   CONFORM_ROWS("P05");
   Names n(1);
-  const char* name = n.list[0].c_str();
-  Fd rw(::shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0666));
+  Fd rw(n.create(0666));
   ASSERT_GE(rw.get(), 0) << std::strerror(errno);
+  const char* name = n.list[0].c_str();
   ASSERT_EQ(::fchmod(rw.get(), 0666), 0);
   Fd ro(::shm_open(name, O_RDONLY, 0));
   ASSERT_GE(ro.get(), 0) << std::strerror(errno);

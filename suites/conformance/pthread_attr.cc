@@ -11,27 +11,27 @@
 namespace ipcb::conform {
 namespace {
 
-// The mutex and the condition variable attribute calls, side by side.
-struct MutexAttr {
-  pthread_mutexattr_t a;
-  MutexAttr() { pthread_mutexattr_init(&a); }
-  ~MutexAttr() { pthread_mutexattr_destroy(&a); }
-  int set(int v) { return pthread_mutexattr_setpshared(&a, v); }
+// An initialised attribute object of type `A` (destroyed with the scope) and its process-shared
+// calls, so that the mutex and the condition variable attribute calls go side by side.
+template <class A, int (*Init)(A*), int (*Destroy)(A*), int (*Set)(A*, int),
+          int (*Get)(const A*, int*)>
+struct PsharedAttr {
+  A a;
+  PsharedAttr() { Init(&a); }
+  ~PsharedAttr() { Destroy(&a); }
+  PsharedAttr(const PsharedAttr&) = delete;
+  PsharedAttr& operator=(const PsharedAttr&) = delete;
+  int set(int v) { return Set(&a, v); }
   int get() {
     int v = -1;
-    return pthread_mutexattr_getpshared(&a, &v) == 0 ? v : -1;
+    return Get(&a, &v) == 0 ? v : -1;
   }
 };
-struct CondAttr {
-  pthread_condattr_t a;
-  CondAttr() { pthread_condattr_init(&a); }
-  ~CondAttr() { pthread_condattr_destroy(&a); }
-  int set(int v) { return pthread_condattr_setpshared(&a, v); }
-  int get() {
-    int v = -1;
-    return pthread_condattr_getpshared(&a, &v) == 0 ? v : -1;
-  }
-};
+using MutexAttr =
+    PsharedAttr<pthread_mutexattr_t, pthread_mutexattr_init, pthread_mutexattr_destroy,
+                pthread_mutexattr_setpshared, pthread_mutexattr_getpshared>;
+using CondAttr = PsharedAttr<pthread_condattr_t, pthread_condattr_init, pthread_condattr_destroy,
+                             pthread_condattr_setpshared, pthread_condattr_getpshared>;
 
 // pthread_mutexattr_getpshared(3), pthread_condattr_getpshared(3p): a freshly initialised
 // attribute object is PTHREAD_PROCESS_PRIVATE.

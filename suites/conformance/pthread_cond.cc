@@ -6,12 +6,14 @@
 #include <time.h>
 
 #include <cerrno>
+#include <functional>
 #include <future>
 #include <string>
 #include <vector>
 
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_helpers.h"
 
 namespace ipcb::conform {
 namespace {
@@ -27,42 +29,54 @@ struct Shared {
   int step, checked;
 };
 
-int load(const int* p) {
-  return __atomic_load_n(p, __ATOMIC_SEQ_CST);
-}
 void store(int* p, int v) {
   __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
-// Waits up to 5 s until `*p` reads `v`.
-bool await(const int* p, int v) {
+// Polls `done` every 0.2 ms until it is true (true) or 5 s have passed (false).
+bool poll_until(const std::function<bool()>& done) {
   timespec start = clock_in(CLOCK_MONOTONIC, 0);
-  while (load(p) != v) {
+  while (!done()) {
     if (ms_since(start) > 5000) return false;
     timespec tick{0, 200000};
     nanosleep(&tick, nullptr);
   }
   return true;
 }
-
-int init_mutex(pthread_mutex_t* m, int type = PTHREAD_MUTEX_NORMAL) {
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  if (rc == 0) rc = pthread_mutexattr_settype(&a, type);
-  if (rc == 0) rc = pthread_mutex_init(m, &a);
-  pthread_mutexattr_destroy(&a);
-  return rc;
+// Waits up to 5 s until `*p` reads `v`.
+bool await(const int* p, int v) {
+  return poll_until([p, v] { return __atomic_load_n(p, __ATOMIC_SEQ_CST) == v; });
+}
+// `field` of `s`, read under the mutex.
+int locked_read(Shared* s, int Shared::*field) {
+  pthread_mutex_lock(&s->mutex);
+  int v = s->*field;
+  pthread_mutex_unlock(&s->mutex);
+  return v;
 }
 
-// A process-shared condition variable timed against `clock`.
-int init_cond(pthread_cond_t* c, clockid_t clock = CLOCK_MONOTONIC) {
+// Makes s->mutex a process-shared mutex of `type`, and s->cond a process-shared condition
+// variable timed against `clock`: 0 or the first error number.
+int init_shared(Shared* s, int type = PTHREAD_MUTEX_NORMAL, clockid_t clock = CLOCK_MONOTONIC) {
+  if (int rc = init_shared_mutex(&s->mutex, type)) return rc;
   pthread_condattr_t a;
   pthread_condattr_init(&a);
   int rc = pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
   if (rc == 0) rc = pthread_condattr_setclock(&a, clock);
-  if (rc == 0) rc = pthread_cond_init(c, &a);
+  if (rc == 0) rc = pthread_cond_init(&s->cond, &a);
   pthread_condattr_destroy(&a);
   return rc;
+}
+
+// Gives `tokens` wake-ups and wakes with `broadcast` or one signal.
+void wake(Shared* s, int tokens, bool broadcast) {
+  pthread_mutex_lock(&s->mutex);
+  s->tokens += tokens;
+  if (broadcast) {
+    pthread_cond_broadcast(&s->cond);
+  } else {
+    pthread_cond_signal(&s->cond);
+  }
+  pthread_mutex_unlock(&s->mutex);
 }
 
 // In the waiter child, after a wait returned `rc` (want `expected`) holding the mutex: tells the
@@ -100,18 +114,8 @@ int waiter_steps(Shared* s, clockid_t clock) {
 // mutex is held (trylock EBUSY) and lets it go on. False on a failed check.
 bool drive_waiter(Shared* s) {
   bool ok = true;
-  timespec start = clock_in(CLOCK_MONOTONIC, 0);
-  for (;;) {
-    pthread_mutex_lock(&s->mutex);
-    if (s->waiting == 1) break;
-    pthread_mutex_unlock(&s->mutex);
-    if (ms_since(start) > 5000) return false;
-    timespec tick{0, 200000};
-    nanosleep(&tick, nullptr);
-  }
-  s->tokens = 1;
-  pthread_cond_signal(&s->cond);
-  pthread_mutex_unlock(&s->mutex);
+  if (!poll_until([s] { return locked_read(s, &Shared::waiting) == 1; })) return false;
+  wake(s, 1, false);
   for (int n = 1; n <= 3; ++n) {
     if (!await(&s->step, n)) return false;
     int rc = pthread_mutex_trylock(&s->mutex);
@@ -132,10 +136,8 @@ TEST(Pthread, CondWaitReturnsWithMutexHeldEachTypeAndClock) {
     for (clockid_t clock : {CLOCK_REALTIME, CLOCK_MONOTONIC}) {
       SCOPED_TRACE("mutex type " + std::to_string(type) + ", clock " + std::to_string(clock));
       SharedMemory<Shared> region;
-      ASSERT_TRUE(region.ok());
+      ASSERT_TRUE(region.ok() && init_shared(region.get(), type, clock) == 0);
       Shared* s = region.get();
-      ASSERT_EQ(init_mutex(&s->mutex, type), 0);
-      ASSERT_EQ(init_cond(&s->cond, clock), 0);
       auto waiter = std::async(std::launch::async, [s, clock] {
         return run_in_child([s, clock] { return waiter_steps(s, clock); });
       });
@@ -169,66 +171,52 @@ int take_token(Shared* s) {
   return got ? 0 : 1;
 }
 
-// Starts `n` token-taking children; returns once all of them wait (false after 5 s).
-bool start_waiters(Shared* s, int n, std::vector<std::future<ChildResult>>* out) {
-  for (int i = 0; i < n; ++i) {
-    out->push_back(std::async(std::launch::async,
-                              [s] { return run_in_child([s] { return take_token(s); }); }));
+// `n` token-taking children waiting on the condition variable of a fresh Shared.
+class Waiters {
+ public:
+  // Makes the Shared and starts the children; returns once all of them wait. False if that
+  // failed, or they did not all wait within 5 s (they are then given their tokens at once, so
+  // none waits out its own deadline).
+  bool start(int n) {
+    if (!region_.ok() || init_shared(region_.get()) != 0) return false;
+    Shared* s = region_.get();
+    for (int i = 0; i < n; ++i) {
+      children_.push_back(std::async(std::launch::async,
+                                     [s] { return run_in_child([s] { return take_token(s); }); }));
+    }
+    // Counted under the mutex, which they gave up inside pthread_cond_timedwait.
+    if (poll_until([s, n] { return locked_read(s, &Shared::waiting) == n; })) return true;
+    wake(s, n, true);
+    return false;
   }
-  timespec start = clock_in(CLOCK_MONOTONIC, 0);
-  for (;;) {
-    pthread_mutex_lock(&s->mutex);
-    int waiting = s->waiting;
-    pthread_mutex_unlock(&s->mutex);  // they are inside pthread_cond_timedwait
-    if (waiting == n) return true;
-    if (ms_since(start) > 5000) return false;
-    timespec tick{0, 200000};
-    nanosleep(&tick, nullptr);
+  Shared* shared() const { return region_.get(); }
+  // Expects every child to have taken a token and exited.
+  void expect_all_woken() {
+    for (auto& c : children_) {
+      ChildResult r = c.get();
+      EXPECT_CHILD_OK(r) << " (1: never woken)";
+    }
   }
-}
 
-// Gives `tokens` wake-ups and wakes with `broadcast` or one signal.
-void wake(Shared* s, int tokens, bool broadcast) {
-  pthread_mutex_lock(&s->mutex);
-  s->tokens += tokens;
-  if (broadcast) {
-    pthread_cond_broadcast(&s->cond);
-  } else {
-    pthread_cond_signal(&s->cond);
-  }
-  pthread_mutex_unlock(&s->mutex);
-}
+ private:
+  SharedMemory<Shared> region_;
+  std::vector<std::future<ChildResult>> children_;
+};
 
 // pthread_cond_signal(3p): one signal wakes at least one of the waiters in other processes;
 // pthread_cond_broadcast(3p): one broadcast wakes all the others.
 TEST(Pthread, CondSignalWakesOneAndBroadcastWakesAllProcesses) {
   CONFORM_MAN("pthread_cond_broadcast(3p)");
   CONFORM_ROWS("T06");
-  SharedMemory<Shared> region;
-  ASSERT_TRUE(region.ok());
-  Shared* s = region.get();
-  ASSERT_EQ(init_mutex(&s->mutex), 0);
-  ASSERT_EQ(init_cond(&s->cond), 0);
-  std::vector<std::future<ChildResult>> waiters;
-  Cleanup release([s] { wake(s, 3, true); });  // no child waits out its 5 s after a failure
-  ASSERT_TRUE(start_waiters(s, 3, &waiters)) << "the children never waited";
+  Waiters waiters;
+  ASSERT_TRUE(waiters.start(3)) << "the children never waited";
+  Shared* s = waiters.shared();
   wake(s, 1, false);
-  timespec start = clock_in(CLOCK_MONOTONIC, 0);
   int woken = 0;
-  while (woken == 0 && ms_since(start) < 5000) {
-    pthread_mutex_lock(&s->mutex);
-    woken = s->woken;
-    pthread_mutex_unlock(&s->mutex);
-    timespec tick{0, 200000};
-    nanosleep(&tick, nullptr);
-  }
+  poll_until([s, &woken] { return (woken = locked_read(s, &Shared::woken)) != 0; });
   EXPECT_EQ(woken, 1) << "one signal, one token: exactly one taker";
   wake(s, 2, true);
-  release.dismiss();
-  for (auto& w : waiters) {
-    ChildResult r = w.get();
-    EXPECT_CHILD_OK(r) << " (1: never woken)";
-  }
+  waiters.expect_all_woken();
   EXPECT_EQ(s->woken, 3);
 }
 
@@ -238,26 +226,16 @@ TEST(Pthread, CondSignalWakesOneAndBroadcastWakesAllProcesses) {
 TEST(Pthread, CondDestroyRightAfterBroadcastIsSafe) {
   CONFORM_MAN("pthread_cond_destroy(3p)");
   CONFORM_ROWS("T07");
-  SharedMemory<Shared> region;
-  ASSERT_TRUE(region.ok());
-  Shared* s = region.get();
-  ASSERT_EQ(init_mutex(&s->mutex), 0);
-  ASSERT_EQ(init_cond(&s->cond), 0);
-  std::vector<std::future<ChildResult>> waiters;
-  Cleanup release([s] { wake(s, 2, true); });  // only if they never all waited
-  ASSERT_TRUE(start_waiters(s, 2, &waiters)) << "the children never waited";
-  release.dismiss();
+  Waiters waiters;
+  ASSERT_TRUE(waiters.start(2)) << "the children never waited";
   ChildResult d = run_in_child(
-      [s] {
+      [s = waiters.shared()] {
         wake(s, 2, true);
         return pthread_cond_destroy(&s->cond);
       },
       5000);
   EXPECT_CHILD_OK(d) << " (the exit code is pthread_cond_destroy's error)";
-  for (auto& w : waiters) {
-    ChildResult r = w.get();
-    EXPECT_CHILD_OK(r) << " (1: never woken)";
-  }
+  waiters.expect_all_woken();
 }
 
 // pthread_cond_timedwait(3p), pthread_condattr_setclock(3p): a process-shared condvar timed
@@ -265,10 +243,8 @@ TEST(Pthread, CondDestroyRightAfterBroadcastIsSafe) {
 TEST(Pthread, MonotonicCondvarTimedwaitTimesOut) {
   CONFORM_MAN("pthread_cond_timedwait(3p)");
   SharedMemory<Shared> region;
-  ASSERT_TRUE(region.ok());
+  ASSERT_TRUE(region.ok() && init_shared(region.get()) == 0);
   Shared* s = region.get();
-  ASSERT_EQ(init_mutex(&s->mutex), 0);
-  ASSERT_EQ(init_cond(&s->cond), 0);
   timespec start = clock_in(CLOCK_MONOTONIC, 0), until = clock_in(CLOCK_MONOTONIC, 30);
   ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
   int rc = pthread_cond_timedwait(&s->cond, &s->mutex, &until);

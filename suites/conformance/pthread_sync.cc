@@ -6,11 +6,14 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstring>
 #include <future>
 #include <string>
 
+#include "suites/conformance/cases.h"
 #include "suites/conformance/conform.h"
 #include "suites/conformance/objects.h"
+#include "suites/conformance/posix_helpers.h"
 
 namespace ipcb::conform {
 namespace {
@@ -24,39 +27,40 @@ struct Shared {
 // One Shared in MAP_SHARED anonymous memory, so forked children see the same objects.
 using SharedRegion = SharedMemory<Shared>;
 
-// Initialises a process-shared mutex of `type` and robustness `robust`; returns 0 or an error.
-int init_mutex(pthread_mutex_t* m, int type = PTHREAD_MUTEX_NORMAL,
-               int robust = PTHREAD_MUTEX_STALLED) {
-  pthread_mutexattr_t a;
-  pthread_mutexattr_init(&a);
-  int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
-  if (rc == 0) rc = pthread_mutexattr_settype(&a, type);
-  if (rc == 0) rc = pthread_mutexattr_setrobust(&a, robust);
-  if (rc == 0) rc = pthread_mutex_init(m, &a);
-  pthread_mutexattr_destroy(&a);
-  return rc;
-}
-
 // A child locks `m` and exits while holding it; true if it did.
 bool owner_dies_holding(pthread_mutex_t* m) {
   ChildResult r = run_in_child([m] { return pthread_mutex_lock(m); });
   return r.exited && r.code == 0;
 }
 
-// Makes `m` a robust process-shared mutex whose owner (a child) died holding it.
-void robust_owner_died(pthread_mutex_t* m) {
-  ASSERT_EQ(init_mutex(m, PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_ROBUST), 0);
-  ASSERT_TRUE(owner_dies_holding(m));
+// Who holds the mutex when a test begins: nobody, this thread, or a child that died holding it.
+enum class Held { kNo, kByUs, kByDeadChild };
+
+// Makes the mutex of `s` (whose mapping must have succeeded) a process-shared one of `type` and
+// robustness `robust`, held as `held` says: success, or the step that failed.
+::testing::AssertionResult set_up(SharedRegion& s, int type, int robust, Held held) {
+  if (!s.ok()) return ::testing::AssertionFailure() << "no MAP_SHARED region";
+  if (int rc = init_shared_mutex(&s->mutex, type, robust)) {
+    return ::testing::AssertionFailure() << "pthread_mutex_init: " << std::strerror(rc);
+  }
+  if (held == Held::kByUs && pthread_mutex_lock(&s->mutex) != 0) {
+    return ::testing::AssertionFailure() << "pthread_mutex_lock failed";
+  }
+  if (held == Held::kByDeadChild && !owner_dies_holding(&s->mutex)) {
+    return ::testing::AssertionFailure() << "the child did not lock the mutex";
+  }
+  return ::testing::AssertionSuccess();
 }
+constexpr int kNormal = PTHREAD_MUTEX_NORMAL, kErrorcheck = PTHREAD_MUTEX_ERRORCHECK;
+constexpr int kStalled = PTHREAD_MUTEX_STALLED, kRobust = PTHREAD_MUTEX_ROBUST;
 
 // pthread_mutexattr_setpshared(3): a process-shared mutex in MAP_SHARED memory excludes
 // processes from each other (pshared mutexes work across fork).
 TEST(Pthread, ProcessSharedMutexExcludesAcrossFork) {
   CONFORM_MAN("pthread_mutexattr_setpshared(3)");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(set_up(s, kNormal, kStalled, Held::kNo));
   constexpr int kIncrements = 100000;
-  ASSERT_EQ(init_mutex(&s->mutex), 0);
   auto add = [&s] {
     for (int i = 0; i < kIncrements; ++i) {
       pthread_mutex_lock(&s->mutex);
@@ -73,36 +77,49 @@ TEST(Pthread, ProcessSharedMutexExcludesAcrossFork) {
   EXPECT_EQ(s->counter, 2 * kIncrements);
 }
 
-// pthread_mutexattr_setrobust(3): when the owner of a robust mutex dies, the next lock
-// acquires it and returns EOWNERDEAD.
-TEST(Pthread, OwnerDeathReturnsEownerdead) {
-  CONFORM_MAN("pthread_mutexattr_setrobust(3)");
+// A call on a mutex of `type` and `robust`, held as `held` says, that returns `err`; the caller
+// then holds the mutex (made consistent after EOWNERDEAD) and unlocks it.
+//   pthread_mutexattr_setrobust(3): when the owner of a robust mutex dies, the next lock acquires
+//   it and returns EOWNERDEAD; trylock too.
+//   pthread_mutex_consistent(3): EINVAL when the mutex is not in an inconsistent state.
+//   pthread_mutex_lock(3p): an error-checking mutex relocked by its owner fails with EDEADLK.
+struct HeldCase {
+  CaseInfo info;
+  int type, robust;
+  Held held;
+  int (*call)(pthread_mutex_t*);
+  int err;
+};
+void call_returns(const HeldCase& c) {
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_NO_FATAL_FAILURE(robust_owner_died(&s->mutex));
-  EXPECT_EQ(pthread_mutex_lock(&s->mutex), EOWNERDEAD);
-  EXPECT_EQ(pthread_mutex_consistent(&s->mutex), 0);
+  ASSERT_TRUE(set_up(s, c.type, c.robust, c.held));
+  EXPECT_EQ(c.call(&s->mutex), c.err);
+  if (c.err == EOWNERDEAD) {
+    EXPECT_EQ(pthread_mutex_consistent(&s->mutex), 0);
+  }
   EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
 }
-
-// pthread_mutexattr_setrobust(3): trylock also acquires a dead owner's mutex with EOWNERDEAD.
-TEST(Pthread, TrylockAfterOwnerDeathReturnsEownerdead) {
-  CONFORM_MAN("pthread_mutexattr_setrobust(3)");
-  SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_NO_FATAL_FAILURE(robust_owner_died(&s->mutex));
-  EXPECT_EQ(pthread_mutex_trylock(&s->mutex), EOWNERDEAD);
-  EXPECT_EQ(pthread_mutex_consistent(&s->mutex), 0);
-  EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
-}
+constexpr const char* kSetrobust = "pthread_mutexattr_setrobust(3)";
+// clang-format off
+const HeldCase kHeld[] = {
+  {{"OwnerDeathReturnsEownerdead", kSetrobust}, kNormal, kRobust, Held::kByDeadChild,
+   pthread_mutex_lock, EOWNERDEAD},
+  {{"TrylockAfterOwnerDeathReturnsEownerdead", kSetrobust}, kNormal, kRobust, Held::kByDeadChild,
+   pthread_mutex_trylock, EOWNERDEAD},
+  {{"ConsistentOnConsistentMutexFailsEinval", "pthread_mutex_consistent(3)"}, kNormal, kRobust,
+   Held::kByUs, pthread_mutex_consistent, EINVAL},
+  {{"ErrorcheckRelockFailsEdeadlk", "pthread_mutex_lock(3p)"}, kErrorcheck, kStalled, Held::kByUs,
+   pthread_mutex_lock, EDEADLK},
+};
+// clang-format on
+CONFORM_CASES("Pthread", kHeld, call_returns);
 
 // pthread_mutex_consistent(3): after EOWNERDEAD, marking the mutex consistent makes it usable
 // again: unlock, then locking succeeds normally (in another process too).
 TEST(Pthread, ConsistentMakesMutexUsableAgain) {
   CONFORM_MAN("pthread_mutex_consistent(3)");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_NO_FATAL_FAILURE(robust_owner_died(&s->mutex));
+  ASSERT_TRUE(set_up(s, kNormal, kRobust, Held::kByDeadChild));
   ASSERT_EQ(pthread_mutex_lock(&s->mutex), EOWNERDEAD);
   EXPECT_EQ(pthread_mutex_consistent(&s->mutex), 0);
   EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
@@ -119,8 +136,7 @@ TEST(Pthread, UnlockWithoutConsistentMakesMutexNotRecoverable) {
   CONFORM_MAN("pthread_mutexattr_setrobust(3)");
   CONFORM_ROWS("U11");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_NO_FATAL_FAILURE(robust_owner_died(&s->mutex));
+  ASSERT_TRUE(set_up(s, kNormal, kRobust, Held::kByDeadChild));
   ASSERT_EQ(pthread_mutex_lock(&s->mutex), EOWNERDEAD);
   EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
   ChildResult r = run_in_child([&s] { return pthread_mutex_lock(&s->mutex); });
@@ -128,25 +144,12 @@ TEST(Pthread, UnlockWithoutConsistentMakesMutexNotRecoverable) {
   EXPECT_EQ(pthread_mutex_lock(&s->mutex), ENOTRECOVERABLE);
 }
 
-// pthread_mutex_consistent(3): EINVAL when the mutex is not in an inconsistent state.
-TEST(Pthread, ConsistentOnConsistentMutexFailsEinval) {
-  CONFORM_MAN("pthread_mutex_consistent(3)");
-  SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(init_mutex(&s->mutex, PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_ROBUST), 0);
-  ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
-  EXPECT_EQ(pthread_mutex_consistent(&s->mutex), EINVAL);
-  EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
-}
-
 // pthread_mutexattr_setrobust(3): PTHREAD_MUTEX_STALLED (the default): a mutex whose owner
 // died stays locked; a timed lock times out.
 TEST(Pthread, StalledMutexOfDeadOwnerStaysLocked) {
   CONFORM_MAN("pthread_mutexattr_setrobust(3)");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(init_mutex(&s->mutex), 0);
-  ASSERT_TRUE(owner_dies_holding(&s->mutex));
+  ASSERT_TRUE(set_up(s, kNormal, kStalled, Held::kByDeadChild));
   timespec until = clock_in(CLOCK_REALTIME, 20);
   EXPECT_EQ(pthread_mutex_timedlock(&s->mutex, &until), ETIMEDOUT);
 }
@@ -162,25 +165,12 @@ TEST(Pthread, SetrobustInvalidValueFailsEinval) {
   pthread_mutexattr_destroy(&a);
 }
 
-// pthread_mutex_lock(3p): an error-checking mutex relocked by its owner fails with EDEADLK.
-TEST(Pthread, ErrorcheckRelockFailsEdeadlk) {
-  CONFORM_MAN("pthread_mutex_lock(3p)");
-  SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(init_mutex(&s->mutex, PTHREAD_MUTEX_ERRORCHECK), 0);
-  ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
-  EXPECT_EQ(pthread_mutex_lock(&s->mutex), EDEADLK);
-  EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
-}
-
 // pthread_mutex_lock(3p): unlocking an error-checking mutex held by another process fails
 // with EPERM.
 TEST(Pthread, ErrorcheckUnlockByNonOwnerFailsEperm) {
   CONFORM_MAN("pthread_mutex_lock(3p)");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(init_mutex(&s->mutex, PTHREAD_MUTEX_ERRORCHECK), 0);
-  ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
+  ASSERT_TRUE(set_up(s, kErrorcheck, kStalled, Held::kByUs));
   ChildResult r = run_in_child([&s] { return pthread_mutex_unlock(&s->mutex); });
   EXPECT_TRUE(r.exited && r.code == EPERM) << r.describe() << " (want EPERM)";
   EXPECT_EQ(pthread_mutex_unlock(&s->mutex), 0);
@@ -190,7 +180,7 @@ TEST(Pthread, ErrorcheckUnlockByNonOwnerFailsEperm) {
 TEST(Pthread, ErrorcheckUnlockOfUnlockedFailsEperm) {
   CONFORM_MAN("pthread_mutex_lock(3p)");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(set_up(s, kErrorcheck, kStalled, Held::kNo));
   if (kBuiltWithTsan) {
     // TSan's pthread_mutex_unlock interceptor reports "unlock of an unlocked mutex" before it
     // calls glibc (which does return EPERM), and any report makes the process exit 66: the
@@ -199,7 +189,6 @@ TEST(Pthread, ErrorcheckUnlockOfUnlockedFailsEperm) {
         "built with ThreadSanitizer, which reports this deliberate unlock of an "
         "unlocked mutex as a bug and fails the process");
   }
-  ASSERT_EQ(init_mutex(&s->mutex, PTHREAD_MUTEX_ERRORCHECK), 0);
   EXPECT_EQ(pthread_mutex_unlock(&s->mutex), EPERM);
 }
 
@@ -213,9 +202,7 @@ TEST(Pthread, TrylockOfMutexHeldByOtherProcessFailsEbusyEachType) {
                    PTHREAD_MUTEX_DEFAULT}) {
     SCOPED_TRACE("mutex type " + std::to_string(type));
     SharedRegion s;
-    ASSERT_TRUE(s.ok());
-    ASSERT_EQ(init_mutex(&s->mutex, type), 0);
-    ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
+    ASSERT_TRUE(set_up(s, type, kStalled, Held::kByUs));
     ChildResult busy = run_in_child([&s] { return pthread_mutex_trylock(&s->mutex); });
     EXPECT_EQ(busy.describe(), exited_with(EBUSY));
     ASSERT_EQ(pthread_mutex_unlock(&s->mutex), 0);
@@ -234,9 +221,7 @@ TEST(Pthread, TrylockOfMutexHeldByOtherProcessFailsEbusyEachType) {
 TEST(Pthread, TimedlockOfMutexHeldElsewhereTimesOut) {
   CONFORM_MAN("pthread_mutex_timedlock(3p)");
   SharedRegion s;
-  ASSERT_TRUE(s.ok());
-  ASSERT_EQ(init_mutex(&s->mutex), 0);
-  ASSERT_EQ(pthread_mutex_lock(&s->mutex), 0);
+  ASSERT_TRUE(set_up(s, kNormal, kStalled, Held::kByUs));
   ChildResult r = run_in_child([&s] {
     timespec start = clock_in(CLOCK_MONOTONIC, 0), until = clock_in(CLOCK_REALTIME, 20);
     int rc = pthread_mutex_timedlock(&s->mutex, &until);
