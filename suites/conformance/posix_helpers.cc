@@ -174,6 +174,15 @@ bool set_nofile_limit(long limit) {
   return ::testing::AssertionSuccess();
 }
 
+void expect_timeout_at_deadline(clockid_t clock, int ms,
+                                const std::function<int(const timespec&)>& call) {
+  timespec dl = clock_in(clock, ms);
+  timespec t0 = clock_in(CLOCK_MONOTONIC, 0);
+  EXPECT_EQ(call(dl), ETIMEDOUT);
+  EXPECT_GE(ms_since(t0), ms - 1);
+  EXPECT_LT(ms_since(t0), 2000);
+}
+
 int init_shared_mutex(pthread_mutex_t* m, int type, int robust) {
   pthread_mutexattr_t a;
   pthread_mutexattr_init(&a);

@@ -85,6 +85,11 @@ bool set_nofile_limit(long limit);
                                       std::initializer_list<std::string_view> messages = {},
                                       int extra = 0);
 
+// Expects `call(deadline)` (its errno, 0 on success), given an absolute deadline `ms` ahead on
+// `clock`, to fail ETIMEDOUT once the deadline has passed: not sooner, and within 2 s.
+void expect_timeout_at_deadline(clockid_t clock, int ms,
+                                const std::function<int(const timespec&)>& call);
+
 // Initialises `m` as a process-shared mutex (for MAP_SHARED memory) of `type` and robustness
 // `robust`: 0 or the first error number.
 int init_shared_mutex(pthread_mutex_t* m, int type = PTHREAD_MUTEX_NORMAL,
