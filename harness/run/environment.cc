@@ -11,6 +11,7 @@
 
 #include "harness/run/tick_clock.h"
 #include "harness/sys/sys.h"
+#include "harness/sys/sys_kernel.h"
 
 #ifndef IPCBENCH_BUILD_TYPE
 #define IPCBENCH_BUILD_TYPE "unknown"
@@ -18,13 +19,6 @@
 
 namespace ipcb {
 namespace {
-
-std::string first_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
 
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -71,9 +65,10 @@ nlohmann::json capture_environment(const std::vector<Placement>& placements) {
   j["cpu_model"] = cpu_model();
   j["cpu_count_online"] = ::sysconf(_SC_NPROCESSORS_ONLN);
   j["cpus_allowed"] = sys::allowed_cpus();
-  std::string gov = first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+  std::string gov = sys::read_first_line("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
   j["cpu_governor"] = gov.empty() ? "unavailable" : gov;
-  j["clocksource"] = first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  j["clocksource"] =
+      sys::read_first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
   j["timer"] = "clock_gettime(CLOCK_MONOTONIC)";
   j["timer_cost_ns"] = timer_cost_ns();
   // Pingpong times each round trip with this one (see tick_clock.h).
@@ -88,9 +83,9 @@ nlohmann::json capture_environment(const std::vector<Placement>& placements) {
         {{"name", p.name}, {"cpu_measured_side", p.cpu_self}, {"cpu_peer", p.cpu_peer}});
   }
   j["page_size"] = ::sysconf(_SC_PAGESIZE);
-  std::string smt = first_line("/sys/devices/system/cpu/smt/active");
+  std::string smt = sys::read_first_line("/sys/devices/system/cpu/smt/active");
   j["smt"] = smt.empty() ? "unknown" : smt == "1" ? "on" : "off";
-  std::string thp = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string thp = sys::read_first_line("/sys/kernel/mm/transparent_hugepage/enabled");
   j["transparent_hugepages"] = thp.empty() ? "unknown" : thp;
   j["compiler"] = std::string("g++ ") + __VERSION__;
   return j;

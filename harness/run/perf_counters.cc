@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "harness/sys/sys_kernel.h"
+
 namespace ipcb {
 namespace {
 
@@ -30,7 +32,12 @@ constexpr Part kParts[] = {{"instructions_user", "instructions"},
 
 // The event sources this kernel has (/sys/bus/event_source/devices), for the "no PMU" reason.
 std::string event_sources() {
-  std::vector<std::string> names = sys::list_dir("/sys/bus/event_source/devices");
+  std::vector<std::string> names;
+  if (auto all = sys::list_directory("/sys/bus/event_source/devices")) {
+    for (auto& n : *all) {
+      if (n[0] != '.') names.push_back(std::move(n));
+    }
+  }
   std::sort(names.begin(), names.end());
   std::string s;
   for (const auto& n : names) s.append(s.empty() ? "" : ", ").append(n);

@@ -129,8 +129,6 @@ Status make_dir(const std::string& path, mode_t mode);
 // Writes `text` to PATH.tmp-PID, fsyncs it and renames it over `path`: readers see the old
 // file or the whole new one, never a part. The temporary file is removed on failure.
 Status write_file_atomic(const std::string& path, const std::string& text, mode_t mode);
-// The entries of a folder (no "." or ".." or other dot names); empty if it cannot be read.
-std::vector<std::string> list_dir(const std::string& path);
 // The folder of this process's executable (/proc/self/exe), empty if unreadable.
 std::string self_exe_dir();
 

@@ -1,5 +1,4 @@
 // Folders, whole files and this executable's place (see sys.h).
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,17 +35,6 @@ Status write_file_atomic(const std::string& path, const std::string& text, mode_
   if (::close(fd->release()) != 0) return undo(errno_error("close", tmp));
   if (std::rename(tmp.c_str(), path.c_str()) != 0) return undo(errno_error("rename", tmp));
   return ok_status();
-}
-
-std::vector<std::string> list_dir(const std::string& path) {
-  std::vector<std::string> names;
-  if (DIR* d = ::opendir(path.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      if (e->d_name[0] != '.') names.emplace_back(e->d_name);
-    }
-    ::closedir(d);
-  }
-  return names;
 }
 
 std::string self_exe_dir() {

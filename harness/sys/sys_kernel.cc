@@ -221,6 +221,11 @@ Result<std::string> read_text_file(const std::string& path) {
   return read_all(fd.get(), path);
 }
 
+std::string read_first_line(const std::string& path) {
+  auto text = read_text_file(path);
+  return text ? text->substr(0, text->find('\n')) : std::string();
+}
+
 Status allocate_file(int fd, off_t len, const std::string& what) {
   int r = 0;
   do {
@@ -285,10 +290,6 @@ std::string errno_name(int err) {
   const char* n = ::strerrorname_np(err);
   return n != nullptr ? n : "errno " + std::to_string(err);
 }
-
-}  // namespace ipcb::sys
-
-namespace ipcb::sys {
 
 uid_t real_uid() {
   return ::getuid();

@@ -151,6 +151,8 @@ struct FsSpace {
 Result<FsSpace> fs_space(const std::string& path);
 // The whole of a (small) text file such as /proc/self/status.
 Result<std::string> read_text_file(const std::string& path);
+// The first line of a small text file (/proc, /sys) without its newline; empty if unreadable.
+std::string read_first_line(const std::string& path);
 // posix_fallocate(3): really allocates `len` bytes (on tmpfs: pages of memory). ENOSPC when the
 // filesystem is full, ENOMEM when memory (or a memory cgroup) is.
 Status allocate_file(int fd, off_t len, const std::string& what);

@@ -25,6 +25,7 @@
 #include <sstream>
 
 #include "harness/sys/sys.h"
+#include "harness/sys/sys_kernel.h"
 #include "suites/conformance/runner_internal.h"
 
 namespace ipcb::runner {
@@ -36,13 +37,6 @@ constexpr long kMqueueMagic = 0x19800202;  // the mqueue file system's f_type (i
 
 std::string errno_text(const char* call) {
   return std::string(call) + " fails: " + std::strerror(errno);
-}
-
-std::string read_line(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
 }
 
 // --- the checks: "" when fine, else what is wrong ------------------------------------------
@@ -62,7 +56,7 @@ std::string check_dev_shm() {
 }
 
 std::string check_rmid_forced() {
-  std::string v = read_line("/proc/sys/kernel/shm_rmid_forced");
+  std::string v = sys::read_first_line("/proc/sys/kernel/shm_rmid_forced");
   if (v.empty() || v == "0") return "";
   return "kernel.shm_rmid_forced = " + v +
          " (a segment no process has attached is destroyed when its creator exits)";
@@ -207,7 +201,7 @@ nlohmann::json sysctls() {
   for (const char* name : kNames) {
     std::string path = std::string("/proc/sys/") + name;
     for (size_t i = 10; i < path.size(); ++i) path[i] = path[i] == '.' ? '/' : path[i];
-    std::string v = read_line(path);
+    std::string v = sys::read_first_line(path);
     for (char& c : v) c = c == '\t' ? ' ' : c;
     j[name] = v.empty() ? nlohmann::json() : nlohmann::json(v);
   }
