@@ -64,6 +64,11 @@ def floor_blocks(rs) -> list:
     if below:
         out += [('h3', 'Below the physical floor (a measuring error, or the machine changed speed)'),
                 ('list', below)]
+    unsettled = [u for u in rs.context.get('floors_unsettled') or [] if isinstance(u, str)]
+    if unsettled:
+        out += [('h3', 'Unsettled floors (the floor moved while the result was measured: '
+                       'ratio not judged)'),
+                ('list', unsettled)]
     for f in rs.context.get('floors') or []:
         if not isinstance(f, dict):
             continue

@@ -282,8 +282,9 @@ TEST_F(E2E, HistogramsSidecarMatchesTheCounters) {
 }
 
 // --floors each: every result is read against a floor measured right after it (and says so),
-// one line per benchmark in the below-floor list at most, whatever Google Benchmark's sizing
-// calls did.
+// compared with the same floor right before it (floor_drift: a result whose floor moved by more
+// than 25% is listed as unsettled, never as below its floor), one line per benchmark in those
+// lists at most, whatever Google Benchmark's sizing calls did.
 TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
   Outcome o = run({"--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream",
                    "--size", "4K", "--min-time", "0.02", "--floors", "each"},
@@ -299,9 +300,24 @@ TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
     EXPECT_GT(b.value("ratio_to_floor", 0.0), 0.0);
     EXPECT_TRUE(b.contains(b.value("name", "").rfind("stream", 0) == 0 ? "ceiling_bytes_per_second"
                                                                        : "floor_ns"));
+    const double drift = b.value("floor_drift", 0.0);
+    EXPECT_GT(drift, 0.0);
+    const bool unsettled = drift > 1.25 || drift < 1 / 1.25;
+    EXPECT_EQ(b.value("floor_unsettled", 0.0) > 0, unsettled) << drift;
+    const std::string name = b.value("name", "");
+    const std::string base = name.substr(0, name.find("/manual_time"));
+    auto listed = [&](const char* list) {
+      for (const auto& line : j["context"][list]) {
+        if (line.get<std::string>().rfind(base + ":", 0) == 0) return true;
+      }
+      return false;
+    };
+    EXPECT_EQ(listed("floors_unsettled"), unsettled);
+    if (unsettled) EXPECT_FALSE(listed("ipcbench_below_floor"));
   }
   EXPECT_GE(names.size(), 2u);
   EXPECT_LE(j["context"]["ipcbench_below_floor"].size(), names.size());
+  EXPECT_LE(j["context"]["floors_unsettled"].size(), names.size());
 }
 
 TEST_F(E2E, ListShowsTheValidityMatrix) {

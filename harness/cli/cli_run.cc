@@ -314,6 +314,9 @@ int cmd_run(const RunArgs& a) {
   std::vector<std::string> below;
   for (const auto& [key, line] : tally.below_floor) below.push_back(line);
   extra["ipcbench_below_floor"] = below;
+  std::vector<std::string> unsettled;
+  for (const auto& [key, line] : tally.floor_unsettled) unsettled.push_back(line);
+  extra["floors_unsettled"] = unsettled;
   if (!probes.empty()) extra["rate_sweeps"] = sweeps_to_json(probes);
   add_context(bench, extra, tally.fields);
   if (auto st = write_results(a.out, bench, tally); !st) {
@@ -326,6 +329,16 @@ int cmd_run(const RunArgs& a) {
         "floors: measured again after %zu result(s) that were below the run's earlier floor "
         "(the VM got faster; context.floors_rechecked)\n",
         tally.floors_rechecked.size());
+  }
+  if (!unsettled.empty()) {
+    std::printf(
+        "\n%zu result(s) with an UNSETTLED floor (marked ?): it moved by more than its own noise "
+        "between right before and right after them, so their ratio says little; run them again "
+        "(context.floors_unsettled):\n",
+        unsettled.size());
+    for (size_t i = 0; i < unsettled.size() && i < 10; ++i) {
+      std::printf("  %s\n", unsettled[i].c_str());
+    }
   }
   if (!tally.below_floor.empty()) {
     std::printf(

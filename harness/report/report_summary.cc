@@ -174,6 +174,15 @@ std::string format_summary(const nlohmann::json& bench) {
     }
     out << "\n";
   }
+  auto unsettled = ctx.value("floors_unsettled", nlohmann::json::array());
+  if (unsettled.is_array() && !unsettled.empty()) {
+    out << "## Unsettled floors (the floor moved while the result was measured: ratio not "
+           "judged)\n\n";
+    for (const auto& line : unsettled) {
+      if (line.is_string()) out << "- " << line.get<std::string>() << "\n";
+    }
+    out << "\n";
+  }
   floors_section(out, ctx);
   auto skipped = ctx.value("ipcbench_skipped", nlohmann::json::array());
   if (!skipped.empty()) {

@@ -32,15 +32,15 @@ class Endpoint {
 
   // Sends the next message: sequence number, `flags`, `send_ns`, and the payload for that seq.
   Status send(uint32_t flags, uint64_t send_ns = 0) {
-    const uint64_t seq = tx_seq_++;
-    const FrameHeader h{seq, static_cast<uint32_t>(source_.size()), flags, send_ns,
-                        source_.checksum(seq)};
-    return put(h, source_.payload(seq));
+    const size_t v = tx_variant_;
+    const FrameHeader h{next_tx_seq(), static_cast<uint32_t>(source_.size()), flags, send_ns,
+                        source_.checksum_at(v)};
+    return put(h, source_.payload_at(v));
   }
   // Sends the last received payload back, unchanged, as our next message (pingpong's echo).
   Status echo(const FrameHeader& received) {
     FrameHeader h = received;
-    h.seq = tx_seq_++;
+    h.seq = next_tx_seq();
     h.flags = kFrameData;
     auto msg = mode_ == CopyMode::kCopy ? std::span<const std::byte>(rx_buf_) : held_;
     if (msg.size() != sizeof(FrameHeader) + source_.size()) return echo_length_error();
@@ -57,23 +57,8 @@ class Endpoint {
     release_held();
     const std::byte* src = poll_fast();
     if (src == nullptr) return recv_general(defer_check);
-    take_fast(src, defer_check);
-    if (defer_check) {
-      if (checker_.check_shape(last_msg_) == FrameFault::kNone) {
-        pending_ = true;
-        last_fault_ = FrameFault::kNone;
-        return read_header(last_msg_);
-      }
-    } else {
-      if (mode_ == CopyMode::kInplace && verify_ != VerifyMode::kFull) {
-        sink_ += touch_all(last_msg_);  // in place, nothing else reads the payload
-      }
-      if (checker_.check_data_fast(last_msg_, compared_)) {
-        last_fault_ = FrameFault::kNone;
-        compared_ = FrameChecker::Compared::kNot;
-        return read_header(last_msg_);
-      }
-    }
+    FrameHeader h;
+    if (take_fast(src, defer_check, h)) return h;
     return judge(defer_check);
   }
   // The deferred part of the last recv's check, if any; then the message's slot is released.
@@ -118,32 +103,54 @@ class Endpoint {
     }
     return p;
   }
-  // Reads the message at `src` (fast path) into last_msg_, as recv_general would.
-  void take_fast(const std::byte* src, bool defer_check) {
-    const size_t n = rings_.rx->message_bytes();
+  // Takes the message at `src` (fast path) as recv_general would, into last_msg_ and `h` (the
+  // header is read from shared memory once), and checks it with what is at hand: true when it
+  // is in order and intact, or (`defer_check`) of a shape the caller may act on, the rest
+  // pending. False: judge() names what is wrong.
+  bool take_fast(const std::byte* src, bool defer_check, FrameHeader& h) {
+    const size_t n = sizeof(FrameHeader) + source_.size();
     bytes_received_ += n;
+    const bool compare = verify_ == VerifyMode::kFull && !defer_check;
+    bool matched = true;  // the payload is the pattern of next_seq(), when compared
     if (mode_ == CopyMode::kInplace) {
       held_ = last_msg_ = std::span<const std::byte>(src, n);
-      return;
-    }
-    if (verify_ == VerifyMode::kFull && !defer_check) {
-      // Copy out and compare with the pattern in one pass.
-      std::memcpy(rx_buf_.data(), src, sizeof(FrameHeader));
-      compared_ = source_.copy_matching(rx_buf_.data() + sizeof(FrameHeader),
-                                        src + sizeof(FrameHeader), checker_.next_seq())
-                      ? FrameChecker::Compared::kMatched
-                      : FrameChecker::Compared::kDiffered;
+      std::memcpy(&h, src, sizeof h);
+      if (!defer_check) {
+        // Nothing else reads an in-place payload: the comparison does, or a pass over it.
+        const auto payload = last_msg_.subspan(sizeof h);
+        if (compare) {
+          matched = source_.matches_at(payload, checker_.next_variant());
+        } else {
+          sink_ += touch_all(payload);
+        }
+      }
     } else {
-      copy_bytes(rx_buf_.data(), src, n);
+      // Copied out whole (compared with the pattern in the same pass), then the slot is free.
+      matched = source_.copy_message(rx_buf_.data(), src, checker_.next_variant(), compare);
+      rings_.rx->release();
+      last_msg_ = std::span<const std::byte>(rx_buf_).first(n);
+      std::memcpy(&h, rx_buf_.data(), sizeof h);
     }
-    rings_.rx->release();
-    last_msg_ = std::span<const std::byte>(rx_buf_).first(n);
+    compared_ = !compare  ? FrameChecker::Compared::kNot
+                : matched ? FrameChecker::Compared::kMatched
+                          : FrameChecker::Compared::kDiffered;
+    if (defer_check ? !checker_.shape_ok(h) : !checker_.accept_data_fast(h, matched)) return false;
+    pending_ = defer_check;
+    last_fault_ = FrameFault::kNone;
+    compared_ = FrameChecker::Compared::kNot;
+    return true;
   }
 
   // How often the fast path polls a spin channel before it leaves the wait to the waiter (which
   // also watches the abort flag): long enough for a small message's round trip, short enough
   // (well under a millisecond) that an abort is seen at once.
   static constexpr int kFastPolls = 1 << 12;
+
+  // The sequence number of the next message sent (its payload window is then in tx_variant_).
+  uint64_t next_tx_seq() {
+    if (++tx_variant_ == PayloadSource::kVariants) tx_variant_ = 0;
+    return tx_seq_++;
+  }
 
   static Error echo_length_error();
   Status put_general(const FrameHeader& h, std::span<const std::byte> payload);
@@ -169,6 +176,7 @@ class Endpoint {
   bool pending_ = false;                 // its check was deferred
   FrameChecker::Compared compared_ = FrameChecker::Compared::kNot;  // by the copy out
   uint64_t tx_seq_ = 0;
+  size_t tx_variant_ = 0;  // PayloadSource::variant_of(tx_seq_)
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;
   uint64_t sink_ = 0;  // keeps the --verify off read of every byte from being optimised away

@@ -56,17 +56,19 @@ PayloadSource::PayloadSource(size_t payload_bytes)
   for (size_t v = 0; v < kVariants; ++v) checksums_.push_back(checksum_of(payload(v)));
 }
 
-bool PayloadSource::matches(std::span<const std::byte> data, uint64_t seq) const {
+bool PayloadSource::matches_at(std::span<const std::byte> data, size_t variant) const {
   if (data.size() != size_) return false;
   if (size_ > kGenerateAbove) {
-    return copy_compare_words(nullptr, data.data(), first_word(seq), kStep, size_);
+    return copy_compare_words(nullptr, data.data(), first_word(variant), kStep, size_);
   }
-  return size_ == 0 || std::memcmp(data.data(), payload(seq).data(), size_) == 0;
+  return size_ == 0 || std::memcmp(data.data(), payload_at(variant).data(), size_) == 0;
 }
 
-bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src, uint64_t seq) const {
-  if (size_ > kGenerateAbove) return copy_compare_words(dst, src, first_word(seq), kStep, size_);
-  return copy_compare(dst, src, payload(seq).data(), size_);
+bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src,
+                                        size_t variant) const {
+  if (size_ > kGenerateAbove)
+    return copy_compare_words(dst, src, first_word(variant), kStep, size_);
+  return copy_compare(dst, src, payload_at(variant).data(), size_);
 }
 
 uint64_t checksum_of(std::span<const std::byte> data) {
@@ -195,7 +197,7 @@ FrameFault FrameChecker::check(std::span<const std::byte> message, Compared comp
   FrameHeader h = read_header(message);
   auto payload = message.subspan(sizeof(FrameHeader));
   if (h.payload_bytes != source_.size() || payload.size() != source_.size()) {
-    next_seq_ = h.seq + 1;
+    resync(h.seq + 1);
     return fail(FrameFault::kTruncated, "seq " + std::to_string(h.seq) +
                                             ": payload_bytes = " + std::to_string(h.payload_bytes) +
                                             " in the header, " + std::to_string(payload.size()) +
@@ -213,7 +215,7 @@ FrameFault FrameChecker::check(std::span<const std::byte> message, Compared comp
   if (mode_ == VerifyMode::kOff) return FrameFault::kNone;  // no order or payload check
   if (h.seq != next_seq_) {
     uint64_t expected = next_seq_;
-    next_seq_ = h.seq + 1;  // resynchronise so one fault is counted once
+    resync(h.seq + 1);  // resynchronise so one fault is counted once
     if (h.seq > expected) {
       return fail(FrameFault::kLost, "seq = " + std::to_string(h.seq) + ", expected " +
                                          std::to_string(expected) + " (" +
@@ -222,7 +224,7 @@ FrameFault FrameChecker::check(std::span<const std::byte> message, Compared comp
     return fail(FrameFault::kReordered, "seq = " + std::to_string(h.seq) + ", expected " +
                                             std::to_string(expected) + " (reordered or repeated)");
   }
-  ++next_seq_;
+  advance();
   if (mode_ == VerifyMode::kFull) {
     // The receiver knows what sequence number s carries: the pattern's window for s, whose
     // checksum the header must also hold. Comparing every byte with it is a stronger check

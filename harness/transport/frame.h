@@ -83,17 +83,41 @@ class PayloadSource {
 
   explicit PayloadSource(size_t payload_bytes);
   size_t size() const { return size_; }
-  std::span<const std::byte> payload(uint64_t seq) const {
-    return std::span(pattern_.data() + (seq % kVariants) * kStride, size_);
+  // Which window message `seq` carries.
+  static size_t variant_of(uint64_t seq) { return static_cast<size_t>(seq % kVariants); }
+  std::span<const std::byte> payload(uint64_t seq) const { return payload_at(variant_of(seq)); }
+  uint64_t checksum(uint64_t seq) const { return checksums_[variant_of(seq)]; }
+  // The same by window (variant_of(seq)), for a caller that sends or expects several things
+  // of one message.
+  std::span<const std::byte> payload_at(size_t variant) const {
+    return std::span(pattern_.data() + variant * kStride, size_);
   }
-  uint64_t checksum(uint64_t seq) const { return checksums_[seq % kVariants]; }
+  uint64_t checksum_at(size_t variant) const { return checksums_[variant]; }
   // Whether `data` (size() bytes) is the payload of `seq`: every byte is read and compared.
-  bool matches(std::span<const std::byte> data, uint64_t seq) const;
+  bool matches(std::span<const std::byte> data, uint64_t seq) const {
+    return matches_at(data, variant_of(seq));
+  }
+  bool matches_at(std::span<const std::byte> data, size_t variant) const;
   // Copies size() bytes from src to dst and says whether they are the payload of `seq`, in one
   // pass (each source byte is read once; the compare uses the value that was stored).
   bool copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const {
-    if (size_ <= kInlineAtMost) return copy_compare_inline(dst, src, payload(seq).data(), size_);
-    return copy_matching_large(dst, src, seq);
+    return copy_matching_at(dst, src, variant_of(seq));
+  }
+  bool copy_matching_at(std::byte* dst, const std::byte* src, size_t variant) const {
+    if (size_ <= kInlineAtMost) {
+      return copy_compare_inline(dst, src, payload_at(variant).data(), size_);
+    }
+    return copy_matching_large(dst, src, variant);
+  }
+  // Copies a whole message (header and payload) from src to dst; with `compare`, says whether
+  // its payload is window `variant` (in the same pass), else returns true.
+  bool copy_message(std::byte* dst, const std::byte* src, size_t variant, bool compare) const {
+    std::memcpy(dst, src, sizeof(FrameHeader));
+    dst += sizeof(FrameHeader);
+    src += sizeof(FrameHeader);
+    if (compare) return copy_matching_at(dst, src, variant);
+    copy_bytes(dst, src, size_);
+    return true;
   }
 
   // copy_compare (below) for small sizes, inline (and its tail).
@@ -117,8 +141,8 @@ class PayloadSource {
   }
 
  private:
-  uint64_t first_word(uint64_t seq) const { return kBase + (seq % kVariants) * 8 * kStep; }
-  bool copy_matching_large(std::byte* dst, const std::byte* src, uint64_t seq) const;
+  static uint64_t first_word(size_t variant) { return kBase + variant * 8 * kStep; }
+  bool copy_matching_large(std::byte* dst, const std::byte* src, size_t variant) const;
 
   size_t size_;
   std::vector<std::byte> pattern_;
@@ -154,11 +178,8 @@ class FrameChecker {
     if (message.size() != sizeof(FrameHeader) + source_.size()) return FrameFault::kTruncated;
     FrameHeader h;
     std::memcpy(&h, message.data(), sizeof h);
-    if (h.payload_bytes != source_.size()) return FrameFault::kTruncated;
-    if ((h.flags & ~kAllFrameFlags) != 0 || h.flags == 0 || (h.flags & (h.flags - 1)) != 0) {
-      return FrameFault::kBadFlags;
-    }
-    return FrameFault::kNone;
+    if (shape_ok(h)) return FrameFault::kNone;
+    return h.payload_bytes != source_.size() ? FrameFault::kTruncated : FrameFault::kBadFlags;
   }
   // check()'s common case, inline: a data message, in order at kSeq and kFull, whose payload
   // (compared before, per `compared`, or here) and checksum are right at kFull. Counts it as
@@ -168,19 +189,32 @@ class FrameChecker {
     if (message.size() != sizeof(FrameHeader) + source_.size()) return false;
     FrameHeader h;
     std::memcpy(&h, message.data(), sizeof h);
+    const bool matched = compared == Compared::kNot
+                             ? mode_ != VerifyMode::kFull ||
+                                   (h.seq == next_seq_ &&
+                                    source_.matches_at(message.subspan(sizeof h), next_variant_))
+                             : compared == Compared::kMatched;
+    return accept_data_fast(h, matched);
+  }
+  // check_data_fast for a message whose header is `h` and whose payload was compared while it
+  // was copied out (`payload_matched`, against the pattern of next_seq()): the receive fast
+  // path, which has the header in registers already.
+  bool accept_data_fast(const FrameHeader& h, bool payload_matched) {
     if (h.payload_bytes != source_.size() || h.flags != kFrameData) return false;
     if (mode_ == VerifyMode::kOff) return true;
     if (h.seq != next_seq_) return false;
-    if (mode_ == VerifyMode::kFull) {
-      if (h.checksum != source_.checksum(h.seq)) return false;
-      if (compared == Compared::kNot ? !source_.matches(message.subspan(sizeof h), h.seq)
-                                     : compared != Compared::kMatched) {
-        return false;
-      }
+    if (mode_ == VerifyMode::kFull &&
+        (!payload_matched || h.checksum != source_.checksum_at(next_variant_))) {
+      return false;
     }
-    ++next_seq_;
+    advance();
     ++verified_;
     return true;
+  }
+  // check_shape for a message of the right length whose header is `h`.
+  bool shape_ok(const FrameHeader& h) const {
+    return h.payload_bytes == source_.size() && (h.flags & ~kAllFrameFlags) == 0 && h.flags != 0 &&
+           (h.flags & (h.flags - 1)) == 0;
   }
 
   uint64_t verified() const { return verified_; }
@@ -189,13 +223,24 @@ class FrameChecker {
   // The text of the last fault, naming the field ("flags = 0x40 ...").
   const std::string& last_error() const { return last_error_; }
   uint64_t next_seq() const { return next_seq_; }
+  // The payload window next_seq() carries (PayloadSource::variant_of, kept as it advances).
+  size_t next_variant() const { return next_variant_; }
 
  private:
   FrameFault fail(FrameFault f, const std::string& text);
+  void advance() {
+    ++next_seq_;
+    if (++next_variant_ == PayloadSource::kVariants) next_variant_ = 0;
+  }
+  void resync(uint64_t next) {
+    next_seq_ = next;
+    next_variant_ = PayloadSource::variant_of(next);
+  }
 
   const PayloadSource& source_;
   VerifyMode mode_;
   uint64_t next_seq_ = 0;
+  size_t next_variant_ = 0;
   uint64_t verified_ = 0;
   uint64_t errors_ = 0;
   std::string first_error_;

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 namespace ipcb {
 namespace {
@@ -193,6 +194,35 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
   return below;
 }
 
+// How far the floor measured right before a result may lie from the one right after it before
+// the result's ratio is called unsettled: the floors' own run-to-run noise is 10-15% here.
+constexpr double kFloorDriftTolerance = 0.25;
+
+// Compares the floor that bounds a result, measured before and after it: a floor that moved
+// (a VM's vCPUs placed elsewhere by the host, in between) leaves the ratio unsettled, and a
+// result "below its floor" then proves nothing (it is listed as unsettled instead).
+void check_drift(benchmark::State& state, const BenchSpec& spec, int rep, const Measurement& m,
+                 const Floors& before, const Floors& after, RunTally& tally) {
+  const BackendInfo* b = find_backend(spec.backend);
+  const std::string kind = b ? b->kind : "";
+  const bool inplace = spec.mode == CopyMode::kInplace;
+  Bound x = bound_for(before, spec.workload, kind, m.wait_mode, inplace, spec.payload_bytes);
+  Bound y = bound_for(after, spec.workload, kind, m.wait_mode, inplace, spec.payload_bytes);
+  if (!x.known || !y.known || x.value <= 0 || y.value <= 0) return;
+  const double drift = y.value / x.value;
+  state.counters["floor_drift"] = drift;
+  const auto key = std::make_pair(spec.name(), rep);
+  tally.floor_unsettled.erase(key);  // an earlier sizing call's
+  if (drift <= 1 + kFloorDriftTolerance && drift >= 1 / (1 + kFloorDriftTolerance)) return;
+  state.counters["floor_unsettled"] = 1;
+  tally.below_floor.erase(key);
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "%s: its %s was %.4g before it and %.4g after it (x%.2f): ratio not judged",
+                spec.name().c_str(), y.what.c_str(), x.value, y.value, drift);
+  tally.floor_unsettled[key] = line;
+}
+
 void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
              const std::vector<int>& all_cpus, Floors* floors, double each_budget_s,
              double self_sized_s, RunTally& tally) {
@@ -212,6 +242,14 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
   auto pinned = spec.placement.cpu_self >= 0 ? sys::pin_to_cpu(0, spec.placement.cpu_self)
                                              : sys::pin_to_cpus(0, all_cpus);
   if (!pinned) return fail(pinned.error().message());
+  // The floor right before the result (with the one after it: did the machine change speed?),
+  // measured before the peer exists. Which hand-off bounds a ping-pong is known only once it
+  // ran (a blocking or a polling wait): both are measured.
+  std::optional<Floors> before;
+  if (floors != nullptr && each_budget_s > 0) {
+    before = measure_floors(spec.placement, {spec.payload_bytes}, each_budget_s,
+                            floor_parts_for(spec.workload, "block"));
+  }
   auto session = Session::start(spec, w->peer_role, w->one_write);
   if (!session) return fail(session.error().message());
   StateLoop state_loop(state);
@@ -245,6 +283,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
     if (here.error.empty()) {
       tally.fields[spec.name()]["floor_measured"] = "after the benchmark";
       set_floor(state, spec, rep, *m, &here, tally);
+      if (before && before->error.empty()) check_drift(state, spec, rep, *m, *before, here, tally);
     } else {
       set_floor(state, spec, rep, *m, floors, tally);
     }

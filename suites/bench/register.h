@@ -32,6 +32,10 @@ struct RunTally {
   // Benchmarks after which the floor was measured again (and updated for the rest of the run)
   // because the result was below the floor measured earlier.
   std::set<std::string> floors_rechecked;
+  // With a floor next to each result (each_budget_s): "NAME: ..." for the results whose floor,
+  // measured right before and right after them, moved by more than its own noise (the machine
+  // changed speed in between, as a VM's vCPUs do). Their ratio_to_floor is not judged.
+  std::map<std::pair<std::string, int>, std::string> floor_unsettled;
   // Per benchmark and repetition: the iterations a self-sized call measured (see
   // register_benchmarks), for bench.json's "iterations" in place of Google Benchmark's 1.
   std::map<std::pair<std::string, int>, uint64_t> measured_iterations;
@@ -44,16 +48,17 @@ struct RunTally {
 // itself (add_repetition_aggregates in harness/report/report.h).
 // `floors` (one per placement of the run, may be empty) give each result its floor_ns or
 // ceiling_bytes_per_second and ratio_to_floor counters. With `each_budget_s` > 0 the floor that
-// bounds a result is measured again right after it, for that long, and the result is read
-// against that one. Otherwise a result below its floor has the floor measured again right
-// after it (the VM may have become faster since), and `floors` keeps the fresher values for the
-// benchmarks that follow: only a result below both is reported as below its floor.
-// Without a fixed count, a workload that stops when told (pingpong, stream, fanout) sizes
-// itself: one call that, after its warm-up, measures for `min_time_s` (Google Benchmark's own
-// sizing would call it with 1, 10, 100, ... iterations first, each call a new session: peers
-// started, objects created, rings faulted in). Its count goes into bench.json through
-// set_measured_iterations. A workload that must know its count up front (fanin) is sized by
-// Google Benchmark.
+// bounds a result is measured right before and right after it, for that long each, and the
+// result is read against the one after; when the two differ by more than the floors' own noise
+// the ratio is marked unsettled (floor_drift counter, RunTally::floor_unsettled). Otherwise a
+// result below its floor has the floor measured again right after it (the VM may have become faster
+// since), and `floors` keeps the fresher values for the benchmarks that follow: only a result below
+// both is reported as below its floor. Without a fixed count, a workload that stops when told
+// (pingpong, stream, fanout) sizes itself: one call that, after its warm-up, measures for
+// `min_time_s` (Google Benchmark's own sizing would call it with 1, 10, 100, ... iterations first,
+// each call a new session: peers started, objects created, rings faulted in). Its count goes into
+// bench.json through set_measured_iterations. A workload that must know its count up front (fanin)
+// is sized by Google Benchmark.
 void register_benchmarks(const std::vector<BenchSpec>& specs, int repetitions,
                          std::vector<Floors>& floors, double each_budget_s, RunTally& tally,
                          uint64_t iterations = 0, double min_time_s = 0);
