@@ -313,7 +313,9 @@ TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
       return false;
     };
     EXPECT_EQ(listed("floors_unsettled"), unsettled);
-    if (unsettled) EXPECT_FALSE(listed("ipcbench_below_floor"));
+    if (unsettled) {
+      EXPECT_FALSE(listed("ipcbench_below_floor"));
+    }
   }
   EXPECT_GE(names.size(), 2u);
   EXPECT_LE(j["context"]["ipcbench_below_floor"].size(), names.size());
