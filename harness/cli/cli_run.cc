@@ -139,6 +139,16 @@ Status write_results(const std::string& dir, const nlohmann::json& bench, const 
   return write_text(dir + "/summary.md", format_summary(bench));
 }
 
+// After the run: "N <what>:" and the first ten of `lines`, the rest counted, with where the
+// whole list is (`where`).
+void print_list(const std::vector<std::string>& lines, const char* what, const char* where) {
+  if (lines.empty()) return;
+  std::printf("\n%zu %s:\n", lines.size(), what);
+  constexpr size_t kShown = 10;
+  for (size_t i = 0; i < lines.size() && i < kShown; ++i) std::printf("  %s\n", lines[i].c_str());
+  if (lines.size() > kShown) std::printf("  ... and %zu more (%s)\n", lines.size() - kShown, where);
+}
+
 }  // namespace
 
 int cmd_run(const RunArgs& a) {
@@ -330,28 +340,15 @@ int cmd_run(const RunArgs& a) {
         "(the VM got faster; context.floors_rechecked)\n",
         tally.floors_rechecked.size());
   }
-  if (!unsettled.empty()) {
-    std::printf(
-        "\n%zu result(s) with an UNSETTLED floor (marked ?): it moved by more than its own noise "
-        "between right before and right after them, so their ratio says little; run them again "
-        "(context.floors_unsettled):\n",
-        unsettled.size());
-    for (size_t i = 0; i < unsettled.size() && i < 10; ++i) {
-      std::printf("  %s\n", unsettled[i].c_str());
-    }
-  }
-  if (!tally.below_floor.empty()) {
-    std::printf(
-        "\n%zu result(s) BELOW THEIR PHYSICAL FLOOR, measured again right after them: a "
-        "measuring error, or the machine changed speed in between (a VM's vCPUs move):\n",
-        tally.below_floor.size());
-    constexpr size_t kShown = 10;
-    for (size_t i = 0; i < below.size() && i < kShown; ++i) std::printf("  %s\n", below[i].c_str());
-    if (below.size() > kShown) {
-      std::printf("  ... and %zu more (summary.md, context.ipcbench_below_floor)\n",
-                  below.size() - kShown);
-    }
-  }
+  print_list(unsettled,
+             "result(s) with an UNSETTLED floor (marked ?): it moved by more than its own noise "
+             "between right before and right after them, so their ratio says little; run them "
+             "again",
+             "context.floors_unsettled");
+  print_list(below,
+             "result(s) BELOW THEIR PHYSICAL FLOOR, measured again right after them: a measuring "
+             "error, or the machine changed speed in between (a VM's vCPUs move)",
+             "summary.md, context.ipcbench_below_floor");
   if (!tally.failures.empty()) {
     std::fprintf(stderr, "\nipcbench: %zu benchmark(s) FAILED:\n", tally.failures.size());
     for (const auto& f : tally.failures) std::fprintf(stderr, "  %s\n", f.c_str());

@@ -46,6 +46,18 @@ std::string size_text(size_t b) {
 }
 
 // context.floors as tables, one per placement: what no mechanism can beat on this machine.
+// A section of the strings in context.`key` (an array), under `title`; nothing when empty.
+void list_section(std::ostringstream& out, const nlohmann::json& ctx, const char* key,
+                  const char* title) {
+  auto lines = ctx.value(key, nlohmann::json::array());
+  if (!lines.is_array() || lines.empty()) return;
+  out << "## " << title << "\n\n";
+  for (const auto& line : lines) {
+    if (line.is_string()) out << "- " << line.get<std::string>() << "\n";
+  }
+  out << "\n";
+}
+
 void floors_section(std::ostringstream& out, const nlohmann::json& ctx) {
   auto floors = ctx.value("floors", nlohmann::json::array());
   if (!floors.is_array() || floors.empty()) return;
@@ -166,23 +178,11 @@ std::string format_summary(const nlohmann::json& bench) {
     }
     out << "\n";
   }
-  auto below = ctx.value("ipcbench_below_floor", nlohmann::json::array());
-  if (below.is_array() && !below.empty()) {
-    out << "## Below the physical floor (a measuring error, or the machine changed speed)\n\n";
-    for (const auto& line : below) {
-      if (line.is_string()) out << "- " << line.get<std::string>() << "\n";
-    }
-    out << "\n";
-  }
-  auto unsettled = ctx.value("floors_unsettled", nlohmann::json::array());
-  if (unsettled.is_array() && !unsettled.empty()) {
-    out << "## Unsettled floors (the floor moved while the result was measured: ratio not "
-           "judged)\n\n";
-    for (const auto& line : unsettled) {
-      if (line.is_string()) out << "- " << line.get<std::string>() << "\n";
-    }
-    out << "\n";
-  }
+  list_section(out, ctx, "ipcbench_below_floor",
+               "Below the physical floor (a measuring error, or the machine changed speed)");
+  list_section(out, ctx, "floors_unsettled",
+               "Unsettled floors (the floor moved while the result was measured: ratio not "
+               "judged)");
   floors_section(out, ctx);
   auto skipped = ctx.value("ipcbench_skipped", nlohmann::json::array());
   if (!skipped.empty()) {

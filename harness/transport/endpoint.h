@@ -131,13 +131,15 @@ class Endpoint {
       last_msg_ = std::span<const std::byte>(rx_buf_).first(n);
       std::memcpy(&h, rx_buf_.data(), sizeof h);
     }
-    compared_ = !compare  ? FrameChecker::Compared::kNot
-                : matched ? FrameChecker::Compared::kMatched
-                          : FrameChecker::Compared::kDiffered;
-    if (defer_check ? !checker_.shape_ok(h) : !checker_.accept_data_fast(h, matched)) return false;
+    if (defer_check ? !checker_.shape_ok(h) : !checker_.accept_data_fast(h, matched)) {
+      // judge() reuses the comparison instead of reading the payload again.
+      compared_ = !compare  ? FrameChecker::Compared::kNot
+                  : matched ? FrameChecker::Compared::kMatched
+                            : FrameChecker::Compared::kDiffered;
+      return false;
+    }
     pending_ = defer_check;
     last_fault_ = FrameFault::kNone;
-    compared_ = FrameChecker::Compared::kNot;
     return true;
   }
 

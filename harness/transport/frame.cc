@@ -66,8 +66,9 @@ bool PayloadSource::matches_at(std::span<const std::byte> data, size_t variant) 
 
 bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src,
                                         size_t variant) const {
-  if (size_ > kGenerateAbove)
+  if (size_ > kGenerateAbove) {
     return copy_compare_words(dst, src, first_word(variant), kStep, size_);
+  }
   return copy_compare(dst, src, payload_at(variant).data(), size_);
 }
 

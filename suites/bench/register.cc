@@ -144,6 +144,13 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"inject_ns", spec.inject_ns}};
 }
 
+// The floor (or ceiling) in `floors` that bounds this result (see bound_for).
+Bound bound_of(const BenchSpec& spec, const Measurement& m, const Floors& floors) {
+  const BackendInfo* b = find_backend(spec.backend);
+  return bound_for(floors, spec.workload, b ? b->kind : "", m.wait_mode,
+                   spec.mode == CopyMode::kInplace, spec.payload_bytes);
+}
+
 // A result read against the floor that bounds it: counters, and a note when it is below it
 // (by more than the floor's own noise, see Bound::tolerance), which no mechanism can be.
 // Returns whether it is below.
@@ -153,8 +160,7 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
   const auto key = std::make_pair(spec.name(), rep);
   tally.below_floor.erase(key);  // an earlier call's (see RunTally::below_floor)
   const BackendInfo* b = find_backend(spec.backend);
-  Bound bound = bound_for(*floors, spec.workload, b ? b->kind : "", m.wait_mode,
-                          spec.mode == CopyMode::kInplace, spec.payload_bytes);
+  const Bound bound = bound_of(spec, m, *floors);
   if (!bound.known) return false;
   double measured = bound.latency ? static_cast<double>(m.latency.percentile(0.50))
                                   : static_cast<double>(m.payload_bytes) * 1e9 /
@@ -203,11 +209,7 @@ constexpr double kFloorDriftTolerance = 0.25;
 // result "below its floor" then proves nothing (it is listed as unsettled instead).
 void check_drift(benchmark::State& state, const BenchSpec& spec, int rep, const Measurement& m,
                  const Floors& before, const Floors& after, RunTally& tally) {
-  const BackendInfo* b = find_backend(spec.backend);
-  const std::string kind = b ? b->kind : "";
-  const bool inplace = spec.mode == CopyMode::kInplace;
-  Bound x = bound_for(before, spec.workload, kind, m.wait_mode, inplace, spec.payload_bytes);
-  Bound y = bound_for(after, spec.workload, kind, m.wait_mode, inplace, spec.payload_bytes);
+  const Bound x = bound_of(spec, m, before), y = bound_of(spec, m, after);
   if (!x.known || !y.known || x.value <= 0 || y.value <= 0) return;
   const double drift = y.value / x.value;
   state.counters["floor_drift"] = drift;

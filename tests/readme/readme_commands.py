@@ -14,9 +14,9 @@ placeholders (A, B, BASE, NEW, DIR, FILE, results/latest) become result folders 
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
-import shutil
 import tempfile
 
 RUN_NARROW = ["--iterations", "20", "--no-floors"]
