@@ -30,7 +30,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Matrix, workloads, backends, syncs, sizes, mo
 
 namespace {
 
-constexpr double kFloorsBudgetS = 2.5;      // the floors of a run's placements, in all
+constexpr double kFloorsBudgetS = 1.5;      // the floors of a run's placements, in all
 constexpr double kFloorsEachBudgetS = 0.2;  // with --floors each: after every benchmark
 
 // --inject-ns: the busy work goes to the benchmarks the filter names (all without one).
