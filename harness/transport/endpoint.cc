@@ -85,6 +85,11 @@ Result<FrameHeader> Endpoint::recv_general(bool defer_check) {
   return read_header(last_msg_);
 }
 
+Result<FrameHeader> Endpoint::echo_received(Result<FrameHeader> received) {
+  if (received && (received->flags & kFrameData) != 0) IPCB_TRY_STATUS(echo(*received));
+  return received;
+}
+
 Result<FrameHeader> Endpoint::judge(bool defer_check) {
   if (defer_check) {
     // Only what deciding needs now: the length and the flags (no counting, no payload pass).

@@ -61,6 +61,38 @@ class Endpoint {
     if (take_fast(src, defer_check, h)) return h;
     return judge(defer_check);
   }
+  // pingpong's peer: receives the next message and, when it is data, echoes it at once (its
+  // payload unchanged, under our next sequence number); its check follows, in finish_check().
+  // Returns the header received: a message that is not data (a sync, the stop) is not
+  // answered, the caller acts on it. On the fast path, nothing lies between the message's
+  // arrival and the echo's publication but the copies and what an echo needs to know: that
+  // the message is data, of the right length.
+  Result<FrameHeader> recv_echo() {
+    if (pending_) IPCB_TRY_STATUS(finish_check());
+    release_held();
+    const std::byte* src = poll_fast();
+    if (src == nullptr) return echo_received(recv_general(/*defer_check=*/true));
+    {
+      FrameHeader h;
+      bool matched = true;
+      const std::byte* payload = take(src, /*compare=*/false, matched, h);
+      std::byte* dst = rings_.tx->reserve_now();
+      if (h.flags == kFrameData && h.payload_bytes == source_.size() && dst != nullptr) {
+        FrameHeader out = h;
+        out.seq = next_tx_seq();
+        std::memcpy(dst, &out, sizeof out);
+        copy_bytes(dst + sizeof out, payload, source_.size());
+        rings_.tx->commit();  // a polling waiter needs no notify
+        bytes_sent_ += sizeof out + source_.size();
+        pending_ = true;
+        last_fault_ = FrameFault::kNone;
+        return h;
+      }
+      if (accept_taken(h, /*defer_check=*/true, /*compare=*/false, matched))
+        return echo_received(h);
+    }
+    return echo_received(judge(/*defer_check=*/true));  // names what is wrong with its shape
+  }
   // The deferred part of the last recv's check, if any; then the message's slot is released.
   Status finish_check();
   FrameFault last_fault() const { return last_fault_; }
@@ -108,29 +140,40 @@ class Endpoint {
   // is in order and intact, or (`defer_check`) of a shape the caller may act on, the rest
   // pending. False: judge() names what is wrong.
   bool take_fast(const std::byte* src, bool defer_check, FrameHeader& h) {
-    const size_t n = sizeof(FrameHeader) + source_.size();
-    bytes_received_ += n;
     const bool compare = verify_ == VerifyMode::kFull && !defer_check;
     bool matched = true;  // the payload is the pattern of next_seq(), when compared
+    const std::byte* payload = take(src, compare, matched, h);
+    if (mode_ == CopyMode::kInplace && !defer_check) {
+      // Nothing else reads an in-place payload: the comparison does, or a pass over it.
+      const std::span<const std::byte> p(payload, source_.size());
+      if (compare) {
+        matched = source_.matches_at(p, checker_.next_variant());
+      } else {
+        sink_ += touch_all(p);
+      }
+    }
+    return accept_taken(h, defer_check, compare, matched);
+  }
+  // The first part of take_fast: copies the message out into rx_buf_ (copy mode: with
+  // `compare`, compared with the pattern of next_seq() in the same pass, the answer in
+  // `matched`; the slot is then free) or holds it where it lies (in place); reads its header,
+  // once, into `h`. Returns where the payload lies now.
+  const std::byte* take(const std::byte* src, bool compare, bool& matched, FrameHeader& h) {
+    const size_t n = sizeof(FrameHeader) + source_.size();
+    bytes_received_ += n;
     if (mode_ == CopyMode::kInplace) {
       held_ = last_msg_ = std::span<const std::byte>(src, n);
       std::memcpy(&h, src, sizeof h);
-      if (!defer_check) {
-        // Nothing else reads an in-place payload: the comparison does, or a pass over it.
-        const auto payload = last_msg_.subspan(sizeof h);
-        if (compare) {
-          matched = source_.matches_at(payload, checker_.next_variant());
-        } else {
-          sink_ += touch_all(payload);
-        }
-      }
-    } else {
-      // Copied out whole (compared with the pattern in the same pass), then the slot is free.
-      matched = source_.copy_message(rx_buf_.data(), src, checker_.next_variant(), compare);
-      rings_.rx->release();
-      last_msg_ = std::span<const std::byte>(rx_buf_).first(n);
-      std::memcpy(&h, rx_buf_.data(), sizeof h);
+      return src + sizeof h;
     }
+    matched = source_.copy_message(rx_buf_.data(), src, checker_.next_variant(), compare);
+    rings_.rx->release();
+    last_msg_ = std::span<const std::byte>(rx_buf_).first(n);
+    std::memcpy(&h, rx_buf_.data(), sizeof h);
+    return rx_buf_.data() + sizeof h;
+  }
+  // The second part: the checks take_fast makes (see there).
+  bool accept_taken(const FrameHeader& h, bool defer_check, bool compare, bool matched) {
     if (defer_check ? !checker_.shape_ok(h) : !checker_.accept_data_fast(h, matched)) {
       // judge() reuses the comparison instead of reading the payload again.
       compared_ = !compare  ? FrameChecker::Compared::kNot
@@ -142,6 +185,9 @@ class Endpoint {
     last_fault_ = FrameFault::kNone;
     return true;
   }
+  // The rest of recv_echo when its fast path did not echo: echoes a data message (with the
+  // general calls); returns `received`.
+  Result<FrameHeader> echo_received(Result<FrameHeader> received);
 
   // How often the fast path polls a spin channel before it leaves the wait to the waiter (which
   // also watches the abort flag): long enough for a small message's round trip, short enough

@@ -1,0 +1,161 @@
+// Endpoint's fast path on slot rings, as pingpong uses it: the peer's recv_echo sends a data
+// message straight back before checking it, and checks it after; a message that is not data is
+// returned unanswered; one whose shape is wrong is an error naming the field, and nothing is
+// echoed. One thread plays both sides over two rings in ordinary memory.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "harness/transport/endpoint.h"
+#include "harness/transport/slot_ring.h"
+
+namespace ipcb {
+namespace {
+
+constexpr size_t kPayload = 24;  // header + payload share the stamp's line
+constexpr size_t kMessage = sizeof(FrameHeader) + kPayload;
+constexpr size_t kSlots = 4;
+
+// Two rings, one each way; the general calls (used when the fast path cannot go on) do what
+// they can at once and fail instead of waiting, so a test sees when nothing was there.
+struct Rings {
+  struct Ring {
+    Ring() : mem(kSlots * SlotRing::slot_bytes_for(kMessage) + 64) {}
+    std::vector<std::byte> mem;
+    SlotCredit credit{};
+    std::byte* data() {
+      return reinterpret_cast<std::byte*>((reinterpret_cast<uintptr_t>(mem.data()) + 63) & ~63ULL);
+    }
+  };
+  class Side final : public Channel {
+   public:
+    Side(Ring& out, Ring& in)
+        : tx_(&out.credit, out.data(), kSlots, kMessage),
+          rx_(&in.credit, in.data(), kSlots, kMessage) {}
+    Status send(const FrameHeader& h, std::span<const std::byte> payload) override {
+      IPCB_TRY(auto slot, reserve_send());
+      std::memcpy(slot.data(), &h, sizeof h);
+      std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
+      commit_send();
+      return ok_status();
+    }
+    Result<size_t> recv(std::span<std::byte> buf) override {
+      IPCB_TRY(auto msg, peek_recv());
+      std::memcpy(buf.data(), msg.data(), msg.size());
+      release_recv();
+      return msg.size();
+    }
+    bool supports_inplace() const override { return true; }
+    Result<std::span<std::byte>> reserve_send() override {
+      IPCB_TRY(auto slot, tx_.try_reserve());
+      if (!slot) return left();
+      return *slot;
+    }
+    void commit_send() override { tx_.commit(); }
+    Result<std::span<const std::byte>> peek_recv() override {
+      IPCB_TRY(auto msg, rx_.try_peek());
+      if (!msg) return left();
+      return *msg;
+    }
+    void release_recv() override { rx_.release(); }
+    PollingRings polling_rings() override { return {&tx_, &rx_, false}; }
+    SlotRing& rx() { return rx_; }
+
+   private:
+    static Error left() { return plain_error("test channel", "nothing there"); }
+    SlotRing tx_, rx_;
+  };
+  Ring ab, ba;
+  Side a{ab, ba}, b{ba, ab};
+  // The slot of message `pos` sent from a to b.
+  std::byte* ab_slot(size_t pos) {
+    return ab.data() + (pos % kSlots) * SlotRing::slot_bytes_for(kMessage) +
+           SlotRing::message_offset_for(kMessage);
+  }
+};
+
+class RecvEcho : public ::testing::TestWithParam<CopyMode> {
+ protected:
+  Rings r;
+  Endpoint a{r.a, kPayload, VerifyMode::kFull, GetParam()};
+  Endpoint b{r.b, kPayload, VerifyMode::kFull, GetParam()};
+};
+
+TEST_P(RecvEcho, EchoesEachDataMessageAtOnceAndChecksItAfter) {
+  for (uint64_t i = 0; i < 3 * kSlots; ++i) {  // several laps of both rings
+    ASSERT_TRUE(a.send(kFrameData).ok());
+    auto h = b.recv_echo();
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    EXPECT_EQ(h->seq, i);
+    EXPECT_EQ(h->flags, kFrameData);
+    EXPECT_EQ(b.checker().verified(), i) << "the check follows the echo";
+    ASSERT_TRUE(b.finish_check().ok());
+    EXPECT_EQ(b.last_fault(), FrameFault::kNone);
+    EXPECT_EQ(b.checker().verified(), i + 1);
+    auto e = a.recv();  // the echo: our payload, the peer's sequence number
+    ASSERT_TRUE(e.ok()) << e.error().message();
+    EXPECT_EQ(e->seq, i);
+    EXPECT_EQ(a.last_fault(), FrameFault::kNone);
+  }
+  EXPECT_EQ(a.checker().verified(), 3 * kSlots);
+  EXPECT_EQ(a.checker().errors() + b.checker().errors(), 0u);
+}
+
+TEST_P(RecvEcho, AChangedPayloadIsEchoedThenCountedByBothSides) {
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  r.ab_slot(0)[sizeof(FrameHeader) + kPayload - 1] ^= std::byte{1};
+  auto h = b.recv_echo();
+  ASSERT_TRUE(h.ok()) << h.error().message();
+  ASSERT_TRUE(b.finish_check().ok());  // a checksum fault is counted, not an Error
+  EXPECT_EQ(b.last_fault(), FrameFault::kChecksum);
+  EXPECT_EQ(b.checker().errors(), 1u);
+  auto e = a.recv();
+  ASSERT_TRUE(e.ok()) << e.error().message();
+  EXPECT_EQ(a.last_fault(), FrameFault::kChecksum) << "the echo carried the changed byte back";
+}
+
+TEST_P(RecvEcho, AMessageThatIsNotDataIsReturnedUnanswered) {
+  ASSERT_TRUE(a.send(kFrameSync).ok());
+  auto h = b.recv_echo();
+  ASSERT_TRUE(h.ok()) << h.error().message();
+  EXPECT_EQ(h->flags, kFrameSync);
+  EXPECT_EQ(b.sent(), 0u);
+  EXPECT_EQ(r.a.rx().peek_now(), nullptr) << "nothing was echoed";
+}
+
+TEST_P(RecvEcho, AWrongShapeIsAnErrorNamingTheFieldAndNothingIsEchoed) {
+  for (int field = 0; field < 2; ++field) {
+    Rings fresh;
+    Endpoint tx(fresh.a, kPayload, VerifyMode::kFull, GetParam());
+    Endpoint rx(fresh.b, kPayload, VerifyMode::kFull, GetParam());
+    ASSERT_TRUE(tx.send(kFrameData).ok());
+    FrameHeader h;
+    std::memcpy(&h, fresh.ab_slot(0), sizeof h);
+    if (field == 0) {
+      h.flags = 32;  // no frame carries it
+    } else {
+      h.payload_bytes = kPayload + 1;
+    }
+    std::memcpy(fresh.ab_slot(0), &h, sizeof h);
+    auto got = rx.recv_echo();
+    ASSERT_FALSE(got.ok());
+    EXPECT_NE(got.error().message().find(field == 0 ? "flags" : "payload_bytes"), std::string::npos)
+        << got.error().message();
+    EXPECT_EQ(rx.sent(), 0u);
+    EXPECT_EQ(fresh.a.rx().peek_now(), nullptr) << "nothing was echoed";
+  }
+}
+
+TEST_P(RecvEcho, WithNothingThereItWaitsTheGeneralWay) {
+  auto h = b.recv_echo();
+  ASSERT_FALSE(h.ok());
+  EXPECT_NE(h.error().message().find("nothing there"), std::string::npos) << h.error().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, RecvEcho, ::testing::Values(CopyMode::kCopy, CopyMode::kInplace),
+                         [](const auto& info) { return std::string(copy_mode_name(info.param)); });
+
+}  // namespace
+}  // namespace ipcb
