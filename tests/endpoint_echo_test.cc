@@ -154,6 +154,47 @@ TEST_P(RecvEcho, WithNothingThereItWaitsTheGeneralWay) {
   EXPECT_NE(h.error().message().find("nothing there"), std::string::npos) << h.error().message();
 }
 
+// The measured side's receive in two parts: recv_fast takes and checks a message that is
+// there; what it cannot finish (nothing there, a check that failed) recv_rest does.
+TEST_P(RecvEcho, RecvFastTakesWhatIsThereAndLeavesTheRestToRecvRest) {
+  EXPECT_EQ(a.recv_fast(), Endpoint::Fast::kWait) << "nothing sent yet";
+  auto nothing = a.recv_rest(Endpoint::Fast::kWait);
+  ASSERT_FALSE(nothing.ok()) << "the general way was taken, and found nothing";
+  EXPECT_NE(nothing.error().message().find("nothing there"), std::string::npos);
+  for (uint64_t i = 0; i < 2 * kSlots; ++i) {
+    ASSERT_TRUE(a.send(kFrameData).ok());
+    ASSERT_TRUE(b.recv_echo().ok());
+    ASSERT_EQ(a.recv_fast(), Endpoint::Fast::kDone) << "message " << i;
+    EXPECT_EQ(a.last_fault(), FrameFault::kNone);
+  }
+  EXPECT_EQ(a.checker().verified(), 2 * kSlots);
+  // An echo whose payload changed on the way: judged by recv_rest, counted, not an Error.
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  ASSERT_TRUE(b.recv_echo().ok());
+  std::byte* echo = r.ba.data() + ((2 * kSlots) % kSlots) * SlotRing::slot_bytes_for(kMessage) +
+                    SlotRing::message_offset_for(kMessage);
+  echo[sizeof(FrameHeader)] ^= std::byte{0x80};
+  const Endpoint::Fast f = a.recv_fast();
+  ASSERT_EQ(f, Endpoint::Fast::kJudge);
+  ASSERT_TRUE(a.recv_rest(f).ok());
+  EXPECT_EQ(a.last_fault(), FrameFault::kChecksum);
+  EXPECT_EQ(a.checker().errors(), 1u);
+  // A sequence number that jumps breaks the protocol: an Error naming it.
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  ASSERT_TRUE(b.recv_echo().ok());
+  echo = r.ba.data() + ((2 * kSlots + 1) % kSlots) * SlotRing::slot_bytes_for(kMessage) +
+         SlotRing::message_offset_for(kMessage);
+  FrameHeader h;
+  std::memcpy(&h, echo, sizeof h);
+  h.seq += 5;
+  std::memcpy(echo, &h, sizeof h);
+  const Endpoint::Fast g = a.recv_fast();
+  ASSERT_EQ(g, Endpoint::Fast::kJudge);
+  auto st = a.recv_rest(g);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("seq"), std::string::npos) << st.error().message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, RecvEcho, ::testing::Values(CopyMode::kCopy, CopyMode::kInplace),
                          [](const auto& info) { return std::string(copy_mode_name(info.param)); });
 

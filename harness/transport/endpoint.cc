@@ -85,6 +85,16 @@ Result<FrameHeader> Endpoint::recv_general(bool defer_check) {
   return read_header(last_msg_);
 }
 
+Status Endpoint::recv_rest(Fast f) {
+  if (f == Fast::kDone) return ok_status();
+  if (f == Fast::kJudge) {
+    IPCB_TRY_STATUS(judge(/*defer_check=*/false));
+  } else {
+    IPCB_TRY_STATUS(recv());
+  }
+  return ok_status();
+}
+
 Result<FrameHeader> Endpoint::echo_received(Result<FrameHeader> received) {
   if (received && (received->flags & kFrameData) != 0) IPCB_TRY_STATUS(echo(*received));
   return received;

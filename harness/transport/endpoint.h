@@ -5,7 +5,6 @@
 #include <cstring>
 #include <vector>
 
-#include "harness/sys/cpu_relax.h"
 #include "harness/transport/channel.h"
 #include "harness/transport/frame.h"
 #include "harness/transport/slot_ring.h"
@@ -61,6 +60,20 @@ class Endpoint {
     if (take_fast(src, defer_check, h)) return h;
     return judge(defer_check);
   }
+  // recv() for a caller that needs no header back and checks now (pingpong's measured side),
+  // in two parts: recv_fast() is the fast path, inline and without a Result; anything but
+  // kDone (the next message was there, or came within the short poll, and passed its checks)
+  // goes on with recv_rest(), which waits, judges and names the fault.
+  enum class Fast { kDone, kWait, kJudge };
+  Fast recv_fast() {
+    if (pending_) return Fast::kWait;
+    release_held();
+    const std::byte* src = poll_fast();
+    if (src == nullptr) return Fast::kWait;
+    FrameHeader h;
+    return take_fast(src, /*defer_check=*/false, h) ? Fast::kDone : Fast::kJudge;
+  }
+  Status recv_rest(Fast f);
   // pingpong's peer: receives the next message and, when it is data, echoes it at once (its
   // payload unchanged, under our next sequence number); its check follows, in finish_check().
   // Returns the header received: a message that is not data (a sync, the stop) is not
@@ -128,12 +141,7 @@ class Endpoint {
   // The next message's bytes if the fast path may take it now (see the class comment).
   const std::byte* poll_fast() {
     if (rings_.rx == nullptr) return nullptr;
-    const std::byte* p = rings_.rx->peek_now();
-    for (int k = 0; p == nullptr && rings_.spin && k < kFastPolls; ++k) {
-      cpu_relax();
-      p = rings_.rx->peek_now();
-    }
-    return p;
+    return rings_.rx->poll_now(rings_.spin ? kFastPolls : 0);
   }
   // Takes the message at `src` (fast path) as recv_general would, into last_msg_ and `h` (the
   // header is read from shared memory once), and checks it with what is at hand: true when it

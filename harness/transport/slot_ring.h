@@ -23,6 +23,7 @@
 #include <optional>
 #include <span>
 
+#include "harness/sys/cpu_relax.h"
 #include "harness/sys/error.h"
 #include "harness/transport/ring.h"
 
@@ -75,6 +76,19 @@ class SlotRing {
   const std::byte* peek_now() const {
     if (stamp(tail_).load(std::memory_order_acquire) != tail_ + 1) return nullptr;
     return data_ + (tail_ & mask_) * slot_bytes_ + message_off_;
+  }
+  // peek_now, polling the stamp up to `polls` more times (a cpu_relax() between two): the
+  // slot's address is worked out once, so a poll is a load and a compare, and the message's
+  // address is at hand the moment its stamp arrives.
+  const std::byte* poll_now(int polls) const {
+    const size_t slot = (tail_ & mask_) * slot_bytes_;
+    const std::atomic_ref<uint64_t> s(*reinterpret_cast<uint64_t*>(data_ + slot + stamp_off_));
+    const uint64_t ready = tail_ + 1;
+    for (int k = 0; s.load(std::memory_order_acquire) != ready; ++k) {
+      if (k == polls) return nullptr;
+      cpu_relax();
+    }
+    return data_ + slot + message_off_;
   }
   // Frees the message of the last try_peek / peek_now. Returns true when it published the
   // credit (the moment a producer waiting for space can go on: notify it then). Lazily, once
