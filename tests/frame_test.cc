@@ -164,6 +164,26 @@ TEST(Frame, GeneratedWordsAreThePatternAndAnyDifferenceIsSeen) {
   EXPECT_FALSE(small.matches(small.payload(7), 8));
 }
 
+// matches_at compares small payloads inline, word by word with a byte tail, and larger ones
+// with memcmp: at every size around those bounds, a change in any byte is seen.
+TEST(Frame, MatchesSeesAChangeInAnyByteAtEverySize) {
+  for (size_t n : {size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{63}, size_t{64}, size_t{65},
+                   PayloadSource::kInlineAtMost - 1, PayloadSource::kInlineAtMost,
+                   PayloadSource::kInlineAtMost + 1, PayloadSource::kInlineAtMost + 9}) {
+    PayloadSource src(n);
+    auto p = src.payload_at(3);
+    std::vector<std::byte> m(p.begin(), p.end());
+    ASSERT_TRUE(src.matches_at(m, 3)) << n;
+    EXPECT_FALSE(src.matches_at(m, 4)) << n;
+    for (size_t at = 0; at < n; ++at) {
+      m[at] ^= std::byte{0x01};
+      EXPECT_FALSE(src.matches_at(m, 3)) << "size " << n << ", byte " << at;
+      m[at] ^= std::byte{0x01};
+    }
+    EXPECT_FALSE(src.matches_at(std::span<const std::byte>(m).first(n - 1), 3)) << n;
+  }
+}
+
 TEST(Frame, ACompareMadeWhileCopyingIsTheVerdict) {
   PayloadSource src(128);
   FrameChecker c(src, VerifyMode::kFull);

@@ -56,7 +56,7 @@ PayloadSource::PayloadSource(size_t payload_bytes)
   for (size_t v = 0; v < kVariants; ++v) checksums_.push_back(checksum_of(payload(v)));
 }
 
-bool PayloadSource::matches_at(std::span<const std::byte> data, size_t variant) const {
+bool PayloadSource::matches_large(std::span<const std::byte> data, size_t variant) const {
   if (data.size() != size_) return false;
   if (size_ > kGenerateAbove) {
     return copy_compare_words(nullptr, data.data(), first_word(variant), kStep, size_);

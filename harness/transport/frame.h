@@ -97,7 +97,12 @@ class PayloadSource {
   bool matches(std::span<const std::byte> data, uint64_t seq) const {
     return matches_at(data, variant_of(seq));
   }
-  bool matches_at(std::span<const std::byte> data, size_t variant) const;
+  bool matches_at(std::span<const std::byte> data, size_t variant) const {
+    if (data.size() == size_ && size_ <= kInlineAtMost) {
+      return compare_inline(data.data(), payload_at(variant).data(), size_);
+    }
+    return matches_large(data, variant);
+  }
   // Copies size() bytes from src to dst and says whether they are the payload of `seq`, in one
   // pass (each source byte is read once; the compare uses the value that was stored).
   bool copy_matching(std::byte* dst, const std::byte* src, uint64_t seq) const {
@@ -120,6 +125,20 @@ class PayloadSource {
     return true;
   }
 
+  // memcmp(...) == 0 for small sizes, inline (a call costs more than the words).
+  static bool compare_inline(const std::byte* __restrict data, const std::byte* __restrict expected,
+                             size_t n) {
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w, e;
+      std::memcpy(&w, data + i, 8);
+      std::memcpy(&e, expected + i, 8);
+      diff |= w ^ e;
+    }
+    for (; i < n; ++i) diff |= static_cast<uint64_t>(data[i] ^ expected[i]);
+    return diff == 0;
+  }
   // copy_compare (below) for small sizes, inline (and its tail).
   static bool copy_compare_inline(std::byte* __restrict dst, const std::byte* __restrict src,
                                   const std::byte* __restrict expected, size_t n) {
@@ -143,6 +162,7 @@ class PayloadSource {
  private:
   static uint64_t first_word(size_t variant) { return kBase + variant * 8 * kStep; }
   bool copy_matching_large(std::byte* dst, const std::byte* src, size_t variant) const;
+  bool matches_large(std::span<const std::byte> data, size_t variant) const;
 
   size_t size_;
   std::vector<std::byte> pattern_;
