@@ -129,7 +129,7 @@ IPCB_SIMD_CLONES bool copy_compare(std::byte* __restrict dst, const std::byte* _
   }
   d0 |= d1;
   // The last 0-63 bytes: the small-size loop (it copies them whatever the rest compared).
-  const bool tail_same = PayloadSource::copy_compare_inline(dst + i, src + i, expected + i, n - i);
+  const bool tail_same = PayloadSource::compare_inline<true>(dst + i, src + i, expected + i, n - i);
   return tail_same && !IPCB_ANY_SET(d0);
 }
 

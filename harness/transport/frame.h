@@ -99,7 +99,7 @@ class PayloadSource {
   }
   bool matches_at(std::span<const std::byte> data, size_t variant) const {
     if (data.size() == size_ && size_ <= kInlineAtMost) {
-      return compare_inline(data.data(), payload_at(variant).data(), size_);
+      return compare_inline<false>(nullptr, data.data(), payload_at(variant).data(), size_);
     }
     return matches_large(data, variant);
   }
@@ -110,7 +110,7 @@ class PayloadSource {
   }
   bool copy_matching_at(std::byte* dst, const std::byte* src, size_t variant) const {
     if (size_ <= kInlineAtMost) {
-      return copy_compare_inline(dst, src, payload_at(variant).data(), size_);
+      return compare_inline<true>(dst, src, payload_at(variant).data(), size_);
     }
     return copy_matching_large(dst, src, variant);
   }
@@ -125,35 +125,23 @@ class PayloadSource {
     return true;
   }
 
-  // memcmp(...) == 0 for small sizes, inline (a call costs more than the words).
-  static bool compare_inline(const std::byte* __restrict data, const std::byte* __restrict expected,
-                             size_t n) {
-    uint64_t diff = 0;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w, e;
-      std::memcpy(&w, data + i, 8);
-      std::memcpy(&e, expected + i, 8);
-      diff |= w ^ e;
-    }
-    for (; i < n; ++i) diff |= static_cast<uint64_t>(data[i] ^ expected[i]);
-    return diff == 0;
-  }
-  // copy_compare (below) for small sizes, inline (and its tail).
-  static bool copy_compare_inline(std::byte* __restrict dst, const std::byte* __restrict src,
-                                  const std::byte* __restrict expected, size_t n) {
+  // copy_compare (below) for small sizes, inline (a call costs more than the words): compares
+  // n bytes of `src` with `expected` and, with kCopy, stores them at `dst` in the same pass.
+  template <bool kCopy>
+  static bool compare_inline(std::byte* __restrict dst, const std::byte* __restrict src,
+                             const std::byte* __restrict expected, size_t n) {
     uint64_t diff = 0;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       uint64_t w, e;
       std::memcpy(&w, src + i, 8);
       std::memcpy(&e, expected + i, 8);
-      std::memcpy(dst + i, &w, 8);
+      if constexpr (kCopy) std::memcpy(dst + i, &w, 8);
       diff |= w ^ e;
     }
     for (; i < n; ++i) {
       const std::byte b = src[i];
-      dst[i] = b;
+      if constexpr (kCopy) dst[i] = b;
       diff |= static_cast<uint64_t>(b ^ expected[i]);
     }
     return diff == 0;
