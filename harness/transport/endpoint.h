@@ -20,11 +20,12 @@ enum class CopyMode {
 const char* copy_mode_name(CopyMode m);
 Result<CopyMode> parse_copy_mode(const std::string& s);
 
-// On a shared-memory channel whose waiters poll, send and recv take an inline fast path
-// straight on the rings (Channel::polling_rings): no virtual call, no wait loop, no Result
-// between "the message arrived" and "the reply is published". Anything it cannot do at once
-// (a full ring, a message that does not come within a short poll, a corrupt stamp or credit, a
-// frame that fails its check) goes the general way, which waits, judges and names the fault.
+// On a shared-memory channel whose waiters poll, send and the receives (recv, recv_fast, recv_echo)
+// take an inline fast path straight on the rings (Channel::polling_rings): no virtual call, no wait
+// loop, no Result between "the message arrived" and "the reply is published". Anything it cannot do
+// at once (a full ring, a message that does not come within a short poll, a corrupt stamp or
+// credit, a frame that fails its check) goes the general way, which waits, judges and names the
+// fault.
 class Endpoint {
  public:
   Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, CopyMode mode);
@@ -85,24 +86,24 @@ class Endpoint {
     release_held();
     const std::byte* src = poll_fast();
     if (src == nullptr) return echo_received(recv_general(/*defer_check=*/true));
-    {
-      FrameHeader h;
-      bool matched = true;
-      const std::byte* payload = take(src, /*compare=*/false, matched, h);
-      std::byte* dst = rings_.tx->reserve_now();
-      if (h.flags == kFrameData && h.payload_bytes == source_.size() && dst != nullptr) {
-        FrameHeader out = h;
-        out.seq = next_tx_seq();
-        std::memcpy(dst, &out, sizeof out);
-        copy_bytes(dst + sizeof out, payload, source_.size());
-        rings_.tx->commit();  // a polling waiter needs no notify
-        bytes_sent_ += sizeof out + source_.size();
-        pending_ = true;
-        last_fault_ = FrameFault::kNone;
-        return h;
-      }
-      if (accept_taken(h, /*defer_check=*/true, /*compare=*/false, matched))
-        return echo_received(h);
+    FrameHeader h;
+    bool matched = true;
+    const std::byte* payload = take(src, /*compare=*/false, matched, h);
+    std::byte* dst = rings_.tx->reserve_now();
+    if (h.flags == kFrameData && h.payload_bytes == source_.size() && dst != nullptr) {
+      FrameHeader out = h;
+      out.seq = next_tx_seq();
+      std::memcpy(dst, &out, sizeof out);
+      copy_bytes(dst + sizeof out, payload, source_.size());
+      rings_.tx->commit();  // a polling waiter needs no notify
+      bytes_sent_ += sizeof out + source_.size();
+      pending_ = true;
+      last_fault_ = FrameFault::kNone;
+      return h;
+    }
+    // Not echoed here (not data, or the ring is full): the general way, once it is checked.
+    if (accept_taken(h, /*defer_check=*/true, /*compare=*/false, matched)) {
+      return echo_received(h);
     }
     return echo_received(judge(/*defer_check=*/true));  // names what is wrong with its shape
   }
