@@ -41,7 +41,7 @@ const WorkloadInfo* find_workload(const std::string& name) {
 
 uint64_t stamp_stride(uint64_t per_msg_ns) {
   if (per_msg_ns == 0) return 64;
-  uint64_t s = (20 * timer_cost_ns() + per_msg_ns - 1) / per_msg_ns;
+  uint64_t s = (50 * timer_cost_ns() + per_msg_ns - 1) / per_msg_ns;
   return s < 1 ? 1 : s;
 }
 
