@@ -45,7 +45,6 @@ std::string size_text(size_t b) {
   return std::to_string(b) + " B";
 }
 
-// context.floors as tables, one per placement: what no mechanism can beat on this machine.
 // A section of the strings in context.`key` (an array), under `title`; nothing when empty.
 void list_section(std::ostringstream& out, const nlohmann::json& ctx, const char* key,
                   const char* title) {
@@ -58,6 +57,7 @@ void list_section(std::ostringstream& out, const nlohmann::json& ctx, const char
   out << "\n";
 }
 
+// context.floors as tables, one per placement: what no mechanism can beat on this machine.
 void floors_section(std::ostringstream& out, const nlohmann::json& ctx) {
   auto floors = ctx.value("floors", nlohmann::json::array());
   if (!floors.is_array() || floors.empty()) return;

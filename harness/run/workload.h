@@ -82,7 +82,7 @@ void begin_measuring(Session& s, Measurement& m);
 // Shared by the workloads, after the kFrameStop handshake: the peers' reports, the verdict and
 // fairness counters. `own_verified` counts data messages the measured side verified.
 Status finish(Session& s, Measurement& m, uint64_t own_verified);
-// One clock read in `stamp_stride` messages keeps the timer at 2% of the time per message, on
+// One clock read in `stamp_stride` messages keeps the timer at most 2% of the time per message, on
 // each side (the sender stamps, the receiver reads the clock and records the latency).
 uint64_t stamp_stride(uint64_t per_msg_ns);
 

@@ -73,10 +73,7 @@ class SlotRing {
   Result<std::optional<std::span<const std::byte>>> try_peek();
   // The fast path of try_peek (inline, no Result): the next message when its stamp says it is
   // written; nullptr otherwise (not yet, or a corrupt stamp: try_peek then says which).
-  const std::byte* peek_now() const {
-    if (stamp(tail_).load(std::memory_order_acquire) != tail_ + 1) return nullptr;
-    return data_ + (tail_ & mask_) * slot_bytes_ + message_off_;
-  }
+  const std::byte* peek_now() const { return poll_now(0); }
   // peek_now, polling the stamp up to `polls` more times (a cpu_relax() between two): the
   // slot's address is worked out once, so a poll is a load and a compare, and the message's
   // address is at hand the moment its stamp arrives.
