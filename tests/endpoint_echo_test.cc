@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "harness/sys/sys.h"
 #include "harness/transport/endpoint.h"
 #include "harness/transport/slot_ring.h"
 
@@ -34,6 +35,7 @@ struct Rings {
     Side(Ring& out, Ring& in)
         : tx_(&out.credit, out.data(), kSlots, kMessage),
           rx_(&in.credit, in.data(), kSlots, kMessage) {}
+    bool spin = false;  // what polling_rings says: a spin waiter's (recv_batched waits on those)
     Status send(const FrameHeader& h, std::span<const std::byte> payload) override {
       IPCB_TRY(auto slot, reserve_send());
       std::memcpy(slot.data(), &h, sizeof h);
@@ -60,7 +62,7 @@ struct Rings {
       return *msg;
     }
     void release_recv() override { rx_.release(); }
-    PollingRings polling_rings() override { return {&tx_, &rx_, false}; }
+    PollingRings polling_rings() override { return {&tx_, &rx_, spin}; }
     SlotRing& rx() { return rx_; }
 
    private:
@@ -193,6 +195,36 @@ TEST_P(RecvEcho, RecvFastTakesWhatIsThereAndLeavesTheRestToRecvRest) {
   auto st = a.recv_rest(g);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message().find("seq"), std::string::npos) << st.error().message();
+}
+
+TEST_P(RecvEcho, RecvBatchedWaitsForABatchOnlyWhenCaughtUpOnASpinningRing) {
+  Rings spinning;
+  spinning.b.spin = true;  // before the endpoints read polling_rings
+  Endpoint tx{spinning.a, kPayload, VerifyMode::kFull, GetParam()};
+  Endpoint rx{spinning.b, kPayload, VerifyMode::kFull, GetParam()};
+  // Messages that are there are read in order, checked as recv checks them (a batch here is
+  // half the ring, 2 messages), over several laps.
+  for (uint64_t i = 0; i < 3 * kSlots; ++i) {
+    ASSERT_TRUE(tx.send(kFrameData).ok());
+    auto h = rx.recv_batched();
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    EXPECT_EQ(h->seq, i);
+  }
+  EXPECT_EQ(rx.checker().verified(), 3 * kSlots);
+  EXPECT_EQ(rx.checker().errors(), 0u);
+  // Caught up: it waits for the producer to get a batch ahead, up to the timeout, then goes the
+  // general way (which here fails at once instead of waiting).
+  const uint64_t t0 = sys::now_ns();
+  EXPECT_FALSE(rx.recv_batched().ok());
+  EXPECT_GE(sys::now_ns() - t0, SlotRing::kBatchTimeoutNs) << "it waited for a batch";
+  // A changed payload is still counted.
+  ASSERT_TRUE(tx.send(kFrameData).ok());
+  std::byte* slot = spinning.ab.data() +
+                    ((3 * kSlots) % kSlots) * SlotRing::slot_bytes_for(kMessage) +
+                    SlotRing::message_offset_for(kMessage);
+  slot[sizeof(FrameHeader)] ^= std::byte{0x80};
+  ASSERT_TRUE(rx.recv_batched().ok());
+  EXPECT_EQ(rx.last_fault(), FrameFault::kChecksum);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, RecvEcho, ::testing::Values(CopyMode::kCopy, CopyMode::kInplace),

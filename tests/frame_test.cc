@@ -116,21 +116,49 @@ TEST(Frame, OnlyChecksumFaultsLetTheRunGoOn) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 20));
 
-TEST(Frame, CopyCompareCopiesEveryByteAndSeesAnyDifference) {
-  for (size_t n : {size_t{0}, size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33}, size_t{64},
-                   size_t{65}, size_t{127}, size_t{1000}, size_t{65536 + 3}}) {
-    std::vector<std::byte> src(n), expected(n), dst(n, std::byte{0xEE});
-    for (size_t i = 0; i < n; ++i) src[i] = expected[i] = static_cast<std::byte>(i * 7 + 3);
-    EXPECT_TRUE(copy_compare(dst.data(), src.data(), expected.data(), n)) << n;
-    EXPECT_EQ(dst, src) << n;
-    for (size_t at : {size_t{0}, n / 3, n - 1}) {
-      if (n == 0) break;
-      expected[at] ^= std::byte{0x80};
-      std::fill(dst.begin(), dst.end(), std::byte{0xEE});  // so a skipped copy shows
-      EXPECT_FALSE(copy_compare(dst.data(), src.data(), expected.data(), n))
-          << "size " << n << " byte " << at;
-      EXPECT_EQ(dst, src) << "the copy does not depend on the compare";
-      expected[at] ^= std::byte{0x80};
+TEST(Frame, CopyMatchingCopiesEveryByteAndSeesAnyDifference) {
+  // Around the inline bound, the vector loops' 64-byte steps and their tails.
+  for (size_t n : {size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33}, size_t{64}, size_t{65},
+                   size_t{127}, size_t{256}, size_t{257}, size_t{1000}, size_t{65536 + 3}}) {
+    PayloadSource ps(n);
+    for (uint64_t seq : {uint64_t{0}, uint64_t{7}}) {
+      std::vector<std::byte> src(ps.payload(seq).begin(), ps.payload(seq).end());
+      std::vector<std::byte> dst(n, std::byte{0xEE});
+      EXPECT_TRUE(ps.copy_matching(dst.data(), src.data(), seq)) << n;
+      EXPECT_EQ(dst, src) << n;
+      for (size_t at : {size_t{0}, n / 3, n - 1}) {
+        src[at] ^= std::byte{0x80};
+        std::fill(dst.begin(), dst.end(), std::byte{0xEE});  // so a skipped copy shows
+        EXPECT_FALSE(ps.copy_matching(dst.data(), src.data(), seq))
+            << "size " << n << " byte " << at;
+        EXPECT_EQ(dst, src) << "the copy does not depend on the compare";
+        src[at] ^= std::byte{0x80};
+      }
+    }
+  }
+}
+
+TEST(Frame, CopyBytesCopiesExactlyTheRangeAtEverySizeAndDistance) {
+  // Sizes around the inline bound and the 128- and 32-byte steps of copy_large, at source and
+  // destination offsets that include the distances (modulo 4 KiB) where glibc's memcpy is slow.
+  std::vector<std::byte> src(8192 + 4096), dst(8192 + 4096);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<std::byte>(i * 131 + 7);
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{31}, size_t{32}, size_t{255}, size_t{256}, size_t{257},
+        size_t{288}, size_t{383}, size_t{384}, size_t{4096}, size_t{4096 + 40}, size_t{8191}}) {
+    for (size_t from : {size_t{0}, size_t{8}, size_t{40}}) {
+      for (size_t to : {size_t{0}, size_t{16}, size_t{24}, size_t{64 + 3}}) {
+        std::fill(dst.begin(), dst.end(), std::byte{0xEE});
+        copy_bytes(dst.data() + to, src.data() + from, n);
+        for (size_t i = 0; i < dst.size(); ++i) {
+          const bool inside = i >= to && i < to + n;
+          const std::byte want = inside ? src[from + i - to] : std::byte{0xEE};
+          if (dst[i] != want) {
+            ADD_FAILURE() << "size " << n << " from " << from << " to " << to << ": byte " << i;
+            break;
+          }
+        }
+      }
     }
   }
 }

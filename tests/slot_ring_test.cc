@@ -143,6 +143,32 @@ TEST(SlotRing, StampsOfOtherLapsAreStaleOrCorrupt) {
 
 // The stamp lies in the slot's first line when the slot is one line, in its last otherwise, and
 // never inside the message: a full-length message written into a slot leaves the stamp alone.
+TEST(SlotRing, WrittenAheadSeesOnlyThatMessagesStampOfThisLap) {
+  Fixture f(8, 100);
+  EXPECT_EQ(f.consumer.batch_messages(), 4u) << "capped at half the ring";
+  EXPECT_FALSE(f.consumer.written_ahead(0));
+  for (uint8_t i = 0; i < 3; ++i) ASSERT_TRUE(f.push(i));
+  EXPECT_TRUE(f.consumer.written_ahead(0));
+  EXPECT_TRUE(f.consumer.written_ahead(2));
+  EXPECT_FALSE(f.consumer.written_ahead(3));
+  for (int lap = 0; lap < 3; ++lap) {  // after a wrap, the previous lap's stamps are not "ahead"
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(f.pop().has_value());
+    for (uint8_t i = 0; i < 3; ++i) ASSERT_TRUE(f.push(i));
+    EXPECT_TRUE(f.consumer.written_ahead(2)) << lap;
+    EXPECT_FALSE(f.consumer.written_ahead(3)) << lap;
+    EXPECT_FALSE(f.consumer.written_ahead(7)) << "the slot behind the consumer, last lap's";
+  }
+  // Positions 9-11 are written (slots 1-3). A hostile stamp on the last reads as "not yet";
+  // try_peek names it when the consumer reaches it.
+  f.stamp_of(3) = 0xDEADBEEF;
+  EXPECT_FALSE(f.consumer.written_ahead(2));
+  EXPECT_TRUE(f.consumer.written_ahead(1));
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(f.pop().has_value());
+  auto m = f.consumer.try_peek();
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.error().message().find("stamp"), std::string::npos) << m.error().message();
+}
+
 TEST(SlotRing, TheStampNeverOverlapsTheMessage) {
   for (size_t msg : {1ul, 56ul, 57ul, 100ul, 120ul, 4128ul}) {
     SCOPED_TRACE(msg);

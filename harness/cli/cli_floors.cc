@@ -68,7 +68,7 @@ int cmd_floors(const FloorsArgs& a) {
     all.push_back(floors_to_json(f));
     if (a.json) continue;
     std::printf("%s\n", floors_summary(f).c_str());
-    std::printf("  %10s %14s %16s %16s %16s %16s %16s\n", "size", "memcpy GB/s", "pingpong copy",
+    std::printf("  %10s %14s %16s %16s %16s %16s %16s\n", "size", "copy GB/s", "pingpong copy",
                 "pingpong inplace", "slot protocol", "stream copy", "stream inplace");
     for (const auto& s : f.sizes) {
       std::printf("  %10s %14.2f %13.0f ns %13.0f ns %13.0f ns %11.2f GB/s %11.2f GB/s\n",

@@ -152,9 +152,8 @@ double line_pingpong(Floors& f, bool two_lines, uint64_t budget_ns) {
 }
 
 // Reads every byte of `from` the fastest way this library knows, as --verify full does: compared
-// with the sender's source, or above PayloadSource::kGenerateAbove with generated words (a stored
-// copy would compete with the message for the cache), so no receiver that checks them all can be
-// faster.
+// with the sender's source, or above PayloadSource::kGenerateAbove with generated words (cheaper
+// than reading a stored copy), so no receiver that checks them all can be faster.
 void read_all(const std::byte* from, const std::byte* expect, size_t n) {
   bool same = n > PayloadSource::kGenerateAbove
                   ? copy_compare_words(nullptr, from, PayloadSource::kBase, PayloadSource::kStep, n)
@@ -180,13 +179,13 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     uint64_t v = 0;
     one_way = median_round_trip(round_trips_per_window(n), budget_ns, 5, [&] {
       ++v;
-      std::memcpy(ab(v), src_a.data, n);
+      copy_bytes(ab(v), src_a.data, n);
       fab.v.store(v, std::memory_order_release);
       wait_for(fba, v, yield);
       if (inplace) {
         read_all(ba(v), src_a.data, n);
       } else {
-        std::memcpy(dst_a.data, ba(v), n);
+        copy_bytes(dst_a.data, ba(v), n);
         asm volatile("" : : "r"(dst_a.data) : "memory");
       }
     });
@@ -196,11 +195,11 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     for (uint64_t v = 1;; ++v) {
       if (!wait_for(fab, v, yield)) return;
       if (inplace) {
-        std::memcpy(ba(v), ab(v), n);  // the echo: one pass reads it and writes it back
+        copy_bytes(ba(v), ab(v), n);  // the echo: one pass reads it and writes it back
       } else {
-        std::memcpy(dst_b.data, ab(v), n);
+        copy_bytes(dst_b.data, ab(v), n);
         asm volatile("" : : "r"(dst_b.data) : "memory");
-        std::memcpy(ba(v), src_b.data, n);
+        copy_bytes(ba(v), src_b.data, n);
       }
       fba.v.store(v, std::memory_order_release);
     }
@@ -237,10 +236,10 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
   auto a = [&] {
     uint64_t pos = 0;
     one_way = median_round_trip(round_trips_per_window(n), budget_ns, 5, [&] {
-      std::memcpy(ring_ab.data + (pos % slots) * slot + at, src.data, msg);
+      copy_bytes(ring_ab.data + (pos % slots) * slot + at, src.data, msg);
       stamp(ring_ab.data, pos).store(pos + 1, std::memory_order_release);
       await(ring_ba.data, pos);
-      std::memcpy(rx_a.data, ring_ba.data + (pos % slots) * slot + at, msg);
+      copy_bytes(rx_a.data, ring_ba.data + (pos % slots) * slot + at, msg);
       asm volatile("" : : "r"(rx_a.data) : "memory");
       ++pos;
     });
@@ -249,8 +248,8 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
   auto b = [&] {
     for (uint64_t pos = 0;; ++pos) {
       if (!await(ring_ab.data, pos)) return;
-      std::memcpy(rx_b.data, ring_ab.data + (pos % slots) * slot + at, msg);
-      std::memcpy(ring_ba.data + (pos % slots) * slot + at, rx_b.data, msg);
+      copy_bytes(rx_b.data, ring_ab.data + (pos % slots) * slot + at, msg);
+      copy_bytes(ring_ba.data + (pos % slots) * slot + at, rx_b.data, msg);
       stamp(ring_ba.data, pos).store(pos + 1, std::memory_order_release);
     }
   };
@@ -259,13 +258,15 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
 }
 
 // Throughput of a reference stream of `n`-byte messages through a ring of at least 8 MiB (and
-// at least two slots): memcpy in, then memcpy out or (in place) a read of every byte (read_all).
-// The consumer times windows of about 1 MiB (at least one message); the result is the median
-// window, for about `budget_ns` and at least five windows.
+// at least two slots): a copy in, then a copy out or (in place) a read of every byte (read_all).
+// A consumer that has caught up lets the producer get a batch ahead first, as ipcbench's does
+// (SlotRing::await_ahead). The consumer times windows of about 1 MiB (at least one message); the
+// result is the median window, for about `budget_ns` and at least five windows.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
   const size_t slots = std::max<size_t>(2, std::min<size_t>(1024, (8u << 20) / slot));
   const uint64_t per_window = std::max<uint64_t>(1, (1u << 20) / std::max<size_t>(n, 1));
+  const uint64_t batch = std::clamp<uint64_t>(SlotRing::kBatchBytes / slot, 1, slots / 2);
   Buffer ring(slot * slots), src(n), dst(n);
   Line head, tail;
   const bool yield = same_cpu(f);
@@ -281,7 +282,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
       }
       // Stopped while the ring was full: that slot may not be free, so write nothing more.
       if (stop.load(std::memory_order_acquire)) break;
-      std::memcpy(ring.data + (h % slots) * slot, src.data, n);
+      copy_bytes(ring.data + (h % slots) * slot, src.data, n);
       head.v.store(++h, std::memory_order_release);
     }
   };
@@ -290,6 +291,12 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     const uint64_t start = sys::now_ns();
     uint64_t w0 = start;
     for (;;) {
+      if (cached_head == t) {  // caught up: wait for a batch (or the timeout)
+        const uint64_t until = sys::now_ns() + SlotRing::kBatchTimeoutNs;
+        while (head.v.load(std::memory_order_acquire) < t + batch && sys::now_ns() < until) {
+          sys::yield_cpu();
+        }
+      }
       while (cached_head == t) {
         cached_head = head.v.load(std::memory_order_acquire);
         if (cached_head == t) yield ? sys::yield_cpu() : cpu_relax();
@@ -298,7 +305,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
       if (inplace) {
         read_all(p, src.data, n);
       } else {
-        std::memcpy(dst.data, p, n);
+        copy_bytes(dst.data, p, n);
         asm volatile("" : : "r"(dst.data) : "memory");
       }
       tail.v.store(++t, std::memory_order_release);
@@ -325,7 +332,7 @@ double memcpy_rate(size_t n, uint64_t budget_ns) {
   uint64_t t0 = sys::now_ns(), copies = 0, elapsed = 0;
   do {
     for (uint64_t k = 0; k < per_read; ++k) {
-      std::memcpy(dst.data, src.data, n);
+      copy_bytes(dst.data, src.data, n);
       asm volatile("" : : "r"(dst.data) : "memory");  // every copy happens
     }
     copies += per_read;

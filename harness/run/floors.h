@@ -3,6 +3,7 @@
 // result below its floor, which is impossible, is flagged). Plain reference loops between two
 // threads pinned like the run's two sides: cache-line ping-pong (one line shared, or one line
 // per direction), the copies a message needs, the futex and pipe hand-off, the clock's cost.
+// Every copy is the message path's own (copy_bytes, see frame.h), not the C library's memcpy.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,7 @@ namespace ipcb {
 
 struct SizeFloors {
   size_t bytes = 0;
-  double memcpy_bytes_per_second = 0;  // one thread, hot buffers
+  double memcpy_bytes_per_second = 0;  // one thread, hot buffers, copy_bytes
   // One-way time of a reference ping-pong of `bytes`: flag on its own line per direction, the
   // payload copied into a shared buffer and out again (copy) or copied in and read (inplace).
   double pingpong_copy_ns = 0;
@@ -26,8 +27,8 @@ struct SizeFloors {
   // stamp in the slot, frame header + payload copied in and out, no checks, no framing code):
   // a spin ping-pong's ratio to it is the harness's own overhead.
   double pingpong_slot_ns = 0;
-  // Throughput of a reference stream through a ring of at least 8 MiB: memcpy in, memcpy out
-  // (copy) or memcpy in, read (inplace).
+  // Throughput of a reference stream through a ring of at least 8 MiB: copy in, copy out
+  // (copy) or copy in, read (inplace); a consumer that caught up waits for a batch, as ours.
   double stream_copy_bytes_per_second = 0;
   double stream_inplace_bytes_per_second = 0;
 };

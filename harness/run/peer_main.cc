@@ -35,8 +35,10 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
   // at once when there is no busy work to add in between.
   const bool echo_at_once = role == PeerRole::kEcho && inject_ns == 0;
   for (;;) {
-    IPCB_TRY(FrameHeader h,
-             echo_at_once ? ep.recv_echo() : ep.recv(/*defer_check=*/role == PeerRole::kEcho));
+    // A stream's sink reads in batches (a paced sink times every message as it comes).
+    IPCB_TRY(FrameHeader h, echo_at_once                        ? ep.recv_echo()
+                            : role == PeerRole::kSink && !paced ? ep.recv_batched()
+                                                                : ep.recv(role == PeerRole::kEcho));
     if (h.flags & kFrameData) {
       if (inject_ns != 0) inject(inject_ns);
       if (role == PeerRole::kEcho) {

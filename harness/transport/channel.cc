@@ -26,7 +26,7 @@ Status SlotChannel::send(const FrameHeader& h, std::span<const std::byte> payloa
                                    std::to_string(sizeof h + payload.size()));
   }
   std::memcpy(slot.data(), &h, sizeof h);
-  std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
+  copy_bytes(slot.data() + sizeof h, payload.data(), payload.size());
   commit_send();
   return ok_status();
 }
@@ -37,7 +37,7 @@ Result<size_t> SlotChannel::recv(std::span<std::byte> buf) {
     return plain_error("recv",
                        "message of " + std::to_string(msg.size()) + " bytes exceeds the buffer");
   }
-  std::memcpy(buf.data(), msg.data(), msg.size());
+  copy_bytes(buf.data(), msg.data(), msg.size());
   release_recv();
   return msg.size();
 }

@@ -4,6 +4,9 @@
 #include <cstring>
 #include <string>
 
+#include "harness/sys/sys.h"
+#include "harness/sys/sys_sync.h"
+
 namespace ipcb {
 
 const char* copy_mode_name(CopyMode m) {
@@ -38,11 +41,17 @@ Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> pa
   } else {
     IPCB_TRY(auto slot, channel_.reserve_send());
     std::memcpy(slot.data(), &h, sizeof h);
-    std::memcpy(slot.data() + sizeof h, payload.data(), payload.size());
+    copy_bytes(slot.data() + sizeof h, payload.data(), payload.size());
     channel_.commit_send();
   }
   bytes_sent_ += sizeof h + payload.size();
   return ok_status();
+}
+
+void Endpoint::await_batch() {
+  const uint64_t ahead = rings_.rx->batch_messages() - 1;
+  const uint64_t until = sys::now_ns() + SlotRing::kBatchTimeoutNs;
+  while (!rings_.rx->written_ahead(ahead) && sys::now_ns() < until) sys::yield_cpu();
 }
 
 Error Endpoint::echo_length_error() {

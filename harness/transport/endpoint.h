@@ -61,6 +61,18 @@ class Endpoint {
     if (take_fast(src, defer_check, h)) return h;
     return judge(defer_check);
   }
+  // recv() for a stream's consumer. On a spinning ring, once it has caught up with the producer,
+  // it lets the producer get a batch ahead (SlotRing::batch_messages) before it reads on, for at
+  // most SlotRing::kBatchTimeoutNs. Reading right behind the producer, a consumer pulls each line
+  // from the producer's cache while it is being written and runs several times slower than one
+  // that reads lines written a batch ago; which of the two a stream fell into was luck. The wait
+  // is queueing delay in the stream's latency.
+  Result<FrameHeader> recv_batched() {
+    if (pending_) IPCB_TRY_STATUS(finish_check());
+    release_held();
+    if (rings_.spin && rings_.rx->peek_now() == nullptr) await_batch();
+    return recv();
+  }
   // recv() for a caller that needs no header back and checks now (pingpong's measured side),
   // in two parts: recv_fast() is the fast path, inline and without a Result; anything but
   // kDone (the next message was there, or came within the short poll, and passed its checks)
@@ -209,6 +221,8 @@ class Endpoint {
     return tx_seq_++;
   }
 
+  void
+  await_batch();  // recv_batched's wait (yielding between polls: the producer may share our CPU)
   static Error echo_length_error();
   Status put_general(const FrameHeader& h, std::span<const std::byte> payload);
   Result<FrameHeader> recv_general(bool defer_check);

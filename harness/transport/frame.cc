@@ -56,20 +56,15 @@ PayloadSource::PayloadSource(size_t payload_bytes)
   for (size_t v = 0; v < kVariants; ++v) checksums_.push_back(checksum_of(payload(v)));
 }
 
+// Called above kInlineAtMost (= kGenerateAbove) or for data of the wrong size.
 bool PayloadSource::matches_large(std::span<const std::byte> data, size_t variant) const {
   if (data.size() != size_) return false;
-  if (size_ > kGenerateAbove) {
-    return copy_compare_words(nullptr, data.data(), first_word(variant), kStep, size_);
-  }
-  return size_ == 0 || std::memcmp(data.data(), payload_at(variant).data(), size_) == 0;
+  return copy_compare_words(nullptr, data.data(), first_word(variant), kStep, size_);
 }
 
 bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src,
                                         size_t variant) const {
-  if (size_ > kGenerateAbove) {
-    return copy_compare_words(dst, src, first_word(variant), kStep, size_);
-  }
-  return copy_compare(dst, src, payload_at(variant).data(), size_);
+  return copy_compare_words(dst, src, first_word(variant), kStep, size_);
 }
 
 uint64_t checksum_of(std::span<const std::byte> data) {
@@ -85,6 +80,36 @@ typedef uint64_t V32 __attribute__((vector_size(32)));
 #define IPCB_LOAD32(v, p) std::memcpy(&(v), (p), sizeof(V32))
 #define IPCB_ANY_SET(v) (((v)[0] | (v)[1] | (v)[2] | (v)[3]) != 0)
 }  // namespace
+
+IPCB_SIMD_CLONES void copy_large(std::byte* __restrict dst, const std::byte* __restrict src,
+                                 size_t n) {
+  if (n < 32) {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  size_t i = 0;
+  for (; i + 128 <= n; i += 128) {
+    V32 a, b, c, d;
+    IPCB_LOAD32(a, src + i);
+    IPCB_LOAD32(b, src + i + 32);
+    IPCB_LOAD32(c, src + i + 64);
+    IPCB_LOAD32(d, src + i + 96);
+    std::memcpy(dst + i, &a, sizeof a);
+    std::memcpy(dst + i + 32, &b, sizeof b);
+    std::memcpy(dst + i + 64, &c, sizeof c);
+    std::memcpy(dst + i + 96, &d, sizeof d);
+  }
+  for (; i + 32 <= n; i += 32) {
+    V32 a;
+    IPCB_LOAD32(a, src + i);
+    std::memcpy(dst + i, &a, sizeof a);
+  }
+  if (i < n) {  // the last 32 bytes, overlapping what the loops copied
+    V32 a;
+    IPCB_LOAD32(a, src + n - 32);
+    std::memcpy(dst + n - 32, &a, sizeof a);
+  }
+}
 
 // Every byte is read, 64 at a time (two independent accumulators), then the tail.
 IPCB_SIMD_CLONES uint64_t touch_all(std::span<const std::byte> data) {
@@ -108,29 +133,6 @@ IPCB_SIMD_CLONES uint64_t touch_all(std::span<const std::byte> data) {
   }
   for (; i < n; ++i) acc += static_cast<uint64_t>(p[i]);
   return acc;
-}
-
-// One pass, 64 bytes at a time (an AVX2 clone where the CPU has it): load, store, and fold the
-// difference from the pattern; then the tail 8 bytes and 1 byte at a time.
-IPCB_SIMD_CLONES bool copy_compare(std::byte* __restrict dst, const std::byte* __restrict src,
-                                   const std::byte* __restrict expected, size_t n) {
-  V32 d0{}, d1{};
-  size_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    V32 w0, w1, e0, e1;
-    IPCB_LOAD32(w0, src + i);
-    IPCB_LOAD32(w1, src + i + 32);
-    IPCB_LOAD32(e0, expected + i);
-    IPCB_LOAD32(e1, expected + i + 32);
-    std::memcpy(dst + i, &w0, sizeof w0);
-    std::memcpy(dst + i + 32, &w1, sizeof w1);
-    d0 |= w0 ^ e0;
-    d1 |= w1 ^ e1;
-  }
-  d0 |= d1;
-  // The last 0-63 bytes: the small-size loop (it copies them whatever the rest compared).
-  const bool tail_same = PayloadSource::compare_inline<true>(dst + i, src + i, expected + i, n - i);
-  return tail_same && !IPCB_ANY_SET(d0);
 }
 
 IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::byte* __restrict src,

@@ -17,6 +17,7 @@
 // what was produced or goes backwards. A violation is an Error, never an out-of-bounds access.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -98,6 +99,21 @@ class SlotRing {
     credit_->released.store(tail_, std::memory_order_release);
     return true;
   }
+  // Whether the message `ahead` after the next one is written (a stream consumer waiting for
+  // its producer to get a batch ahead polls this one stamp; a corrupt stamp reads as "not yet",
+  // left for try_peek to name when it is reached).
+  bool written_ahead(uint64_t ahead) const {
+    return stamp(tail_ + ahead).load(std::memory_order_acquire) == tail_ + ahead + 1;
+  }
+  // How far ahead a stream consumer that has caught up lets its producer get before it reads on
+  // (see Endpoint::recv_batched): kBatchBytes of slots, at least 1 message, at most half the ring
+  // (the producer can always get that far ahead).
+  uint64_t batch_messages() const {
+    return std::clamp<uint64_t>(kBatchBytes / slot_bytes_, 1, half_);
+  }
+  static constexpr size_t kBatchBytes = size_t{2} << 20;
+  static constexpr uint64_t kBatchTimeoutNs = 200'000;  // 2 MiB at 10 GB/s
+
   // True when the next message is there or its stamp is corrupt. For waiters.
   bool readable() const {
     uint64_t s = stamp(tail_).load(std::memory_order_acquire);
