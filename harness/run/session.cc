@@ -166,8 +166,7 @@ Result<std::unique_ptr<Session>> Session::start(const BenchSpec& spec, PeerRole 
   return s;
 }
 
-Status Session::send_all(uint32_t flags, uint64_t send_ns) {
-  if (broadcast_) return links_.front()->endpoint->send(flags, send_ns);
+Status Session::send_each(uint32_t flags, uint64_t send_ns) {
   for (auto& l : links_) IPCB_TRY_STATUS(l->endpoint->send(flags, send_ns));
   return ok_status();
 }

@@ -110,8 +110,12 @@ class Session {
 
   // True when one write reaches every peer (shared-memory fanout).
   bool broadcast() const { return broadcast_; }
-  // Sends the next message to every peer: once when broadcast, else once per peer.
-  Status send_all(uint32_t flags, uint64_t send_ns = 0);
+  // Sends the next message to every peer: once when broadcast, else once per peer. Inline for
+  // one write (a stream's hot loop), so the endpoint's fast path inlines into the caller.
+  Status send_all(uint32_t flags, uint64_t send_ns = 0) {
+    if (broadcast_ || links_.size() == 1) return links_.front()->endpoint->send(flags, send_ns);
+    return send_each(flags, send_ns);
+  }
   // Writes into the channel per message sent with send_all.
   size_t writes_per_message() const { return broadcast_ ? 1 : links_.size(); }
 
@@ -140,6 +144,7 @@ class Session {
   };
   explicit Session(BenchSpec spec) : spec_(std::move(spec)) {}
   Status spawn_peer(Link& link, PeerRole role);
+  Status send_each(uint32_t flags, uint64_t send_ns);  // send_all's loop over the peers
 
   BenchSpec spec_;
   std::atomic<bool> any_abort_{false};  // raised when any peer is gone; outlives the links

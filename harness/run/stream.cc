@@ -10,15 +10,20 @@ namespace ipcb {
 Result<Measurement> measure_stream(Session& s, Loop& loop) {
   Measurement m;
   IPCB_TRY(uint64_t per_msg, warm_up(s, /*echo=*/false, loop.planned()));
-  m.sample_every = stamp_stride(per_msg);
+  // One message in `every` is stamped. The warm-up's pace is a first guess (its short bursts
+  // end with a handshake, so it runs slow); each stamp corrects it from the pace since the last.
+  uint64_t every = stamp_stride(per_msg), stamps = 0;
   begin_measuring(s, m);
   uint64_t start = sys::now_ns();
-  uint64_t countdown = 1;
+  uint64_t countdown = 1, last_stamp = 0;
   while (loop.next()) {
     uint64_t stamp = 0;
     if (--countdown == 0) {
       stamp = sys::now_ns();
-      countdown = m.sample_every;
+      if (last_stamp != 0) every = stamp_stride((stamp - last_stamp) / every);
+      last_stamp = stamp;
+      countdown = every;
+      ++stamps;
     }
     IPCB_TRY_STATUS(s.send_all(kFrameData, stamp));
     s.progress();
@@ -27,6 +32,7 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
   IPCB_TRY_STATUS(s.handshake(kFrameStop));
   m.elapsed_ns = sys::now_ns() - start;
   loop.add_time(m.elapsed_ns);
+  m.sample_every = std::max<uint64_t>(1, m.iterations / std::max<uint64_t>(1, stamps));
   m.messages = m.iterations * s.links();
   m.payload_bytes = m.messages * s.spec().payload_bytes;
   IPCB_TRY_STATUS(finish(s, m, 0));

@@ -49,9 +49,22 @@ Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> pa
 }
 
 void Endpoint::await_batch() {
-  const uint64_t ahead = rings_.rx->batch_messages() - 1;
-  const uint64_t until = sys::now_ns() + SlotRing::kBatchTimeoutNs;
-  while (!rings_.rx->written_ahead(ahead) && sys::now_ns() < until) sys::yield_cpu();
+  const SlotRing& rx = *rings_.rx;
+  const uint64_t batch = rx.batch_messages();
+  const uint64_t start = sys::now_ns();
+  uint64_t written = 0;  // messages from the next one on that are written (as far as we looked)
+  uint64_t progress_at = start;
+  for (;;) {
+    const uint64_t before = written;
+    while (written < batch && rx.written_ahead(written)) ++written;
+    if (written == batch) return;
+    const uint64_t now = sys::now_ns();
+    if (written != before) progress_at = now;
+    if (now - progress_at >= SlotRing::kBatchStallNs || now - start >= SlotRing::kBatchTimeoutNs) {
+      return;
+    }
+    sys::yield_cpu();
+  }
 }
 
 Error Endpoint::echo_length_error() {

@@ -62,11 +62,11 @@ class Endpoint {
     return judge(defer_check);
   }
   // recv() for a stream's consumer. On a spinning ring, once it has caught up with the producer,
-  // it lets the producer get a batch ahead (SlotRing::batch_messages) before it reads on, for at
-  // most SlotRing::kBatchTimeoutNs. Reading right behind the producer, a consumer pulls each line
-  // from the producer's cache while it is being written and runs several times slower than one
-  // that reads lines written a batch ago; which of the two a stream fell into was luck. The wait
-  // is queueing delay in the stream's latency.
+  // it lets the producer get a batch ahead (SlotRing::batch_messages) before it reads on, unless
+  // the producer stops (await_batch). Reading right behind the producer, a consumer pulls each
+  // line from the producer's cache while it is being written and runs several times slower than
+  // one that reads lines written a batch ago; which of the two a stream fell into was luck. The
+  // wait is queueing delay in the stream's latency.
   Result<FrameHeader> recv_batched() {
     if (pending_) IPCB_TRY_STATUS(finish_check());
     release_held();
@@ -221,8 +221,10 @@ class Endpoint {
     return tx_seq_++;
   }
 
-  void
-  await_batch();  // recv_batched's wait (yielding between polls: the producer may share our CPU)
+  // recv_batched's wait: until the producer is a batch ahead, stops making progress for
+  // SlotRing::kBatchStallNs (it sent a sync or the stop and waits for us) or
+  // SlotRing::kBatchTimeoutNs pass; it yields between polls (the producer may share our CPU).
+  void await_batch();
   static Error echo_length_error();
   Status put_general(const FrameHeader& h, std::span<const std::byte> payload);
   Result<FrameHeader> recv_general(bool defer_check);
