@@ -214,13 +214,16 @@ TEST(SysvShm, HugetlbDataKeptAndPagesFreedAtExit) {
   Cleanup sweep = sweep_key(Sysv::kShm, key);
   int id = ::shmget(key, big * hps, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | 0600);
   ASSERT_GE(id, 0) << std::strerror(errno);
-  void* area = ::mmap(nullptr, 2UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(area, MAP_FAILED);
-  ::munmap(area, 2UL << 30);
-  auto at = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(area) + (1UL << 30) - 1) &
-                                    ~((1UL << 30) - 1));
-  auto touch = [id, at, hps] {
-    char* p = static_cast<char*>(::shmat(id, at, 0));
+  auto touch = [id, hps] {
+    // Each child reserves 2 GiB of its own address space and attaches at a 1 GiB boundary inside
+    // it (SHM_REMAP over its own reservation): an address picked before the children exist may
+    // be taken by then (the first child's waiting thread's stack, inherited by the second).
+    void* area =
+        ::mmap(nullptr, 2UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (area == MAP_FAILED) return child_fail(1, "mmap of a 2 GiB reservation");
+    auto at = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(area) + (1UL << 30) - 1) &
+                                      ~((1UL << 30) - 1));
+    char* p = static_cast<char*>(::shmat(id, at, SHM_REMAP));
     if (p == kShmatFailed) return child_fail(1, "shmat at a 1 GiB boundary");
     for (size_t i = 0; i < 8; ++i) p[i * 64 * hps] += 1;
     return 0;
