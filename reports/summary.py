@@ -90,7 +90,7 @@ def floor_blocks(rs) -> list:
                              fmt.rate_text(v('stream_inplace_bytes_per_second')),
                              fmt.rate_text(v('memcpy_bytes_per_second'))])
         out.append(('table', ['size', 'ping-pong one-way, copy', 'in place',
-                              'stream ceiling, copy', 'in place', 'memcpy'], rows))
+                              'stream ceiling, copy', 'in place', 'copy'], rows))
     return out
 
 

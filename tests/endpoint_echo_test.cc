@@ -209,6 +209,7 @@ TEST_P(RecvEcho, RecvBatchedWaitsForABatchOnlyWhenCaughtUpOnASpinningRing) {
     auto h = rx.recv_batched();
     ASSERT_TRUE(h.ok()) << h.error().message();
     EXPECT_EQ(h->seq, i);
+    EXPECT_EQ(rx.last_batch_wait(), Endpoint::BatchWait::kNone) << "a message was there";
   }
   EXPECT_EQ(rx.checker().verified(), 3 * kSlots);
   EXPECT_EQ(rx.checker().errors(), 0u);
@@ -217,12 +218,18 @@ TEST_P(RecvEcho, RecvBatchedWaitsForABatchOnlyWhenCaughtUpOnASpinningRing) {
   // here fails at once instead of waiting).
   const uint64_t t0 = sys::now_ns();
   EXPECT_FALSE(rx.recv_batched().ok());
-  EXPECT_GE(sys::now_ns() - t0, SlotRing::kBatchStallNs) << "it waited for a batch";
+  EXPECT_EQ(rx.last_batch_wait(), Endpoint::BatchWait::kStalled);
+  EXPECT_GE(sys::now_ns() - t0, spinning.b.rx().batch_stall_ns());
+  // A ring that does not spin (a blocking waiter's): no wait.
+  Endpoint blocking{r.b, kPayload, VerifyMode::kFull, GetParam()};
+  EXPECT_FALSE(blocking.recv_batched().ok());
+  EXPECT_EQ(blocking.last_batch_wait(), Endpoint::BatchWait::kNone);
   // Not caught up (a message there, if not a batch): it reads on.
   ASSERT_TRUE(tx.send(kFrameSync).ok());
   auto s = rx.recv_batched();
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_EQ(s->flags, kFrameSync);
+  EXPECT_EQ(rx.last_batch_wait(), Endpoint::BatchWait::kNone);
   // A changed payload is still counted.
   ASSERT_TRUE(tx.send(kFrameData).ok());
   std::byte* slot = spinning.ab.data() +

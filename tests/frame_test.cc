@@ -193,7 +193,7 @@ TEST(Frame, GeneratedWordsAreThePatternAndAnyDifferenceIsSeen) {
 }
 
 // matches_at compares small payloads inline, word by word with a byte tail, and larger ones
-// with memcmp: at every size around those bounds, a change in any byte is seen.
+// with generated words: at every size around that bound, a change in any byte is seen.
 TEST(Frame, MatchesSeesAChangeInAnyByteAtEverySize) {
   for (size_t n : {size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{63}, size_t{64}, size_t{65},
                    PayloadSource::kInlineAtMost - 1, PayloadSource::kInlineAtMost,

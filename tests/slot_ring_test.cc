@@ -141,8 +141,6 @@ TEST(SlotRing, StampsOfOtherLapsAreStaleOrCorrupt) {
   }
 }
 
-// The stamp lies in the slot's first line when the slot is one line, in its last otherwise, and
-// never inside the message: a full-length message written into a slot leaves the stamp alone.
 TEST(SlotRing, WrittenAheadSeesOnlyThatMessagesStampOfThisLap) {
   Fixture f(8, 100);
   EXPECT_EQ(f.consumer.batch_messages(), 4u) << "capped at half the ring";
@@ -169,6 +167,8 @@ TEST(SlotRing, WrittenAheadSeesOnlyThatMessagesStampOfThisLap) {
   EXPECT_NE(m.error().message().find("stamp"), std::string::npos) << m.error().message();
 }
 
+// The stamp lies in the slot's first line when the slot is one line, in its last otherwise, and
+// never inside the message: a full-length message written into a slot leaves the stamp alone.
 TEST(SlotRing, TheStampNeverOverlapsTheMessage) {
   for (size_t msg : {1ul, 56ul, 57ul, 100ul, 120ul, 4128ul}) {
     SCOPED_TRACE(msg);

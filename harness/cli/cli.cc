@@ -54,7 +54,7 @@ int cli_main(int argc, char** argv) {
       ->delimiter(',');
   run->add_option("--verify", verify, "full (checksum), seq (order and length) or off");
   run->add_option("--mode", mo,
-                  "shared-memory copy modes (comma-separated): copy (memcpy in "
+                  "shared-memory copy modes (comma-separated): copy (copied in "
                   "and out), "
                   "inplace (built and checked in the ring slot)")
       ->delimiter(',');

@@ -21,7 +21,7 @@ int cmd_list() {
   std::printf("  %-10s %s\n", "poll", "O_NONBLOCK, then poll(2) until ready");
   std::printf("  %-10s %s\n", "busy", "O_NONBLOCK, retried in a loop; never sleeps");
   std::printf("\nCopy modes (shared-memory backends; kernel channels always copy):\n");
-  std::printf("  %-10s %s\n", "copy", "memcpy into the ring, memcpy out: 2 copies per message");
+  std::printf("  %-10s %s\n", "copy", "copied into the ring, copied out: 2 copies per message");
   std::printf("  %-10s %s\n", "inplace", "built in the ring slot, checked in place: 0 copies");
   std::printf("\nPlacements:\n");
   std::printf("  %-10s %s\n", "cross", "the two sides pinned to different CPUs (default, 2+ CPUs)");

@@ -78,7 +78,7 @@ void floors_section(std::ostringstream& out, const nlohmann::json& ctx) {
     auto sizes = f.value("sizes", nlohmann::json::array());
     if (!sizes.is_array() || sizes.empty()) continue;
     out << "| size | ping-pong one-way, copy | in place | stream ceiling, copy | in place | "
-           "memcpy |\n|---|---:|---:|---:|---:|---:|\n";
+           "copy |\n|---|---:|---:|---:|---:|---:|\n";
     for (const auto& z : sizes) {
       if (!z.is_object()) continue;
       out << "| " << size_text(z.value("bytes", size_t{0})) << " | "

@@ -260,13 +260,16 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
 // Throughput of a reference stream of `n`-byte messages through a ring of at least 8 MiB (and
 // at least two slots): a copy in, then a copy out or (in place) a read of every byte (read_all).
 // A consumer that has caught up lets the producer get a batch ahead first, as ipcbench's does
-// (SlotRing::await_ahead). The consumer times windows of about 1 MiB (at least one message); the
+// (Endpoint::recv_batched). The consumer times windows of about 1 MiB (at least one message); the
 // result is the median window, for about `budget_ns` and at least five windows.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
   const size_t slots = std::max<size_t>(2, std::min<size_t>(1024, (8u << 20) / slot));
   const uint64_t per_window = std::max<uint64_t>(1, (1u << 20) / std::max<size_t>(n, 1));
-  const uint64_t batch = std::clamp<uint64_t>(SlotRing::kBatchBytes / slot, 1, slots / 2);
+  // As many messages as ipcbench's reader waits for (its slots hold a frame header and a stamp
+  // too), at most half this ring (1024 slots at most: smaller below 4 KiB).
+  const uint64_t batch = std::clamp<uint64_t>(
+      SlotRing::kBatchBytes / SlotRing::slot_bytes_for(sizeof(FrameHeader) + n), 1, slots / 2);
   Buffer ring(slot * slots), src(n), dst(n);
   Line head, tail;
   const bool yield = same_cpu(f);

@@ -24,8 +24,8 @@ void inject(uint64_t ns) {
   }
 }
 
-Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t inject_ns,
-                         const PerfCounters& perf) {
+Result<PeerReport> serve(Endpoint& ep, PeerRole role, bool batched, VerifyMode mode,
+                         uint64_t inject_ns, const PerfCounters& perf) {
   PeerReport r;
   bool measuring = false;
   std::optional<PacedLatency> paced;  // after a kFramePace: the rate workload's timing
@@ -35,10 +35,10 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, VerifyMode mode, uint64_t 
   // at once when there is no busy work to add in between.
   const bool echo_at_once = role == PeerRole::kEcho && inject_ns == 0;
   for (;;) {
-    // A stream's sink reads in batches (a paced sink times every message as it comes).
-    IPCB_TRY(FrameHeader h, echo_at_once                        ? ep.recv_echo()
-                            : role == PeerRole::kSink && !paced ? ep.recv_batched()
-                                                                : ep.recv(role == PeerRole::kEcho));
+    // A stream's sink reads in batches (the rate workload's times each message as it comes).
+    IPCB_TRY(FrameHeader h, echo_at_once ? ep.recv_echo()
+                            : batched    ? ep.recv_batched()
+                                         : ep.recv(role == PeerRole::kEcho));
     if (h.flags & kFrameData) {
       if (inject_ns != 0) inject(inject_ns);
       if (role == PeerRole::kEcho) {
@@ -204,7 +204,8 @@ int peer_main(const std::vector<std::string>& args) {
   Endpoint ep(**ch, a->size, a->verify, a->mode);
   // Opened before serving, on the thread that serves: its counts are the peer's cost.
   PerfCounters perf = a->perf ? PerfCounters::open_for_thread() : PerfCounters();
-  auto r = serve(ep, a->role, a->verify, a->inject_ns, perf);
+  auto r = serve(ep, a->role, a->workload == "stream" && a->role == PeerRole::kSink, a->verify,
+                 a->inject_ns, perf);
   if (!r) return fail(r.error(), 3);
   nlohmann::json j = {{"verified", r->verified},
                       {"errors", r->errors},

@@ -11,17 +11,18 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
   Measurement m;
   IPCB_TRY(uint64_t per_msg, warm_up(s, /*echo=*/false, loop.planned()));
   // One message in `every` is stamped. The warm-up's pace is a first guess (its short bursts
-  // end with a handshake, so it runs slow); each stamp corrects it from the pace since the last.
+  // end with a handshake, so it runs slow); each stamp corrects it from the mean pace since the
+  // start (not the last interval's: stamps would then come at a steady rate in time and favour
+  // the messages sent while the ring was full).
   uint64_t every = stamp_stride(per_msg), stamps = 0;
   begin_measuring(s, m);
   uint64_t start = sys::now_ns();
-  uint64_t countdown = 1, last_stamp = 0;
+  uint64_t countdown = 1;
   while (loop.next()) {
     uint64_t stamp = 0;
     if (--countdown == 0) {
       stamp = sys::now_ns();
-      if (last_stamp != 0) every = stamp_stride((stamp - last_stamp) / every);
-      last_stamp = stamp;
+      if (m.iterations != 0) every = stamp_stride((stamp - start) / m.iterations);
       countdown = every;
       ++stamps;
     }

@@ -86,7 +86,7 @@ class OwnedChannel : public Channel {
 };
 
 // An owned channel whose messages live in shared-memory slots: its copy mode is the in-place
-// calls plus one memcpy in (send) or out (recv), so both modes move bytes the same way.
+// calls plus one copy in (send) or out (recv), so both modes move bytes the same way.
 class SlotChannel : public OwnedChannel {
  public:
   Status send(const FrameHeader& header, std::span<const std::byte> payload) override;

@@ -48,21 +48,20 @@ Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> pa
   return ok_status();
 }
 
-void Endpoint::await_batch() {
+Endpoint::BatchWait Endpoint::await_batch() {
   const SlotRing& rx = *rings_.rx;
-  const uint64_t batch = rx.batch_messages();
+  const uint64_t batch = rx.batch_messages(), stall_ns = rx.batch_stall_ns();
   const uint64_t start = sys::now_ns();
   uint64_t written = 0;  // messages from the next one on that are written (as far as we looked)
   uint64_t progress_at = start;
   for (;;) {
     const uint64_t before = written;
     while (written < batch && rx.written_ahead(written)) ++written;
-    if (written == batch) return;
+    if (written == batch) return BatchWait::kBatch;
     const uint64_t now = sys::now_ns();
     if (written != before) progress_at = now;
-    if (now - progress_at >= SlotRing::kBatchStallNs || now - start >= SlotRing::kBatchTimeoutNs) {
-      return;
-    }
+    if (now - progress_at >= stall_ns) return BatchWait::kStalled;
+    if (now - start >= SlotRing::kBatchTimeoutNs) return BatchWait::kTimedOut;
     sys::yield_cpu();
   }
 }

@@ -70,9 +70,14 @@ class Endpoint {
   Result<FrameHeader> recv_batched() {
     if (pending_) IPCB_TRY_STATUS(finish_check());
     release_held();
-    if (rings_.spin && rings_.rx->peek_now() == nullptr) await_batch();
+    last_batch_wait_ = BatchWait::kNone;
+    if (rings_.spin && rings_.rx->peek_now() == nullptr) last_batch_wait_ = await_batch();
     return recv();
   }
+  // How the last recv_batched's wait ended: it did not wait (a message was there, or the ring
+  // does not spin), the batch came, the producer stopped writing, or the timeout passed.
+  enum class BatchWait { kNone, kBatch, kStalled, kTimedOut };
+  BatchWait last_batch_wait() const { return last_batch_wait_; }
   // recv() for a caller that needs no header back and checks now (pingpong's measured side),
   // in two parts: recv_fast() is the fast path, inline and without a Result; anything but
   // kDone (the next message was there, or came within the short poll, and passed its checks)
@@ -222,9 +227,9 @@ class Endpoint {
   }
 
   // recv_batched's wait: until the producer is a batch ahead, stops making progress for
-  // SlotRing::kBatchStallNs (it sent a sync or the stop and waits for us) or
+  // SlotRing::batch_stall_ns (it sent a sync or the stop and waits for us) or
   // SlotRing::kBatchTimeoutNs pass; it yields between polls (the producer may share our CPU).
-  void await_batch();
+  BatchWait await_batch();
   static Error echo_length_error();
   Status put_general(const FrameHeader& h, std::span<const std::byte> payload);
   Result<FrameHeader> recv_general(bool defer_check);
@@ -254,6 +259,7 @@ class Endpoint {
   uint64_t bytes_received_ = 0;
   uint64_t sink_ = 0;  // keeps the --verify off read of every byte from being optimised away
   FrameFault last_fault_ = FrameFault::kNone;
+  BatchWait last_batch_wait_ = BatchWait::kNone;
 };
 
 }  // namespace ipcb

@@ -76,9 +76,9 @@ Result<VerifyMode> parse_verify(const std::string& s);
 
 // Payload windows and their checksums for one payload size. The pattern is the sequence of
 // 64-bit words w[t] = kBase + t * kStep (little-endian bytes); window v starts at word 8 * v.
-// The sender copies its window from a stored copy; a receiver compares with the stored copy or,
-// for large payloads (whose stored copy would compete with the message for the cache), with
-// the words generated as it goes. Consecutive windows differ in every word.
+// The sender copies its window from a stored copy; a receiver compares small payloads with the
+// stored copy and larger ones (kGenerateAbove) with the words generated as it goes.
+// Consecutive windows differ in every word.
 class PayloadSource {
  public:
   static constexpr size_t kVariants = 61;  // prime, so it divides no ring's record count

@@ -114,8 +114,9 @@ class SlotRing {
   static constexpr size_t kBatchBytes = size_t{2} << 20;
   static constexpr uint64_t kBatchTimeoutNs = 200'000;  // 2 MiB at 10 GB/s
   // A producer that writes no message for this long has stopped (a sync or the stop sent, it
-  // waits for the answer): a 256 KiB message takes about 8 us at 30 GB/s.
-  static constexpr uint64_t kBatchStallNs = 20'000;
+  // waits for the answer): 20 us, or the time a slot takes at 2 GB/s if longer.
+  uint64_t batch_stall_ns() const { return std::max<uint64_t>(kBatchStallMinNs, slot_bytes_ / 2); }
+  static constexpr uint64_t kBatchStallMinNs = 20'000;
 
   // True when the next message is there or its stamp is corrupt. For waiters.
   bool readable() const {
