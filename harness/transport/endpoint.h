@@ -55,11 +55,7 @@ class Endpoint {
   Result<FrameHeader> recv(bool defer_check = false) {
     if (pending_) IPCB_TRY_STATUS(finish_check());
     release_held();
-    const std::byte* src = poll_fast();
-    if (src == nullptr) return recv_general(defer_check);
-    FrameHeader h;
-    if (take_fast(src, defer_check, h)) return h;
-    return judge(defer_check);
+    return recv_next(defer_check);
   }
   // recv() for a stream's consumer. On a spinning ring, once it has caught up with the producer,
   // it lets the producer get a batch ahead (SlotRing::batch_messages) before it reads on, unless
@@ -72,7 +68,7 @@ class Endpoint {
     release_held();
     last_batch_wait_ = BatchWait::kNone;
     if (rings_.spin && rings_.rx->peek_now() == nullptr) last_batch_wait_ = await_batch();
-    return recv();
+    return recv_next(/*defer_check=*/false);
   }
   // How the last recv_batched's wait ended: it did not wait (a message was there, or the ring
   // does not spin), the batch came, the producer stopped writing, or the timeout passed.
@@ -155,6 +151,14 @@ class Endpoint {
     } else {
       channel_.release_recv();
     }
+  }
+  // recv() once the last message is checked and released: the next one, fast path or general.
+  Result<FrameHeader> recv_next(bool defer_check) {
+    const std::byte* src = poll_fast();
+    if (src == nullptr) return recv_general(defer_check);
+    FrameHeader h;
+    if (take_fast(src, defer_check, h)) return h;
+    return judge(defer_check);
   }
   // The next message's bytes if the fast path may take it now (see the class comment).
   const std::byte* poll_fast() {

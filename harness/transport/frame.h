@@ -43,13 +43,13 @@ inline constexpr uint32_t kAllFrameFlags =
     kFrameData | kFrameStop | kFrameAck | kFrameSync | kFrameBurst | kFramePace;
 
 // Copies n bytes, 128 at a time in 32-byte vectors (an AVX2 clone where the CPU has it), then
-// the last 32. Not the C library's memcpy: glibc's uses `rep movsb` on CPUs that say it
-// is fast, and on this project's AMD EPYC guests that runs 20-30 times slower (2-3 GB/s) when
-// the destination lies 1-31 bytes after the source modulo 4 KiB, and 5 times slower for most
-// other distances that are not a multiple of 32. A ring slot's payload and the stored pattern
-// it is copied from meet such a distance for one message in 64, so a memcpy made the instrument
-// slower for some messages than the mechanism; this loop runs at or above glibc's best rate at
-// every size and distance measured (4 KiB to 16 MiB).
+// the last 32. Not the C library's memcpy: glibc 2.36's uses `rep movsb` on CPUs that say it is
+// fast, and on a 2-vCPU AMD EPYC guest that ran 20-30 times slower (2-3 GB/s, 4 KiB to 256 KiB)
+// whenever the destination lay 1-31 bytes after the source modulo 4 KiB. A ring slot's payload
+// and the stored pattern it is copied from meet such a distance for one message in 64, so a
+// memcpy made the instrument slower for some messages than the mechanism. This loop ran within
+// the noise of glibc's best rate, or above it, at every size (4 KiB to 16 MiB) and distance
+// measured there.
 void copy_large(std::byte* __restrict dst, const std::byte* __restrict src, size_t n);
 
 // memcpy for the message path: small copies (up to 256 bytes) inline, as a few overlapping

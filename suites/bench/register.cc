@@ -226,6 +226,18 @@ void check_drift(benchmark::State& state, const BenchSpec& spec, int rep, const 
   tally.floor_unsettled[key] = line;
 }
 
+// A result below its floor has the floor measured again, up to kRechecks times while `below`
+// (given each new measurement) says it stays below. On a VM the host has slow spells (on a 2-vCPU
+// EPYC guest, a 1 MiB copy at a quarter of its speed; one loop's consecutive 0.25 s runs went in
+// and out of them), and one floor measurement can fall in one.
+template <typename Below>
+void recheck_while_below(const BenchSpec& spec, const FloorParts& parts, Below&& below) {
+  for (int k = 0; k < kRechecks; ++k) {
+    Floors again = measure_floors(spec.placement, {spec.payload_bytes}, kRecheckBudgetS, parts);
+    if (!again.error.empty() || !below(again)) return;
+  }
+}
+
 void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
              const std::vector<int>& all_cpus, Floors* floors, double each_budget_s,
              double self_sized_s, RunTally& tally) {
@@ -280,18 +292,16 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
   if (floors != nullptr && each_budget_s > 0) {
     // The floor next to this result: the peer is gone first (a spinning peer would share the
     // reference threads' CPU), then the reference loops run where the benchmark ran.
-    // Below it, it is measured again (up to kRechecks times, as below).
     session->reset();
     const FloorParts parts = floor_parts_for(spec.workload, m->wait_mode);
     Floors here = measure_floors(spec.placement, {spec.payload_bytes}, each_budget_s, parts);
     if (here.error.empty()) {
       tally.fields[spec.name()]["floor_measured"] = "after the benchmark";
-      bool below = set_floor(state, spec, rep, *m, &here, tally);
-      for (int k = 0; below && k < kRechecks; ++k) {
-        Floors again = measure_floors(spec.placement, {spec.payload_bytes}, kRecheckBudgetS, parts);
-        if (!again.error.empty()) break;
-        here = std::move(again);
-        below = set_floor(state, spec, rep, *m, &here, tally);
+      if (set_floor(state, spec, rep, *m, &here, tally)) {
+        recheck_while_below(spec, parts, [&](Floors& again) {
+          here = std::move(again);
+          return set_floor(state, spec, rep, *m, &here, tally);
+        });
       }
       if (before && before->error.empty()) check_drift(state, spec, rep, *m, *before, here, tally);
     } else {
@@ -301,19 +311,16 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
     // Below the floor measured earlier in the run. On a VM the host moves the vCPUs, and the
     // same hand-off or copy gets several times faster or slower for minutes: before calling the
     // result impossible, measure what bounds it again, here, and keep the fresher floor for the
-    // benchmarks that follow. Up to kRechecks times while it stays below: the host's slow
-    // spells (a 1 MiB copy at a quarter of its speed) last about as long as one measurement.
+    // benchmarks that follow (recheck_while_below).
     session->reset();
-    FloorParts parts = floor_parts_for(spec.workload, m->wait_mode);
-    for (int k = 0; k < kRechecks; ++k) {
-      Floors here = measure_floors(spec.placement, {spec.payload_bytes}, kRecheckBudgetS, parts);
-      if (!here.error.empty()) break;
-      update_floors(*floors, here, parts);
+    const FloorParts parts = floor_parts_for(spec.workload, m->wait_mode);
+    recheck_while_below(spec, parts, [&](const Floors& again) {
+      update_floors(*floors, again, parts);
       tally.fields[spec.name()]["floor_measured"] =
           "again after the benchmark (it was below the run's earlier floor)";
       tally.floors_rechecked.insert(spec.name());
-      if (!set_floor(state, spec, rep, *m, floors, tally)) break;
-    }
+      return set_floor(state, spec, rep, *m, floors, tally);
+    });
   }
   tally.fields[spec.name()]["wait_mode"] = m->wait_mode;
   tally.fields[spec.name()]["writes_per_message"] =
