@@ -1,5 +1,7 @@
-// Histogram: percentiles against a sorted reference within 1%, merging and serialisation.
+// Histogram: percentiles against a sorted reference within 1%, merging and serialisation,
+// interpolation through a clock's step; TickClock's step detection.
 #include "harness/run/histogram.h"
+#include "harness/run/tick_clock.h"
 
 #include <gtest/gtest.h>
 
@@ -78,6 +80,82 @@ TEST(Histogram, SerializeRoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(Histogram::parse("3 1 2 3 5:1").ok());      // counts do not add up
   EXPECT_FALSE(Histogram::parse("1 1 1 1 99999:1").ok());  // bucket out of range
   EXPECT_FALSE(Histogram::parse("nonsense").ok());
+}
+
+// Intervals of true length `ns` read with a clock that moves in `step`s from a random phase:
+// what a TSC that advances 10 ns at a time reports.
+uint64_t read_with_step(double ns, double step, std::mt19937_64& rng) {
+  const double start = std::uniform_real_distribution<double>(0, step)(rng);
+  const double q0 = std::floor(start / step) * step;
+  const double q1 = std::floor((start + ns) / step) * step;
+  return static_cast<uint64_t>(std::llround(q1 - q0));
+}
+
+TEST(Histogram, PercentilesInterpolateThroughTheClockStep) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> truth(143.0, 4.0);
+  Histogram plain, stepped;
+  stepped.set_resolution(10);
+  for (int i = 0; i < 200000; ++i) {
+    const uint64_t v = read_with_step(truth(rng), 10, rng);
+    ASSERT_EQ(v % 10, 0u);
+    plain.record(v);
+    stepped.record(v);
+  }
+  // The nearest rank lands on a multiple of the step, 3 ns off; the interpolation finds 143.
+  EXPECT_EQ(static_cast<uint64_t>(plain.percentile(0.5)) % 10, 0u);
+  EXPECT_GE(std::abs(plain.percentile(0.5) - 143.0), 3.0);
+  EXPECT_NEAR(stepped.percentile(0.5), 143.0, 1.0);
+  // (The tails are wider than the truth's: each reading is up to a step off, which no
+  // interpolation undoes; the median's errors cancel.)
+  EXPECT_LT(stepped.percentile(0.1), stepped.percentile(0.5));
+  EXPECT_LT(stepped.percentile(0.5), stepped.percentile(0.9));
+  // Never outside what was recorded.
+  EXPECT_EQ(stepped.percentile(0.0), static_cast<double>(stepped.min()));
+  EXPECT_EQ(stepped.percentile(1.0), static_cast<double>(stepped.max()));
+}
+
+TEST(Histogram, ResolutionSurvivesClearAndMergeKeepsTheCoarser) {
+  Histogram a, b;
+  a.set_resolution(5);
+  b.set_resolution(10);
+  a.record(100);
+  a.clear();
+  EXPECT_EQ(a.count(), 0u);
+  EXPECT_EQ(a.resolution(), 5.0);
+  a.merge(b);
+  EXPECT_EQ(a.resolution(), 10.0);
+  Histogram one;
+  one.set_resolution(0.5);  // finer than a nanosecond: values are exact
+  EXPECT_EQ(one.resolution(), 1.0);
+  for (uint64_t v = 0; v < 128; ++v) one.record(v);
+  EXPECT_EQ(one.percentile(0.5), 63.0);
+}
+
+// Back-to-back clock reads around delays of many lengths, in ticks: `step` > 1 quantises them.
+std::vector<uint64_t> timed_delays(double step, std::mt19937_64& rng, int interrupted) {
+  std::vector<uint64_t> out;
+  for (int i = 0; i < 4096; ++i) {
+    double ns = 30 + (i * 37) % 256 * 2.7 + std::uniform_real_distribution<double>(0, 3)(rng);
+    if (i < interrupted) ns += 20000 + 997 * i;
+    out.push_back(step > 1 ? read_with_step(ns, step, rng) : static_cast<uint64_t>(ns));
+  }
+  return out;
+}
+
+TEST(TickClock, StepOfAClockThatMovesInStepsIsFoundAndAFineClockHasNone) {
+  std::mt19937_64 rng(3);
+  EXPECT_NEAR(clock_step_ticks(timed_delays(24.45, rng, 0)), 24.45, 0.25);
+  EXPECT_NEAR(clock_step_ticks(timed_delays(24.45, rng, 5)), 24.45, 0.25);  // interrupts
+  EXPECT_NEAR(clock_step_ticks(timed_delays(10, rng, 0)), 10, 0.1);
+  EXPECT_EQ(clock_step_ticks(timed_delays(1, rng, 0)), 1.0);
+  EXPECT_EQ(clock_step_ticks(timed_delays(1, rng, 5)), 1.0);
+  // Reads that always take the same time (no delays) say nothing about the step.
+  EXPECT_EQ(clock_step_ticks(std::vector<uint64_t>(100, 38)), 1.0);
+  EXPECT_EQ(clock_step_ticks({}), 1.0);
+  // This machine's clock: at least 1 ns, and far below a microsecond.
+  EXPECT_GE(TickClock::best().step_ns(), 1.0);
+  EXPECT_LT(TickClock::best().step_ns(), 1000.0);
 }
 
 }  // namespace

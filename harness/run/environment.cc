@@ -73,6 +73,7 @@ nlohmann::json capture_environment(const std::vector<Placement>& placements) {
   j["timer_cost_ns"] = timer_cost_ns();
   // Pingpong times each round trip with this one (see tick_clock.h).
   j["round_trip_timer"] = TickClock::best().name();
+  j["round_trip_timer_step_ns"] = TickClock::best().step_ns();
   j["build_type"] = IPCBENCH_BUILD_TYPE;
   // "placement" names the one placement of the run, or "mixed" when a suite sweeps them; every
   // result also carries its own placement and CPUs.

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 namespace ipcb {
 
@@ -46,11 +47,13 @@ void Histogram::merge(const Histogram& o) {
   min_ = std::min(min_, o.min_);
   max_ = std::max(max_, o.max_);
   sum_ += o.sum_;
+  resolution_ = std::max(resolution_, o.resolution_);
 }
 
-uint64_t Histogram::percentile(double q) const {
+double Histogram::percentile(double q) const {
   if (count_ == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
+  if (resolution_ > 1) return interpolated(q);
   // The rank of the wanted sample (1-based), as a sorted array's nearest-rank percentile.
   uint64_t rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
   rank = std::clamp<uint64_t>(rank, 1, count_);
@@ -59,10 +62,42 @@ uint64_t Histogram::percentile(double q) const {
     seen += counts_[static_cast<size_t>(b)];
     if (seen >= rank) {
       uint64_t mid = bucket_low(b) + (bucket_high(b) - bucket_low(b)) / 2;
-      return std::clamp(mid, min(), max_);
+      return static_cast<double>(std::clamp(mid, min(), max_));
     }
   }
-  return max_;
+  return static_cast<double>(max_);
+}
+
+double Histogram::interpolated(double q) const {
+  // Each non-empty bucket as an even spread of its count over [from, from + width).
+  struct Spread {
+    double from, width, count;
+  };
+  std::vector<Spread> spreads;
+  for (int b = 0; b < kBuckets; ++b) {
+    const uint64_t n = counts_[static_cast<size_t>(b)];
+    if (n == 0) continue;
+    const double low = static_cast<double>(bucket_low(b));
+    const double width = static_cast<double>(bucket_high(b) - bucket_low(b) + 1);
+    const double centre = low + (width - 1) / 2;
+    const double w = std::max(width, resolution_);
+    spreads.push_back({centre - w / 2, w, static_cast<double>(n)});
+  }
+  // How many samples lie below x: continuous and non-decreasing, so bisection finds where it
+  // reaches q * count.
+  auto below = [&](double x) {
+    double sum = 0;
+    for (const Spread& s : spreads) sum += s.count * std::clamp((x - s.from) / s.width, 0.0, 1.0);
+    return sum;
+  };
+  const double want = q * static_cast<double>(count_);
+  double lo = spreads.front().from;
+  double hi = spreads.back().from + spreads.back().width;
+  for (int i = 0; i < 64 && hi - lo > 1e-3; ++i) {
+    const double mid = lo + (hi - lo) / 2;
+    (below(mid) < want ? lo : hi) = mid;
+  }
+  return std::clamp(lo + (hi - lo) / 2, static_cast<double>(min()), static_cast<double>(max_));
 }
 
 std::string Histogram::serialize() const {

@@ -1,6 +1,8 @@
 // TickClock (see tick_clock.h).
 #include "harness/run/tick_clock.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -51,7 +53,65 @@ double calibrate_ns_per_tick() {
 #endif
 }
 
+// Intervals the clock `read` times across busy delays of 0 to 255 turns of an empty loop (about
+// a cycle each, a few hundred ns in all), so a clock that counts every tick shows every length in
+// between.
+template <typename Read>
+std::vector<uint64_t> timed_delays(Read read) {
+  std::vector<uint64_t> deltas;
+  deltas.reserve(4096);
+  for (unsigned i = 0; i < 4096; ++i) {
+    const uint64_t t0 = read();
+    for (unsigned k = 0; k < (i * 37) % 256; ++k) asm volatile("" ::: "memory");  // ~1 cycle
+    deltas.push_back(read() - t0);
+  }
+  return deltas;
+}
+
 }  // namespace
+
+double clock_step_ticks(std::vector<uint64_t> deltas) {
+  std::sort(deltas.begin(), deltas.end());
+  deltas.erase(std::unique(deltas.begin(), deltas.end()), deltas.end());
+  // Groups of values each within 2 ticks of the previous one: their centres and widths.
+  std::vector<double> centres;
+  uint64_t widest = 0;
+  for (size_t i = 0; i < deltas.size();) {
+    size_t j = i;
+    while (j + 1 < deltas.size() && deltas[j + 1] - deltas[j] <= 2) ++j;
+    centres.push_back(static_cast<double>(deltas[i] + deltas[j]) / 2);
+    widest = std::max(widest, deltas[j] - deltas[i]);
+    i = j + 1;
+  }
+  if (centres.size() < 4) return 1;
+  std::vector<double> gaps;
+  for (size_t i = 1; i < centres.size(); ++i) gaps.push_back(centres[i] - centres[i - 1]);
+  std::vector<double> sorted = gaps;
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
+                   sorted.end());
+  const double typical = sorted[sorted.size() / 2];
+  // Evenly spaced: every gap between near groups a whole number of steps (a length never seen
+  // skips one); a group far from the others (an interrupted interval) says nothing. And no group
+  // wider than a quarter step: a clock that counts every tick makes one wide group.
+  double sum_gaps = 0;
+  double sum_steps = 0;
+  for (double g : gaps) {
+    const double n = std::round(g / typical);
+    if (n > 4) continue;
+    if (n < 1 || std::abs(g - n * typical) > 0.15 * typical) return 1;
+    sum_gaps += g;
+    sum_steps += n;
+  }
+  if (sum_steps < 3) return 1;
+  const double step = sum_gaps / sum_steps;
+  if (step < 2 || static_cast<double>(widest) > step / 4) return 1;
+  return step;
+}
+
+TickClock::TickClock(bool tsc, double ns_per_tick) : tsc_(tsc), ns_per_tick_(ns_per_tick) {
+  const double ticks = clock_step_ticks(timed_delays([this] { return now(); }));
+  step_ns_ = std::max(1.0, ticks * (tsc_ ? ns_per_tick_ : 1.0));
+}
 
 bool tsc_usable(bool invariant_tsc, const char* source) {
   return invariant_tsc && std::strcmp(source, "tsc") == 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "harness/sys/sys.h"
 
@@ -37,6 +38,13 @@ class TickClock {
   bool tsc() const {
     return tsc_;
   }
+  // The clock's step in ns: the least change it shows (an AMD EPYC guest's TSC moves about 24
+  // ticks, 10 ns, at a time; clock_gettime then moves in the same steps). 1 when it advances in
+  // steps too fine to see. Measured once, with the calibration. Histograms of intervals timed
+  // with this clock interpolate through it (Histogram::set_resolution).
+  double step_ns() const {
+    return step_ns_;
+  }
   double ns_per_tick() const {
     return ns_per_tick_;
   }
@@ -45,13 +53,20 @@ class TickClock {
   const char* name() const;
 
  private:
-  TickClock(bool tsc, double ns_per_tick) : tsc_(tsc), ns_per_tick_(ns_per_tick) {}
+  TickClock(bool tsc, double ns_per_tick);
   bool tsc_;
   double ns_per_tick_;
+  double step_ns_ = 1;
 };
 
 // Whether the TSC may be used alone (see TickClock::best), from the CPUID bit and the kernel's
 // clocksource name; split out so the rule can be tested.
 bool tsc_usable(bool invariant_tsc, const char* clocksource);
+
+// A clock's step in its own ticks, from intervals it timed across delays of many lengths (`deltas`,
+// reordered): when the intervals fall into evenly spaced narrow groups (values within 2 ticks of
+// each other form one group), the spacing; otherwise 1 (a clock that counts every tick shows
+// every interval length). Split out so the rule can be tested.
+double clock_step_ticks(std::vector<uint64_t> deltas);
 
 }  // namespace ipcb

@@ -73,10 +73,10 @@ double rate(uint64_t count, uint64_t ns) {
 }
 
 void set_percentiles(benchmark::State& state, const std::string& prefix, const Histogram& h) {
-  state.counters[prefix + "_p50_ns"] = static_cast<double>(h.percentile(0.50));
-  state.counters[prefix + "_p90_ns"] = static_cast<double>(h.percentile(0.90));
-  state.counters[prefix + "_p99_ns"] = static_cast<double>(h.percentile(0.99));
-  state.counters[prefix + "_p999_ns"] = static_cast<double>(h.percentile(0.999));
+  state.counters[prefix + "_p50_ns"] = h.percentile(0.50);
+  state.counters[prefix + "_p90_ns"] = h.percentile(0.90);
+  state.counters[prefix + "_p99_ns"] = h.percentile(0.99);
+  state.counters[prefix + "_p999_ns"] = h.percentile(0.999);
   state.counters[prefix + "_max_ns"] = static_cast<double>(h.max());
 }
 
@@ -98,8 +98,8 @@ void set_paced(benchmark::State& state, const BenchSpec& spec, const Measurement
   state.counters["saturated"] = achieved < kSaturatedBelow * offered ? 1 : 0;
   state.counters["backpressured"] = static_cast<double>(m.backpressured);
   state.counters["backpressured_fraction"] = per(m.backpressured, m.messages);
-  state.counters["send_lag_p50_ns"] = static_cast<double>(m.send_lag.percentile(0.50));
-  state.counters["send_lag_p99_ns"] = static_cast<double>(m.send_lag.percentile(0.99));
+  state.counters["send_lag_p50_ns"] = m.send_lag.percentile(0.50);
+  state.counters["send_lag_p99_ns"] = m.send_lag.percentile(0.99);
   state.counters["send_lag_max_ns"] = static_cast<double>(m.send_lag.max());
   state.counters["pace_poll_ns_per_msg"] = per(m.pace_poll_ns, m.messages);
   if (spec.probed_capacity > 0) state.counters["probed_capacity"] = spec.probed_capacity;
@@ -163,7 +163,7 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
   const BackendInfo* b = find_backend(spec.backend);
   const Bound bound = bound_of(spec, m, *floors);
   if (!bound.known) return false;
-  double measured = bound.latency ? static_cast<double>(m.latency.percentile(0.50))
+  double measured = bound.latency ? m.latency.percentile(0.50)
                                   : static_cast<double>(m.payload_bytes) * 1e9 /
                                         static_cast<double>(std::max<uint64_t>(1, m.elapsed_ns));
   double ratio = measured / bound.value;
