@@ -43,7 +43,14 @@ std::string floors_summary(const Floors& f) {
                 "  futex hand-off %.0f ns, pipe hand-off %.0f ns, clock read %.0f ns",
                 f.placement.c_str(), f.cpu_a, f.cpu_b, f.seconds, f.line2_ns, f.line1_ns,
                 f.futex_ns, f.pipe_ns, f.clock_ns);
-  return line;
+  std::string out = line;
+  if (f.test_scale != 1) {
+    std::snprintf(line, sizeof line,
+                  "\n  (NOT this machine's: scaled x%g by IPCBENCH_TEST_FLOOR_SCALE)",
+                  f.test_scale);
+    out += line;
+  }
+  return out;
 }
 
 int cmd_floors(const FloorsArgs& a) {

@@ -185,11 +185,15 @@ nlohmann::json histogram_to_json(const Histogram& h) {
       buckets.push_back({Histogram::bucket_low(b), Histogram::bucket_high(b), n});
     }
   }
-  return {{"count", h.count()},
-          {"min", h.min()},
-          {"max", h.max()},
-          {"sum", h.sum()},
-          {"buckets", buckets}};
+  nlohmann::json j = {{"count", h.count()},
+                      {"min", h.min()},
+                      {"max", h.max()},
+                      {"sum", h.sum()},
+                      {"buckets", buckets}};
+  // The clock's step, where it is coarser than a nanosecond: the percentiles interpolate
+  // through it (see Histogram::set_resolution).
+  if (h.resolution() > 1) j["resolution_ns"] = h.resolution();
+  return j;
 }
 
 nlohmann::json format_histograms(const nlohmann::json& entries) {

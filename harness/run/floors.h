@@ -49,7 +49,15 @@ struct Floors {
   std::vector<SizeFloors> sizes;
   double seconds = 0;  // what measuring took
   std::string error;   // non-empty when the floors could not be measured (threads, memory)
+  // 1, unless IPCBENCH_TEST_FLOOR_SCALE made them a machine that many times slower (see
+  // scale_floors); the JSON then says so.
+  double test_scale = 1;
 };
+
+// Makes `f` the floors of a machine `factor` times slower: every time multiplied, every rate
+// divided. measure_floors applies IPCBENCH_TEST_FLOOR_SCALE this way, so the tests can see a
+// result fall below its floor (and what the run then does) on any machine.
+void scale_floors(Floors& f, double factor);
 
 // What measure_floors measures: everything (a run's start, `ipcbench floors`), or, for a floor
 // taken next to one benchmark, only what bounds it (floor_parts_for).

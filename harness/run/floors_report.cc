@@ -27,7 +27,24 @@ nlohmann::json floors_to_json(const Floors& f) {
                       {"sizes", sizes},
                       {"seconds", f.seconds}};
   if (!f.error.empty()) j["error"] = f.error;
+  if (f.test_scale != 1) j["test_scale"] = f.test_scale;
   return j;
+}
+
+void scale_floors(Floors& f, double factor) {
+  for (double* ns :
+       {&f.line1_ns, &f.line2_ns, &f.futex_ns, &f.pipe_ns, &f.futex_fast_ns, &f.pipe_fast_ns}) {
+    *ns *= factor;
+  }
+  for (SizeFloors& s : f.sizes) {
+    s.pingpong_copy_ns *= factor;
+    s.pingpong_inplace_ns *= factor;
+    s.pingpong_slot_ns *= factor;
+    s.memcpy_bytes_per_second /= factor;
+    s.stream_copy_bytes_per_second /= factor;
+    s.stream_inplace_bytes_per_second /= factor;
+  }
+  f.test_scale *= factor;
 }
 
 FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode) {

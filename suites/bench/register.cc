@@ -230,11 +230,15 @@ void check_drift(benchmark::State& state, const BenchSpec& spec, int rep, const 
 // (given each new measurement) says it stays below. On a VM the host has slow spells (on a 2-vCPU
 // EPYC guest, a 1 MiB copy at a quarter of its speed; one loop's consecutive 0.25 s runs went in
 // and out of them), and one floor measurement can fall in one.
+// The result's floor_rechecks counter says how many were taken.
 template <typename Below>
-void recheck_while_below(const BenchSpec& spec, const FloorParts& parts, Below&& below) {
-  for (int k = 0; k < kRechecks; ++k) {
+void recheck_while_below(benchmark::State& state, const BenchSpec& spec, const FloorParts& parts,
+                         Below&& below) {
+  for (int k = 1; k <= kRechecks; ++k) {
     Floors again = measure_floors(spec.placement, {spec.payload_bytes}, kRecheckBudgetS, parts);
-    if (!again.error.empty() || !below(again)) return;
+    if (!again.error.empty()) return;
+    state.counters["floor_rechecks"] = k;
+    if (!below(again)) return;
   }
 }
 
@@ -298,7 +302,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
     if (here.error.empty()) {
       tally.fields[spec.name()]["floor_measured"] = "after the benchmark";
       if (set_floor(state, spec, rep, *m, &here, tally)) {
-        recheck_while_below(spec, parts, [&](Floors& again) {
+        recheck_while_below(state, spec, parts, [&](Floors& again) {
           here = std::move(again);
           return set_floor(state, spec, rep, *m, &here, tally);
         });
@@ -314,7 +318,7 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
     // benchmarks that follow (recheck_while_below).
     session->reset();
     const FloorParts parts = floor_parts_for(spec.workload, m->wait_mode);
-    recheck_while_below(spec, parts, [&](const Floors& again) {
+    recheck_while_below(state, spec, parts, [&](const Floors& again) {
       update_floors(*floors, again, parts);
       tally.fields[spec.name()]["floor_measured"] =
           "again after the benchmark (it was below the run's earlier floor)";
