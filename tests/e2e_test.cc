@@ -371,6 +371,35 @@ TEST_F(E2E, AResultBelowItsFloorIsMeasuredAgainThreeTimesThenListed) {
   EXPECT_EQ(names.size(), 2u);
 }
 
+// --benchmark_filter matches the names ipcbench shows, so an anchored one selects exactly what it
+// names (Google Benchmark's own names end in "/manual_time"), fixed run length or not; a leading
+// '-' leaves out what matches.
+TEST_F(E2E, BenchmarkFilterMatchesTheNamesShownAnchoredOrNegated) {
+  auto names_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--backend",  "posix_shm",    "--sync",      "spin",
+                                     "--workload", "pingpong",     "--size",      "64,4K",
+                                     "--mode",     "copy,inplace", "--no-floors", "--no-preflight"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    Outcome o = run(args, 60);
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+    std::set<std::string> names;
+    auto j = nlohmann::json::parse(read_file(out_ + "/bench.json"), nullptr, false);
+    if (j.is_discarded()) return names;
+    for (const auto& b : j["benchmarks"]) {
+      std::string n = b.value("run_name", "");
+      names.insert(n.substr(0, n.rfind("/manual_time")));
+    }
+    return names;
+  };
+  using Names = std::set<std::string>;
+  EXPECT_EQ(names_of({"--min-time", "0.01", "--benchmark_filter=posix_shm/spin/64$"}),
+            Names{"pingpong/posix_shm/spin/64"});
+  EXPECT_EQ(names_of({"--iterations", "200", "--benchmark_filter=spin/4096$"}),
+            Names{"pingpong/posix_shm/spin/4096"});
+  EXPECT_EQ(names_of({"--iterations", "200", "--benchmark_filter=-inplace$"}),
+            (Names{"pingpong/posix_shm/spin/64", "pingpong/posix_shm/spin/4096"}));
+}
+
 TEST_F(E2E, ListShowsTheValidityMatrix) {
   Outcome o = run_ipcbench({"list"}, env_, 10);
   ASSERT_EQ(o.exit_code, 0);

@@ -122,8 +122,9 @@ int cli_main(int argc, char** argv) {
                   "start)");
   run->allow_extras();
   run->footer(
-      "Google Benchmark's own --benchmark_* flags are passed through (e.g. "
-      "--benchmark_filter=pingpong).");
+      "Google Benchmark's own --benchmark_* flags are passed through; --benchmark_filter=REGEX "
+      "selects by the names shown here (e.g. 'stream/posix_shm/spin/4096$'; a leading - "
+      "excludes what matches).");
 
   ConformArgs ca;
   auto* conform = app.add_subcommand(

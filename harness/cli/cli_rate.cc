@@ -20,30 +20,25 @@ std::vector<uint64_t> ladder() {
   return out;
 }
 
-bool sweep_selected(const BenchSpec& sweep, uint64_t iterations, const std::string& filter) {
+bool sweep_selected(const BenchSpec& sweep, const std::string& filter) {
   for (uint64_t r : ladder()) {
     BenchSpec one = sweep;
     one.sweep = false;
     one.rate = r;
-    if (count_matching({gbench_run_name(one, iterations)}, filter) != 0) return true;
+    if (count_matching({one.name()}, filter) != 0) return true;
   }
   return false;
 }
 
 }  // namespace
 
-std::string gbench_run_name(const BenchSpec& spec, uint64_t iterations) {
-  const uint64_t n = iterations != 0 ? iterations : spec.fixed_iterations;
-  return spec.name() + (n != 0 ? "/iterations:" + std::to_string(n) : "") + "/manual_time";
-}
-
-size_t count_runs(const std::vector<BenchSpec>& specs, int repetitions, uint64_t iterations,
-                  const std::string& filter, size_t* sweeps_selected) {
+size_t count_runs(const std::vector<BenchSpec>& specs, int repetitions, const std::string& filter,
+                  size_t* sweeps_selected) {
   size_t runs = 0, sweeps = 0;
   for (const auto& sp : specs) {
     if (sp.sweep) {
-      sweeps += sweep_selected(sp, iterations, filter);
-    } else if (count_matching({gbench_run_name(sp, iterations)}, filter) != 0) {
+      sweeps += sweep_selected(sp, filter);
+    } else if (count_matching({sp.name()}, filter) != 0) {
       runs += static_cast<size_t>(repetitions);
     }
   }
@@ -54,7 +49,7 @@ size_t count_runs(const std::vector<BenchSpec>& specs, int repetitions, uint64_t
 void drop_unselected_sweeps(std::vector<BenchSpec>& specs, const std::string& filter) {
   std::vector<BenchSpec> keep;
   for (auto& sp : specs) {
-    if (!sp.sweep || sweep_selected(sp, 0, filter) || sweep_selected(sp, 1, filter)) {
+    if (!sp.sweep || sweep_selected(sp, filter)) {
       keep.push_back(std::move(sp));
     }
   }

@@ -13,14 +13,12 @@
 
 namespace ipcb {
 
-// The name Google Benchmark gives the spec's runs: its name, "/iterations:N" when the run
-// length is fixed (`iterations`, else the spec's own), then "/manual_time".
-std::string gbench_run_name(const BenchSpec& spec, uint64_t iterations);
-// How many of `specs` (each run `repetitions` times) `filter` selects. A sweep counts as
-// selected when the filter selects any rate it could expand to; `sweeps_selected` says how
-// many sweeps that is (their runs are counted once they are expanded).
-size_t count_runs(const std::vector<BenchSpec>& specs, int repetitions, uint64_t iterations,
-                  const std::string& filter, size_t* sweeps_selected = nullptr);
+// How many of `specs` (each run `repetitions` times) `filter` (--benchmark_filter, matched
+// against the names ipcbench shows) selects. A sweep counts as selected when the filter selects
+// any rate it could expand to; `sweeps_selected` says how many sweeps that is (their runs are
+// counted once they are expanded).
+size_t count_runs(const std::vector<BenchSpec>& specs, int repetitions, const std::string& filter,
+                  size_t* sweeps_selected = nullptr);
 // Drops the sweeps the filter cannot select (so none is probed for nothing).
 void drop_unselected_sweeps(std::vector<BenchSpec>& specs, const std::string& filter);
 // --rate given, but the run has no rate benchmark (run or skipped): one line saying so.

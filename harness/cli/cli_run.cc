@@ -180,14 +180,18 @@ int cmd_run(const RunArgs& a) {
   if (expansion->specs.empty() && expansion->skipped.empty()) {
     return usage_error("the suite and options select no benchmark");
   }
+  // --benchmark_filter selects by the names ipcbench shows (Google Benchmark's own carry
+  // "/manual_time" and, for some, "/iterations:N", so a filter ending in '$' would match none
+  // there): ipcbench applies it and Google Benchmark runs what is registered.
   std::string filter;
-  for (const auto& g : flags->pass) {
-    if (g.rfind("--benchmark_filter=", 0) == 0) filter = g.substr(19);
-  }
-  // What Google Benchmark will run, each repetition, as it names them (it adds the count of a
-  // fixed run length); a rate sweep's runs are known once its capacity probe ran.
+  std::erase_if(flags->pass, [&](const std::string& g) {
+    if (g.rfind("--benchmark_filter=", 0) != 0) return false;
+    filter = g.substr(19);
+    return true;
+  });
+  // A rate sweep's runs are known once its capacity probe ran.
   size_t sweeps = 0;
-  size_t runs = count_runs(expansion->specs, repetitions, a.iterations, filter, &sweeps);
+  size_t runs = count_runs(expansion->specs, repetitions, filter, &sweeps);
   if (runs == 0 && sweeps == 0 && !expansion->specs.empty()) {
     return usage_error("--benchmark_filter '" + filter + "' matches none of the " +
                        std::to_string(expansion->specs.size()) + " benchmarks of this run");
@@ -195,13 +199,13 @@ int cmd_run(const RunArgs& a) {
   if (a.dry_run) {
     for (const auto& sp : expansion->specs) {
       size_t sweep = 0;
-      if (count_runs({sp}, 1, a.iterations, filter, &sweep) + sweep == 0) continue;
+      if (count_runs({sp}, 1, filter, &sweep) + sweep == 0) continue;
       std::printf("%s%s\n", sp.name().c_str(),
                   sp.sweep ? " (rates from a capacity probe when the run starts)" : "");
     }
     size_t skipped = 0;  // those the filter would have run
     for (const auto& sk : expansion->skipped) {
-      if (count_matching({sk.name + "/manual_time"}, filter) == 0) continue;
+      if (count_matching({sk.name}, filter) == 0) continue;
       std::printf("%s\n", wrap("(skipped) " + sk.name + ": ", sk.reason).c_str());
       ++skipped;
     }
@@ -210,6 +214,10 @@ int cmd_run(const RunArgs& a) {
                 skipped);
     return 0;
   }
+  // What the filter leaves out is neither preflighted nor registered (sweeps: once expanded).
+  std::erase_if(expansion->specs, [&](const BenchSpec& sp) {
+    return !sp.sweep && count_matching({sp.name()}, filter) == 0;
+  });
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
   auto lock = lock_out_dir(a.out);
   if (!lock) return usage_error(lock.error().message());
@@ -264,8 +272,10 @@ int cmd_run(const RunArgs& a) {
         "%s\n",
         wrap("rate sweep " + p.name + ": ", p.error.empty() ? sweep_line(p) : p.error).c_str());
   }
-  std::erase_if(expansion->specs, [](const BenchSpec& sp) { return sp.sweep; });
-  runs = count_runs(specs, repetitions, a.iterations, filter);
+  std::erase_if(expansion->specs, [&](const BenchSpec& sp) {
+    return sp.sweep || count_matching({sp.name()}, filter) == 0;
+  });
+  runs = count_runs(specs, repetitions, filter);
   env["topology"] = topology_context(*topology, *cpus);
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);
   add_comparability(env, config);
