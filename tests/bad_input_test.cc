@@ -69,6 +69,7 @@ const std::vector<BadInput>& cases() {
       {{"run", "--benchmark_out_format=csv"}, "--out DIR itself"},
       {{"run", "--benchmark_min_time=-1"}, "more than 0"},
       {{"run", "--benchmark_filter=no-such-benchmark"}, "matches none of the"},
+      {{"run", "--benchmark_filter=["}, "not a regular expression"},
       {{"run", "--benchmark_bogus=1"}, "--benchmark_bogus: not a flag of Google Benchmark"},
       // other subcommands
       {{"floors", "--budget", "0"}, "--budget"},

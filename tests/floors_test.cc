@@ -1,5 +1,6 @@
 // Which floor bounds which benchmark (bound_for), and the blocking hand-off's two figures: the
-// median a result is compared with, and the fastest tenth below which a result is impossible.
+// median a result is compared with, and the fastest tenth below which a result is impossible;
+// the fastest of each floor across a run (keep_fastest).
 #include <gtest/gtest.h>
 
 #include "harness/run/floors.h"
@@ -69,6 +70,43 @@ TEST(Floors, StreamIsBoundedByItsRingCeilingAndUnknownSizesByNothing) {
   EXPECT_FALSE(bound_for(f, "stream", "shm", "poll", false, 64).known);
   f.error = "the reference threads could not be started";
   EXPECT_FALSE(bound_for(f, "pingpong", "shm", "block", false, 4096).known);
+}
+
+// keep_fastest: across measurements, the shortest times and the highest rates; what one did not
+// measure (0) or could not (an error) changes nothing; a new size is added.
+TEST(Floors, KeepFastestKeepsTheShortestTimesAndTheHighestRates) {
+  Floors fastest = sample_floors();
+  Floors slow = sample_floors();
+  slow.line2_ns = 190;
+  slow.futex_fast_ns = 9000;  // this one was faster
+  slow.pipe_ns = 0;           // not measured
+  slow.sizes[0].pingpong_copy_ns = 1400;
+  slow.sizes[0].stream_copy_bytes_per_second = 30e9;  // a faster spell
+  slow.sizes[0].stream_inplace_bytes_per_second = 5e9;
+  SizeFloors more;
+  more.bytes = 64;
+  more.pingpong_copy_ns = 120;
+  slow.sizes.push_back(more);
+  keep_fastest(fastest, slow);
+  EXPECT_DOUBLE_EQ(fastest.line2_ns, 100);
+  EXPECT_DOUBLE_EQ(fastest.futex_fast_ns, 9000);
+  EXPECT_DOUBLE_EQ(fastest.pipe_ns, 26000);
+  ASSERT_EQ(fastest.sizes.size(), 2u);
+  EXPECT_DOUBLE_EQ(fastest.sizes[0].pingpong_copy_ns, 700);
+  EXPECT_DOUBLE_EQ(fastest.sizes[0].stream_copy_bytes_per_second, 30e9);
+  EXPECT_DOUBLE_EQ(fastest.sizes[0].stream_inplace_bytes_per_second, 20e9);
+  EXPECT_DOUBLE_EQ(fastest.sizes[1].pingpong_copy_ns, 120);
+  Floors broken = sample_floors();
+  broken.line2_ns = 1;
+  broken.error = "the reference threads could not be started";
+  keep_fastest(fastest, broken);
+  EXPECT_DOUBLE_EQ(fastest.line2_ns, 100);
+  // An empty record (no floor measured yet for a placement) takes the first one whole.
+  Floors first;
+  keep_fastest(first, sample_floors());
+  EXPECT_DOUBLE_EQ(first.line1_ns, 90);
+  EXPECT_DOUBLE_EQ(first.futex_ns, 24000);
+  EXPECT_DOUBLE_EQ(bound_for(first, "pingpong", "shm", "poll", false, 4096).value, 600);
 }
 
 TEST(Floors, MeasuredHandOffsHaveAFastestTenthAtOrBelowTheirMedian) {

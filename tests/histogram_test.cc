@@ -132,26 +132,46 @@ TEST(Histogram, ResolutionSurvivesClearAndMergeKeepsTheCoarser) {
   EXPECT_EQ(one.percentile(0.5), 63.0);
 }
 
-// Back-to-back clock reads around delays of many lengths, in ticks: `step` > 1 quantises them.
-std::vector<uint64_t> timed_delays(double step, std::mt19937_64& rng, int interrupted) {
-  std::vector<uint64_t> out;
-  for (int i = 0; i < 4096; ++i) {
-    double ns = 30 + (i * 37) % 256 * 2.7 + std::uniform_real_distribution<double>(0, 3)(rng);
-    if (i < interrupted) ns += 20000 + 997 * i;
-    out.push_back(step > 1 ? read_with_step(ns, step, rng) : static_cast<uint64_t>(ns));
+// A clock timing empty loops of 0 to `max_turns` - 1 turns, in ticks: each turn takes
+// `per_turn` ticks, each read 30 plus up to `jitter` more; `step` > 1 quantises the readings.
+// The first `interrupted` intervals are 20 us longer.
+std::vector<TimedDelay> timed_delays(double step, double per_turn, double jitter,
+                                     unsigned max_turns, std::mt19937_64& rng,
+                                     int interrupted = 0) {
+  std::vector<TimedDelay> out;
+  for (unsigned i = 0; i < 4096; ++i) {
+    const unsigned turns = (i * 7919) % max_turns;
+    double ticks = 30 + turns * per_turn + std::uniform_real_distribution<double>(0, jitter)(rng);
+    if (static_cast<int>(i) < interrupted) ticks += 20000 + 997 * i;
+    out.push_back({turns, step > 1 ? read_with_step(ticks, step, rng)
+                                   : static_cast<uint64_t>(std::llround(ticks))});
   }
   return out;
 }
 
-TEST(TickClock, StepOfAClockThatMovesInStepsIsFoundAndAFineClockHasNone) {
+TEST(TickClock, StepOfAClockThatMovesInStepsIsFound) {
   std::mt19937_64 rng(3);
-  EXPECT_NEAR(clock_step_ticks(timed_delays(24.45, rng, 0)), 24.45, 0.25);
-  EXPECT_NEAR(clock_step_ticks(timed_delays(24.45, rng, 5)), 24.45, 0.25);  // interrupts
-  EXPECT_NEAR(clock_step_ticks(timed_delays(10, rng, 0)), 10, 0.1);
-  EXPECT_EQ(clock_step_ticks(timed_delays(1, rng, 0)), 1.0);
-  EXPECT_EQ(clock_step_ticks(timed_delays(1, rng, 5)), 1.0);
+  // An AMD EPYC guest's TSC: 24.45 ticks a step, a loop turn about 0.8 of a tick.
+  EXPECT_NEAR(clock_step_ticks(timed_delays(24.45, 0.8, 3, 256, rng)), 24.45, 0.25);
+  EXPECT_NEAR(clock_step_ticks(timed_delays(24.45, 0.8, 3, 256, rng, 5)), 24.45, 0.25);
+  // clock_gettime on it: 10 ns steps, a turn about 0.33 ns.
+  EXPECT_NEAR(clock_step_ticks(timed_delays(10, 0.33, 3, 256, rng)), 10, 0.1);
+  // HPET (70 ns) is not seen within 256 turns, but is within 2048.
+  EXPECT_EQ(clock_step_ticks(timed_delays(70, 0.33, 3, 256, rng)), 1.0);
+  EXPECT_NEAR(clock_step_ticks(timed_delays(70, 0.33, 3, 2048, rng)), 70, 0.7);
+}
+
+TEST(TickClock, AClockThatCountsEveryTickHasNoStep) {
+  std::mt19937_64 rng(5);
+  EXPECT_EQ(clock_step_ticks(timed_delays(1, 0.8, 3, 256, rng)), 1.0);
+  EXPECT_EQ(clock_step_ticks(timed_delays(1, 0.8, 3, 256, rng, 5)), 1.0);
+  // Reads of steady cost and a loop turn of several ticks (a core clocked well below its TSC):
+  // the intervals fall into evenly spaced narrow groups, one loop length each; no clock step.
+  for (double per_turn : {3.0, 4.0, 5.0, 7.5}) {
+    EXPECT_EQ(clock_step_ticks(timed_delays(1, per_turn, 1, 256, rng)), 1.0) << per_turn;
+  }
   // Reads that always take the same time (no delays) say nothing about the step.
-  EXPECT_EQ(clock_step_ticks(std::vector<uint64_t>(100, 38)), 1.0);
+  EXPECT_EQ(clock_step_ticks(std::vector<TimedDelay>(100, TimedDelay{0, 38})), 1.0);
   EXPECT_EQ(clock_step_ticks({}), 1.0);
   // This machine's clock: at least 1 ns, and far below a microsecond.
   EXPECT_GE(TickClock::best().step_ns(), 1.0);

@@ -21,6 +21,7 @@ std::vector<uint64_t> ladder() {
 }
 
 bool sweep_selected(const BenchSpec& sweep, const std::string& filter) {
+  if (count_matching({sweep.name()}, filter) != 0) return true;  // ".../sweep" itself
   for (uint64_t r : ladder()) {
     BenchSpec one = sweep;
     one.sweep = false;
@@ -32,13 +33,22 @@ bool sweep_selected(const BenchSpec& sweep, const std::string& filter) {
 
 }  // namespace
 
+bool filter_selects(const BenchSpec& spec, const std::string& filter) {
+  if (spec.sweep) return sweep_selected(spec, filter);
+  if (count_matching({spec.name()}, filter) != 0) return true;
+  if (spec.probed_capacity <= 0) return false;
+  BenchSpec sweep = spec;  // a rate a sweep chose: selected with its sweep
+  sweep.sweep = true;
+  return count_matching({sweep.name()}, filter) != 0;
+}
+
 size_t count_runs(const std::vector<BenchSpec>& specs, int repetitions, const std::string& filter,
                   size_t* sweeps_selected) {
   size_t runs = 0, sweeps = 0;
   for (const auto& sp : specs) {
     if (sp.sweep) {
       sweeps += sweep_selected(sp, filter);
-    } else if (count_matching({sp.name()}, filter) != 0) {
+    } else if (filter_selects(sp, filter)) {
       runs += static_cast<size_t>(repetitions);
     }
   }

@@ -13,6 +13,9 @@
 
 namespace ipcb {
 
+// Whether `filter` (--benchmark_filter) selects `spec`: by its name, a sweep by its own name
+// (".../sweep") or any rate it could expand to, a rate a sweep chose also by its sweep's name.
+bool filter_selects(const BenchSpec& spec, const std::string& filter);
 // How many of `specs` (each run `repetitions` times) `filter` (--benchmark_filter, matched
 // against the names ipcbench shows) selects. A sweep counts as selected when the filter selects
 // any rate it could expand to; `sweeps_selected` says how many sweeps that is (their runs are

@@ -30,7 +30,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Matrix, workloads, backends, syncs, sizes, mo
 
 namespace {
 
-constexpr double kFloorsBudgetS = 1.5;      // the floors of a run's placements, in all
+constexpr double kFloorsBudgetS = 1.0;      // the floors of a run's placements, in all
 constexpr double kFloorsEachBudgetS = 0.2;  // with --floors each: after every benchmark
 
 // --inject-ns: the busy work goes to the benchmarks the filter names (all without one).
@@ -189,6 +189,9 @@ int cmd_run(const RunArgs& a) {
     filter = g.substr(19);
     return true;
   });
+  if (std::string why = filter_error(filter); !why.empty()) {
+    return usage_error("--benchmark_filter '" + filter + "': " + why);
+  }
   // A rate sweep's runs are known once its capacity probe ran.
   size_t sweeps = 0;
   size_t runs = count_runs(expansion->specs, repetitions, filter, &sweeps);
@@ -214,10 +217,12 @@ int cmd_run(const RunArgs& a) {
                 skipped);
     return 0;
   }
-  // What the filter leaves out is neither preflighted nor registered (sweeps: once expanded).
-  std::erase_if(expansion->specs, [&](const BenchSpec& sp) {
-    return !sp.sweep && count_matching({sp.name()}, filter) == 0;
-  });
+  // What the filter leaves out is neither preflighted nor registered (sweeps: once expanded),
+  // nor listed as skipped.
+  std::erase_if(expansion->specs,
+                [&](const BenchSpec& sp) { return !sp.sweep && !filter_selects(sp, filter); });
+  std::erase_if(expansion->skipped,
+                [&](const auto& sk) { return count_matching({sk.name}, filter) == 0; });
   if (auto st = prepare_out_dir(a.out); !st) return usage_error(st.error().message());
   auto lock = lock_out_dir(a.out);
   if (!lock) return usage_error(lock.error().message());
@@ -272,9 +277,8 @@ int cmd_run(const RunArgs& a) {
         "%s\n",
         wrap("rate sweep " + p.name + ": ", p.error.empty() ? sweep_line(p) : p.error).c_str());
   }
-  std::erase_if(expansion->specs, [&](const BenchSpec& sp) {
-    return sp.sweep || count_matching({sp.name()}, filter) == 0;
-  });
+  std::erase_if(expansion->specs,
+                [&](const BenchSpec& sp) { return sp.sweep || !filter_selects(sp, filter); });
   runs = count_runs(specs, repetitions, filter);
   env["topology"] = topology_context(*topology, *cpus);
   nlohmann::json config = describe_config(*suite, *cpus, *expansion, repetitions, a);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -397,8 +398,9 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
   }
   f.seconds = static_cast<double>(sys::now_ns() - t0) * 1e-9;
   if (const char* scale = std::getenv("IPCBENCH_TEST_FLOOR_SCALE")) {
-    const double x = std::strtod(scale, nullptr);
-    if (x > 0) scale_floors(f, x);
+    char* end = nullptr;
+    const double x = std::strtod(scale, &end);
+    if (end != scale && *end == '\0' && std::isfinite(x) && x > 0) scale_floors(f, x);
   }
   return f;
 }

@@ -77,6 +77,13 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
 // Replaces in `into` what `fresh` measured (the `parts` of it, and the sizes `fresh` has): a
 // floor measured again later in the run.
 void update_floors(Floors& into, const Floors& fresh, FloorParts parts);
+// Keeps in `fastest` the fastest of each floor across measurements: the shortest times and the
+// highest rates (a value `fresh` did not measure, 0, changes nothing; a size it has that
+// `fastest` lacks is added). What a result must beat to be impossible: a VM's host moves
+// between speeds (on a 2-vCPU AMD EPYC guest, a cache-line hand-off of about 27, 55 or 190 ns,
+// each for a second or more), and a result measured in a fast spell is no error for being below
+// a floor measured in a slow one.
+void keep_fastest(Floors& fastest, const Floors& fresh);
 nlohmann::json floors_to_json(const Floors& f);
 // The floor (latency, ns) or ceiling (throughput, bytes/s) that bounds one benchmark, and
 // whether a smaller value is better. `wait_mode` says how the sides waited (blocking waits are

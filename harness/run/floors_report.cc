@@ -58,6 +58,39 @@ FloorParts floor_parts_for(const std::string& workload, const std::string& wait_
   return p;
 }
 
+namespace {
+void keep_lower(double& kept, double fresh) {
+  if (fresh > 0 && (kept <= 0 || fresh < kept)) kept = fresh;
+}
+void keep_higher(double& kept, double fresh) {
+  if (fresh > kept) kept = fresh;
+}
+}  // namespace
+
+void keep_fastest(Floors& fastest, const Floors& fresh) {
+  if (!fresh.error.empty()) return;
+  keep_lower(fastest.line1_ns, fresh.line1_ns);
+  keep_lower(fastest.line2_ns, fresh.line2_ns);
+  keep_lower(fastest.futex_ns, fresh.futex_ns);
+  keep_lower(fastest.futex_fast_ns, fresh.futex_fast_ns);
+  keep_lower(fastest.pipe_ns, fresh.pipe_ns);
+  keep_lower(fastest.pipe_fast_ns, fresh.pipe_fast_ns);
+  for (const SizeFloors& f : fresh.sizes) {
+    auto s = std::find_if(fastest.sizes.begin(), fastest.sizes.end(),
+                          [&](const SizeFloors& z) { return z.bytes == f.bytes; });
+    if (s == fastest.sizes.end()) {
+      fastest.sizes.push_back(f);
+      continue;
+    }
+    keep_higher(s->memcpy_bytes_per_second, f.memcpy_bytes_per_second);
+    keep_lower(s->pingpong_copy_ns, f.pingpong_copy_ns);
+    keep_lower(s->pingpong_inplace_ns, f.pingpong_inplace_ns);
+    keep_lower(s->pingpong_slot_ns, f.pingpong_slot_ns);
+    keep_higher(s->stream_copy_bytes_per_second, f.stream_copy_bytes_per_second);
+    keep_higher(s->stream_inplace_bytes_per_second, f.stream_inplace_bytes_per_second);
+  }
+}
+
 void update_floors(Floors& into, const Floors& fresh, FloorParts parts) {
   if (parts.lines) {
     into.line1_ns = fresh.line1_ns;

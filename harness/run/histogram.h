@@ -6,10 +6,12 @@
 // interval a multiple of its step: a 143 ns round trip reads 140 or 150, and a nearest-rank p50
 // lands on one of the two, up to half a step from the truth. With the step set
 // (set_resolution), each recorded value stands for the step's width around it and percentiles
-// interpolate through those widths (the percentile of grouped data), as if the clock were fine.
+// interpolate through those widths (the percentile of grouped data): the median is then not
+// pulled to one of two steps (the tails stay as wide as the readings' own error makes them).
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -33,7 +35,7 @@ class Histogram {
   }
   // The step of the clock the values were measured with, in ns (1: values are exact). A merge
   // keeps the coarser of the two. Not serialised: the receiver of a histogram sets its own.
-  void set_resolution(double ns) { resolution_ = ns > 1 ? ns : 1; }
+  void set_resolution(double ns) { resolution_ = std::isfinite(ns) && ns > 1 ? ns : 1; }
   double resolution() const { return resolution_; }
 
   uint64_t count() const { return count_; }

@@ -53,39 +53,62 @@ double calibrate_ns_per_tick() {
 #endif
 }
 
-// Intervals the clock `read` times across busy delays of 0 to 255 turns of an empty loop (about
-// a cycle each, a few hundred ns in all), so a clock that counts every tick shows every length in
+// Intervals the clock `read` times across `samples` busy delays of 0 to `max_turns` - 1 turns
+// of an empty loop (about a cycle each), so a clock that counts every tick shows every length in
 // between.
 template <typename Read>
-std::vector<uint64_t> timed_delays(Read read) {
-  std::vector<uint64_t> deltas;
-  deltas.reserve(4096);
-  for (unsigned i = 0; i < 4096; ++i) {
+std::vector<TimedDelay> timed_delays(Read read, unsigned samples, unsigned max_turns) {
+  std::vector<TimedDelay> out;
+  out.reserve(samples);
+  for (unsigned i = 0; i < samples; ++i) {
+    const unsigned turns = static_cast<unsigned>((uint64_t{i} * 7919) % max_turns);
     const uint64_t t0 = read();
-    for (unsigned k = 0; k < (i * 37) % 256; ++k) asm volatile("" ::: "memory");  // ~1 cycle
-    deltas.push_back(read() - t0);
+    for (unsigned k = 0; k < turns; ++k) asm volatile("" ::: "memory");
+    out.push_back({turns, read() - t0});
   }
-  return deltas;
+  return out;
 }
 
 }  // namespace
 
-double clock_step_ticks(std::vector<uint64_t> deltas) {
-  std::sort(deltas.begin(), deltas.end());
-  deltas.erase(std::unique(deltas.begin(), deltas.end()), deltas.end());
-  // Groups of values each within 2 ticks of the previous one: their centres and widths.
-  std::vector<double> centres;
-  uint64_t widest = 0;
-  for (size_t i = 0; i < deltas.size();) {
+double clock_step_ticks(std::vector<TimedDelay> samples) {
+  std::sort(samples.begin(), samples.end(),
+            [](const TimedDelay& x, const TimedDelay& y) { return x.ticks < y.ticks; });
+  // Groups of intervals each within 2 ticks of the previous one: their centres, their widths
+  // and how many different delays each holds.
+  struct Group {
+    double centre;
+    uint64_t width;
+    size_t delays;
+  };
+  std::vector<Group> groups;
+  for (size_t i = 0; i < samples.size();) {
     size_t j = i;
-    while (j + 1 < deltas.size() && deltas[j + 1] - deltas[j] <= 2) ++j;
-    centres.push_back(static_cast<double>(deltas[i] + deltas[j]) / 2);
-    widest = std::max(widest, deltas[j] - deltas[i]);
+    while (j + 1 < samples.size() && samples[j + 1].ticks - samples[j].ticks <= 2) ++j;
+    std::vector<uint32_t> turns;
+    for (size_t k = i; k <= j; ++k) turns.push_back(samples[k].turns);
+    std::sort(turns.begin(), turns.end());
+    const size_t delays =
+        static_cast<size_t>(std::unique(turns.begin(), turns.end()) - turns.begin());
+    groups.push_back({static_cast<double>(samples[i].ticks + samples[j].ticks) / 2,
+                      samples[j].ticks - samples[i].ticks, delays});
     i = j + 1;
   }
-  if (centres.size() < 4) return 1;
+  if (groups.size() < 4) return 1;
+  // A clock that moves in steps reads many different delays as the same interval; one that
+  // counts every tick reads each delay as its own (with reads of steady cost, those too fall
+  // into evenly spaced narrow groups, one delay each: the loop's steps, not the clock's).
+  std::vector<size_t> per_group;
+  for (const Group& g : groups) per_group.push_back(g.delays);
+  std::nth_element(per_group.begin(),
+                   per_group.begin() + static_cast<std::ptrdiff_t>(per_group.size() / 2),
+                   per_group.end());
+  if (per_group[per_group.size() / 2] < 3) return 1;
   std::vector<double> gaps;
-  for (size_t i = 1; i < centres.size(); ++i) gaps.push_back(centres[i] - centres[i - 1]);
+  uint64_t widest = 0;
+  for (size_t i = 1; i < groups.size(); ++i)
+    gaps.push_back(groups[i].centre - groups[i - 1].centre);
+  for (const Group& g : groups) widest = std::max(widest, g.width);
   std::vector<double> sorted = gaps;
   std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2),
                    sorted.end());
@@ -109,7 +132,15 @@ double clock_step_ticks(std::vector<uint64_t> deltas) {
 }
 
 TickClock::TickClock(bool tsc, double ns_per_tick) : tsc_(tsc), ns_per_tick_(ns_per_tick) {
-  const double ticks = clock_step_ticks(timed_delays([this] { return now(); }));
+  // Delays of up to about 0.1, 0.7 and 5 us (fewer samples for the longer ones, a few ms in
+  // all): a step must show as several groups of intervals (a TSC's 10 ns in the first; HPET's
+  // 70 ns or acpi_pm's 280 ns in the others).
+  const auto read = [this] { return now(); };
+  double ticks = 1;
+  for (auto [samples, turns] : {std::pair{4096u, 256u}, {2048u, 2048u}, {1024u, 16384u}}) {
+    ticks = clock_step_ticks(timed_delays(read, samples, turns));
+    if (ticks > 1) break;
+  }
   step_ns_ = std::max(1.0, ticks * (tsc_ ? ns_per_tick_ : 1.0));
 }
 

@@ -39,9 +39,10 @@ class TickClock {
     return tsc_;
   }
   // The clock's step in ns: the least change it shows (an AMD EPYC guest's TSC moves about 24
-  // ticks, 10 ns, at a time; clock_gettime then moves in the same steps). 1 when it advances in
-  // steps too fine to see. Measured once, with the calibration. Histograms of intervals timed
-  // with this clock interpolate through it (Histogram::set_resolution).
+  // ticks, 10 ns, at a time; clock_gettime then moves in the same steps). 1 when it counts every
+  // tick (or its step could not be seen with delays of up to about 5 us). Measured once, when
+  // the clock is made. Histograms of intervals timed with this clock interpolate through it
+  // (Histogram::set_resolution).
   double step_ns() const {
     return step_ns_;
   }
@@ -63,10 +64,17 @@ class TickClock {
 // clocksource name; split out so the rule can be tested.
 bool tsc_usable(bool invariant_tsc, const char* clocksource);
 
-// A clock's step in its own ticks, from intervals it timed across delays of many lengths (`deltas`,
-// reordered): when the intervals fall into evenly spaced narrow groups (values within 2 ticks of
-// each other form one group), the spacing; otherwise 1 (a clock that counts every tick shows
-// every interval length). Split out so the rule can be tested.
-double clock_step_ticks(std::vector<uint64_t> deltas);
+// One interval a clock timed: an empty loop of `turns` turns between two reads.
+struct TimedDelay {
+  uint32_t turns;
+  uint64_t ticks;
+};
+// A clock's step in its own ticks, from intervals it timed across delays of many lengths
+// (`samples`, reordered): when the intervals fall into evenly spaced narrow groups (values within
+// 2 ticks of each other form one group), each holding several different delays, the spacing;
+// otherwise 1 (a clock that counts every tick reads each delay as its own length, and a step
+// longer than the delays' span shows no spacing: the caller tries longer delays). Split out so
+// the rule can be tested.
+double clock_step_ticks(std::vector<TimedDelay> samples);
 
 }  // namespace ipcb

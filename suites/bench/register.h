@@ -32,6 +32,9 @@ struct RunTally {
   // Benchmarks after which the floor was measured again (and updated for the rest of the run)
   // because the result was below the floor measured earlier.
   std::set<std::string> floors_rechecked;
+  // Per placement: the fastest of every floor measured in the run (keep_fastest). A result is
+  // impossible only below that: the ratio is to the freshest floor.
+  std::map<std::string, Floors> fastest_floors;
   // With a floor next to each result (each_budget_s): "NAME: ..." for the results whose floor,
   // measured right before and right after them, moved by more than its own noise (the machine
   // changed speed in between, as a VM's vCPUs do). Their ratio_to_floor is not judged.

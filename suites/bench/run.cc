@@ -50,6 +50,16 @@ std::string strip_iterations(const std::string& name) {
   return std::regex_replace(name, kIterations, "");
 }
 
+std::string filter_error(const std::string& filter) {
+  if (filter.empty() || filter == "all") return "";
+  try {
+    const std::regex re(filter[0] == '-' ? filter.substr(1) : filter);
+  } catch (const std::regex_error& e) {
+    return std::string("not a regular expression (") + e.what() + ")";
+  }
+  return "";
+}
+
 size_t count_matching(const std::vector<std::string>& names, const std::string& filter) {
   if (filter.empty() || filter == "all" || filter == ".") return names.size();
   // Google Benchmark 1.7.1: a leading '-' negates the filter; std::regex search on the name.

@@ -29,5 +29,7 @@ Result<BenchRun> run_registered_benchmarks(const std::vector<std::string>& gbenc
 std::string strip_iterations(const std::string& name);
 // How many of `names` (full benchmark names) Google Benchmark's --benchmark_filter selects.
 size_t count_matching(const std::vector<std::string>& names, const std::string& filter);
+// Why `filter` is no regular expression ("" when it is one).
+std::string filter_error(const std::string& filter);
 
 }  // namespace ipcb
