@@ -1,5 +1,5 @@
-// Which floor bounds which benchmark (bound_for), and the blocking hand-off's two figures: the
-// median a result is compared with, and the fastest tenth below which a result is impossible;
+// Which floor bounds which benchmark (bound_for): what a result is compared with, and what it
+// must not beat (a blocking one: the polling floor); the hand-offs' fastest tenth;
 // the fastest of each floor across a run (keep_fastest).
 #include <gtest/gtest.h>
 
@@ -27,27 +27,27 @@ Floors sample_floors() {
   return f;
 }
 
-TEST(Floors, BlockingShmIsBoundedByTheFutexHandOffAndFlaggedBelowItsFastestTenth) {
+// A blocking result is compared with the futex hand-off, and impossible only below the polling
+// floor (a waiter that finds its message before it sleeps pays no wake-up).
+TEST(Floors, BlockingShmIsBoundedByTheFutexHandOffAndFlaggedOnlyBelowThePollingFloor) {
   Bound b = bound_for(sample_floors(), "pingpong", "shm", "block", false, 4096);
   ASSERT_TRUE(b.known);
   EXPECT_TRUE(b.latency);
   EXPECT_DOUBLE_EQ(b.value, 24000 + (700 - 100));
-  EXPECT_DOUBLE_EQ(b.impossible, 15000 + (700 - 100));
+  EXPECT_DOUBLE_EQ(b.impossible, 700 - 100);
+  EXPECT_DOUBLE_EQ(b.impossible,
+                   bound_for(sample_floors(), "pingpong", "shm", "poll", false, 4096).value);
+  EXPECT_NE(b.impossible_what.find("cache-line"), std::string::npos);
 }
 
 TEST(Floors, BlockingKernelChannelTakesTheFasterOfFutexAndPipe) {
-  Bound b = bound_for(sample_floors(), "pingpong", "kernel", "block", true, 4096);
-  ASSERT_TRUE(b.known);
-  EXPECT_DOUBLE_EQ(b.value, 24000 + (500 - 100));
-  EXPECT_DOUBLE_EQ(b.impossible, 14000 + (500 - 100));
-}
-
-TEST(Floors, WithoutAFastFigureTheMedianIsTheLimit) {
   Floors f = sample_floors();
-  f.futex_fast_ns = 0;
-  Bound b = bound_for(f, "pingpong", "shm", "block", false, 4096);
+  f.pipe_ns = 20000;
+  Bound b = bound_for(f, "pingpong", "kernel", "block", true, 4096);
   ASSERT_TRUE(b.known);
-  EXPECT_DOUBLE_EQ(b.impossible, 0);
+  EXPECT_DOUBLE_EQ(b.value, 20000 + (500 - 100));
+  EXPECT_DOUBLE_EQ(b.impossible, 500 - 100);
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "block", true, 4096).value, 24000 + 400);
 }
 
 TEST(Floors, PollingPingPongDropsTheReferencesFlagLineButNeverALineHandOff) {

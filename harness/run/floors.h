@@ -43,7 +43,7 @@ struct Floors {
   double pipe_ns = 0;   // one-way hand-off: a byte through a pipe to a blocked read
   // The fastest tenth of those hand-offs: between vCPUs that halt when idle, a hand-off is fast
   // or slow depending on whether the other CPU was still awake, so a whole run can be faster
-  // than the median. What a result is flagged against (below), not what it is compared with.
+  // than the median (a blocking result is flagged only below the polling floor: see bound_for).
   double futex_fast_ns = 0;
   double pipe_fast_ns = 0;
   std::vector<SizeFloors> sizes;
@@ -95,6 +95,7 @@ struct Bound {
   std::string what;  // which floor, for the report
   // Beyond this (with the tolerance) a result is impossible; 0: `value` itself.
   double impossible = 0;
+  std::string impossible_what;  // which floor `impossible` is, for the report
   // How far past the bound a result may lie before it is flagged as impossible: the floors are
   // measured too (a polling hand-off and the copy passes to within about 15% between runs on a
   // shared 2-vCPU VM; a blocking one varies with how deeply the other CPU slept, by tens of

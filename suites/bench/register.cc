@@ -196,8 +196,7 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
   bool below = judged && (bound.latency ? measured < limit * (1 - bound.tolerance)
                                         : measured > limit * (1 + bound.tolerance));
   if (below) {
-    std::string what =
-        fastest.impossible > 0 ? "fastest tenth of the " + fastest.what : fastest.what;
+    const std::string& what = fastest.impossible > 0 ? fastest.impossible_what : fastest.what;
     char line[320];
     std::snprintf(line, sizeof line,
                   "%s: %s %.4g %s the %s %.4g (the %s this run measured; ratio %.2f)",
