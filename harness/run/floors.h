@@ -74,6 +74,8 @@ FloorParts floor_parts_for(const std::string& workload, const std::string& wait_
 // moves the vCPUs, a hand-off between them changes by up to 10x from one second to the next.
 Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
                       FloorParts parts = {});
+// The floors of `bytes`-byte payloads in `f`, or nullptr.
+const SizeFloors* size_floors(const Floors& f, size_t bytes);
 // Replaces in `into` what `fresh` measured (the `parts` of it, and the sizes `fresh` has): a
 // floor measured again later in the run.
 void update_floors(Floors& into, const Floors& fresh, FloorParts parts);

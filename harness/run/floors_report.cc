@@ -59,6 +59,31 @@ FloorParts floor_parts_for(const std::string& workload, const std::string& wait_
 }
 
 namespace {
+template <typename Sizes>
+auto* find_size(Sizes& sizes, size_t bytes) {
+  auto s = std::find_if(sizes.begin(), sizes.end(),
+                        [&](const SizeFloors& z) { return z.bytes == bytes; });
+  return s == sizes.end() ? nullptr : &*s;
+}
+}  // namespace
+
+const SizeFloors* size_floors(const Floors& f, size_t bytes) {
+  return find_size(f.sizes, bytes);
+}
+
+namespace {
+// Merges each size `fresh` has into `into`: `merge(kept, fresh)` where `into` has it, else a copy.
+template <typename Merge>
+void merge_sizes(Floors& into, const Floors& fresh, Merge merge) {
+  for (const SizeFloors& f : fresh.sizes) {
+    if (SizeFloors* kept = find_size(into.sizes, f.bytes)) {
+      merge(*kept, f);
+    } else {
+      into.sizes.push_back(f);
+    }
+  }
+}
+
 void keep_lower(double& kept, double fresh) {
   if (fresh > 0 && (kept <= 0 || fresh < kept)) kept = fresh;
 }
@@ -75,20 +100,14 @@ void keep_fastest(Floors& fastest, const Floors& fresh) {
   keep_lower(fastest.futex_fast_ns, fresh.futex_fast_ns);
   keep_lower(fastest.pipe_ns, fresh.pipe_ns);
   keep_lower(fastest.pipe_fast_ns, fresh.pipe_fast_ns);
-  for (const SizeFloors& f : fresh.sizes) {
-    auto s = std::find_if(fastest.sizes.begin(), fastest.sizes.end(),
-                          [&](const SizeFloors& z) { return z.bytes == f.bytes; });
-    if (s == fastest.sizes.end()) {
-      fastest.sizes.push_back(f);
-      continue;
-    }
-    keep_higher(s->memcpy_bytes_per_second, f.memcpy_bytes_per_second);
-    keep_lower(s->pingpong_copy_ns, f.pingpong_copy_ns);
-    keep_lower(s->pingpong_inplace_ns, f.pingpong_inplace_ns);
-    keep_lower(s->pingpong_slot_ns, f.pingpong_slot_ns);
-    keep_higher(s->stream_copy_bytes_per_second, f.stream_copy_bytes_per_second);
-    keep_higher(s->stream_inplace_bytes_per_second, f.stream_inplace_bytes_per_second);
-  }
+  merge_sizes(fastest, fresh, [](SizeFloors& s, const SizeFloors& f) {
+    keep_higher(s.memcpy_bytes_per_second, f.memcpy_bytes_per_second);
+    keep_lower(s.pingpong_copy_ns, f.pingpong_copy_ns);
+    keep_lower(s.pingpong_inplace_ns, f.pingpong_inplace_ns);
+    keep_lower(s.pingpong_slot_ns, f.pingpong_slot_ns);
+    keep_higher(s.stream_copy_bytes_per_second, f.stream_copy_bytes_per_second);
+    keep_higher(s.stream_inplace_bytes_per_second, f.stream_inplace_bytes_per_second);
+  });
 }
 
 void update_floors(Floors& into, const Floors& fresh, FloorParts parts) {
@@ -102,33 +121,26 @@ void update_floors(Floors& into, const Floors& fresh, FloorParts parts) {
     into.pipe_ns = fresh.pipe_ns;
     into.pipe_fast_ns = fresh.pipe_fast_ns;
   }
-  for (const SizeFloors& f : fresh.sizes) {
-    auto s = std::find_if(into.sizes.begin(), into.sizes.end(),
-                          [&](const SizeFloors& z) { return z.bytes == f.bytes; });
-    if (s == into.sizes.end()) {
-      into.sizes.push_back(f);
-      continue;
-    }
-    s->memcpy_bytes_per_second = f.memcpy_bytes_per_second;
+  merge_sizes(into, fresh, [&](SizeFloors& s, const SizeFloors& f) {
+    s.memcpy_bytes_per_second = f.memcpy_bytes_per_second;
     if (parts.pingpong) {
-      s->pingpong_copy_ns = f.pingpong_copy_ns;
-      s->pingpong_inplace_ns = f.pingpong_inplace_ns;
-      s->pingpong_slot_ns = f.pingpong_slot_ns;
+      s.pingpong_copy_ns = f.pingpong_copy_ns;
+      s.pingpong_inplace_ns = f.pingpong_inplace_ns;
+      s.pingpong_slot_ns = f.pingpong_slot_ns;
     }
     if (parts.stream) {
-      s->stream_copy_bytes_per_second = f.stream_copy_bytes_per_second;
-      s->stream_inplace_bytes_per_second = f.stream_inplace_bytes_per_second;
+      s.stream_copy_bytes_per_second = f.stream_copy_bytes_per_second;
+      s.stream_inplace_bytes_per_second = f.stream_inplace_bytes_per_second;
     }
-  }
+  });
 }
 
 Bound bound_for(const Floors& f, const std::string& workload, const std::string& backend_kind,
                 const std::string& wait_mode, bool inplace, size_t payload_bytes) {
   Bound b;
   if (!f.error.empty()) return b;
-  auto s = std::find_if(f.sizes.begin(), f.sizes.end(),
-                        [&](const SizeFloors& z) { return z.bytes == payload_bytes; });
-  if (s == f.sizes.end()) return b;
+  const SizeFloors* s = size_floors(f, payload_bytes);
+  if (s == nullptr) return b;
   const char* mode = inplace ? "inplace" : "copy";
   if (workload == "pingpong") {
     double passes = inplace ? s->pingpong_inplace_ns : s->pingpong_copy_ns;

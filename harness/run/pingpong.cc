@@ -4,7 +4,8 @@
 // next: the send, the echo, receiving and checking it, sending again. The clock is read right
 // after each send, while the message is in flight, as is the bookkeeping (histograms, progress
 // beat), so none of it lies between "the echo arrived" and "the next message is sent": on a
-// 2-vCPU AMD EPYC guest a TSC read there (12 ns) added 13% to a 64 B one-way time. The last
+// 2-vCPU AMD EPYC guest a TSC read there (12 ns) added 13% to the one-way time of a standalone
+// ping-pong through two-line slots (a 64 B message's layout). The last
 // round trip, with no send after it, is timed only when it is the only one. Latency is half the
 // round trip. The clock is TickClock::best() (the TSC where that is safe).
 #include "harness/run/tick_clock.h"

@@ -174,9 +174,8 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
   // nothing else: what the harness itself adds.
   if (bound.latency && spec.workload == "pingpong" && m.wait_mode != "block" && b != nullptr &&
       std::string(b->kind) == "shm" && spec.mode == CopyMode::kCopy) {
-    auto s = std::find_if(floors->sizes.begin(), floors->sizes.end(),
-                          [&](const SizeFloors& z) { return z.bytes == spec.payload_bytes; });
-    if (s != floors->sizes.end() && s->pingpong_slot_ns > 0) {
+    const SizeFloors* s = size_floors(*floors, spec.payload_bytes);
+    if (s != nullptr && s->pingpong_slot_ns > 0) {
       state.counters["protocol_ns"] = s->pingpong_slot_ns;
       state.counters["ratio_to_protocol"] = measured / s->pingpong_slot_ns;
     }
