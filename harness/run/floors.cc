@@ -357,10 +357,15 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
   f.cpu_a = placement.cpu_self;
   f.cpu_b = placement.cpu_peer;
   const uint64_t t0 = sys::now_ns();
-  // Shares of the budget: lines 1, hand-offs 2, and per size memcpy 0.7, ping-pongs 3.5,
-  // streams 3.5 (all parts: a tenth for the lines, a fifth for the hand-offs).
+  // The two hand-offs take a fixed time (floors_handoff.h), out of the budget while it leaves
+  // at least half for the rest. Shares of the rest: lines 1, and per size memcpy 0.7,
+  // ping-pongs 3.5, streams 3.5.
+  if (parts.handoffs) {
+    const double handoffs_s = 2e-9 * static_cast<double>(kHandoffWarmUpNs + kHandoffMinMeasureNs);
+    budget_s = std::max(budget_s - handoffs_s, budget_s / 2);
+  }
   const double n_sizes = static_cast<double>(sizes.size());
-  const double shares = (parts.lines ? 1.0 : 0.0) + (parts.handoffs ? 2.0 : 0.0) +
+  const double shares = (parts.lines ? 1.0 : 0.0) +
                         n_sizes * (0.7 + (parts.pingpong ? 3.5 : 0.0) + (parts.stream ? 3.5 : 0.0));
   const double unit = shares > 0 ? budget_s * 1e9 / shares : 0;  // ns per share
   auto ns = [&](double share) { return static_cast<uint64_t>(share * unit); };
@@ -371,8 +376,8 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
     if (f.line2_ns == 0) f.error = "the reference threads could not be started";
   }
   if (parts.handoffs) {
-    Handoff futex = futex_handoff_floor(f.cpu_a, f.cpu_b, ns(1));
-    Handoff pipe = pipe_handoff_floor(f.cpu_a, f.cpu_b, ns(1));
+    Handoff futex = futex_handoff_floor(f.cpu_a, f.cpu_b, 0);
+    Handoff pipe = pipe_handoff_floor(f.cpu_a, f.cpu_b, 0);
     f.futex_ns = futex.median;
     f.futex_fast_ns = futex.fast;
     f.pipe_ns = pipe.median;

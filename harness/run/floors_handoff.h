@@ -16,9 +16,11 @@ struct Handoff {
   double fast = 0;
 };
 
-// Each is the median of three measurements of budget_ns / 3 (a hand-off varies with how deeply
-// the other CPU slept, from one process pair to the next); the fastest tenth is the least of
-// the three. Zeros when the child could not be made. cpu < 0: not pinned.
+// Each is one ping-pong between a new pair of processes: 50 ms not timed (a new pair's first
+// hand-offs are faster than its later ones, which a benchmark measures), then budget_ns (at
+// least 50 ms) timed. Zeros when the child could not be made. cpu < 0: not pinned.
+inline constexpr uint64_t kHandoffWarmUpNs = 50'000'000;
+inline constexpr uint64_t kHandoffMinMeasureNs = 50'000'000;
 Handoff futex_handoff_floor(int cpu_a, int cpu_b, uint64_t budget_ns);
 Handoff pipe_handoff_floor(int cpu_a, int cpu_b, uint64_t budget_ns);
 

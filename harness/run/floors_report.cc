@@ -158,15 +158,18 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
       // vCPU had not gone idle yet, or the host still polls it) pays no wake-up at all; the raw
       // futex ping-pong has round trips of 0.5 us among its 70 us ones on a 2-vCPU AMD EPYC
       // guest, and a whole posix_sem run had a p50 of 1.1 us there.
-      bool futex_only = backend_kind == "shm" || f.pipe_ns <= 0;
-      double handoff = futex_only ? f.futex_ns : std::min(f.futex_ns, f.pipe_ns);
+      // Shared memory's waiters against the futex hand-off; kernel channels against the pipe's,
+      // the simplest of them (a read that sleeps, woken by a write). Not the lesser of the two:
+      // each is one noisy measurement (50 ms of a ping-pong whose 10 ms windows range over
+      // 28-45 us on that guest), and the lesser of two read the kernel channels 1.2-1.4x above.
+      const bool futex = backend_kind == "shm" || f.pipe_ns <= 0;
+      const double handoff = futex ? f.futex_ns : f.pipe_ns;
       if (handoff <= 0) return Bound{};
       double copies = std::max(0.0, passes - f.line2_ns);
       b.value = handoff + copies;
       b.impossible = polling;
       b.tolerance = 0.3;
-      b.what = std::string(backend_kind == "shm" ? "futex" : "futex/pipe") + " hand-off + the " +
-               mode + " passes";
+      b.what = std::string(futex ? "futex" : "pipe") + " hand-off + the " + mode + " passes";
       b.impossible_what = std::string("cache-line hand-off + the ") + mode + " passes";
     } else {
       b.value = polling;
