@@ -372,6 +372,25 @@ TEST_F(E2E, AResultBelowItsFloorIsMeasuredAgainThreeTimesThenListed) {
   EXPECT_EQ(names.size(), 2u);
 }
 
+// A scale that is not a number above 0 is refused before anything is measured: one line, exit 2.
+TEST_F(E2E, AnInvalidTestFloorScaleIsRefusedInOneLine) {
+  for (const char* bad : {"abc", "0", "-2", "nan", "1e999", "3x"}) {
+    SCOPED_TRACE(bad);
+    std::vector<std::string> env = env_;
+    env.push_back(std::string("IPCBENCH_TEST_FLOOR_SCALE=") + bad);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"floors", "--budget", "0.1"},
+          std::vector<std::string>{"run", "--backend", "pipe", "--workload", "pingpong",
+                                   "--iterations", "10", "--out", out_}}) {
+      Outcome o = run_ipcbench(args, env, 30);
+      EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+      EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+      EXPECT_NE(o.err.find("IPCBENCH_TEST_FLOOR_SCALE"), std::string::npos) << o.err;
+      EXPECT_EQ(o.out.find("floors"), std::string::npos) << o.out;  // nothing was measured
+    }
+  }
+}
+
 // --benchmark_filter matches the names ipcbench shows, so an anchored one selects exactly what it
 // names (Google Benchmark's own names end in "/manual_time"), fixed run length or not; a leading
 // '-' leaves out what matches.

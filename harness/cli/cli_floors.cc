@@ -54,6 +54,7 @@ std::string floors_summary(const Floors& f) {
 }
 
 int cmd_floors(const FloorsArgs& a) {
+  if (auto scale = test_floor_scale(); !scale) return usage_error(scale.error().message());
   std::vector<size_t> sizes;
   for (const auto& z : a.sizes) {
     auto n = parse_size(z);

@@ -159,6 +159,7 @@ int cmd_run(const RunArgs& a) {
   if (!a.floors.empty() && a.floors != "start" && a.floors != "each" && a.floors != "off") {
     return usage_error("--floors: expected start, each or off, not '" + a.floors + "'");
   }
+  if (auto scale = test_floor_scale(); !scale) return usage_error(scale.error().message());
   auto suite = load_suite(a.suite);
   if (!suite) return usage_error(suite.error().message());
   if (auto st = apply_overrides(*suite, a.o); !st) return usage_error(st.error().message());

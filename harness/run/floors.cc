@@ -402,12 +402,20 @@ Floors measure_floors(const Placement& placement, const std::vector<size_t>& siz
     f.sizes.push_back(s);
   }
   f.seconds = static_cast<double>(sys::now_ns() - t0) * 1e-9;
-  if (const char* scale = std::getenv("IPCBENCH_TEST_FLOOR_SCALE")) {
-    char* end = nullptr;
-    const double x = std::strtod(scale, &end);
-    if (end != scale && *end == '\0' && std::isfinite(x) && x > 0) scale_floors(f, x);
-  }
+  if (auto x = test_floor_scale(); x && *x != 1) scale_floors(f, *x);
   return f;
+}
+
+Result<double> test_floor_scale() {
+  const char* scale = std::getenv("IPCBENCH_TEST_FLOOR_SCALE");
+  if (scale == nullptr) return 1.0;
+  char* end = nullptr;
+  const double x = std::strtod(scale, &end);
+  if (end == scale || *end != '\0' || !std::isfinite(x) || x <= 0) {
+    return plain_error(std::string("IPCBENCH_TEST_FLOOR_SCALE '") + scale + "'",
+                       "expected a number above 0 (how many times slower the floors' machine is)");
+  }
+  return x;
 }
 
 }  // namespace ipcb

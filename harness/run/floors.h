@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "harness/run/environment.h"
+#include "harness/sys/error.h"
 
 namespace ipcb {
 
@@ -58,6 +59,9 @@ struct Floors {
 // divided. measure_floors applies IPCBENCH_TEST_FLOOR_SCALE this way, so the tests can see a
 // result fall below its floor (and what the run then does) on any machine.
 void scale_floors(Floors& f, double factor);
+// IPCBENCH_TEST_FLOOR_SCALE's factor: 1 when it is not set, an Error when it is not a number
+// above 0 (run and floors refuse to start then).
+Result<double> test_floor_scale();
 
 // What measure_floors measures: everything (a run's start, `ipcbench floors`), or, for a floor
 // taken next to one benchmark, only what bounds it (floor_parts_for).
