@@ -197,6 +197,67 @@ TEST_P(RecvEcho, RecvFastTakesWhatIsThereAndLeavesTheRestToRecvRest) {
   EXPECT_NE(st.error().message().find("seq"), std::string::npos) << st.error().message();
 }
 
+// pingpong's measured side with a small payload: recv_fast_check_later takes the echo and checks
+// its shape at once, its order and content at finish_check (after the next send); every fault
+// is still counted or named there.
+TEST_P(RecvEcho, RecvFastCheckLaterChecksShapeNowAndTheRestAtFinishCheck) {
+  auto ba_slot = [&](size_t pos) {
+    return r.ba.data() + (pos % kSlots) * SlotRing::slot_bytes_for(kMessage) +
+           SlotRing::message_offset_for(kMessage);
+  };
+  EXPECT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kWait) << "nothing sent yet";
+  for (uint64_t i = 0; i < 2 * kSlots; ++i) {  // two laps: in place, each slot is freed again
+    ASSERT_TRUE(a.send(kFrameData).ok());
+    ASSERT_TRUE(b.recv_echo().ok());
+    ASSERT_TRUE(b.finish_check().ok());
+    ASSERT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kDone) << "message " << i;
+    EXPECT_EQ(a.checker().verified(), i) << "not checked yet";
+    ASSERT_TRUE(a.finish_check().ok());
+    EXPECT_EQ(a.last_fault(), FrameFault::kNone);
+    EXPECT_EQ(a.checker().verified(), i + 1);
+  }
+  // A changed payload byte passes the shape check, then is counted at finish_check.
+  uint64_t pos = 2 * kSlots;
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  ASSERT_TRUE(b.recv_echo().ok());
+  ASSERT_TRUE(b.finish_check().ok());
+  ba_slot(pos)[sizeof(FrameHeader) + kPayload - 1] ^= std::byte{0x40};
+  ASSERT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kDone);
+  ASSERT_TRUE(a.finish_check().ok());  // a checksum fault is counted, not an Error
+  EXPECT_EQ(a.last_fault(), FrameFault::kChecksum);
+  EXPECT_EQ(a.checker().errors(), 1u);
+  // A sequence number that jumps: an Error naming it, at finish_check.
+  ++pos;
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  ASSERT_TRUE(b.recv_echo().ok());
+  ASSERT_TRUE(b.finish_check().ok());
+  FrameHeader h;
+  std::memcpy(&h, ba_slot(pos), sizeof h);
+  h.seq += 3;
+  std::memcpy(ba_slot(pos), &h, sizeof h);
+  ASSERT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kDone);
+  auto st = a.finish_check();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("seq"), std::string::npos) << st.error().message();
+}
+
+// A shape the protocol cannot act on is not left for later: recv_rest names it at once.
+TEST_P(RecvEcho, RecvFastCheckLaterJudgesAWrongShapeAtOnce) {
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  ASSERT_TRUE(b.recv_echo().ok());
+  ASSERT_TRUE(b.finish_check().ok());
+  std::byte* echo = r.ba.data() + SlotRing::message_offset_for(kMessage);
+  FrameHeader h;
+  std::memcpy(&h, echo, sizeof h);
+  h.flags = 32;  // no frame carries it
+  std::memcpy(echo, &h, sizeof h);
+  const Endpoint::Fast f = a.recv_fast_check_later();
+  ASSERT_EQ(f, Endpoint::Fast::kJudge);
+  auto st = a.recv_rest(f);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("flags"), std::string::npos) << st.error().message();
+}
+
 TEST_P(RecvEcho, RecvBatchedWaitsForABatchOnlyWhenCaughtUpOnASpinningRing) {
   Rings spinning;
   spinning.b.spin = true;  // before the endpoints read polling_rings
