@@ -71,12 +71,25 @@ struct Rings {
   };
   Ring ab, ba;
   Side a{ab, ba}, b{ba, ab};
-  // The slot of message `pos` sent from a to b.
+  // The slot of message `pos` sent from a to b (from b to a).
   std::byte* ab_slot(size_t pos) {
     return ab.data() + (pos % kSlots) * SlotRing::slot_bytes_for(kMessage) +
            SlotRing::message_offset_for(kMessage);
   }
+  std::byte* ba_slot(size_t pos) {
+    return ba.data() + (pos % kSlots) * SlotRing::slot_bytes_for(kMessage) +
+           SlotRing::message_offset_for(kMessage);
+  }
 };
+
+// Changes the header of the message at `msg` with `change(FrameHeader&)`.
+template <typename Change>
+void edit_header(std::byte* msg, Change&& change) {
+  FrameHeader h;
+  std::memcpy(&h, msg, sizeof h);
+  change(h);
+  std::memcpy(msg, &h, sizeof h);
+}
 
 class RecvEcho : public ::testing::TestWithParam<CopyMode> {
  protected:
@@ -173,9 +186,7 @@ TEST_P(RecvEcho, RecvFastTakesWhatIsThereAndLeavesTheRestToRecvRest) {
   // An echo whose payload changed on the way: judged by recv_rest, counted, not an Error.
   ASSERT_TRUE(a.send(kFrameData).ok());
   ASSERT_TRUE(b.recv_echo().ok());
-  std::byte* echo = r.ba.data() + ((2 * kSlots) % kSlots) * SlotRing::slot_bytes_for(kMessage) +
-                    SlotRing::message_offset_for(kMessage);
-  echo[sizeof(FrameHeader)] ^= std::byte{0x80};
+  r.ba_slot(2 * kSlots)[sizeof(FrameHeader)] ^= std::byte{0x80};
   const Endpoint::Fast f = a.recv_fast();
   ASSERT_EQ(f, Endpoint::Fast::kJudge);
   ASSERT_TRUE(a.recv_rest(f).ok());
@@ -184,12 +195,7 @@ TEST_P(RecvEcho, RecvFastTakesWhatIsThereAndLeavesTheRestToRecvRest) {
   // A sequence number that jumps breaks the protocol: an Error naming it.
   ASSERT_TRUE(a.send(kFrameData).ok());
   ASSERT_TRUE(b.recv_echo().ok());
-  echo = r.ba.data() + ((2 * kSlots + 1) % kSlots) * SlotRing::slot_bytes_for(kMessage) +
-         SlotRing::message_offset_for(kMessage);
-  FrameHeader h;
-  std::memcpy(&h, echo, sizeof h);
-  h.seq += 5;
-  std::memcpy(echo, &h, sizeof h);
+  edit_header(r.ba_slot(2 * kSlots + 1), [](FrameHeader& h) { h.seq += 5; });
   const Endpoint::Fast g = a.recv_fast();
   ASSERT_EQ(g, Endpoint::Fast::kJudge);
   auto st = a.recv_rest(g);
@@ -201,10 +207,6 @@ TEST_P(RecvEcho, RecvFastTakesWhatIsThereAndLeavesTheRestToRecvRest) {
 // its shape at once, its order and content at finish_check (after the next send); every fault
 // is still counted or named there.
 TEST_P(RecvEcho, RecvFastCheckLaterChecksShapeNowAndTheRestAtFinishCheck) {
-  auto ba_slot = [&](size_t pos) {
-    return r.ba.data() + (pos % kSlots) * SlotRing::slot_bytes_for(kMessage) +
-           SlotRing::message_offset_for(kMessage);
-  };
   EXPECT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kWait) << "nothing sent yet";
   for (uint64_t i = 0; i < 2 * kSlots; ++i) {  // two laps: in place, each slot is freed again
     ASSERT_TRUE(a.send(kFrameData).ok());
@@ -221,7 +223,7 @@ TEST_P(RecvEcho, RecvFastCheckLaterChecksShapeNowAndTheRestAtFinishCheck) {
   ASSERT_TRUE(a.send(kFrameData).ok());
   ASSERT_TRUE(b.recv_echo().ok());
   ASSERT_TRUE(b.finish_check().ok());
-  ba_slot(pos)[sizeof(FrameHeader) + kPayload - 1] ^= std::byte{0x40};
+  r.ba_slot(pos)[sizeof(FrameHeader) + kPayload - 1] ^= std::byte{0x40};
   ASSERT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kDone);
   ASSERT_TRUE(a.finish_check().ok());  // a checksum fault is counted, not an Error
   EXPECT_EQ(a.last_fault(), FrameFault::kChecksum);
@@ -231,10 +233,7 @@ TEST_P(RecvEcho, RecvFastCheckLaterChecksShapeNowAndTheRestAtFinishCheck) {
   ASSERT_TRUE(a.send(kFrameData).ok());
   ASSERT_TRUE(b.recv_echo().ok());
   ASSERT_TRUE(b.finish_check().ok());
-  FrameHeader h;
-  std::memcpy(&h, ba_slot(pos), sizeof h);
-  h.seq += 3;
-  std::memcpy(ba_slot(pos), &h, sizeof h);
+  edit_header(r.ba_slot(pos), [](FrameHeader& h) { h.seq += 3; });
   ASSERT_EQ(a.recv_fast_check_later(), Endpoint::Fast::kDone);
   auto st = a.finish_check();
   ASSERT_FALSE(st.ok());
@@ -246,11 +245,7 @@ TEST_P(RecvEcho, RecvFastCheckLaterJudgesAWrongShapeAtOnce) {
   ASSERT_TRUE(a.send(kFrameData).ok());
   ASSERT_TRUE(b.recv_echo().ok());
   ASSERT_TRUE(b.finish_check().ok());
-  std::byte* echo = r.ba.data() + SlotRing::message_offset_for(kMessage);
-  FrameHeader h;
-  std::memcpy(&h, echo, sizeof h);
-  h.flags = 32;  // no frame carries it
-  std::memcpy(echo, &h, sizeof h);
+  edit_header(r.ba_slot(0), [](FrameHeader& h) { h.flags = 32; });  // no frame carries it
   const Endpoint::Fast f = a.recv_fast_check_later();
   ASSERT_EQ(f, Endpoint::Fast::kJudge);
   auto st = a.recv_rest(f);
