@@ -22,9 +22,9 @@ constexpr uint64_t kGiveUpNs = 2'000'000'000;
 // later: on a 2-vCPU AMD EPYC KVM guest, the median one-way pipe hand-off of eight new pairs,
 // in 10 ms windows, went 32 34 36 36 36 40 42 38 35 34 42 38 us. A benchmark measures for
 // 0.2 s after a short warm-up, in the later state, so the floor does too (kHandoffWarmUpNs): a
-// floor measured in the first 10 ms read every blocking result 1.3-1.45x above it. What is timed
-// after it lasts at least kHandoffMinMeasureNs: 10 ms windows of one ping-pong range over
-// 28-45 us.
+// floor taken from three new pairs of about 9 ms each read every blocking result 1.3-1.45x above
+// it. What is timed after it lasts at least kHandoffMinMeasureNs: 10 ms windows of one ping-pong
+// range over 28-45 us.
 
 // `pass()` moves the turn to the child and waits for it to come back; the child runs `answer()`
 // until it returns false. `child_setup` runs in the child first (closing its copies of the
@@ -49,7 +49,7 @@ Handoff between_processes(int cpu_a, int cpu_b, uint64_t budget_ns,
   rtt.reserve(100'000);
   auto a = [&] {
     if (cpu_a >= 0) (void)sys::pin_to_cpu(0, cpu_a);
-    // Not timed: the start of a new pair of processes, faster than the rest (see floors_handoff.h).
+    // Not timed: the start of a new pair of processes, faster than the rest (see above).
     const uint64_t w0 = sys::now_ns();
     while (sys::now_ns() - w0 < kHandoffWarmUpNs) {
       if (!pass()) return;
