@@ -78,6 +78,27 @@ TEST(Floors, StreamIsBoundedByItsRingCeilingAndUnknownSizesByNothing) {
   EXPECT_FALSE(bound_for(f, "pingpong", "shm", "block", false, 4096).known);
 }
 
+// A result beyond the floor measured before it and the one after it (by more than their
+// tolerance) is one the host ran faster than both: latency below both, a spinning stream above
+// both. Not blocking results, nor a stream whose waiter lets the ring fill.
+TEST(Floors, BeyondBothFloorsNeedsBothAndTheirTolerance) {
+  Floors slow = sample_floors(), fast = sample_floors();
+  slow.line2_ns = 190;
+  const Bound a = bound_for(slow, "pingpong", "shm", "spin", false, 4096);  // 700 - 190 = 510
+  const Bound b = bound_for(fast, "pingpong", "shm", "spin", false, 4096);  // 700 - 100 = 600
+  ASSERT_DOUBLE_EQ(a.value, 510);
+  EXPECT_TRUE(beyond_both_floors(a, b, 510 * 0.84, "spin"));
+  EXPECT_FALSE(beyond_both_floors(a, b, 510 * 0.86, "spin")) << "within the tolerance";
+  EXPECT_FALSE(beyond_both_floors(a, b, 550, "spin")) << "below one of them only";
+  const Bound blocking = bound_for(slow, "pingpong", "shm", "block", false, 4096);
+  EXPECT_FALSE(beyond_both_floors(blocking, blocking, 1, "block"));
+  const Bound c = bound_for(slow, "stream", "shm", "spin", false, 4096);  // 10 GB/s
+  EXPECT_TRUE(beyond_both_floors(c, c, 11.6e9, "spin"));
+  EXPECT_FALSE(beyond_both_floors(c, c, 11.4e9, "spin"));
+  EXPECT_FALSE(beyond_both_floors(c, c, 20e9, "sleep")) << "a ring that fills is drained later";
+  EXPECT_FALSE(beyond_both_floors(a, Bound{}, 1, "spin")) << "an unknown floor settles nothing";
+}
+
 // keep_fastest: across measurements, the shortest times and the highest rates; what one did not
 // measure (0) or could not (an error) changes nothing; a new size is added.
 TEST(Floors, KeepFastestKeepsTheShortestTimesAndTheHighestRates) {

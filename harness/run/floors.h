@@ -110,5 +110,11 @@ struct Bound {
 };
 Bound bound_for(const Floors& f, const std::string& workload, const std::string& backend_kind,
                 const std::string& wait_mode, bool inplace, size_t payload_bytes);
+// Whether `measured` lies beyond both `before` and `after` (the same bound, measured right before
+// and right after the result) by more than their tolerance: below both for a latency, above both
+// for a stream whose sides spin. Never for a blocking result, whose waiter may find its message
+// before it sleeps (Bound::impossible is set then).
+bool beyond_both_floors(const Bound& before, const Bound& after, double measured,
+                        const std::string& wait_mode);
 
 }  // namespace ipcb

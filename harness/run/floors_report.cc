@@ -189,4 +189,14 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
   return b;
 }
 
+bool beyond_both_floors(const Bound& before, const Bound& after, double measured,
+                        const std::string& wait_mode) {
+  if (!before.known || !after.known || before.value <= 0 || after.value <= 0) return false;
+  if (before.impossible > 0 || before.latency != after.latency) return false;
+  if (before.latency)
+    return measured < std::min(before.value, after.value) * (1 - before.tolerance);
+  return wait_mode == "spin" &&
+         measured > std::max(before.value, after.value) * (1 + before.tolerance);
+}
+
 }  // namespace ipcb
