@@ -22,7 +22,7 @@ constexpr uint64_t kGiveUpNs = 2'000'000'000;
 // later: on a 2-vCPU AMD EPYC KVM guest, the median one-way pipe hand-off of eight new pairs,
 // in 10 ms windows, went 32 34 36 36 36 40 42 38 35 34 42 38 us. A benchmark measures for
 // 0.2 s after a short warm-up, in the later state, so the floor does too (kHandoffWarmUpNs): a
-// floor taken from three new pairs of about 9 ms each read every blocking result 1.3-1.45x above
+// floor taken from three new pairs of about 9 ms each read every blocking result 1.3-1.6x above
 // it. What is timed after it lasts at least kHandoffMinMeasureNs: 10 ms windows of one ping-pong
 // range over 28-45 us.
 

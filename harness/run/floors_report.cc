@@ -161,7 +161,7 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
       // Shared memory's waiters against the futex hand-off; kernel channels against the pipe's,
       // the simplest of them (a read that sleeps, woken by a write). Not the lesser of the two:
       // each is one noisy measurement (50 ms of a ping-pong whose 10 ms windows range over
-      // 28-45 us on that guest), and the lesser of two read the kernel channels 1.2-1.4x above.
+      // 28-45 us on that guest), and the lesser of two read the kernel channels 1.1-1.4x above.
       const bool futex = backend_kind == "shm" || f.pipe_ns <= 0;
       const double handoff = futex ? f.futex_ns : f.pipe_ns;
       if (handoff <= 0) return Bound{};

@@ -255,8 +255,8 @@ void check_faster_than_its_floors(benchmark::State& state, const BenchSpec& spec
   state.counters["floor_unsettled"] = 1;
   char line[320];
   std::snprintf(line, sizeof line,
-                "%s: its %s %.4g %s its %s both before it (%.4g) and after it (%.4g), not its "
-                "fastest in the run: the host ran it faster; ratio not judged",
+                "%s: its %s %.4g %s its %s both before it (%.4g) and after it (%.4g), but not "
+                "the fastest this run measured: the host ran it faster; ratio not judged",
                 spec.name().c_str(), x.latency ? "p50" : "throughput", measured,
                 x.latency ? "ns is below" : "B/s is above", y.what.c_str(), x.value, y.value);
   tally.floor_unsettled[key] = line;
