@@ -296,9 +296,10 @@ TEST_F(E2E, HistogramsSidecarMatchesTheCounters) {
 // than 25% is listed as unsettled, never as below its floor), one line per benchmark in those
 // lists at most, whatever Google Benchmark's sizing calls did.
 TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
-  Outcome o = run({"--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream",
-                   "--size", "4K", "--min-time", "0.02", "--floors", "each"},
-                  90);
+  Outcome o =
+      run({"--backend", "posix_shm", "--sync", "spin", "--workload", "pingpong,stream", "--size",
+           "4K", "--mode", "copy,inplace", "--min-time", "0.02", "--floors", "each"},
+          90);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   auto j = nlohmann::json::parse(read_file(out_ + "/bench.json"), nullptr, false);
   ASSERT_FALSE(j.is_discarded());
@@ -310,6 +311,16 @@ TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
     EXPECT_GT(b.value("ratio_to_floor", 0.0), 0.0);
     EXPECT_TRUE(b.contains(b.value("name", "").rfind("stream", 0) == 0 ? "ceiling_bytes_per_second"
                                                                        : "floor_ns"));
+    // An in-place stream is also read against the copy path's ceiling, and nothing else is.
+    const bool inplace_stream =
+        b.value("workload", "") == "stream" && b.value("copy_mode", "") == "inplace";
+    EXPECT_EQ(b.contains("ratio_to_copy_ceiling"), inplace_stream);
+    if (inplace_stream) {
+      const double copy_ceiling = b.value("copy_ceiling_bytes_per_second", 0.0);
+      ASSERT_GT(copy_ceiling, 0.0);
+      EXPECT_NEAR(b.value("ratio_to_copy_ceiling", 0.0),
+                  b.value("bytes_per_second", 0.0) / copy_ceiling, 1e-6);
+    }
     const double drift = b.value("floor_drift", 0.0);
     EXPECT_GT(drift, 0.0);
     const bool unsettled = drift > 1.25 || drift < 1 / 1.25;
@@ -327,7 +338,7 @@ TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
       EXPECT_FALSE(listed("ipcbench_below_floor"));
     }
   }
-  EXPECT_GE(names.size(), 2u);
+  EXPECT_EQ(names.size(), 4u);  // pingpong and stream, copy and in place
   EXPECT_LE(j["context"]["ipcbench_below_floor"].size(), names.size());
   EXPECT_LE(j["context"]["floors_unsettled"].size(), names.size());
 }

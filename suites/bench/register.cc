@@ -185,6 +185,16 @@ bool set_floor(benchmark::State& state, const BenchSpec& spec, int rep, const Me
       state.counters["ratio_to_protocol"] = measured / s->pingpong_slot_ns;
     }
   }
+  // An in-place stream is bounded by the ring's write-in + read-out ceiling; it is also read
+  // against the copy path's (copy in + copy out, from the same floors): what building and
+  // checking the message in its slot gains over copying it in and out.
+  if (!bound.latency && spec.workload == "stream" && spec.mode == CopyMode::kInplace) {
+    const SizeFloors* s = size_floors(*floors, spec.payload_bytes);
+    if (s != nullptr && s->stream_copy_bytes_per_second > 0) {
+      state.counters["copy_ceiling_bytes_per_second"] = s->stream_copy_bytes_per_second;
+      state.counters["ratio_to_copy_ceiling"] = measured / s->stream_copy_bytes_per_second;
+    }
+  }
   // Impossible is below what this machine showed at its fastest in this run (a result may have
   // been measured in a fast spell of the host, the floor in a slow one).
   Bound fastest = bound;
