@@ -296,6 +296,42 @@ TEST_P(RecvEcho, RecvBatchedWaitsForABatchOnlyWhenCaughtUpOnASpinningRing) {
   EXPECT_EQ(rx.last_fault(), FrameFault::kChecksum);
 }
 
+// A stream sink's per-message call: a message there and intact is taken inline (kDone, its header
+// returned); nothing there is kWait and one that fails its check is kJudge, and
+// recv_batched_rest then goes the general way (here: fails at once) or judges it (counts the
+// changed payload, returns its header).
+TEST_P(RecvEcho, RecvBatchedFastTakesAnIntactMessageAndLeavesTheRestToRecvBatchedRest) {
+  for (uint64_t i = 0; i < 2 * kSlots; ++i) {
+    ASSERT_TRUE(a.send(kFrameData, 1000 + i).ok());
+    FrameHeader h{};
+    ASSERT_EQ(b.recv_batched_fast(h), Endpoint::Fast::kDone);
+    EXPECT_EQ(h.seq, i);
+    EXPECT_EQ(h.send_ns, 1000 + i);
+    EXPECT_EQ(b.last_fault(), FrameFault::kNone);
+  }
+  EXPECT_EQ(b.checker().verified(), 2 * kSlots);
+  FrameHeader h{};
+  const Endpoint::Fast none = b.recv_batched_fast(h);
+  EXPECT_EQ(none, Endpoint::Fast::kWait);
+  EXPECT_FALSE(b.recv_batched_rest(none).ok());
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  r.ab_slot(2 * kSlots)[sizeof(FrameHeader)] ^= std::byte{0x01};
+  const Endpoint::Fast changed = b.recv_batched_fast(h);
+  EXPECT_EQ(changed, Endpoint::Fast::kJudge);
+  auto judged = b.recv_batched_rest(changed);
+  ASSERT_TRUE(judged.ok()) << judged.error().message();
+  EXPECT_EQ(judged->seq, 2 * kSlots);
+  EXPECT_EQ(b.last_fault(), FrameFault::kChecksum);
+  EXPECT_EQ(b.checker().errors(), 1u);
+  // A sync is no data message: the fast path does not count it, recv_batched_rest returns it.
+  ASSERT_TRUE(a.send(kFrameSync).ok());
+  const Endpoint::Fast sync = b.recv_batched_fast(h);
+  EXPECT_EQ(sync, Endpoint::Fast::kJudge);
+  auto s = b.recv_batched_rest(sync);
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_EQ(s->flags, kFrameSync);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, RecvEcho, ::testing::Values(CopyMode::kCopy, CopyMode::kInplace),
                          [](const auto& info) { return std::string(copy_mode_name(info.param)); });
 

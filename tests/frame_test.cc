@@ -116,6 +116,17 @@ TEST(Frame, OnlyChecksumFaultsLetTheRunGoOn) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 20));
 
+// Every payload window starts on a cache line, whatever the size: the sender's 32-byte copies
+// out of it then never straddle two lines.
+TEST(Frame, EveryPayloadWindowStartsOnACacheLine) {
+  for (size_t n : {size_t{1}, size_t{8}, size_t{100}, size_t{4096}, size_t{65536}}) {
+    PayloadSource src(n);
+    for (size_t v = 0; v < PayloadSource::kVariants; ++v) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(src.payload_at(v).data()) % 64, 0u) << n << " " << v;
+    }
+  }
+}
+
 TEST(Frame, CopyMatchingCopiesEveryByteAndSeesAnyDifference) {
   // Around the inline bound, the vector loops' 64-byte steps and their tails.
   for (size_t n : {size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33}, size_t{64}, size_t{65},

@@ -30,6 +30,11 @@ class Endpoint {
  public:
   Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, CopyMode mode);
 
+  // What a receive's fast path did (recv_fast, recv_batched_fast): took the next message and
+  // found it in order and intact (kDone); found none there (kWait); took one that failed an
+  // inline check (kJudge: the general way judges it and names the fault).
+  enum class Fast { kDone, kWait, kJudge };
+
   // Sends the next message: sequence number, `flags`, `send_ns`, and the payload for that seq.
   Status send(uint32_t flags, uint64_t send_ns = 0) {
     const size_t v = tx_variant_;
@@ -65,10 +70,19 @@ class Endpoint {
   // wait is queueing delay in the stream's latency.
   Result<FrameHeader> recv_batched() {
     if (pending_) IPCB_TRY_STATUS(finish_check());
-    release_held();
-    last_batch_wait_ = BatchWait::kNone;
-    if (rings_.spin && rings_.rx->peek_now() == nullptr) last_batch_wait_ = await_batch();
-    return recv_next(/*defer_check=*/false);
+    FrameHeader h;
+    const Fast f = take_batched(h);
+    if (f == Fast::kDone) return h;
+    return recv_batched_rest(f);
+  }
+  // recv_batched in two parts, as recv_fast (a stream's sink, per message): kDone when the next
+  // message was there, or came, and passed its checks (`h` is its header); anything else goes on
+  // with recv_batched_rest(), which waits, judges and names the fault.
+  Fast recv_batched_fast(FrameHeader& h) { return pending_ ? Fast::kWait : take_batched(h); }
+  Result<FrameHeader> recv_batched_rest(Fast f) {
+    if (f == Fast::kJudge) return judge(/*defer_check=*/false);
+    if (pending_) return recv_batched();  // recv_batched_fast did nothing
+    return recv_general(/*defer_check=*/false);
   }
   // How the last recv_batched's wait ended: it did not wait (a message was there, or the ring
   // does not spin), the batch came, the producer stopped writing, or the timeout passed.
@@ -78,7 +92,6 @@ class Endpoint {
   // in two parts: recv_fast() is the fast path, inline and without a Result; anything but
   // kDone (the next message was there, or came within the short poll, and passed its checks)
   // goes on with recv_rest(), which waits, judges and names the fault.
-  enum class Fast { kDone, kWait, kJudge };
   Fast recv_fast() {
     if (pending_) return Fast::kWait;
     release_held();
@@ -171,6 +184,17 @@ class Endpoint {
     } else {
       channel_.release_recv();
     }
+  }
+  // recv_batched once the last message is checked: releases it, waits for a batch (see there),
+  // then takes the next message on the fast path (kDone, or kJudge when its checks failed), or
+  // says it is not there (kWait: the general way takes it).
+  Fast take_batched(FrameHeader& h) {
+    release_held();
+    last_batch_wait_ = BatchWait::kNone;
+    if (rings_.spin && rings_.rx->peek_now() == nullptr) last_batch_wait_ = await_batch();
+    const std::byte* src = poll_fast();
+    if (src == nullptr) return Fast::kWait;
+    return take_fast(src, /*defer_check=*/false, h) ? Fast::kDone : Fast::kJudge;
   }
   // recv() once the last message is checked and released: the next one, fast path or general.
   Result<FrameHeader> recv_next(bool defer_check) {
@@ -284,7 +308,7 @@ class Endpoint {
   VerifyMode verify_;
   PayloadSource source_;
   FrameChecker checker_;
-  std::vector<std::byte> rx_buf_;
+  LineBytes rx_buf_;
   std::span<const std::byte> held_;      // in place: the last received message, still in the ring
   std::span<const std::byte> last_msg_;  // the last received message (held_ or rx_buf_)
   bool pending_ = false;                 // its check was deferred
