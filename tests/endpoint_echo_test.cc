@@ -314,13 +314,18 @@ TEST_P(RecvEcho, RecvBatchedFastTakesAnIntactMessageAndLeavesTheRestToRecvBatche
   const Endpoint::Fast none = b.recv_batched_fast(h);
   EXPECT_EQ(none, Endpoint::Fast::kWait);
   EXPECT_FALSE(b.recv_batched_rest(none).ok());
+  // kDone leaves nothing to go on with: not a second receive.
   ASSERT_TRUE(a.send(kFrameData).ok());
-  r.ab_slot(2 * kSlots)[sizeof(FrameHeader)] ^= std::byte{0x01};
+  ASSERT_EQ(b.recv_batched_fast(h), Endpoint::Fast::kDone);
+  EXPECT_FALSE(b.recv_batched_rest(Endpoint::Fast::kDone).ok());
+  EXPECT_EQ(b.checker().verified(), 2 * kSlots + 1);
+  ASSERT_TRUE(a.send(kFrameData).ok());
+  r.ab_slot(2 * kSlots + 1)[sizeof(FrameHeader)] ^= std::byte{0x01};
   const Endpoint::Fast changed = b.recv_batched_fast(h);
   EXPECT_EQ(changed, Endpoint::Fast::kJudge);
   auto judged = b.recv_batched_rest(changed);
   ASSERT_TRUE(judged.ok()) << judged.error().message();
-  EXPECT_EQ(judged->seq, 2 * kSlots);
+  EXPECT_EQ(judged->seq, 2 * kSlots + 1);
   EXPECT_EQ(b.last_fault(), FrameFault::kChecksum);
   EXPECT_EQ(b.checker().errors(), 1u);
   // A sync is no data message: the fast path does not count it, recv_batched_rest returns it.

@@ -117,7 +117,8 @@ TEST(Frame, OnlyChecksumFaultsLetTheRunGoOn) {
 INSTANTIATE_TEST_SUITE_P(Sizes, FrameTest, ::testing::Values(1, 64, 4096, 1 << 20));
 
 // Every payload window starts on a cache line, whatever the size: the sender's 32-byte copies
-// out of it then never straddle two lines.
+// out of it straddle no line boundary (but the last, overlapping one when the size is not a
+// multiple of 32).
 TEST(Frame, EveryPayloadWindowStartsOnACacheLine) {
   for (size_t n : {size_t{1}, size_t{8}, size_t{100}, size_t{4096}, size_t{65536}}) {
     PayloadSource src(n);

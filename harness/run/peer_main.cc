@@ -36,7 +36,8 @@ Result<PeerReport> serve(Endpoint& ep, PeerRole role, bool batched, VerifyMode m
   const bool echo_at_once = role == PeerRole::kEcho && inject_ns == 0;
   for (;;) {
     // A stream's sink reads in batches (the rate workload's times each message as it comes); a
-    // message it takes on the fast path is in order and intact, with nothing left to check.
+    // message it takes on the fast path passed every check of the verify level, with nothing
+    // left to check.
     FrameHeader h;
     const Endpoint::Fast fast =
         batched && !echo_at_once ? ep.recv_batched_fast(h) : Endpoint::Fast::kWait;

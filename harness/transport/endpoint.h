@@ -20,19 +20,20 @@ enum class CopyMode {
 const char* copy_mode_name(CopyMode m);
 Result<CopyMode> parse_copy_mode(const std::string& s);
 
-// On a shared-memory channel whose waiters poll, send and the receives (recv, recv_fast, recv_echo)
-// take an inline fast path straight on the rings (Channel::polling_rings): no virtual call, no wait
-// loop, no Result between "the message arrived" and "the reply is published". Anything it cannot do
-// at once (a full ring, a message that does not come within a short poll, a corrupt stamp or
-// credit, a frame that fails its check) goes the general way, which waits, judges and names the
-// fault.
+// On a shared-memory channel whose waiters poll, send and the receives (recv, recv_fast, recv_echo,
+// recv_batched and recv_batched_fast) take an inline fast path straight on the rings
+// (Channel::polling_rings): no virtual call, no wait loop, no Result between "the message arrived"
+// and "the reply is published". Anything it cannot do at once (a full ring, a message that does not
+// come within a short poll, a corrupt stamp or credit, a frame that fails its check) goes the
+// general way, which waits, judges and names the fault.
 class Endpoint {
  public:
   Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, CopyMode mode);
 
-  // What a receive's fast path did (recv_fast, recv_batched_fast): took the next message and
-  // found it in order and intact (kDone); found none there (kWait); took one that failed an
-  // inline check (kJudge: the general way judges it and names the fault).
+  // What a receive's fast path did (recv_fast, recv_batched_fast): took the next message and it
+  // passed the checks of the verify level (kDone); took none (kWait: none came, or a deferred
+  // check was pending and nothing was done); took one that failed an inline check (kJudge: the
+  // general way judges it and names the fault).
   enum class Fast { kDone, kWait, kJudge };
 
   // Sends the next message: sequence number, `flags`, `send_ns`, and the payload for that seq.
@@ -77,15 +78,18 @@ class Endpoint {
   }
   // recv_batched in two parts, as recv_fast (a stream's sink, per message): kDone when the next
   // message was there, or came, and passed its checks (`h` is its header); anything else goes on
-  // with recv_batched_rest(), which waits, judges and names the fault.
+  // with recv_batched_rest(), which waits, judges and names the fault. After kDone there is
+  // nothing to go on with: recv_batched_rest(kDone) is an Error, not a second receive.
   Fast recv_batched_fast(FrameHeader& h) { return pending_ ? Fast::kWait : take_batched(h); }
   Result<FrameHeader> recv_batched_rest(Fast f) {
+    if (f == Fast::kDone) return plain_error("recv_batched_rest", "the fast path took the message");
     if (f == Fast::kJudge) return judge(/*defer_check=*/false);
     if (pending_) return recv_batched();  // recv_batched_fast did nothing
     return recv_general(/*defer_check=*/false);
   }
-  // How the last recv_batched's wait ended: it did not wait (a message was there, or the ring
-  // does not spin), the batch came, the producer stopped writing, or the timeout passed.
+  // How the last recv_batched's (or recv_batched_fast's) wait ended: it did not wait (a message was
+  // there, or the ring does not spin), the batch came, the producer stopped writing, or the timeout
+  // passed.
   enum class BatchWait { kNone, kBatch, kStalled, kTimedOut };
   BatchWait last_batch_wait() const { return last_batch_wait_; }
   // recv() for a caller that needs no header back and checks now (pingpong's measured side),
