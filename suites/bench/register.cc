@@ -145,11 +145,9 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"inject_ns", spec.inject_ns}};
 }
 
-// What a result is read against its bound with: its p50, or its throughput.
+// What a result is read against its bound with: its p50, or its throughput (bytes_per_second).
 double measured_against(const Bound& bound, const Measurement& m) {
-  return bound.latency ? m.latency.percentile(0.50)
-                       : static_cast<double>(m.payload_bytes) * 1e9 /
-                             static_cast<double>(std::max<uint64_t>(1, m.elapsed_ns));
+  return bound.latency ? m.latency.percentile(0.50) : rate(m.payload_bytes, m.elapsed_ns);
 }
 
 // The floor (or ceiling) in `floors` that bounds this result (see bound_for).
