@@ -268,19 +268,21 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
   return one_way;
 }
 
-// Throughput of a reference stream of `n`-byte messages through a ring of at least 8 MiB (and
-// at least two slots): a copy in, then a copy out or (in place) a read of every byte (read_all).
-// A consumer that has caught up lets the producer get a batch ahead first, as ipcbench's does
-// (Endpoint::recv_batched). The consumer times windows of about 1 MiB (at least one message); the
-// result is the median window, for about `budget_ns` and at least five windows.
+// Throughput of a reference stream of `n`-byte messages through a ring of as many slots as
+// ipcbench's stream ring has (SlotRing::slots_for: a power of two, 8 MiB or more of its slots, at
+// least 4): a copy in, then a copy out or (in place) a read of every byte (read_all). A consumer
+// that has read every message it saw written lets the producer get a batch ahead before it reads
+// on, as ipcbench's does (Endpoint::recv_batched). The consumer times windows of about 1 MiB (at
+// least one message); the result is the median window, for about `budget_ns` and at least five
+// windows.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
-  const size_t slots = std::max<size_t>(2, std::min<size_t>(1024, (8u << 20) / slot));
+  const size_t msg = sizeof(FrameHeader) + n;
+  const size_t slots = SlotRing::slots_for(msg, /*deep=*/true), mask = slots - 1;
   const uint64_t per_window = std::max<uint64_t>(1, (1u << 20) / std::max<size_t>(n, 1));
-  // As many messages as ipcbench's reader waits for (its slots hold a frame header and a stamp
-  // too), at most half this ring (1024 slots at most: smaller below 4 KiB).
-  const uint64_t batch = std::clamp<uint64_t>(
-      SlotRing::kBatchBytes / SlotRing::slot_bytes_for(sizeof(FrameHeader) + n), 1, slots / 2);
+  // As many messages as ipcbench's reader waits for (SlotRing::batch_messages).
+  const uint64_t batch =
+      std::clamp<uint64_t>(SlotRing::kBatchBytes / SlotRing::slot_bytes_for(msg), 1, slots / 2);
   Buffer ring(slot * slots), src(n), dst(n);
   Line head, tail;
   const bool yield = same_cpu(f);
@@ -296,7 +298,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
       }
       // Stopped while the ring was full: that slot may not be free, so write nothing more.
       if (stop.load(std::memory_order_acquire)) break;
-      copy_bytes(ring.data + (h % slots) * slot, src.data, n);
+      copy_bytes(ring.data + (h & mask) * slot, src.data, n);
       head.v.store(++h, std::memory_order_release);
     }
   };
@@ -315,7 +317,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
         cached_head = head.v.load(std::memory_order_acquire);
         if (cached_head == t) yield ? sys::yield_cpu() : cpu_relax();
       }
-      const std::byte* p = ring.data + (t % slots) * slot;
+      const std::byte* p = ring.data + (t & mask) * slot;
       if (inplace) {
         read_all(p, src.data, n);
       } else {
