@@ -69,8 +69,8 @@ class Endpoint {
   // without waiting. Reading right behind the producer, a consumer pulls each line from the
   // producer's cache while it is being written and runs several times slower than one that reads
   // lines written a batch ago; which of the two a stream fell into was luck. Waiting only when the
-  // next message is not there let it drift back to within a few messages of the producer (a 4 KiB
-  // stream ran 4-7% slower than with this rule, which is also the ring ceiling's: see floors.cc).
+  // next message was not there let it read on right behind the producer once it had caught up: a
+  // 4 KiB stream ran 1-5% slower than with this rule, which is also the ring ceiling's (floors.cc).
   // The wait is queueing delay in the stream's latency.
   Result<FrameHeader> recv_batched() {
     if (pending_) IPCB_TRY_STATUS(finish_check());
