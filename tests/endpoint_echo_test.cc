@@ -267,20 +267,18 @@ TEST_P(RecvEcho, RecvBatchedReadsWhatItSawWrittenThenWaitsForTheNextBatch) {
   for (int lap = 0; lap < 3; ++lap) {
     for (uint64_t i = 0; i < batch; ++i) ASSERT_TRUE(tx.send(kFrameData).ok());
     for (uint64_t i = 0; i < batch; ++i) {
-      const uint64_t t0 = sys::now_ns();
       auto h = rx.recv_batched();
       ASSERT_TRUE(h.ok()) << h.error().message();
       EXPECT_EQ(h->seq, seq++);
       EXPECT_EQ(rx.last_batch_wait(),
                 i == 0 ? Endpoint::BatchWait::kBatch : Endpoint::BatchWait::kNone)
           << "lap " << lap << " message " << i;
-      EXPECT_LT(sys::now_ns() - t0, spinning.b.rx().batch_stall_ns()) << "a batch was there";
     }
   }
   EXPECT_EQ(rx.checker().verified(), seq);
   EXPECT_EQ(rx.checker().errors(), 0u);
   // Less than a batch there, and the producer writes nothing more (it waits for an answer): after
-  // the stall time the consumer reads what it saw, then that message without another wait.
+  // the stall time the consumer reads the one message it saw.
   ASSERT_TRUE(tx.send(kFrameData).ok());
   uint64_t t0 = sys::now_ns();
   auto one = rx.recv_batched();
@@ -312,6 +310,25 @@ TEST_P(RecvEcho, RecvBatchedReadsWhatItSawWrittenThenWaitsForTheNextBatch) {
   ASSERT_TRUE(changed.ok()) << changed.error().message();
   EXPECT_EQ(rx.last_batch_wait(), Endpoint::BatchWait::kNone);
   EXPECT_EQ(rx.last_fault(), FrameFault::kChecksum);
+}
+
+// A hostile producer that writes only the last stamp of a batch: the wait takes it for a batch,
+// but the next message's own stamp is still checked when it is taken, so nothing unwritten is read
+// or counted (the general way takes over; here it fails at once instead of waiting).
+TEST_P(RecvEcho, RecvBatchedChecksEveryStampOfABatchItSawWritten) {
+  Rings spinning;
+  spinning.b.spin = true;
+  Endpoint rx{spinning.b, kPayload, VerifyMode::kFull, GetParam()};
+  const uint64_t last = spinning.b.rx().batch_messages() - 1;
+  ASSERT_GE(last, 1u);
+  std::byte* stamp = spinning.ab.data() + last * SlotRing::slot_bytes_for(kMessage) +
+                     SlotRing::stamp_offset_for(kMessage);
+  const uint64_t forged = last + 1;  // what the producer stores once position `last` is written
+  std::memcpy(stamp, &forged, sizeof forged);
+  EXPECT_FALSE(rx.recv_batched().ok());
+  EXPECT_EQ(rx.last_batch_wait(), Endpoint::BatchWait::kBatch);
+  EXPECT_EQ(rx.checker().verified(), 0u);
+  EXPECT_EQ(rx.bytes_received(), 0u);
 }
 
 // A stream sink's per-message call: a message there and intact is taken inline (kDone, its header

@@ -28,8 +28,9 @@ struct SizeFloors {
   // stamp in the slot, frame header + payload copied in and out, no checks, no framing code):
   // a spin ping-pong's ratio to it is the harness's own overhead.
   double pingpong_slot_ns = 0;
-  // Throughput of a reference stream through a ring of at least 8 MiB: copy in, copy out
-  // (copy) or copy in, read (inplace); a consumer that caught up waits for a batch, as ours.
+  // Throughput of a reference stream through a ring of as many slots as the stream's own: copy in,
+  // copy out (copy) or copy in, read (inplace); a consumer that has read every message it saw
+  // written waits for a batch, as ours.
   double stream_copy_bytes_per_second = 0;
   double stream_inplace_bytes_per_second = 0;
 };

@@ -90,9 +90,9 @@ class Endpoint {
     if (pending_) return recv_batched();  // recv_batched_fast did nothing
     return recv_general(/*defer_check=*/false);
   }
-  // How the last recv_batched's (or recv_batched_fast's) wait ended: it did not wait (a message was
-  // there, or the ring does not spin), the batch came, the producer stopped writing, or the timeout
-  // passed.
+  // How the last recv_batched's (or recv_batched_fast's) wait ended: it did not wait (it had not
+  // yet read every message its last wait saw written, or the ring does not spin), the batch came,
+  // the producer stopped writing, or the timeout passed.
   enum class BatchWait { kNone, kBatch, kStalled, kTimedOut };
   BatchWait last_batch_wait() const { return last_batch_wait_; }
   // recv() for a caller that needs no header back and checks now (pingpong's measured side),
@@ -334,7 +334,9 @@ class Endpoint {
   FrameFault last_fault_ = FrameFault::kNone;
   BatchWait last_batch_wait_ = BatchWait::kNone;
   // recv_batched: messages from the next one on that its last wait saw written and it has not read
-  // yet (local: a stamp it did not see is still checked when the message is taken).
+  // yet (local: a stamp it did not see is still checked when the message is taken). Only the
+  // batched receives count it down: a consumer that mixed in the others would skip waits, never a
+  // check (no caller does: a stream's sink receives only batched).
   uint64_t seen_written_ = 0;
 };
 

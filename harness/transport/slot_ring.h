@@ -105,9 +105,9 @@ class SlotRing {
   bool written_ahead(uint64_t ahead) const {
     return stamp(tail_ + ahead).load(std::memory_order_acquire) == tail_ + ahead + 1;
   }
-  // How far ahead a stream consumer that has caught up lets its producer get before it reads on
-  // (see Endpoint::recv_batched): kBatchBytes of slots, at least 1 message, at most half the ring
-  // (the producer can always get that far ahead).
+  // How far ahead a stream consumer that has read every message it saw written lets its producer
+  // get before it reads on (see Endpoint::recv_batched): kBatchBytes of slots, at least 1 message,
+  // at most half the ring (the producer can always get that far ahead).
   uint64_t batch_messages() const {
     return std::clamp<uint64_t>(kBatchBytes / slot_bytes_, 1, half_);
   }
