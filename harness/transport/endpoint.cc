@@ -51,13 +51,18 @@ Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> pa
 Endpoint::BatchWait Endpoint::await_batch() {
   const SlotRing& rx = *rings_.rx;
   const uint64_t batch = rx.batch_messages(), stall_ns = rx.batch_stall_ns();
+  // The batch's last stamp first: a producer that is a batch ahead wrote all before it (in
+  // order), so a consumer that is behind looks at one line per batch, not one per message, and
+  // reads no clock.
+  if (rx.written_ahead(batch - 1)) {
+    seen_written_ = batch;
+    return BatchWait::kBatch;
+  }
   const uint64_t start = sys::now_ns();
   uint64_t written = 0;  // messages from the next one on that are written (as far as we looked)
   uint64_t progress_at = start;
   for (;;) {
     const uint64_t before = written;
-    // The batch's last stamp first: a producer that is a batch ahead wrote all before it (in
-    // order), so a consumer that is behind looks at one line per batch, not one per message.
     if (rx.written_ahead(batch - 1)) written = batch;
     while (written < batch && rx.written_ahead(written)) ++written;
     seen_written_ = written;
