@@ -129,7 +129,7 @@ TEST(Frame, EveryPayloadWindowStartsOnACacheLine) {
 }
 
 TEST(Frame, CopyMatchingCopiesEveryByteAndSeesAnyDifference) {
-  // Around the inline bound, the vector loops' 64-byte steps and their tails.
+  // Around the inline bound, the vector loops' 128- and 32-byte steps and their tails.
   for (size_t n : {size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33}, size_t{64}, size_t{65},
                    size_t{127}, size_t{256}, size_t{257}, size_t{1000}, size_t{65536 + 3}}) {
     PayloadSource ps(n);
@@ -209,7 +209,8 @@ TEST(Frame, GeneratedWordsAreThePatternAndAnyDifferenceIsSeen) {
 TEST(Frame, MatchesSeesAChangeInAnyByteAtEverySize) {
   for (size_t n : {size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{63}, size_t{64}, size_t{65},
                    PayloadSource::kInlineAtMost - 1, PayloadSource::kInlineAtMost,
-                   PayloadSource::kInlineAtMost + 1, PayloadSource::kInlineAtMost + 9}) {
+                   PayloadSource::kInlineAtMost + 1, PayloadSource::kInlineAtMost + 9,
+                   PayloadSource::kInlineAtMost + 100}) {
     PayloadSource src(n);
     auto p = src.payload_at(3);
     std::vector<std::byte> m(p.begin(), p.end());

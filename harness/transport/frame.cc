@@ -138,27 +138,48 @@ IPCB_SIMD_CLONES uint64_t touch_all(std::span<const std::byte> data) {
 IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::byte* __restrict src,
                                          uint64_t first, uint64_t step, size_t n) {
   static_assert(std::endian::native == std::endian::little, "the pattern's byte order");
-  // 64 bytes at a time: the eight expected words as two vectors, stepped by 8 words.
+  // 128 bytes at a time (four loads, then four stores, as copy_large): the sixteen expected words
+  // as four vectors, each stepped by 16 words; then 32 bytes at a time. With 64-byte steps, a
+  // 4 KiB stream in copy mode ran about 10% slower (AMD EPYC guest, pinned cross, median of 27
+  // interleaved pairs in both orders); in place and at 64 KiB and 1 MiB it made no difference.
+  const uint64_t step4 = 4 * step;
   V32 e0 = {first, first + step, first + 2 * step, first + 3 * step};
-  V32 e1 = e0 + 4 * step;
-  const uint64_t step8 = 8 * step;
+  V32 e1 = e0 + step4, e2 = e1 + step4, e3 = e2 + step4;
+  const uint64_t step16 = 16 * step;
   V32 d{};
   size_t i = 0;
   if (dst != nullptr) {
-    for (; i + 64 <= n; i += 64, e0 += step8, e1 += step8) {
-      V32 w0, w1;
+    for (; i + 128 <= n; i += 128, e0 += step16, e1 += step16, e2 += step16, e3 += step16) {
+      V32 w0, w1, w2, w3;
       IPCB_LOAD32(w0, src + i);
       IPCB_LOAD32(w1, src + i + 32);
+      IPCB_LOAD32(w2, src + i + 64);
+      IPCB_LOAD32(w3, src + i + 96);
       std::memcpy(dst + i, &w0, sizeof w0);
       std::memcpy(dst + i + 32, &w1, sizeof w1);
-      d |= (w0 ^ e0) | (w1 ^ e1);
+      std::memcpy(dst + i + 64, &w2, sizeof w2);
+      std::memcpy(dst + i + 96, &w3, sizeof w3);
+      d |= ((w0 ^ e0) | (w1 ^ e1)) | ((w2 ^ e2) | (w3 ^ e3));
+    }
+    for (; i + 32 <= n; i += 32, e0 += step4) {
+      V32 w0;
+      IPCB_LOAD32(w0, src + i);
+      std::memcpy(dst + i, &w0, sizeof w0);
+      d |= w0 ^ e0;
     }
   } else {
-    for (; i + 64 <= n; i += 64, e0 += step8, e1 += step8) {
-      V32 w0, w1;
+    for (; i + 128 <= n; i += 128, e0 += step16, e1 += step16, e2 += step16, e3 += step16) {
+      V32 w0, w1, w2, w3;
       IPCB_LOAD32(w0, src + i);
       IPCB_LOAD32(w1, src + i + 32);
-      d |= (w0 ^ e0) | (w1 ^ e1);
+      IPCB_LOAD32(w2, src + i + 64);
+      IPCB_LOAD32(w3, src + i + 96);
+      d |= ((w0 ^ e0) | (w1 ^ e1)) | ((w2 ^ e2) | (w3 ^ e3));
+    }
+    for (; i + 32 <= n; i += 32, e0 += step4) {
+      V32 w0;
+      IPCB_LOAD32(w0, src + i);
+      d |= w0 ^ e0;
     }
   }
   uint64_t diff = IPCB_ANY_SET(d) ? 1 : 0;
