@@ -134,6 +134,13 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
                 (broadcast ? 2 : 1) * b["bytes_written"].get<double>());
     }
     EXPECT_FALSE(b["wait_mode"].get<std::string>().empty());
+    // The sender-paced workloads say how much of their time ran below half their median pace.
+    const bool sender_paced = name.rfind("stream/", 0) == 0 || name.rfind("fanout/", 0) == 0;
+    EXPECT_EQ(b.contains("slow_share"), sender_paced);
+    if (sender_paced) {
+      EXPECT_GE(b["slow_share"].get<double>(), 0);
+      EXPECT_LE(b["slow_share"].get<double>(), 1);
+    }
     EXPECT_EQ(b["placement"], "cross");
     EXPECT_GT(b["bytes_written"].get<double>(), 0);
     EXPECT_GT(b["bytes_read"].get<double>(), 0);

@@ -3,6 +3,7 @@
 // into kernel channels); each peer receives, verifies and times
 // stamped messages (one-way latency from the send stamp, queueing included). Throughput counts
 // from the first send until every peer acknowledged the stop, so every message was delivered.
+#include "harness/run/pace_windows.h"
 #include "harness/run/workload.h"
 
 namespace ipcb {
@@ -17,11 +18,14 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
   uint64_t every = stamp_stride(per_msg), stamps = 0;
   begin_measuring(s, m);
   uint64_t start = sys::now_ns();
+  PaceWindows pace;  // from the stamps' clock reads: no clock read of its own
+  pace.start(start, 0);
   uint64_t countdown = 1;
   while (loop.next()) {
     uint64_t stamp = 0;
     if (--countdown == 0) {
       stamp = sys::now_ns();
+      pace.at(stamp, m.iterations);
       if (m.iterations != 0) every = stamp_stride((stamp - start) / m.iterations);
       countdown = every;
       ++stamps;
@@ -34,6 +38,7 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
   m.elapsed_ns = sys::now_ns() - start;
   loop.add_time(m.elapsed_ns);
   m.sample_every = std::max<uint64_t>(1, m.iterations / std::max<uint64_t>(1, stamps));
+  m.slow_share = pace.slow_share();
   m.messages = m.iterations * s.links();
   m.payload_bytes = m.messages * s.spec().payload_bytes;
   IPCB_TRY_STATUS(finish(s, m, 0));

@@ -31,8 +31,11 @@ struct Measurement {
   Histogram rtt;      // round trip (pingpong only)
   bool has_rtt = false;
   uint64_t sample_every = 1;  // one message in this many is timed
-  uint64_t verified = 0;      // measured-phase data messages that passed every check
-  uint64_t errors = 0;        // faults on both sides, warm-up included
+  // stream and fanout: the share of the measured phase that ran below half its median pace
+  // (PaceWindows: a host slow spell mid-run); -1 when not measured.
+  double slow_share = -1;
+  uint64_t verified = 0;  // measured-phase data messages that passed every check
+  uint64_t errors = 0;    // faults on both sides, warm-up included
   std::string first_error;
   // The fairness contract: how each side waited and what the transfer cost both of them.
   std::string wait_mode;
