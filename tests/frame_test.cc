@@ -233,6 +233,21 @@ TEST(Frame, ACompareMadeWhileCopyingIsTheVerdict) {
   EXPECT_EQ(c.verified(), 1u);
 }
 
+TEST(Frame, WriteHeaderWritesTheWireFormatAndNothingElse) {
+  const FrameHeader h{0x0102030405060708ULL, 0x11121314, 0x21222324, 0x3132333435363738ULL,
+                      0x4142434445464748ULL};
+  std::vector<std::byte> want(40, std::byte{0xEE}), got(40, std::byte{0xEE});
+  std::memcpy(want.data() + 4, &h, sizeof h);
+  write_header(got.data() + 4, h);
+  EXPECT_EQ(got, want);
+  const FrameHeader back = read_header(std::span<const std::byte>(got).subspan(4, 32));
+  EXPECT_EQ(back.seq, h.seq);
+  EXPECT_EQ(back.payload_bytes, h.payload_bytes);
+  EXPECT_EQ(back.flags, h.flags);
+  EXPECT_EQ(back.send_ns, h.send_ns);
+  EXPECT_EQ(back.checksum, h.checksum);
+}
+
 TEST(Frame, ConsecutivePayloadsDiffer) {
   PayloadSource src(256);
   EXPECT_NE(src.checksum(0), src.checksum(1));

@@ -25,7 +25,7 @@ Status SlotChannel::send(const FrameHeader& h, std::span<const std::byte> payloa
                                    " bytes for a message of " +
                                    std::to_string(sizeof h + payload.size()));
   }
-  std::memcpy(slot.data(), &h, sizeof h);
+  write_header(slot.data(), h);
   copy_bytes(slot.data() + sizeof h, payload.data(), payload.size());
   commit_send();
   return ok_status();

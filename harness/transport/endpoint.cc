@@ -40,7 +40,7 @@ Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> pa
     IPCB_TRY_STATUS(channel_.send(h, payload));
   } else {
     IPCB_TRY(auto slot, channel_.reserve_send());
-    std::memcpy(slot.data(), &h, sizeof h);
+    write_header(slot.data(), h);
     copy_bytes(slot.data() + sizeof h, payload.data(), payload.size());
     channel_.commit_send();
   }

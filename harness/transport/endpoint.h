@@ -146,7 +146,7 @@ class Endpoint {
     if (h.flags == kFrameData && h.payload_bytes == source_.size() && dst != nullptr) {
       FrameHeader out = h;
       out.seq = next_tx_seq();
-      std::memcpy(dst, &out, sizeof out);
+      write_header(dst, out);
       copy_bytes(dst + sizeof out, payload, source_.size());
       rings_.tx->commit();  // a polling waiter needs no notify
       bytes_sent_ += sizeof out + source_.size();
@@ -176,7 +176,7 @@ class Endpoint {
   Status put(const FrameHeader& h, std::span<const std::byte> payload) {
     std::byte* slot = rings_.tx != nullptr ? rings_.tx->reserve_now() : nullptr;
     if (slot == nullptr) return put_general(h, payload);
-    std::memcpy(slot, &h, sizeof h);  // both modes write the slot the same way
+    write_header(slot, h);  // both modes write the slot the same way
     copy_bytes(slot + sizeof h, payload.data(), payload.size());
     rings_.tx->commit();  // a polling waiter needs no notify
     bytes_sent_ += sizeof h + payload.size();

@@ -27,6 +27,9 @@ struct FrameHeader {
   uint64_t checksum;  // XXH3-64 of the payload
 };
 static_assert(sizeof(FrameHeader) == 32, "the header is part of the wire format");
+static_assert(offsetof(FrameHeader, payload_bytes) == 8 && offsetof(FrameHeader, flags) == 12 &&
+                  offsetof(FrameHeader, send_ns) == 16 && offsetof(FrameHeader, checksum) == 24,
+              "write_header's offsets");
 
 enum FrameFlags : uint32_t {
   kFrameData = 1,
@@ -282,6 +285,20 @@ class FrameChecker {
   std::string first_error_;
   std::string last_error_;
 };
+
+// Writes a header into a message a field at a time. memcpy(dst, &h, 32) of a header just built
+// or changed in a local (an echo's new sequence number) compiles to 16-byte loads of the local,
+// which span the fields' narrower stores: the CPU cannot forward those stores to the loads, which
+// wait until the stores have reached the cache. Written field by field, the one-way p50 of 8 and
+// 64 B spin ping-pongs fell 3-16% (median per benchmark of 6-10 interleaved pairs in both orders,
+// 2-vCPU AMD EPYC guest, pinned cross).
+inline void write_header(std::byte* dst, const FrameHeader& h) {
+  std::memcpy(dst, &h.seq, sizeof h.seq);
+  std::memcpy(dst + 8, &h.payload_bytes, sizeof h.payload_bytes);
+  std::memcpy(dst + 12, &h.flags, sizeof h.flags);
+  std::memcpy(dst + 16, &h.send_ns, sizeof h.send_ns);
+  std::memcpy(dst + 24, &h.checksum, sizeof h.checksum);
+}
 
 // Reads the header out of a received message (memcpy: the bytes may be unaligned or shared).
 inline FrameHeader read_header(std::span<const std::byte> message) {
