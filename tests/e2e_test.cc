@@ -134,12 +134,10 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
                 (broadcast ? 2 : 1) * b["bytes_written"].get<double>());
     }
     EXPECT_FALSE(b["wait_mode"].get<std::string>().empty());
-    // The sender-paced workloads say how much of their time ran below half their median pace.
-    const bool sender_paced = name.rfind("stream/", 0) == 0 || name.rfind("fanout/", 0) == 0;
-    EXPECT_EQ(b.contains("slow_share"), sender_paced);
-    if (sender_paced) {
-      EXPECT_GE(b["slow_share"].get<double>(), 0);
-      EXPECT_LE(b["slow_share"].get<double>(), 1);
+    // Only the sender-paced workloads can say how much of their time ran below half their
+    // median pace (300 messages make too few windows for that: see the floors-each test).
+    if (b.contains("slow_share")) {
+      EXPECT_TRUE(name.rfind("stream/", 0) == 0 || name.rfind("fanout/", 0) == 0);
     }
     EXPECT_EQ(b["placement"], "cross");
     EXPECT_GT(b["bytes_written"].get<double>(), 0);
@@ -330,19 +328,41 @@ TEST_F(E2E, FloorsEachReadsEveryResultAgainstAFloorMeasuredNextToIt) {
     }
     const double drift = b.value("floor_drift", 0.0);
     EXPECT_GT(drift, 0.0);
-    const bool unsettled = drift > 1.25 || drift < 1 / 1.25;
-    EXPECT_EQ(b.value("floor_unsettled", 0.0) > 0, unsettled) << drift;
+    // A stream's 20 ms make some 200 windows of pace.
+    const bool stream = b.value("workload", "") == "stream";
+    EXPECT_EQ(b.contains("slow_share"), stream);
+    const double slow_share = b.value("slow_share", 0.0);
+    EXPECT_GE(slow_share, 0.0);
+    EXPECT_LE(slow_share, 1.0);
+    const bool moved = drift > 1.25 || drift < 1 / 1.25;
+    const bool unsettled = b.value("floor_unsettled", 0.0) > 0;
     const std::string name = b.value("name", "");
     const std::string base = name.substr(0, name.find("/manual_time"));
-    auto listed = [&](const char* list) {
+    auto listed_line = [&](const char* list) {
       for (const auto& line : j["context"][list]) {
-        if (line.get<std::string>().rfind(base + ":", 0) == 0) return true;
+        if (line.get<std::string>().rfind(base + ":", 0) == 0) return line.get<std::string>();
       }
-      return false;
+      return std::string();
     };
-    EXPECT_EQ(listed("floors_unsettled"), unsettled);
+    const std::string line = listed_line("floors_unsettled");
+    EXPECT_EQ(!line.empty(), unsettled) << line;
+    if (moved) {
+      EXPECT_TRUE(unsettled) << drift;
+    }
     if (unsettled) {
-      EXPECT_FALSE(listed("ipcbench_below_floor"));
+      EXPECT_TRUE(listed_line("ipcbench_below_floor").empty());
+      // Unsettled for one of its three reasons, which its line names.
+      const bool slowed = line.find("ran below half its median pace") != std::string::npos;
+      const bool faster = line.find("the host ran it faster") != std::string::npos;
+      if (moved) {
+        EXPECT_NE(line.find("before it and"), std::string::npos) << line;
+      }
+      EXPECT_TRUE(moved || slowed || faster) << line;
+      if (slowed) {
+        EXPECT_GT(slow_share, 0.15) << line;
+      }
+    } else if (stream && listed_line("ipcbench_below_floor").empty()) {
+      EXPECT_LE(slow_share, 0.15);  // else it would be unsettled
     }
   }
   EXPECT_EQ(names.size(), 4u);  // pingpong and stream, copy and in place

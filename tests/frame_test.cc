@@ -129,16 +129,22 @@ TEST(Frame, EveryPayloadWindowStartsOnACacheLine) {
 }
 
 TEST(Frame, CopyMatchingCopiesEveryByteAndSeesAnyDifference) {
-  // Around the inline bound, the vector loops' 128- and 32-byte steps and their tails.
+  // Around the inline bound, the vector loops' 128- and 32-byte steps and their tails; every
+  // byte is changed in turn, so each lane of each loop is seen comparing.
   for (size_t n : {size_t{1}, size_t{9}, size_t{31}, size_t{32}, size_t{33}, size_t{64}, size_t{65},
-                   size_t{127}, size_t{256}, size_t{257}, size_t{1000}, size_t{65536 + 3}}) {
+                   size_t{127}, size_t{256}, size_t{257}, PayloadSource::kInlineAtMost + 100,
+                   size_t{1000}, size_t{65536 + 3}}) {
     PayloadSource ps(n);
     for (uint64_t seq : {uint64_t{0}, uint64_t{7}}) {
       std::vector<std::byte> src(ps.payload(seq).begin(), ps.payload(seq).end());
       std::vector<std::byte> dst(n, std::byte{0xEE});
       EXPECT_TRUE(ps.copy_matching(dst.data(), src.data(), seq)) << n;
       EXPECT_EQ(dst, src) << n;
-      for (size_t at : {size_t{0}, n / 3, n - 1}) {
+      // Every byte up to 1000; above, every 61st (each lane of each step) and the tail.
+      std::vector<size_t> changed;
+      for (size_t at = 0; at<n; at += n> 1000 ? 61 : 1) changed.push_back(at);
+      for (size_t back = 1; back <= std::min<size_t>(n, 8); ++back) changed.push_back(n - back);
+      for (size_t at : changed) {
         src[at] ^= std::byte{0x80};
         std::fill(dst.begin(), dst.end(), std::byte{0xEE});  // so a skipped copy shows
         EXPECT_FALSE(ps.copy_matching(dst.data(), src.data(), seq))

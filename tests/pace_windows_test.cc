@@ -52,7 +52,33 @@ TEST(PaceWindows, TooFewWindowsTellNothing) {
   run_at(w, now, count, 400'000, 400);
   run_at(w, now, count, 300'000, 10);
   EXPECT_LT(w.windows(), PaceWindows::kMinWindows);
-  EXPECT_EQ(w.slow_share(), 0.0);
+  EXPECT_EQ(w.slow_share(), -1.0);
+}
+
+TEST(PaceWindows, AStallBetweenTwoClockReadsCountsForItsTime) {
+  // The sender stops for 3 ms: one long window with few messages in it, 13% of the time.
+  PaceWindows w;
+  uint64_t now = 0, count = 0;
+  w.start(now, count);
+  run_at(w, now, count, 10'000'000, 400);
+  now += 3'000'000;
+  count += 100;
+  w.at(now, count);
+  run_at(w, now, count, 10'000'000, 400);
+  EXPECT_EQ(w.windows(), 201u);
+  EXPECT_NEAR(w.slow_share(), 3.0 / 23.0, 0.005);
+}
+
+TEST(PaceWindows, ALongRunKeepsBoundedWindowsThatStillSeeASpell) {
+  PaceWindows w;
+  uint64_t now = 0, count = 0;
+  w.start(now, count);
+  run_at(w, now, count, 600'000'000, 400);  // 0.6 s: more windows than it keeps
+  run_at(w, now, count, 100'000'000, 40);   // a 0.1 s spell at a tenth of the pace
+  run_at(w, now, count, 300'000'000, 400);
+  EXPECT_LE(w.windows(), PaceWindows::kMaxWindows);
+  EXPECT_GT(w.window_ns(), PaceWindows::kWindowNs);
+  EXPECT_NEAR(w.slow_share(), 0.1, 0.005);
 }
 
 TEST(PaceWindows, StartForgetsAnEarlierPhase) {

@@ -7,19 +7,27 @@ namespace ipcb {
 
 void PaceWindows::start(uint64_t now_ns, uint64_t count) {
   windows_.clear();
-  windows_.reserve(4096);
+  window_ns_ = kWindowNs;
   window_start_ns_ = now_ns;
   window_start_count_ = count;
 }
 
 void PaceWindows::close(uint64_t now_ns, uint64_t count) {
+  if (windows_.size() == kMaxWindows) {
+    for (size_t i = 0; i < kMaxWindows / 2; ++i) {
+      windows_[i] = {windows_[2 * i].ns + windows_[2 * i + 1].ns,
+                     windows_[2 * i].count + windows_[2 * i + 1].count};
+    }
+    windows_.resize(kMaxWindows / 2);
+    window_ns_ *= 2;
+  }
   windows_.push_back({now_ns - window_start_ns_, count - window_start_count_});
   window_start_ns_ = now_ns;
   window_start_count_ = count;
 }
 
 double PaceWindows::slow_share() const {
-  if (windows_.size() < kMinWindows) return 0;
+  if (windows_.size() < kMinWindows) return -1;
   std::vector<double> pace;
   pace.reserve(windows_.size());
   uint64_t total_ns = 0;

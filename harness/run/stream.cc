@@ -16,9 +16,9 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
   // start (not the last interval's: stamps would then come at a steady rate in time and favour
   // the messages sent while the ring was full).
   uint64_t every = stamp_stride(per_msg), stamps = 0;
+  PaceWindows pace;  // from the stamps' clock reads: no clock read of its own
   begin_measuring(s, m);
   uint64_t start = sys::now_ns();
-  PaceWindows pace;  // from the stamps' clock reads: no clock read of its own
   pace.start(start, 0);
   uint64_t countdown = 1;
   while (loop.next()) {

@@ -277,16 +277,16 @@ void check_faster_than_its_floors(benchmark::State& state, const BenchSpec& spec
 // stream at 0.53x its ceiling, both ceilings next to it within 11%) and 42%.
 constexpr double kSlowShareTolerance = 0.15;
 
-// Marks such a result's ratio unsettled, as check_drift does. Only a spinning stream: a blocking
-// waiter's pace comes in bursts of a ring at a time.
+// Marks such a result's ratio unsettled, as check_drift does, unless it is unsettled already or
+// above its ceiling (a slow spell lowers a stream's throughput: it cannot explain that). Only a
+// spinning stream: a blocking waiter's pace comes in bursts of a ring at a time.
 void check_steady(benchmark::State& state, const BenchSpec& spec, int rep, const Measurement& m,
                   RunTally& tally) {
-  if (m.slow_share < kSlowShareTolerance || m.wait_mode != "spin") return;
+  if (m.slow_share <= kSlowShareTolerance || m.wait_mode != "spin") return;
   if (state.counters.find("ratio_to_floor") == state.counters.end()) return;  // nothing judged
   const auto key = std::make_pair(spec.name(), rep);
-  if (tally.floor_unsettled.count(key) != 0) return;  // unsettled already, for its floor
+  if (tally.floor_unsettled.count(key) != 0 || tally.below_floor.count(key) != 0) return;
   state.counters["floor_unsettled"] = 1;
-  tally.below_floor.erase(key);
   char line[320];
   std::snprintf(line, sizeof line,
                 "%s: %.0f%% of its measured time ran below half its median pace (the host slowed "

@@ -35,9 +35,10 @@ struct RunTally {
   // Per placement: the fastest of every floor measured in the run (keep_fastest). A result is
   // impossible only below that: the ratio is to the freshest floor.
   std::map<std::string, Floors> fastest_floors;
-  // With a floor next to each result (each_budget_s): "NAME: ..." for the results whose floor,
-  // measured right before and right after them, moved by more than its own noise (the machine
-  // changed speed in between, as a VM's vCPUs do). Their ratio_to_floor is not judged.
+  // "NAME: ..." for the results whose ratio_to_floor is not judged: their floor, measured right
+  // before and right after them (each_budget_s), moved by more than its own noise (the machine
+  // changed speed in between, as a VM's vCPUs do), or the host ran them faster than both floors,
+  // or (a spinning stream) slowed them down mid-run (Measurement::slow_share).
   std::map<std::pair<std::string, int>, std::string> floor_unsettled;
   // Per benchmark and repetition: the iterations a self-sized call measured (see
   // register_benchmarks), for bench.json's "iterations" in place of Google Benchmark's 1.
@@ -53,7 +54,8 @@ struct RunTally {
 // ceiling_bytes_per_second and ratio_to_floor counters. With `each_budget_s` > 0 the floor that
 // bounds a result is measured right before and right after it, for that long each, and the
 // result is read against the one after; when the two differ by more than the floors' own noise
-// the ratio is marked unsettled (floor_drift counter, RunTally::floor_unsettled). Otherwise a
+// the ratio is marked unsettled (floor_drift counter, RunTally::floor_unsettled), as is a
+// spinning stream's that ran more than 15% of its time below half its median pace. Otherwise a
 // result below its floor has the floor measured again right after it (the VM may have become faster
 // since), and `floors` keeps the fresher values for the benchmarks that follow: only a result below
 // both is reported as below its floor. Without a fixed count, a workload that stops when told
