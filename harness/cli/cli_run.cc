@@ -355,11 +355,12 @@ int cmd_run(const RunArgs& a) {
         "(the VM got faster; context.floors_rechecked)\n",
         tally.floors_rechecked.size());
   }
-  print_list(unsettled,
-             "result(s) with an UNSETTLED ratio (marked ?): the floor moved by more than its own "
-             "noise between right before and right after them, or the host ran them faster than "
-             "both floors or slowed them down mid-run, so their ratio says little; run them again",
-             "context.floors_unsettled");
+  print_list(
+      unsettled,
+      "result(s) with an UNSETTLED ratio (marked ?): the floor moved by more than its own "
+      "noise between right before and right after them, or the host ran them faster than "
+      "both floors, or their pace was not steady, so their ratio says little; run them again",
+      "context.floors_unsettled");
   print_list(below,
              "result(s) BELOW THEIR PHYSICAL FLOOR, measured again right after them: a measuring "
              "error, or the machine changed speed in between (a VM's vCPUs move)",

@@ -182,7 +182,7 @@ std::string format_summary(const nlohmann::json& bench) {
                "Below the physical floor (a measuring error, or the machine changed speed)");
   list_section(out, ctx, "floors_unsettled",
                "Unsettled ratios (the floor moved while the result was measured, or the host ran "
-               "it faster than both floors or slowed it down mid-run: ratio not judged)");
+               "it faster than both floors, or its pace was not steady: ratio not judged)");
   floors_section(out, ctx);
   auto skipped = ctx.value("ipcbench_skipped", nlohmann::json::array());
   if (!skipped.empty()) {

@@ -38,7 +38,7 @@ struct RunTally {
   // "NAME: ..." for the results whose ratio_to_floor is not judged: their floor, measured right
   // before and right after them (each_budget_s), moved by more than its own noise (the machine
   // changed speed in between, as a VM's vCPUs do), or the host ran them faster than both floors,
-  // or (a spinning stream) slowed them down mid-run (Measurement::slow_share).
+  // or (a spinning shared-memory stream) their pace was not steady (Measurement::slow_share).
   std::map<std::pair<std::string, int>, std::string> floor_unsettled;
   // Per benchmark and repetition: the iterations a self-sized call measured (see
   // register_benchmarks), for bench.json's "iterations" in place of Google Benchmark's 1.
@@ -55,7 +55,8 @@ struct RunTally {
 // bounds a result is measured right before and right after it, for that long each, and the
 // result is read against the one after; when the two differ by more than the floors' own noise
 // the ratio is marked unsettled (floor_drift counter, RunTally::floor_unsettled), as is a
-// spinning stream's that ran more than 15% of its time below half its median pace. Otherwise a
+// spinning shared-memory stream's that ran more than 15% of its time below half its median pace.
+// Otherwise a
 // result below its floor has the floor measured again right after it (the VM may have become faster
 // since), and `floors` keeps the fresher values for the benchmarks that follow: only a result below
 // both is reported as below its floor. Without a fixed count, a workload that stops when told
