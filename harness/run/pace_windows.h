@@ -15,10 +15,12 @@ class PaceWindows {
  public:
   // Windows span at least kWindowNs at first: thousands of them in a 0.2 s run. A window's pace
   // is what the sender got through in it, so a ring's slack (8 MiB, about 0.2 ms at 40 GB/s)
-  // evens out over a few windows; a spell lasts hundreds of them.
+  // evens out over a few windows; a spell lasts thousands of them.
   static constexpr uint64_t kWindowNs = 100'000;
   // A window below this share of the median window's pace ran slow (a spell cuts the pace
-  // five-fold or more; a ring's two modes of pace differ by less than 2x).
+  // five-fold or more; the two paces of a 4 KiB stream (about 35 and 52 GB/s in a model of the
+  // ring) differ by less than 2x, but a 64 B stream's do not: see check_steady in
+  // suites/bench/register.cc).
   static constexpr double kSlowPace = 0.5;
   // Fewer closed windows than this tell a spell from nothing: slow_share() says -1.
   static constexpr size_t kMinWindows = 8;

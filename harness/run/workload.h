@@ -32,7 +32,7 @@ struct Measurement {
   bool has_rtt = false;
   uint64_t sample_every = 1;  // one message in this many is timed
   // stream and fanout: the share of the measured phase that ran below half its median pace
-  // (PaceWindows: a host slow spell mid-run); -1 when not measured.
+  // (PaceWindows: a host slow spell mid-run, or a mechanism with two paces); -1 when not measured.
   double slow_share = -1;
   uint64_t verified = 0;  // measured-phase data messages that passed every check
   uint64_t errors = 0;    // faults on both sides, warm-up included

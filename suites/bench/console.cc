@@ -71,7 +71,7 @@ std::string CompactReporter::line(const Run& run) {
                       : ratio < 9.995       ? printf_string("%.2fx", ratio)
                       : ratio < 99.95       ? printf_string("%.1fx", ratio)
                                             : printf_string("%.0fx", ratio);
-  // The floor moved while this result was measured, or the host changed its speed (see
+  // The floor moved while this result was measured, or its pace was not steady (see
   // floor_unsettled): not a judgement.
   if (!floor.empty() && counter(run, "floor_unsettled") > 0) floor += "?";
   return printf_string("%-40s p50 %7s p99 %7s %9s cpu %15s %5s", name.c_str(),

@@ -275,8 +275,8 @@ void check_faster_than_its_floors(benchmark::State& state, const BenchSpec& spec
 // mid-run, which the floors measured next to it need not see, or it switched to a slower mode.
 // In six floors-suite runs on a 2-vCPU AMD EPYC guest, 70 of 72 spinning 4 KiB-1 MiB streams
 // ran 0.1-8% of their time below half their median pace; the two others 35% (a 1 MiB stream at
-// 0.53x its ceiling, both ceilings next to it within 11%) and 42%. A 64 B stream read 39% in
-// both of two default-suite runs: small messages alternate between two paces.
+// 0.53x its ceiling, both ceilings next to it within 11%) and 42%. A 64 B stream read 38-39% in
+// three default-suite runs out of three: its two paces lie more than 2x apart.
 constexpr double kSlowShareTolerance = 0.15;
 
 // Marks such a result's ratio unsettled, as check_drift does, unless it is unsettled already or

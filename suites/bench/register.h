@@ -56,11 +56,10 @@ struct RunTally {
 // result is read against the one after; when the two differ by more than the floors' own noise
 // the ratio is marked unsettled (floor_drift counter, RunTally::floor_unsettled), as is a
 // spinning shared-memory stream's that ran more than 15% of its time below half its median pace.
-// Otherwise a
-// result below its floor has the floor measured again right after it (the VM may have become faster
-// since), and `floors` keeps the fresher values for the benchmarks that follow: only a result below
-// both is reported as below its floor. Without a fixed count, a workload that stops when told
-// (pingpong, stream, fanout) sizes itself: one call that, after its warm-up, measures for
+// Otherwise a result below its floor has the floor measured again right after it (the VM may have
+// become faster since), and `floors` keeps the fresher values for the benchmarks that follow: only
+// a result below both is reported as below its floor. Without a fixed count, a workload that stops
+// when told (pingpong, stream, fanout) sizes itself: one call that, after its warm-up, measures for
 // `min_time_s` (Google Benchmark's own sizing would call it with 1, 10, 100, ... iterations first,
 // each call a new session: peers started, objects created, rings faulted in). Its count goes into
 // bench.json through set_measured_iterations. A workload that must know its count up front (fanin)
