@@ -78,6 +78,12 @@ namespace {
 typedef uint64_t V32 __attribute__((vector_size(32)));
 // Loads 32 bytes at `p` into the V32 `v`.
 #define IPCB_LOAD32(v, p) std::memcpy(&(v), (p), sizeof(V32))
+// After loads from shared memory: the compiler may no longer assume that memory still holds what
+// they read, so it keeps the values loaded rather than load them again (a copy-and-compare then
+// compares the very value it stored; without this, GCC 12 compared a second load of each 32
+// bytes, which a writer racing the copy could make differ from the copy). It applies to every
+// vector loaded before it (a compiler barrier: no instruction is emitted).
+#define IPCB_KEEP_LOADED() asm("" : : : "memory")
 #define IPCB_ANY_SET(v) (((v)[0] | (v)[1] | (v)[2] | (v)[3]) != 0)
 }  // namespace
 
@@ -156,6 +162,7 @@ IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::b
       IPCB_LOAD32(w1, src + i + 32);
       IPCB_LOAD32(w2, src + i + 64);
       IPCB_LOAD32(w3, src + i + 96);
+      IPCB_KEEP_LOADED();
       std::memcpy(dst + i, &w0, sizeof w0);
       std::memcpy(dst + i + 32, &w1, sizeof w1);
       std::memcpy(dst + i + 64, &w2, sizeof w2);
@@ -165,6 +172,7 @@ IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::b
     for (; i + 32 <= n; i += 32, e0 += step4) {
       V32 w0;
       IPCB_LOAD32(w0, src + i);
+      IPCB_KEEP_LOADED();
       std::memcpy(dst + i, &w0, sizeof w0);
       d |= w0 ^ e0;
     }
@@ -189,6 +197,7 @@ IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::b
     for (; i + 8 <= n; i += 8, e += step) {
       uint64_t w;
       std::memcpy(&w, src + i, 8);
+      PayloadSource::keep_loaded(w);
       std::memcpy(dst + i, &w, 8);
       diff |= w ^ e;
     }
@@ -201,6 +210,7 @@ IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::b
   }
   for (; i < n; ++i) {  // the tail: the low bytes of the next word
     std::byte b = src[i];
+    PayloadSource::keep_loaded(b);
     if (dst != nullptr) dst[i] = b;
     diff |= static_cast<uint64_t>(b) ^ ((e >> (8 * (i % 8))) & 0xFF);
   }
