@@ -12,8 +12,10 @@
 #include "harness/sys/sys.h"
 
 // An AVX2 clone where the CPU has it, picked at load time (an ifunc). TSan's runtime is not up
-// when ifunc resolvers run, so its builds keep the baseline version.
-#if defined(__SANITIZE_THREAD__)
+// when ifunc resolvers run, so its builds keep the baseline version. So do clang's (the fuzz
+// build): clang 14 takes target_clones on a C++ function as "avx2" alone, with no dispatch, and
+// the binary would stop with an illegal instruction on a CPU without AVX2.
+#if defined(__SANITIZE_THREAD__) || defined(__clang__)
 #define IPCB_SIMD_CLONES
 #else
 #define IPCB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
@@ -82,7 +84,9 @@ typedef uint64_t V32 __attribute__((vector_size(32)));
 // they read, so it keeps the values loaded rather than load them again (a copy-and-compare then
 // compares the very value it stored; without this, GCC 12 compared a second load of each 32
 // bytes, which a writer racing the copy could make differ from the copy). It applies to every
-// vector loaded before it (a compiler barrier: no instruction is emitted).
+// vector loaded before it (a compiler barrier: no instruction is emitted; a barrier rather than
+// each vector as an asm operand, which the baseline clone, whose V32 is two SSE registers,
+// could not pass in a register).
 #define IPCB_KEEP_LOADED() asm("" : : : "memory")
 #define IPCB_ANY_SET(v) (((v)[0] | (v)[1] | (v)[2] | (v)[3]) != 0)
 }  // namespace
