@@ -14,8 +14,8 @@
 // An AVX2 clone where the CPU has it, picked at load time (an ifunc). TSan's runtime is not up
 // when ifunc resolvers run, so its builds keep the baseline version. So do clang's (the fuzz
 // build): clang 14 takes target_clones on a C++ function as "avx2" alone, with no dispatch, and
-// the binary would stop with an illegal instruction on a CPU without AVX2.
-#if defined(__SANITIZE_THREAD__) || defined(__clang__)
+// the binary would stop with an illegal instruction on a CPU without AVX2. AVX2 is x86's alone.
+#if defined(__SANITIZE_THREAD__) || defined(__clang__) || !defined(__x86_64__)
 #define IPCB_SIMD_CLONES
 #else
 #define IPCB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))

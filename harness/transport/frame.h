@@ -201,14 +201,24 @@ class PayloadSource {
   // After a load from shared memory: the compiler may no longer assume that `v` equals the bytes
   // it was loaded from, so it keeps the value it loaded instead of loading them again.
   typedef uint64_t V16 __attribute__((vector_size(16)));
-  static void keep_loaded(V16& v) { asm("" : "+x"(v)); }
+  static void keep_loaded(V16& v) {
+#if defined(__x86_64__) || defined(__i386__)
+    asm("" : "+x"(v));  // an SSE register
+#elif defined(__aarch64__)
+    asm("" : "+w"(v));  // a SIMD register
+#else
+    asm("" : "+m"(v));  // through the stack, where no other vector register class is known
+#endif
+  }
   template <class T>
   static void keep_loaded(T& v) {
     asm("" : "+r"(v));
   }
 
  private:
-  static uint64_t first_word(size_t variant) { return kBase + variant * 8 * kStep; }
+  static uint64_t first_word(size_t variant) {
+    return kBase + variant * 8 * kStep;
+  }
   bool copy_matching_large(std::byte* dst, const std::byte* src, size_t variant) const;
   bool matches_large(std::span<const std::byte> data, size_t variant) const;
 
