@@ -167,27 +167,9 @@ class PayloadSource {
                              const std::byte* __restrict expected, size_t n) {
     V16 d{};
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-      V16 w, e;
-      std::memcpy(&w, src + i, 16);
-      std::memcpy(&e, expected + i, 16);
-      if constexpr (kCopy) {
-        keep_loaded(w);
-        std::memcpy(dst + i, &w, 16);
-      }
-      d |= w ^ e;
-    }
+    compare_words<kCopy>(dst, src, expected, n, i, d);
     uint64_t diff = d[0] | d[1];
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w, e;
-      std::memcpy(&w, src + i, 8);
-      std::memcpy(&e, expected + i, 8);
-      if constexpr (kCopy) {
-        keep_loaded(w);
-        std::memcpy(dst + i, &w, 8);
-      }
-      diff |= w ^ e;
-    }
+    compare_words<kCopy>(dst, src, expected, n, i, diff);
     for (; i < n; ++i) {
       std::byte b = src[i];
       if constexpr (kCopy) {
@@ -197,6 +179,22 @@ class PayloadSource {
       diff |= static_cast<uint64_t>(b ^ expected[i]);
     }
     return diff == 0;
+  }
+  // compare_inline's steps of one word type W (a 16-byte vector, then 8 bytes): from `i` while a
+  // whole W fits in `n`, OR-ing the differences into `diff`; `i` ends past the last one.
+  template <bool kCopy, class W>
+  static void compare_words(std::byte* __restrict dst, const std::byte* __restrict src,
+                            const std::byte* __restrict expected, size_t n, size_t& i, W& diff) {
+    for (; i + sizeof(W) <= n; i += sizeof(W)) {
+      W w, e;
+      std::memcpy(&w, src + i, sizeof w);
+      std::memcpy(&e, expected + i, sizeof e);
+      if constexpr (kCopy) {
+        keep_loaded(w);
+        std::memcpy(dst + i, &w, sizeof w);
+      }
+      diff |= w ^ e;
+    }
   }
   // After a load from shared memory: the compiler may no longer assume that `v` equals the bytes
   // it was loaded from, so it keeps the value it loaded instead of loading them again.
