@@ -64,7 +64,22 @@ TEST(SlotRing, SlotsAreWholeLinesAndRingsArePowersOfTwo) {
       EXPECT_EQ(n & (n - 1), 0u) << msg;
       EXPECT_GE(n, deep ? 4u : 2u) << msg;
     }
-    EXPECT_GE(SlotRing::slots_for(msg, true) * SlotRing::slot_bytes_for(msg), 8u << 20) << msg;
+  }
+  // Streams: 2 MiB of slots, or 128 slots while they fit in 8 MiB, or 8 MiB; at least 4 slots.
+  auto deep_bytes = [](size_t msg) {
+    return SlotRing::slots_for(msg, true) * SlotRing::slot_bytes_for(msg);
+  };
+  EXPECT_EQ(SlotRing::slots_for(40, true), 32768u);  // 64-byte slots: 2 MiB
+  EXPECT_EQ(deep_bytes(40), 2u << 20);
+  EXPECT_EQ(SlotRing::slots_for(4128, true), 512u);  // 4 KiB payloads: 2 MiB and a line a slot
+  EXPECT_EQ(SlotRing::slots_for(16416, true), 128u);
+  EXPECT_EQ(SlotRing::slots_for(32800, true), 128u);          // 128 slots, 4 MiB and more
+  EXPECT_EQ(SlotRing::slots_for(65568, true), 128u);          // 8 MiB of slots (127.9) -> 128
+  EXPECT_EQ(SlotRing::slots_for(1048608, true), 8u);          // 8 MiB of slots
+  EXPECT_EQ(SlotRing::slots_for(size_t{4} << 20, true), 4u);  // at least 4
+  for (size_t msg : {40ul, 96ul, 4128ul, 16416ul, 65568ul, 1048608ul}) {
+    EXPECT_GE(deep_bytes(msg), 2u << 20) << msg;
+    EXPECT_LE(deep_bytes(msg), 16u << 20) << msg;  // the power of two above 8 MiB at most
   }
 }
 
@@ -143,7 +158,11 @@ TEST(SlotRing, StampsOfOtherLapsAreStaleOrCorrupt) {
 
 TEST(SlotRing, WrittenAheadSeesOnlyThatMessagesStampOfThisLap) {
   Fixture f(8, 100);
-  EXPECT_EQ(f.consumer.batch_messages(), 4u) << "capped at half the ring";
+  EXPECT_EQ(f.consumer.batch_messages(), 2u) << "a quarter of the ring";
+  EXPECT_EQ(SlotRing::batch_for(512, 4160), 128u) << "a quarter of a 2 MiB ring";
+  EXPECT_EQ(SlotRing::batch_for(128, 65600), 31u) << "2 MiB of slots";
+  EXPECT_EQ(SlotRing::batch_for(8, 1048640), 1u) << "at least one message";
+  EXPECT_EQ(SlotRing::batch_for(2, 64), 1u) << "at least one message";
   EXPECT_FALSE(f.consumer.written_ahead(0));
   for (uint8_t i = 0; i < 3; ++i) ASSERT_TRUE(f.push(i));
   EXPECT_TRUE(f.consumer.written_ahead(0));

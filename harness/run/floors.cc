@@ -269,20 +269,18 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
 }
 
 // Throughput of a reference stream of `n`-byte messages through a ring of as many slots as
-// ipcbench's stream ring has (SlotRing::slots_for: a power of two, 8 MiB or more of its slots, at
-// least 4): a copy in, then a copy out or (in place) a read of every byte (read_all). A consumer
-// that has read every message it saw written lets the producer get a batch ahead before it reads
-// on, as ipcbench's does (Endpoint::recv_batched). The consumer times windows of about 1 MiB (at
-// least one message); the result is the median window, for about `budget_ns` and at least five
-// windows.
+// ipcbench's stream ring has (SlotRing::slots_for): a copy in, then a copy out or (in place) a read
+// of every byte (read_all). A consumer that has read every message it saw written lets the producer
+// get a batch ahead before it reads on, as ipcbench's does (Endpoint::recv_batched). The consumer
+// times windows of about 1 MiB (at least one message); the result is the median window, for about
+// `budget_ns` and at least five windows.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
   const size_t msg = sizeof(FrameHeader) + n;
   const size_t slots = SlotRing::slots_for(msg, /*deep=*/true), mask = slots - 1;
   const uint64_t per_window = std::max<uint64_t>(1, (1u << 20) / std::max<size_t>(n, 1));
   // As many messages as ipcbench's reader waits for (SlotRing::batch_messages).
-  const uint64_t batch =
-      std::clamp<uint64_t>(SlotRing::kBatchBytes / SlotRing::slot_bytes_for(msg), 1, slots / 2);
+  const uint64_t batch = SlotRing::batch_for(slots, SlotRing::slot_bytes_for(msg));
   Buffer ring(slot * slots), src(n), dst(n);
   Line head, tail;
   const bool yield = same_cpu(f);

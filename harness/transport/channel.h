@@ -33,7 +33,7 @@ struct ChannelConfig {
   const std::atomic<bool>* abort = nullptr;  // never null when the channel is used
   uint64_t sleep_ns = 50'000;                // `sleep` waiter: nanosleep between polls
   uint64_t spin_ns = 20'000;                 // `adaptive` waiter: spin this long, then block
-  // Many messages in flight (stream, fanin, fanout): shared-memory rings get deep (8 MiB), not
+  // Many messages in flight (stream, fanin, fanout): shared-memory rings get deep (2-8 MiB), not
   // the few slots a ping-pong needs. Both sides must agree (the peer knows the workload).
   bool deep = false;
 };

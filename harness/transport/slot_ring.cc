@@ -17,10 +17,11 @@ size_t pow2_at_least(size_t n) {
 
 size_t SlotRing::slots_for(size_t message_bytes, bool deep) {
   const size_t slot = slot_bytes_for(message_bytes);
-  const size_t bytes = deep ? (size_t{8} << 20) : (size_t{256} << 10);
-  const size_t at_least = deep ? 4 : 2;
-  const size_t wanted = deep ? bytes / slot : std::min<size_t>(64, bytes / slot);
-  return pow2_at_least(std::max(at_least, wanted));
+  if (deep) {
+    const size_t wanted = std::min(std::max(kDeepBytes / slot, kDeepSlots), kDeepMaxBytes / slot);
+    return pow2_at_least(std::max<size_t>(4, wanted));
+  }
+  return pow2_at_least(std::max<size_t>(2, std::min<size_t>(64, (size_t{256} << 10) / slot)));
 }
 
 SlotRing::SlotRing(SlotCredit* credit, std::byte* data, size_t slots, size_t message_bytes)

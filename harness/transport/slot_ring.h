@@ -43,9 +43,19 @@ class SlotRing {
   static constexpr size_t slot_bytes_for(size_t message_bytes) {
     return (kStampBytes + message_bytes + kCacheLine - 1) & ~(kCacheLine - 1);
   }
-  // A power-of-two slot count: `deep` rings (streams) hold at least 8 MiB or 4 slots, others
-  // (one message in flight each way) 64 slots or 256 KiB, at least 2.
+  // A power-of-two slot count. `deep` rings (streams) hold kDeepBytes of slots, or more for
+  // at least kDeepSlots slots while that fits in kDeepMaxBytes, and at least 4 slots: 2 MiB up to
+  // 16 KiB messages, 128 slots up to 64 KiB, 8 MiB above. Others (one message in flight each
+  // way) hold 64 slots or 256 KiB, at least 2.
+  // Why no deeper: a 4 KiB stream through an 8 MiB ring ran at one of two steady paces, about
+  // 32 and 45 GB/s here, the slow one with the ring nearly full (a consumer that fell behind read
+  // lines written up to 8 MiB earlier, and stayed behind); through a 2 MiB ring it ran at the fast
+  // one, and the ring ceiling (floors.cc) ran at the same pace through either. 1 MiB rings were
+  // slower at 4 KiB; from 64 KiB on the depth made no difference we could measure.
   static size_t slots_for(size_t message_bytes, bool deep);
+  static constexpr size_t kDeepBytes = size_t{2} << 20;
+  static constexpr size_t kDeepSlots = 128;
+  static constexpr size_t kDeepMaxBytes = size_t{8} << 20;
 
   // `credit` (zeroed by the creator) and `data` (slots * slot_bytes_for(message_bytes), zeroed,
   // 64-byte aligned) live in shared memory. `slots` must be a power of two >= 2.
@@ -106,10 +116,11 @@ class SlotRing {
     return stamp(tail_ + ahead).load(std::memory_order_acquire) == tail_ + ahead + 1;
   }
   // How far ahead a stream consumer that has read every message it saw written lets its producer
-  // get before it reads on (see Endpoint::recv_batched): kBatchBytes of slots, at least 1 message,
-  // at most half the ring (the producer can always get that far ahead).
-  uint64_t batch_messages() const {
-    return std::clamp<uint64_t>(kBatchBytes / slot_bytes_, 1, half_);
+  // get before it reads on (see Endpoint::recv_batched): a quarter of the ring or kBatchBytes of
+  // slots, whichever is less, at least 1 message (the producer can always get that far ahead).
+  uint64_t batch_messages() const { return batch_for(slots_, slot_bytes_); }
+  static uint64_t batch_for(size_t slots, size_t slot_bytes) {
+    return std::max<uint64_t>(1, std::min(slots / 4, kBatchBytes / slot_bytes));
   }
   static constexpr size_t kBatchBytes = size_t{2} << 20;
   static constexpr uint64_t kBatchTimeoutNs = 200'000;  // 2 MiB at 10 GB/s
