@@ -248,7 +248,11 @@ class Endpoint {
     const size_t n = sizeof(FrameHeader) + source_.size();
     bytes_received_ += n;
     if (mode_ == CopyMode::kInplace) {
-      held_ = last_msg_ = std::span<const std::byte>(src, n);
+      // From a local, not from last_msg_: GCC otherwise read the span back as one 16-byte load
+      // from its two 8-byte stores, which cannot be forwarded (a stall on every message).
+      const std::span<const std::byte> msg(src, n);
+      held_ = msg;
+      last_msg_ = msg;
       std::memcpy(&h, src, sizeof h);
       return src + sizeof h;
     }
