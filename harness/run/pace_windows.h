@@ -14,7 +14,7 @@ namespace ipcb {
 class PaceWindows {
  public:
   // Windows span at least kWindowNs at first: thousands of them in a 0.2 s run. A window's pace
-  // is what the sender got through in it, so a ring's slack (8 MiB, about 0.2 ms at 40 GB/s)
+  // is what the sender got through in it, so a ring's slack (2-8 MiB, up to 0.2 ms at 40 GB/s)
   // evens out over a few windows; a spell lasts thousands of them.
   static constexpr uint64_t kWindowNs = 100'000;
   // A window below this share of the median window's pace ran slow (a spell cuts the pace

@@ -47,11 +47,12 @@ class SlotRing {
   // at least kDeepSlots slots while that fits in kDeepMaxBytes, and at least 4 slots: 2 MiB up to
   // 16 KiB messages, 128 slots up to 64 KiB, 8 MiB above. Others (one message in flight each
   // way) hold 64 slots or 256 KiB, at least 2.
-  // Why no deeper: a 4 KiB stream through an 8 MiB ring ran at one of two steady paces, about
-  // 32 and 45 GB/s here, the slow one with the ring nearly full (a consumer that fell behind read
-  // lines written up to 8 MiB earlier, and stayed behind); through a 2 MiB ring it ran at the fast
-  // one, and the ring ceiling (floors.cc) ran at the same pace through either. 1 MiB rings were
-  // slower at 4 KiB; from 64 KiB on the depth made no difference we could measure.
+  // Why no deeper: on a 2-vCPU AMD EPYC guest a 4 KiB stream through an 8 MiB ring ran at one of
+  // two steady paces, about 32 and 45 GB/s, the slow one with the ring nearly full; through a
+  // 2 MiB ring it ran at the fast one more often (copy: 0.63-0.70 of the ring ceiling against
+  // 0.79-0.80, 5 interleaved rounds), not always, and the ring ceiling (floors.cc) ran at the same
+  // pace through either. 1 MiB rings were slower at 4 KiB, the ceiling too; from 64 KiB on the
+  // depth made no difference we could measure.
   static size_t slots_for(size_t message_bytes, bool deep);
   static constexpr size_t kDeepBytes = size_t{2} << 20;
   static constexpr size_t kDeepSlots = 128;
