@@ -116,8 +116,8 @@ TEST_P(EveryBackend, EveryCombinationVerifiesEveryMessage) {
     EXPECT_EQ(b["copy_mode"], inplace ? "inplace" : "copy");
     EXPECT_EQ(b["copies_per_msg"].get<double>(), inplace ? 1 : broadcast ? 1.5 : 2);
     // The ring actually used: none for kernel channels; 64 slots of at least a message for a
-    // ping-pong (fewer when large); 2 MiB or more for the deep workloads (stream, fanin; fanout's
-    // broadcast ring differs: SlotRing::slots_for).
+    // ping-pong (fewer when large); 2 to 8 MiB, a power of two of slots (SlotRing::slots_for),
+    // for the deep workloads (stream, fanin; fanout's broadcast ring differs).
     const double ring = b["ring_bytes"].get<double>();
     const double msg = 32 + b["payload_bytes"].get<double>();
     if (!c.shm) {
