@@ -136,6 +136,22 @@ TEST(Floors, KeepFastestKeepsTheShortestTimesAndTheHighestRates) {
   EXPECT_DOUBLE_EQ(bound_for(first, "pingpong", "shm", "poll", false, 4096).value, 600);
 }
 
+// A stream ceiling is bytes over time, as a result's rate: slower windows lower it (a median
+// would ignore them), the warm-up's first tenth and a host spell's windows do not count.
+TEST(Floors, StreamCeilingIsBytesOverTimeWithoutWarmUpOrSpell) {
+  // 10 windows of equal bytes: 1 warm-up window, 8 at 40, one at 20 (slower, not a spell).
+  std::vector<double> w = {10, 40, 40, 40, 40, 40, 40, 40, 40, 20};
+  // 9 windows counted: time 8/40 + 1/20 = 0.25 for 9 windows' bytes.
+  EXPECT_DOUBLE_EQ(steady_pace(w), 9 / 0.25);
+  EXPECT_LT(steady_pace(w), 40);  // the median window
+  // A window below half the median (a spell) is left out entirely.
+  w.back() = 5;
+  EXPECT_DOUBLE_EQ(steady_pace(w), 40);
+  // The warm-up is the first tenth: a slow first window of 20 counts once there are under 10.
+  EXPECT_DOUBLE_EQ(steady_pace({20, 40, 40, 40}), 4 / (1.0 / 20 + 3.0 / 40));
+  EXPECT_EQ(steady_pace({}), 0);
+}
+
 TEST(Floors, MeasuredHandOffsHaveAFastestTenthAtOrBelowTheirMedian) {
   Floors f = measure_floors(Placement{"same", 0, 0}, {64}, 0.3);
   ASSERT_TRUE(f.error.empty()) << f.error;

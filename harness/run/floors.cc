@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/run/floors_handoff.h"
+#include "harness/run/pace_windows.h"
 #include "harness/sys/cpu_relax.h"
 #include "harness/sys/sys.h"
 #include "harness/sys/sys_sync.h"
@@ -272,8 +273,8 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
 // ipcbench's stream ring has (SlotRing::slots_for): a copy in, then a copy out or (in place) a read
 // of every byte (read_all). A consumer that has read every message it saw written lets the producer
 // get a batch ahead before it reads on, as ipcbench's does (Endpoint::recv_batched). The consumer
-// times windows of about 1 MiB (at least one message); the result is the median window, for about
-// `budget_ns` and at least five windows.
+// times windows of about 1 MiB (at least one message), for about `budget_ns` and at least five
+// windows; the result is their steady_pace.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
   const size_t msg = sizeof(FrameHeader) + n;
@@ -337,7 +338,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     }
   };
   if (!run_pair(f, producer, consumer)) return 0;
-  return median_of(std::move(windows));
+  return steady_pace(windows);
 }
 
 double memcpy_rate(size_t n, uint64_t budget_ns) {
@@ -358,6 +359,17 @@ double memcpy_rate(size_t n, uint64_t budget_ns) {
 }
 
 }  // namespace
+
+double steady_pace(const std::vector<double>& windows) {
+  const double slow = median_of(windows) * PaceWindows::kSlowPace;
+  double kept = 0, time = 0;  // time in units of one window's bytes
+  for (size_t i = windows.size() / 10; i < windows.size(); ++i) {
+    if (windows[i] < slow) continue;
+    kept += 1;
+    time += 1 / windows[i];
+  }
+  return time > 0 ? kept / time : 0;
+}
 
 Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
                       FloorParts parts) {

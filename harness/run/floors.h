@@ -75,8 +75,9 @@ struct FloorParts {
 FloorParts floor_parts_for(const std::string& workload, const std::string& wait_mode);
 // Measures the floors for one placement and the given payload sizes, in at most about
 // `budget_s` seconds (the time is split between the items; larger sizes get fewer rounds). Each
-// floor is the median over short windows, the way a result's p50 is read: on a VM whose host
-// moves the vCPUs, a hand-off between them changes by up to 10x from one second to the next.
+// latency floor is the median over short windows, the way a result's p50 is read: on a VM whose
+// host moves the vCPUs, a hand-off between them changes by up to 10x from one second to the
+// next. A stream ceiling is read as a result's rate is (steady_pace).
 Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
                       FloorParts parts = {});
 // The floors of `bytes`-byte payloads in `f`, or nullptr.
@@ -91,6 +92,14 @@ void update_floors(Floors& into, const Floors& fresh, FloorParts parts);
 // each for a second or more), and a result measured in a fast spell is no error for being below
 // a floor measured in a slow one.
 void keep_fastest(Floors& fastest, const Floors& fresh);
+// The pace of a reference stream from its windows (each of the same bytes, paces in bytes/s),
+// read the way a result's rate is: bytes over time, a mean, not the median window (which read
+// 2-14% higher on a 2-vCPU AMD EPYC guest: the windows a timer tick or the host slows are in
+// every result's rate too, so a stream that ran exactly like the reference read about 0.95 of a
+// median). Left out: the first tenth of the windows (a result is timed after its warm-up) and
+// windows below PaceWindows::kSlowPace of the median (a host spell: it marks a result unsettled
+// and is no ceiling of this machine).
+double steady_pace(const std::vector<double>& windows);
 nlohmann::json floors_to_json(const Floors& f);
 // The floor (latency, ns) or ceiling (throughput, bytes/s) that bounds one benchmark, and
 // whether a smaller value is better. `wait_mode` says how the sides waited (blocking waits are
