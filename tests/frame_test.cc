@@ -274,6 +274,28 @@ TEST(Frame, GeneratedWordsAreThePatternAndAnyDifferenceIsSeen) {
   EXPECT_FALSE(small.matches(small.payload(7), 8));
 }
 
+// An in-place sender builds its payload in the slot (write_at): exactly the stored window's
+// bytes, at every size around the bound between copying and generating, whatever the window,
+// and not one byte past the payload.
+TEST(Frame, WriteAtBuildsExactlyThePayloadOfItsWindow) {
+  for (size_t n : {size_t{1}, size_t{8}, size_t{64}, PayloadSource::kGenerateAbove,
+                   PayloadSource::kGenerateAbove + 1, PayloadSource::kGenerateAbove + 13,
+                   size_t{4096}, size_t{4096 + 127}, size_t{65536}}) {
+    PayloadSource src(n);
+    std::vector<std::byte> dst(n + 64);
+    for (size_t v : {size_t{0}, size_t{1}, size_t{30}, PayloadSource::kVariants - 1}) {
+      std::fill(dst.begin(), dst.end(), std::byte{0xA5});
+      src.write_at(dst.data(), v);
+      auto p = src.payload_at(v);
+      EXPECT_TRUE(std::equal(p.begin(), p.end(), dst.begin())) << n << " bytes, window " << v;
+      EXPECT_TRUE(std::all_of(dst.begin() + static_cast<std::ptrdiff_t>(n), dst.end(),
+                              [](std::byte b) { return b == std::byte{0xA5}; }))
+          << n << " bytes, window " << v;
+      EXPECT_TRUE(src.matches_at(std::span<const std::byte>(dst).first(n), v));
+    }
+  }
+}
+
 // matches_at compares small payloads inline, word by word with a byte tail, and larger ones
 // with generated words: at every size around that bound, a change in any byte is seen.
 TEST(Frame, MatchesSeesAChangeInAnyByteAtEverySize) {

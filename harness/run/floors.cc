@@ -165,11 +165,21 @@ void read_all(const std::byte* from, const std::byte* expect, size_t n) {
   asm volatile("" : : "r"(same));  // the read is not elided
 }
 
+// What a reference sender puts into shared memory: a copy of its source or, in place, the payload
+// built there as ipcbench's in-place sender builds it (PayloadSource::write_at).
+void write_in(std::byte* dst, const std::byte* src, size_t n, bool inplace) {
+  if (inplace && n > PayloadSource::kGenerateAbove) {
+    write_words(dst, PayloadSource::kBase, PayloadSource::kStep, n);
+  } else {
+    copy_bytes(dst, src, n);
+  }
+}
+
 // One-way time of a reference ping-pong of `n` payload bytes: the sender copies them into a
-// shared buffer and raises a flag on its own line; the receiver copies them out before
-// answering, or in place echoes them straight from where they arrived (as ipcbench's peer
-// does), and the first side reads them all. The median over windows of a few round trips (64
-// for small payloads, one for 1 MiB), for about `budget_ns`.
+// shared buffer (in place: builds them there, write_in) and raises a flag on its own line; the
+// receiver copies them out before answering, or in place echoes them straight from where they
+// arrived (as ipcbench's peer does), and the first side reads them all. The median over windows of
+// a few round trips (64 for small payloads, one for 1 MiB), for about `budget_ns`.
 double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   // As many buffers per direction as a ping-pong's ring has slots (SlotRing::slots_for), used in
   // turn: how long ago the other CPU read the one a sender writes changes what that write costs
@@ -191,7 +201,7 @@ double payload_pingpong(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
     uint64_t v = 0;
     one_way = median_round_trip(round_trips_per_window(n), budget_ns, 5, [&] {
       ++v;
-      copy_bytes(ab(v), src_a.data, n);
+      write_in(ab(v), src_a.data, n, inplace);
       fab.v.store(v, std::memory_order_release);
       wait_for(fba, v, yield);
       if (inplace) {
@@ -270,11 +280,11 @@ double slot_pingpong(Floors& f, size_t n, uint64_t budget_ns) {
 }
 
 // Throughput of a reference stream of `n`-byte messages through a ring of as many slots as
-// ipcbench's stream ring has (SlotRing::slots_for): a copy in, then a copy out or (in place) a read
-// of every byte (read_all). A consumer that has read every message it saw written lets the producer
-// get a batch ahead before it reads on, as ipcbench's does (Endpoint::recv_batched). The consumer
-// times windows of about 1 MiB (at least one message), for about `budget_ns` and at least five
-// windows; the result is their steady_pace.
+// ipcbench's stream ring has (SlotRing::slots_for): a copy in, then a copy out, or (in place) the
+// message built in its slot (write_in), then a read of every byte (read_all). A consumer that has
+// read every message it saw written lets the producer get a batch ahead before it reads on, as
+// ipcbench's does (Endpoint::recv_batched). The consumer times windows of about 1 MiB (at least one
+// message), for about `budget_ns` and at least five windows; the result is their steady_pace.
 double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
   const size_t slot = (n + 63) & ~size_t{63};
   const size_t msg = sizeof(FrameHeader) + n;
@@ -297,7 +307,7 @@ double stream_ceiling(Floors& f, size_t n, bool inplace, uint64_t budget_ns) {
       }
       // Stopped while the ring was full: that slot may not be free, so write nothing more.
       if (stop.load(std::memory_order_acquire)) break;
-      copy_bytes(ring.data + (h & mask) * slot, src.data, n);
+      write_in(ring.data + (h & mask) * slot, src.data, n, inplace);
       head.v.store(++h, std::memory_order_release);
     }
   };

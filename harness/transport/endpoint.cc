@@ -35,13 +35,14 @@ Endpoint::Endpoint(Channel& channel, size_t payload_bytes, VerifyMode verify, Co
   }
 }
 
-Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> payload) {
+Status Endpoint::put_general(const FrameHeader& h, std::span<const std::byte> payload,
+                             size_t build) {
   if (mode_ == CopyMode::kCopy) {
     IPCB_TRY_STATUS(channel_.send(h, payload));
   } else {
     IPCB_TRY(auto slot, channel_.reserve_send());
     write_header(slot.data(), h);
-    copy_bytes(slot.data() + sizeof h, payload.data(), payload.size());
+    fill(slot.data() + sizeof h, payload, build);
     channel_.commit_send();
   }
   bytes_sent_ += sizeof h + payload.size();

@@ -37,11 +37,12 @@ class Endpoint {
   enum class Fast { kDone, kWait, kJudge };
 
   // Sends the next message: sequence number, `flags`, `send_ns`, and the payload for that seq.
+  // In place, the payload is built in the slot (PayloadSource::write_at), not copied into it.
   Status send(uint32_t flags, uint64_t send_ns = 0) {
     const size_t v = tx_variant_;
     const FrameHeader h{next_tx_seq(), static_cast<uint32_t>(source_.size()), flags, send_ns,
                         source_.checksum_at(v)};
-    return put(h, source_.payload_at(v));
+    return put(h, source_.payload_at(v), mode_ == CopyMode::kInplace ? v : kCopyIn);
   }
   // Sends the last received payload back, unchanged, as our next message (pingpong's echo).
   Status echo(const FrameHeader& received) {
@@ -50,7 +51,7 @@ class Endpoint {
     h.flags = kFrameData;
     auto msg = mode_ == CopyMode::kCopy ? std::span<const std::byte>(rx_buf_) : held_;
     if (msg.size() != sizeof(FrameHeader) + source_.size()) return echo_length_error();
-    auto st = put(h, msg.subspan(sizeof(FrameHeader)));
+    auto st = put(h, msg.subspan(sizeof(FrameHeader)), kCopyIn);
     if (!pending_) release_held();  // a deferred check still reads it (finish_check releases)
     return st;
   }
@@ -172,15 +173,24 @@ class Endpoint {
   void reset_byte_counts() { bytes_sent_ = bytes_received_ = 0; }
 
  private:
-  // Writes one message (the payload is always size() bytes: send makes it so, echo checks).
-  Status put(const FrameHeader& h, std::span<const std::byte> payload) {
+  // Writes one message (the payload is always size() bytes: send makes it so, echo checks):
+  // `payload` copied in, or (`build`, in place) window `build` built in the slot (fill).
+  static constexpr size_t kCopyIn = SIZE_MAX;
+  Status put(const FrameHeader& h, std::span<const std::byte> payload, size_t build) {
     std::byte* slot = rings_.tx != nullptr ? rings_.tx->reserve_now() : nullptr;
-    if (slot == nullptr) return put_general(h, payload);
-    write_header(slot, h);  // both modes write the slot the same way
-    copy_bytes(slot + sizeof h, payload.data(), payload.size());
+    if (slot == nullptr) return put_general(h, payload, build);
+    write_header(slot, h);
+    fill(slot + sizeof h, payload, build);
     rings_.tx->commit();  // a polling waiter needs no notify
     bytes_sent_ += sizeof h + payload.size();
     return ok_status();
+  }
+  void fill(std::byte* dst, std::span<const std::byte> payload, size_t build) const {
+    if (build == kCopyIn) {
+      copy_bytes(dst, payload.data(), payload.size());
+    } else {
+      source_.write_at(dst, build);
+    }
   }
   // In place: frees the slot of the last received message, if any.
   void release_held() {
@@ -308,7 +318,7 @@ class Endpoint {
   // Sets seen_written_ to the messages it saw written (a batch, or fewer when it stopped waiting).
   BatchWait await_batch();
   static Error echo_length_error();
-  Status put_general(const FrameHeader& h, std::span<const std::byte> payload);
+  Status put_general(const FrameHeader& h, std::span<const std::byte> payload, size_t build);
   Result<FrameHeader> recv_general(bool defer_check);
   // The rest of recv for the message in last_msg_ when the inline checks did not pass: the
   // deferred shape check, or the full check (which counts and names any fault).

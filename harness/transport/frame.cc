@@ -64,6 +64,10 @@ bool PayloadSource::matches_large(std::span<const std::byte> data, size_t varian
   return copy_compare_words(nullptr, data.data(), first_word(variant), kStep, size_);
 }
 
+void PayloadSource::write_large(std::byte* dst, size_t variant) const {
+  write_words(dst, first_word(variant), kStep, size_);
+}
+
 bool PayloadSource::copy_matching_large(std::byte* dst, const std::byte* src,
                                         size_t variant) const {
   return copy_compare_words(dst, src, first_word(variant), kStep, size_);
@@ -219,6 +223,26 @@ IPCB_SIMD_CLONES bool copy_compare_words(std::byte* __restrict dst, const std::b
     diff |= static_cast<uint64_t>(b) ^ ((e >> (8 * (i % 8))) & 0xFF);
   }
   return diff == 0;
+}
+
+IPCB_SIMD_CLONES void write_words(std::byte* __restrict dst, uint64_t first, uint64_t step,
+                                  size_t n) {
+  // As copy_compare_words generates them: 128 bytes at a time, then 32, 8, single bytes.
+  const uint64_t step4 = 4 * step;
+  V32 e0 = {first, first + step, first + 2 * step, first + 3 * step};
+  V32 e1 = e0 + step4, e2 = e1 + step4, e3 = e2 + step4;
+  const uint64_t step16 = 16 * step;
+  size_t i = 0;
+  for (; i + 128 <= n; i += 128, e0 += step16, e1 += step16, e2 += step16, e3 += step16) {
+    std::memcpy(dst + i, &e0, sizeof e0);
+    std::memcpy(dst + i + 32, &e1, sizeof e1);
+    std::memcpy(dst + i + 64, &e2, sizeof e2);
+    std::memcpy(dst + i + 96, &e3, sizeof e3);
+  }
+  for (; i + 32 <= n; i += 32, e0 += step4) std::memcpy(dst + i, &e0, sizeof e0);
+  uint64_t e = e0[0];
+  for (; i + 8 <= n; i += 8, e += step) std::memcpy(dst + i, &e, 8);
+  for (; i < n; ++i) dst[i] = static_cast<std::byte>(e >> (8 * (i % 8)));
 }
 
 FrameFault FrameChecker::fail(FrameFault f, const std::string& text) {

@@ -95,8 +95,9 @@ Result<VerifyMode> parse_verify(const std::string& s);
 
 // Payload windows and their checksums for one payload size. The pattern is the sequence of
 // 64-bit words w[t] = kBase + t * kStep (little-endian bytes); window v starts at word 8 * v.
-// The sender copies its window from a stored copy; a receiver compares small payloads with the
-// stored copy and larger ones (kGenerateAbove) with the words generated as it goes.
+// A sender copies its window from a stored copy (in place, larger ones are built in the slot from
+// generated words: write_at); a receiver compares small payloads with the stored copy and larger
+// ones (kGenerateAbove) with the words generated as it goes.
 // Consecutive windows differ in every word.
 class PayloadSource {
  public:
@@ -144,6 +145,17 @@ class PayloadSource {
       return compare_inline<true>(dst, src, payload_at(variant).data(), size_);
     }
     return copy_matching_large(dst, src, variant);
+  }
+  // Builds the payload of window `variant` (size() bytes) at dst, as an in-place sender does in
+  // its slot: small ones copied from the stored pattern (inline), larger ones (kGenerateAbove)
+  // written from generated words, with no source to read (at 64 KiB and more the stored pattern
+  // no longer fits in L1, at 1 MiB not in L2).
+  void write_at(std::byte* dst, size_t variant) const {
+    if (size_ <= kGenerateAbove) {
+      copy_bytes(dst, payload_at(variant).data(), size_);
+    } else {
+      write_large(dst, variant);
+    }
   }
   // Copies a whole message (header and payload) from src to dst; with `compare`, says whether
   // its payload is window `variant` (in the same pass), else returns true.
@@ -218,6 +230,7 @@ class PayloadSource {
     return kBase + variant * 8 * kStep;
   }
   bool copy_matching_large(std::byte* dst, const std::byte* src, size_t variant) const;
+  void write_large(std::byte* dst, size_t variant) const;
   bool matches_large(std::span<const std::byte> data, size_t variant) const;
 
   size_t size_;
@@ -352,5 +365,8 @@ uint64_t touch_all(std::span<const std::byte> data);
 // read once, the compare uses the value that was stored). True when equal.
 bool copy_compare_words(std::byte* dst, const std::byte* src, uint64_t first, uint64_t step,
                         size_t n);
+// Writes n bytes of the generated words first, first + step, ... (little-endian) at dst: a
+// payload built where it lies, with no source to read.
+void write_words(std::byte* dst, uint64_t first, uint64_t step, size_t n);
 
 }  // namespace ipcb
