@@ -66,6 +66,27 @@ TEST(Floors, PollingPingPongDropsTheReferencesFlagLineButNeverALineHandOff) {
   EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "poll", false, 4096).value, 100);
 }
 
+// A polling ping-pong is read against the two-line hand-off, but impossible only below the
+// one-line one when that was faster (both sides writing one line can hand it over quicker), and
+// never below the passes without their flag line.
+TEST(Floors, PollingPingPongIsImpossibleOnlyBelowTheFasterOneLineHandOff) {
+  Floors f = sample_floors();
+  f.line1_ns = 60;                    // line2_ns 100
+  f.sizes[0].pingpong_copy_ns = 120;  // passes less a line: 20
+  Bound b = bound_for(f, "pingpong", "shm", "spin", false, 4096);
+  EXPECT_DOUBLE_EQ(b.value, 100);
+  EXPECT_DOUBLE_EQ(b.impossible, 60);
+  EXPECT_NE(b.impossible_what.find("one-line"), std::string::npos) << b.impossible_what;
+  f.sizes[0].pingpong_copy_ns = 180;  // passes less a line (80) lie above the one-line hand-off
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "spin", false, 4096).impossible, 80);
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "block", false, 4096).impossible, 80);
+  f.line1_ns = 190;  // slower than two lines: the two-line floor is the limit
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "spin", false, 4096).impossible, 0);
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "block", false, 4096).impossible, 100);
+  f.line1_ns = 0;  // not measured
+  EXPECT_DOUBLE_EQ(bound_for(f, "pingpong", "shm", "spin", false, 4096).impossible, 0);
+}
+
 TEST(Floors, StreamIsBoundedByItsRingCeilingAndUnknownSizesByNothing) {
   Floors f = sample_floors();
   Bound c = bound_for(f, "stream", "shm", "poll", false, 4096);
@@ -90,6 +111,12 @@ TEST(Floors, BeyondBothFloorsNeedsBothAndTheirTolerance) {
   EXPECT_TRUE(beyond_both_floors(a, b, 510 * 0.84, "spin"));
   EXPECT_FALSE(beyond_both_floors(a, b, 510 * 0.86, "spin")) << "within the tolerance";
   EXPECT_FALSE(beyond_both_floors(a, b, 550, "spin")) << "below one of them only";
+  Floors one_line = slow;
+  one_line.line1_ns = 50;
+  one_line.sizes[0].pingpong_copy_ns = 220;  // 190 a line, 30 the passes less it
+  const Bound quick = bound_for(one_line, "pingpong", "shm", "spin", false, 4096);
+  ASSERT_GT(quick.impossible, 0);  // a polling bound with a lower limit is still judged
+  EXPECT_TRUE(beyond_both_floors(quick, quick, 190 * 0.84, "spin"));
   const Bound blocking = bound_for(slow, "pingpong", "shm", "block", false, 4096);
   EXPECT_FALSE(beyond_both_floors(blocking, blocking, 1, "block"));
   const Bound c = bound_for(slow, "stream", "shm", "spin", false, 4096);  // 10 GB/s
