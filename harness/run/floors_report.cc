@@ -154,9 +154,10 @@ Bound bound_for(const Floors& f, const std::string& workload, const std::string&
     const double polling = f.line2_ns > 0 ? std::max(f.line2_ns, passes - f.line2_ns) : passes;
     // Impossible only below the fastest hand-off this machine showed: a line that both sides
     // write (line1) can move faster than two lines each written by one side (on a 2-vCPU AMD
-    // EPYC guest, 31-42 ns against 49-59 in the same runs), and a ping-pong through ipcbench's
-    // two rings sometimes runs at that pace (8 and 64 B: 36-41 ns, with the two-line reference
-    // at 53-59 right before and after it).
+    // EPYC guest, 31-42 ns against 49-59 in the same runs), and 8 and 64 B ping-pongs through
+    // ipcbench's two rings read 36-44 ns at times, some between two-line floors of 48-58 ns
+    // measured right before and after them, and 0.87-1.23x the one-line hand-off measured at
+    // their run's start: faster than two lines, not faster than one beyond its noise.
     const double one_line = f.line1_ns > 0 && f.line2_ns > 0 && f.line1_ns < f.line2_ns
                                 ? std::max(f.line1_ns, passes - f.line2_ns)
                                 : polling;

@@ -250,10 +250,10 @@ void check_drift(benchmark::State& state, const BenchSpec& spec, int rep, const 
 // than that reference did, both times. On a VM a cache-line hand-off takes about 27, 55 or 190 ns
 // for a second or more at a time; a floor that was slow both times escapes check_drift, and the
 // ratio (0.33-0.35 for three 8 and 64 B ping-pongs of one floors-suite run) says nothing about the
-// harness. A ping-pong can also find a quicker way through the caches than the two-line reference
-// (the one-line hand-off's, see bound_for: 8 B at 36 ns with that reference at 53-56 ns right
-// before and after it). It is marked unsettled as check_drift marks one. Not for blocking results:
-// a waiter that finds its message before it sleeps beats the hand-off at any host speed.
+// harness. A ping-pong can also run faster than the two-line reference, not than the one-line
+// hand-off (see bound_for: an 8 B one at 36 ns between two-line floors of 55 and 56 ns). It is
+// marked unsettled as check_drift marks one. Not for blocking results: a waiter that finds its
+// message before it sleeps beats the hand-off at any host speed.
 void check_faster_than_its_floors(benchmark::State& state, const BenchSpec& spec, int rep,
                                   const Measurement& m, const Floors& before, const Floors& after,
                                   RunTally& tally) {
