@@ -18,15 +18,12 @@
 #include <map>
 
 #include "harness/run/perf_counters.h"
+#include "harness/sys/sys.h"
 
 namespace ipcb {
 namespace {
 
-uint64_t thread_cpu_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
+using sys::thread_cpu_ns;
 
 uint64_t wall_ns() {
   timespec ts{};

@@ -66,10 +66,20 @@ void Mapping::reset() {
   len_ = 0;
 }
 
-uint64_t now_ns() {
+namespace {
+uint64_t clock_ns(clockid_t clock) {
   timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  ::clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+}  // namespace
+
+uint64_t now_ns() {
+  return clock_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t thread_cpu_ns() {
+  return clock_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 void sleep_ns(uint64_t ns) {

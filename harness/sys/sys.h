@@ -97,6 +97,8 @@ class Mapping {
 // --- time -------------------------------------------------------------------------------------
 // CLOCK_MONOTONIC in nanoseconds: the one clock every timestamp uses (shared across processes).
 uint64_t now_ns();
+// CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID), in nanoseconds, up to date when read.
+uint64_t thread_cpu_ns();
 void sleep_ns(uint64_t ns);
 // Nanoseconds (a duration, or a time on any clock) as a timespec.
 timespec to_timespec(uint64_t ns);
@@ -191,7 +193,8 @@ std::optional<Reaped> try_reap(pid_t pid);
 bool has_exited(pid_t pid);
 // PR_SET_PDEATHSIG: `signal` comes to this process when its parent thread ends.
 Status set_parent_death_signal(int signal);
-// The calling thread's resource usage (getrusage RUSAGE_THREAD).
+// The calling thread's resource usage (getrusage RUSAGE_THREAD). Its CPU times lag for a thread
+// that never leaves its CPU (see thread_cpu_ns).
 rusage thread_usage();
 // uname(2): the kernel's name, release, version and machine.
 utsname kernel_uname();
