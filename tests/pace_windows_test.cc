@@ -45,6 +45,28 @@ TEST(PaceWindows, APaceAboveHalfTheMedianIsNotSlow) {
   EXPECT_NEAR(w.slow_share(), 2.0 / 22.0, 0.011);
 }
 
+TEST(PaceWindows, TheSteadyPaceLeavesTheSlowWindowsOut) {
+  PaceWindows w;
+  uint64_t now = 0, count = 0;
+  w.start(now, count);
+  run_at(w, now, count, 10'000'000, 400);
+  run_at(w, now, count, 3'000'000, 50);  // a spell: left out
+  run_at(w, now, count, 7'000'000, 400);
+  EXPECT_NEAR(w.steady_pace(), 400e6, 1e3);  // messages per second
+  // Over the whole run it would be (17 * 400 + 3 * 50) / 20 per us.
+  EXPECT_GT(static_cast<double>(count) * 1e9 / static_cast<double>(now), 340e6);
+  EXPECT_LT(static_cast<double>(count) * 1e9 / static_cast<double>(now), 350e6);
+}
+
+TEST(PaceWindows, TheSteadyPaceKeepsASecondModeAboveHalfTheMedian) {
+  PaceWindows w;
+  uint64_t now = 0, count = 0;
+  w.start(now, count);
+  run_at(w, now, count, 12'000'000, 400);
+  run_at(w, now, count, 8'000'000, 220);
+  EXPECT_NEAR(w.steady_pace(), (12.0 * 400 + 8.0 * 220) / 20 * 1e6, 1e3);
+}
+
 TEST(PaceWindows, TooFewWindowsTellNothing) {
   PaceWindows w;
   uint64_t now = 0, count = 0;
@@ -53,6 +75,7 @@ TEST(PaceWindows, TooFewWindowsTellNothing) {
   run_at(w, now, count, 300'000, 10);
   EXPECT_LT(w.windows(), PaceWindows::kMinWindows);
   EXPECT_EQ(w.slow_share(), -1.0);
+  EXPECT_EQ(w.steady_pace(), -1.0);
 }
 
 TEST(PaceWindows, AStallBetweenTwoClockReadsCountsForItsTime) {

@@ -77,7 +77,8 @@ FloorParts floor_parts_for(const std::string& workload, const std::string& wait_
 // `budget_s` seconds (the time is split between the items; larger sizes get fewer rounds). Each
 // latency floor is the median over short windows, the way a result's p50 is read: on a VM whose
 // host moves the vCPUs, a hand-off between them changes by up to 10x from one second to the
-// next. A stream ceiling is read as a result's rate is (steady_pace).
+// next. A stream ceiling is read as a spinning stream's rate is (steady_pace;
+// PaceWindows::steady_pace).
 Floors measure_floors(const Placement& placement, const std::vector<size_t>& sizes, double budget_s,
                       FloorParts parts = {});
 // The floors of `bytes`-byte payloads in `f`, or nullptr.
@@ -93,7 +94,8 @@ void update_floors(Floors& into, const Floors& fresh, FloorParts parts);
 // a floor measured in a slow one.
 void keep_fastest(Floors& fastest, const Floors& fresh);
 // The pace of a reference stream from its windows (each of the same bytes, paces in bytes/s),
-// read the way a result's rate is: bytes over time, a mean, not the median window (which read
+// read the way a result's rate is (PaceWindows::steady_pace, for the ratio of a spinning stream):
+// bytes over time, a mean, not the median window (which read
 // higher in 20 of 24 ceilings on a 2-vCPU AMD EPYC guest, by 1-16%, typically 3-4%: the windows
 // a timer tick or the host slows are in every result's rate too, so a stream that ran exactly
 // like the reference read below 1 against a median). Left out: the first tenth of the windows (a

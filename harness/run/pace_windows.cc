@@ -26,24 +26,36 @@ void PaceWindows::close(uint64_t now_ns, uint64_t count) {
   window_start_count_ = count;
 }
 
-double PaceWindows::slow_share() const {
-  if (windows_.size() < kMinWindows) return -1;
+double PaceWindows::slow_below() const {
   std::vector<double> pace;
   pace.reserve(windows_.size());
-  uint64_t total_ns = 0;
+  for (const Window& w : windows_) pace.push_back(pace_of(w));
+  auto mid = pace.begin() + static_cast<std::ptrdiff_t>(pace.size() / 2);
+  std::nth_element(pace.begin(), mid, pace.end());
+  return *mid * kSlowPace;
+}
+
+double PaceWindows::slow_share() const {
+  if (windows_.size() < kMinWindows) return -1;
+  const double slow = slow_below();
+  uint64_t slow_ns = 0, total_ns = 0;
   for (const Window& w : windows_) {
-    pace.push_back(static_cast<double>(w.count) / static_cast<double>(w.ns));
     total_ns += w.ns;
-  }
-  std::vector<double> sorted = pace;
-  auto mid = sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2);
-  std::nth_element(sorted.begin(), mid, sorted.end());
-  const double slow_below = *mid * kSlowPace;
-  uint64_t slow_ns = 0;
-  for (size_t i = 0; i < windows_.size(); ++i) {
-    if (pace[i] < slow_below) slow_ns += windows_[i].ns;
+    if (pace_of(w) < slow) slow_ns += w.ns;
   }
   return static_cast<double>(slow_ns) / static_cast<double>(total_ns);
+}
+
+double PaceWindows::steady_pace() const {
+  if (windows_.size() < kMinWindows) return -1;
+  const double slow = slow_below();
+  uint64_t ns = 0, count = 0;
+  for (const Window& w : windows_) {
+    if (pace_of(w) < slow) continue;
+    ns += w.ns;
+    count += w.count;
+  }
+  return ns == 0 ? -1 : static_cast<double>(count) * 1e9 / static_cast<double>(ns);
 }
 
 }  // namespace ipcb

@@ -40,6 +40,10 @@ class PaceWindows {
   // (weighted by time: a stall between two clock reads is one long, slow window), or -1 with
   // fewer than kMinWindows windows.
   double slow_share() const;
+  // The pace of the windows that did not run slow, in messages per second: their messages over
+  // their time, as a stream ceiling's windows are read (steady_pace in floors.h), so a result and
+  // its ceiling leave the host's slow spells out alike. -1 with fewer than kMinWindows windows.
+  double steady_pace() const;
   size_t windows() const { return windows_.size(); }
   uint64_t window_ns() const { return window_ns_; }
 
@@ -49,6 +53,11 @@ class PaceWindows {
     uint64_t count;
   };
   void close(uint64_t now_ns, uint64_t count);
+  // A window's pace (messages per ns), and the pace below which a window ran slow.
+  static double pace_of(const Window& w) {
+    return static_cast<double>(w.count) / static_cast<double>(w.ns);
+  }
+  double slow_below() const;
 
   std::vector<Window> windows_;
   uint64_t window_ns_ = kWindowNs;

@@ -39,6 +39,10 @@ Result<Measurement> measure_stream(Session& s, Loop& loop) {
   loop.add_time(m.elapsed_ns);
   m.sample_every = std::max<uint64_t>(1, m.iterations / std::max<uint64_t>(1, stamps));
   m.slow_share = pace.slow_share();
+  if (const double steady = pace.steady_pace(); steady > 0) {
+    m.steady_bytes_per_second =
+        steady * static_cast<double>(s.links()) * static_cast<double>(s.spec().payload_bytes);
+  }
   m.messages = m.iterations * s.links();
   m.payload_bytes = m.messages * s.spec().payload_bytes;
   IPCB_TRY_STATUS(finish(s, m, 0));

@@ -34,6 +34,10 @@ struct Measurement {
   // stream and fanout: the share of the measured phase that ran below half its median pace
   // (PaceWindows: a host slow spell mid-run, or a mechanism with two paces); -1 when not measured.
   double slow_share = -1;
+  // stream and fanout: the payload bytes per second of the windows that did not run slow
+  // (PaceWindows::steady_pace), what a spinning stream is read against its ceiling with; -1 when
+  // not measured.
+  double steady_bytes_per_second = -1;
   uint64_t verified = 0;  // measured-phase data messages that passed every check
   uint64_t errors = 0;    // faults on both sides, warm-up included
   std::string first_error;

@@ -145,9 +145,17 @@ nlohmann::json describe(const BenchSpec& spec) {
           {"inject_ns", spec.inject_ns}};
 }
 
-// What a result is read against its bound with: its p50, or its throughput (bytes_per_second).
+// What a result is read against its bound with: its p50, or its throughput: a spinning
+// shared-memory stream's steady pace (steady_bytes_per_second: the windows the host did not slow
+// down below half the median pace, as its ceiling's windows are read; more than
+// kSlowShareTolerance of its time in such windows leaves its ratio unsettled, check_steady), any
+// other stream's bytes_per_second.
 double measured_against(const Bound& bound, const Measurement& m) {
-  return bound.latency ? m.latency.percentile(0.50) : rate(m.payload_bytes, m.elapsed_ns);
+  if (bound.latency) return m.latency.percentile(0.50);
+  if (m.wait_mode == "spin" && m.ring_bytes != 0 && m.steady_bytes_per_second > 0) {
+    return m.steady_bytes_per_second;
+  }
+  return rate(m.payload_bytes, m.elapsed_ns);
 }
 
 // The floor (or ceiling) in `floors` that bounds this result (see bound_for).
@@ -364,6 +372,9 @@ void run_one(benchmark::State& state, const BenchSpec& spec, int rep,
   state.counters["latency_samples"] = static_cast<double>(m->latency.count());
   state.counters["latency_sample_every"] = static_cast<double>(m->sample_every);
   if (m->slow_share >= 0) state.counters["slow_share"] = m->slow_share;
+  if (m->steady_bytes_per_second > 0) {
+    state.counters["steady_bytes_per_second"] = m->steady_bytes_per_second;
+  }
   // Rates are computed from our own elapsed time, the same the manual timer was given.
   state.counters["bytes_per_second"] = rate(m->payload_bytes, m->elapsed_ns);
   state.counters["items_per_second"] = rate(m->messages, m->elapsed_ns);
