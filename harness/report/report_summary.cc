@@ -66,7 +66,9 @@ void floors_section(std::ostringstream& out, const nlohmann::json& ctx) {
          "two lines: flag + reply), the clock's cost, a blocking futex and pipe hand-off; per "
          "size the lowest one-way ping-pong (hand-off + the copy passes) and the highest stream "
          "(copy in + copy out of a ring). Each cell above ends with its ratio to the floor that "
-         "bounds it.\n\n";
+         "bounds it (a spinning shared-memory stream's with its steady pace, "
+         "steady_bytes_per_second in bench.json: the host's slow spells left out, as the "
+         "ceiling leaves them out).\n\n";
   for (const auto& f : floors) {
     if (!f.is_object()) continue;
     out << "**" << f.value("placement", "?") << "** (CPU " << f.value("cpu_a", -1) << " / CPU "
