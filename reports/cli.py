@@ -1,5 +1,6 @@
 """The command line of scripts/ipcreport: `report` (charts, summary.md, index.html),
-`compare` (the regression gate), `calibrate` (this runner's noise), `export` (dashboards),
+`compare` (the regression gate), `calibrate` (this runner's noise), `floors` (ratios to the
+physical floors over several runs), `export` (dashboards),
 `history` (the results history in SQLite) and `trend` (its charts; cli_history.py).
 Bad input, including an output that cannot be written, is one line on stderr and exit
 status 2, never a traceback (a verdict of 1 must mean a regression).
@@ -124,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _tool_parsers(sub) -> None:
-    """calibrate and export."""
+    """calibrate, floors and export."""
     k = sub.add_parser('calibrate', help="this runner's noise from A/A rounds",
                        description='A and B: folders of the same rounds (round-1 ... round-N) '
                        'of one binary, run alternately. Writes, per benchmark and metric, the '
@@ -135,6 +136,13 @@ def _tool_parsers(sub) -> None:
     k.add_argument('--rounds', type=_rounds, default=12,
                    help='rounds per side the gate will run (default 12)')
     _gate_options(k)
+    f = sub.add_parser('floors', help='ratios to the physical floors over several runs',
+                       description='RUN: a result folder of `ipcbench run --suite floors` (or '
+                       'any run with the floors measured), or a folder of such rounds. Per '
+                       'benchmark: the median of its settled ratio_to_floor, min-max and how '
+                       'many were settled; then what each run listed as below its floor.')
+    f.add_argument('runs', nargs='+', metavar='RUN')
+    f.add_argument('--output', help='also write the Markdown table to this file')
     e = sub.add_parser('export', help='results for dashboards (Bencher, github-action-benchmark)')
     e.add_argument('dir', metavar='DIR', help='result folder, or a folder of rounds')
     e.add_argument('--format', choices=('bmf', 'gab'), required=True,
@@ -150,6 +158,7 @@ def main(argv=None) -> int:
     cli_history.finish(args)
     run = {'report': commands.run_report, 'compare': commands.run_compare,
            'calibrate': commands.run_calibrate, 'export': commands.run_export,
+           'floors': commands.run_floors,
            'history': commands_history.run_history,
            'trend': commands_history.run_trend}[args.command]
     try:

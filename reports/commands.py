@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from reports import calibration, compare as cmp, export, gate, load, table
+from reports import calibration, compare as cmp, export, floors, gate, load, table
 
 EXIT_OK, EXIT_REGRESSION, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -111,4 +111,13 @@ def run_export(args) -> int:
     write_file(args.output, json.dumps(doc, indent=1, sort_keys=True) + '\n')
     write_stdout(f'ipcreport: wrote {args.output} ({len(doc)} '
                  f'{"benchmarks" if args.format == "bmf" else "entries"})\n')
+    return EXIT_OK
+
+
+def run_floors(args) -> int:
+    runs = floors.runs_of([load.load(path) for path in args.runs])
+    text = floors.table(runs)
+    if args.output:
+        write_file(args.output, text)
+    write_stdout(text)
     return EXIT_OK

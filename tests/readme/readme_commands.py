@@ -7,7 +7,8 @@ Usage: readme_commands.py SOURCE_ROOT
 Narrowing: `ipcbench run` examples get --iterations 20 --no-floors and a temporary --out;
 ./scripts/bench gets --suite quick --iterations 20 --no-floors and a temporary results folder;
 scripts/ci-regression compares HEAD with itself in 2 rounds of one small benchmark. Report
-placeholders (A, B, BASE, NEW, DIR, FILE, results/latest) become result folders made here;
+placeholders (A, B, BASE, NEW, DIR, FILE, results/latest; RUN1-RUN3, runs with the floors
+measured) become result folders made here;
 `ipcbench history` and `ipcreport trend` use the history that ./scripts/bench filled here.
 ./scripts/test is this test's own runner (CI calls it), so it is not run again from here.
 """
@@ -156,6 +157,16 @@ def main(root):
                      "calibration.json": os.path.join(tmp, "calibration.json")}
             if args[1] == "calibrate":
                 subst.update({"A": rounds[0], "B": rounds[1]})
+            if args[1] == "floors":
+                # floors reads runs with the floors measured: three small ones.
+                for r in range(1, 4):
+                    d = os.path.join(tmp, "floors-%d" % r)
+                    code, out, err = sh([ipcbench, "run", "--backend", "pipe", "--sync", "block",
+                                         "--workload", "pingpong", "--size", "64",
+                                         "--iterations", "200", "--floors", "start", "--out", d],
+                                        root)
+                    assert code == 0, (out, err)
+                    subst["RUN%d" % r] = d
             cmd = re.sub(r"\[[^]]*\]", "", cmd)  # optional arguments
             variants = ([cmd.replace("bmf|gab", "bmf"), cmd.replace("bmf|gab", "gab")]
                         if "bmf|gab" in cmd else [cmd])
