@@ -1,6 +1,8 @@
 """Round folders for the gate's tests, made from a real fixture run: every round is the
 fixture's bench.json with its measurements scaled by a known factor per round and benchmark,
 so a test knows exactly what change and what noise it put in."""
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -9,6 +11,8 @@ import unittest
 import zlib
 
 import numpy as np
+
+from reports import cli
 
 FX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 # Fields scaled as times (up when slower) and as rates (down when slower).
@@ -74,3 +78,14 @@ def noisy(seed, rounds, sigma, shift=None, within=0.01, sigma_of=None):
             return float(between[r] * jitter[r, rep % 64] * (shift or {}).get(name, 1.0))
         return factor
     return [make(r) for r in range(rounds)]
+
+
+def run_cli(*argv):
+    """ipcreport with these arguments, in this process: (exit status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = cli.main(list(argv))
+        except SystemExit as e:  # argparse's usage errors
+            rc = e.code
+    return rc, out.getvalue(), err.getvalue()

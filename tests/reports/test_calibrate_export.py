@@ -1,27 +1,14 @@
 """`calibrate` (this runner's noise from A/A rounds) and `export` (Bencher Metric Format and
 github-action-benchmark JSON), through the command line, on rounds made from a real fixture
 run; the exports are checked against the shapes their tools document."""
-import contextlib
-import io
 import json
 import math
 import os
 import unittest
 
-from reports import cli
-from roundsfx import TempDirTest, fixture_doc, noisy, write_rounds
+from roundsfx import TempDirTest, fixture_doc, noisy, run_cli as run, write_rounds
 
 SLEEP, FUTEX = 'pingpong/posix_shm/sleep/64', 'pingpong/posix_shm/futex/64'
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = cli.main(list(argv))
-        except SystemExit as e:
-            rc = e.code
-    return rc, out.getvalue(), err.getvalue()
 
 
 def bmf_problems(doc) -> list:

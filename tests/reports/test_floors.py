@@ -1,25 +1,12 @@
 """`ipcreport floors`: ratios to the physical floors over several runs, on runs made from a real
 fixture run with known ratios put in (settled and unsettled), through the command line."""
-import contextlib
-import io
 import json
 import os
 import unittest
 
-from reports import cli
-from roundsfx import TempDirTest, fixture_doc
+from roundsfx import TempDirTest, fixture_doc, run_cli as run
 
 FUTEX, SLEEP = 'pingpong/posix_shm/futex/64', 'pingpong/posix_shm/sleep/64'
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = cli.main(list(argv))
-        except SystemExit as e:
-            rc = e.code
-    return rc, out.getvalue(), err.getvalue()
 
 
 def with_ratios(doc, ratios, below=()):
