@@ -94,13 +94,13 @@ void update_floors(Floors& into, const Floors& fresh, FloorParts parts);
 // a floor measured in a slow one.
 void keep_fastest(Floors& fastest, const Floors& fresh);
 // The pace of a reference stream from its windows (each of the same bytes, paces in bytes/s),
-// read the way a result's rate is (PaceWindows::steady_pace, for the ratio of a spinning stream):
-// bytes over time, a mean, not the median window (which read
-// higher in 20 of 24 ceilings on a 2-vCPU AMD EPYC guest, by 1-16%, typically 3-4%: the windows
-// a timer tick or the host slows are in every result's rate too, so a stream that ran exactly
-// like the reference read below 1 against a median). Left out: the first tenth of the windows (a
-// result is timed after its warm-up) and windows below PaceWindows::kSlowPace of the median (a host
-// spell: it marks a result unsettled and is no ceiling of this machine).
+// read the way a spinning stream's pace is for its ratio (PaceWindows::steady_pace): bytes over
+// time, a mean, not the median window (which read higher in 20 of 24 ceilings on a 2-vCPU AMD
+// EPYC guest, by 1-16%, typically 3-4%: the windows a timer tick slows are in every result's pace
+// too, so a stream that ran exactly like the reference read below 1 against a median). Left out:
+// the first tenth of the windows (a result is timed after its warm-up) and windows below
+// PaceWindows::kSlowPace of the median (a host spell, no ceiling of this machine; a result leaves
+// its own out too, and more than 15% of its time in them leaves its ratio unsettled).
 double steady_pace(const std::vector<double>& windows);
 nlohmann::json floors_to_json(const Floors& f);
 // The floor (latency, ns) or ceiling (throughput, bytes/s) that bounds one benchmark, and
