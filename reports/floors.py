@@ -4,7 +4,8 @@ its settled `ratio_to_floor` with min-max and how many runs were settled; for an
 stream, its ratio to the copy path's ceiling too; then what each run listed as below its floor.
 A ratio the run marked unsettled (`floor_unsettled`: the floor moved while the result was
 measured, the host ran it faster than both floors next to it, or a stream's pace was not
-steady) is counted, not used.
+steady) or listed as below its floor (impossible: a measuring error, or the machine changed
+speed) is counted, not used.
 """
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ def _ratio(values: dict, name: str):
     return v if v is not None and math.isfinite(v) and v > 0 else None
 
 
+def _below(run) -> list:
+    """The lines the run listed as below their floor, each starting with the benchmark's name."""
+    lines = run.context.get('ipcbench_below_floor', [])
+    return [line for line in lines if isinstance(line, str)] if isinstance(lines, list) else []
+
+
 def _display_name(name: str) -> str:
     """The name as ipcbench printed it, without Google Benchmark's suffix."""
     for suffix in load.GB_SUFFIXES:
@@ -36,12 +43,14 @@ def collect(runs: list) -> dict:
     benchmarks first appear. Raises BadInput when no result has a ratio_to_floor."""
     rows = {}
     for run in runs:
+        below = {line.split(':', 1)[0] for line in _below(run)}
         for e in run.iterations():
             ratio = _ratio(e.values, 'ratio_to_floor')
             if ratio is None:
                 continue
-            settled = e.values.get('floor_unsettled', 0) != 1
-            row = rows.setdefault(e.key, {'name': _display_name(e.name), 'floor': [], 'copy': []})
+            name = _display_name(e.name)
+            settled = e.values.get('floor_unsettled', 0) != 1 and name not in below
+            row = rows.setdefault(e.key, {'name': name, 'floor': [], 'copy': []})
             row['floor'].append((ratio, settled))
             copy = _ratio(e.values, 'ratio_to_copy_ceiling')
             if copy is not None:
@@ -65,7 +74,8 @@ def table(runs: list) -> str:
     """The Markdown report of `runs` (see the module's docstring)."""
     rows = collect(runs)
     out = [f'Ratios to the physical floors over {len(runs)} run(s): per benchmark the median '
-           'of its settled ratios, their range, and how many of its results were settled. '
+           'of its settled ratios, their range, and how many of its results were settled (not '
+           'marked unsettled, not listed below their floor). '
            'A latency reads p50 / floor (lower is better), a stream throughput / ceiling '
            '(higher is better).', '',
            '| benchmark | ratio to floor | min-max | settled | in place: to the copy ceiling '
@@ -75,8 +85,7 @@ def table(runs: list) -> str:
         med, span, count = _cell(row['floor'])
         copy_med, copy_span, _ = _cell(row['copy']) if row['copy'] else ('', '', '')
         out.append(f'| {row["name"]} | {med} | {span} | {count} | {copy_med} | {copy_span} |')
-    below = [(run.label, line) for run in runs
-             for line in run.context.get('ipcbench_below_floor', []) if isinstance(line, str)]
+    below = [(run.label, line) for run in runs for line in _below(run)]
     out += ['', f'Below their floor (impossible: a measuring error, or the machine changed speed): '
             f'{len(below)} result(s).']
     out += [f'- {label}: {line}' for label, line in below]

@@ -47,21 +47,23 @@ def rows(text):
 class Floors(TempDirTest):
     def test_median_range_and_count_of_the_settled_ratios(self):
         doc = fixture_doc('sleep20')
-        # Two runs; the unsettled 0.2 and 9.0 must move neither the median nor the range.
+        # Three runs; the unsettled 0.2 and 9.0 must move neither the median nor the range, nor
+        # the 0.1 of a result its run listed as below its floor.
         a = write(os.path.join(self.tmp, 'a'), with_ratios(doc, {
             FUTEX: [(1.0, False), (1.2, False), (0.2, True)]}))
         b = write(os.path.join(self.tmp, 'b'), with_ratios(doc, {
-            FUTEX: [(1.1, False), (9.0, True)], SLEEP: [(2.0, True)]},
-            below=[f'{FUTEX}: p50 1 ns is below the futex hand-off']))
+            FUTEX: [(1.1, False), (9.0, True)], SLEEP: [(2.0, True)]}))
+        c = write(os.path.join(self.tmp, 'c'), with_ratios(doc, {FUTEX: [(0.1, False)]},
+                  below=[f'{FUTEX}: p50 1 ns is below the futex hand-off']))
         out_file = os.path.join(self.tmp, 'floors.md')
-        rc, out, err = run('floors', a, b, '--output', out_file)
+        rc, out, err = run('floors', a, b, c, '--output', out_file)
         self.assertEqual(rc, 0, err)
         table = rows(out)
-        self.assertEqual(table[FUTEX][:3], ['1.10', '1.00-1.20', '3/5'])
+        self.assertEqual(table[FUTEX][:3], ['1.10', '1.00-1.20', '3/6'])
         self.assertEqual(table[SLEEP][:3], ['-', '-', '0/1'])  # nothing settled: no median
-        self.assertIn('over 2 run(s)', out)
+        self.assertIn('over 3 run(s)', out)
         self.assertIn('1 result(s).', out)
-        self.assertIn(f'- b: {FUTEX}: p50 1 ns is below', out)
+        self.assertIn(f'- c: {FUTEX}: p50 1 ns is below', out)
         with open(out_file, encoding='utf-8') as f:
             self.assertEqual(f.read(), out)
 
