@@ -14,7 +14,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <map>
 
 #include "harness/run/perf_counters.h"
@@ -24,12 +23,6 @@ namespace ipcb {
 namespace {
 
 using sys::thread_cpu_ns;
-
-uint64_t wall_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 uint64_t switches() {
   rusage ru{};
@@ -102,14 +95,14 @@ TEST(PerfCounters, PageFaultsAreSplitIntoUserAndKernel) {
 TEST(PerfCounters, TaskClockMatchesTheThreadsCpuClock) {
   PerfCounters c = PerfCounters::open_for_thread();
   REQUIRE_EVENT(c, "task_clock");
-  const uint64_t w0 = wall_ns();
+  const uint64_t w0 = sys::now_ns();
   auto before = c.read();
   const uint64_t t0 = thread_cpu_ns();
   volatile uint64_t sink = 0;
   while (thread_cpu_ns() - t0 < 20'000'000) sink = sink + 1;  // 20 ms on a CPU
   const uint64_t cpu = thread_cpu_ns() - t0;
   PerfCounts d = perf_delta(before, c.read());
-  const uint64_t wall = wall_ns() - w0;
+  const uint64_t wall = sys::now_ns() - w0;
   ASSERT_TRUE(d.count("task_clock"));
   EXPECT_GE(d["task_clock"], 0.98 * static_cast<double>(cpu));
   EXPECT_LE(d["task_clock"], static_cast<double>(wall) + 1e4);
